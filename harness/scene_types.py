@@ -1,0 +1,93 @@
+"""Scene facts and render-pack types shared by the worker, the vision server, the gateway and the coordinator.
+
+Only data: nothing here imports Blender, so a type never drags Blender into another process.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "VIEW_NAMES",
+    "ViewName",
+    "Preset",
+    "Framing",
+    "MeshStats",
+    "ObjectSummary",
+    "SceneInfo",
+    "RenderSettings",
+    "RenderedView",
+    "RenderPackResult",
+]
+
+ViewName = Literal["front", "side", "top", "iso", "back", "left"]
+VIEW_NAMES: tuple[str, ...] = ("front", "side", "top", "iso", "back", "left")
+Preset = Literal["preview", "final"]
+Framing = Literal["fixed", "auto"]
+
+Vec3 = tuple[float, float, float]
+
+
+class MeshStats(BaseModel):
+    verts: int
+    edges: int
+    faces: int
+    non_manifold_edges: int
+
+
+class ObjectSummary(BaseModel):
+    name: str
+    type: str
+    location: Vec3
+    rotation_euler: Vec3
+    scale: Vec3
+    dimensions: Vec3
+    bbox_min: Vec3 = Field(description="world-space bounding box corner (min x, y, z)")
+    bbox_max: Vec3
+    mesh: MeshStats | None = None
+    materials: list[str] = Field(default_factory=list)
+    modifiers: list[str] = Field(default_factory=list)
+    parent: str | None = None
+    collection: str | None = None
+    visible: bool = True
+
+
+class SceneInfo(BaseModel):
+    scene: str
+    unit_system: str
+    unit_scale: float
+    camera: str | None
+    render_engine: str
+    frame: int
+    objects: list[ObjectSummary]
+    totals: dict[str, int] = Field(default_factory=dict, description="objects, meshes, verts, faces, materials")
+
+
+class RenderSettings(BaseModel):
+    """How to render a camera pack; the task's [render] table maps onto this."""
+
+    views: list[ViewName] = Field(default_factory=lambda: ["front", "side", "top", "iso"])
+    preset: Preset = "preview"
+    resolution: int = Field(256, ge=16, le=4096)
+    framing: Framing = "fixed"
+    target: Vec3 = (0.0, 0.0, 0.5)
+    distance: float = Field(6.0, gt=0)
+    lens: float = Field(50.0, gt=1)
+    samples: int | None = Field(None, ge=1, le=4096, description="Cycles samples for `final`; preset default when None")
+
+
+class RenderedView(BaseModel):
+    view: str
+    path: str
+    width: int
+    height: int
+    render_ms: float
+
+
+class RenderPackResult(BaseModel):
+    settings: RenderSettings
+    views: dict[str, RenderedView]
+    total_ms: float
+    added_for_render: list[str] = Field(default_factory=list, description="camera/light provided for the render only, removed afterwards")
