@@ -1,0 +1,54 @@
+"""The seams through which the coordinator sees Blender and vision.
+
+The orchestrator never imports fastmcp or bpy: the gateway's pool implements `Scene` and
+`SceneProvider` over leased MCP clients, and the gateway's vision client implements `Vision`
+over the viewport-vision server. Tests drive those real implementations.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, AsyncContextManager, Protocol, runtime_checkable
+
+from harness.report import ExecutionReport
+from harness.scene_types import RenderPackResult, RenderSettings, SceneInfo
+
+if TYPE_CHECKING:  # written by the vision helper; imported lazily so this module stays importable alone
+    from harness.vision_types import CompareResult, SentinelReport, VerifierOutput
+
+__all__ = ["Scene", "SceneProvider", "Vision"]
+
+
+@runtime_checkable
+class Scene(Protocol):
+    """One leased Blender worker, addressed by the handle the gateway minted."""
+
+    scene_id: str
+
+    async def execute(self, code: str, timeout_s: float = 60.0) -> ExecutionReport: ...
+    async def info(self) -> SceneInfo: ...
+    async def reset(self, baseline_id: str) -> None: ...
+    async def save_baseline(self, name: str) -> None: ...  # also the gateway's respawn checkpoint
+    async def save_blend(self, dest: Path) -> Path: ...  # copies the .blend to dest (run folder)
+    async def render_pack(self, settings: RenderSettings, dest_dir: Path) -> RenderPackResult: ...  # PNGs under dest_dir
+
+
+@runtime_checkable
+class SceneProvider(Protocol):
+    """The pool: one lease per attempt; leases queue when every worker is busy."""
+
+    def lease(self, baseline_id: str = "empty") -> AsyncContextManager[Scene]: ...
+
+    @property
+    def size(self) -> int: ...  # number of workers
+
+
+@runtime_checkable
+class Vision(Protocol):
+    """Evaluators: they look at images and never execute code."""
+
+    async def sentinel(self, images: dict[str, Path], scene_info: SceneInfo | None) -> "SentinelReport": ...
+    async def compare(self, renders: dict[str, Path], references: dict[str, Path]) -> "CompareResult": ...
+    async def critique(
+        self, images: dict[str, Path], task: str, reference: dict[str, Path] | None
+    ) -> "VerifierOutput": ...
