@@ -1,0 +1,182 @@
+"""The task: what to build, what it should look like, how to render it and how much to spend.
+
+A task comes from a TOML file (DESIGN.md "Task file") or inline (description, optional reference
+images as paths, base64 or data URLs). Every path is resolved against the task file's folder and
+may not escape it; every validation error names the field and the file.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.scene_types import VIEW_NAMES, RenderSettings
+from orchestrator.errors import TaskError
+
+__all__ = ["StartSpec", "Budget", "Task", "load_task", "inline_task", "task_to_toml"]
+
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class StartSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    program: str | None = Field(None, description="starting program, relative to the task file")
+    baseline: str = Field("empty", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="baseline id the attempts start from")
+
+
+class Budget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    attempts: int = Field(3, ge=1, le=64)
+    iterations: int = Field(5, ge=1, le=1000)
+    threshold: float = Field(0.85, ge=0.0, le=1.0)
+    timeout_s: float = Field(600.0, gt=0, le=7 * 24 * 3600)
+
+
+class _TaskFile(BaseModel):
+    """The file's shape, before paths are resolved."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=_NAME)
+    description: str = Field(min_length=1, max_length=20_000)
+    start: StartSpec = Field(default_factory=StartSpec)
+    reference: dict[str, str] = Field(default_factory=dict)
+    render: RenderSettings = Field(default_factory=RenderSettings)
+    budget: Budget = Field(default_factory=Budget)
+
+
+class Task(BaseModel):
+    """A validated task with absolute, existing reference paths and the start program's text."""
+
+    name: str
+    description: str
+    start: StartSpec
+    references: dict[str, Path]
+    render: RenderSettings
+    budget: Budget
+    start_code: str | None = None
+    source: Path | None = Field(None, description="the task file, when there was one")
+
+
+def _fail(where: str, field: str, message: str) -> TaskError:
+    return TaskError(f"{where}: {field}: {message}")
+
+
+def _inside(base: Path, rel: str, where: str, field: str) -> Path:
+    """`rel` resolved against `base`, refusing absolute paths, escapes and missing files."""
+    if not rel or Path(rel).is_absolute():
+        raise _fail(where, field, f"must be a path relative to the task file, got {rel!r}")
+    path = (base / rel).resolve()
+    if not path.is_relative_to(base.resolve()):
+        raise _fail(where, field, f"{rel!r} escapes the task folder {base}")
+    if not path.is_file():
+        raise _fail(where, field, f"file not found: {path}")
+    return path
+
+
+def _parse(raw: dict[str, Any], where: str) -> _TaskFile:
+    try:
+        return _TaskFile.model_validate(raw)
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise _fail(where, field, first["msg"]) from None
+
+
+def _check_views(refs: dict[str, Any], where: str) -> None:
+    for view in refs:
+        if view not in VIEW_NAMES:
+            raise _fail(where, f"reference.{view}", f"unknown view; expected one of {', '.join(VIEW_NAMES)}")
+
+
+def load_task(path: str | Path) -> Task:
+    """Read and validate a task file."""
+    path = Path(path)
+    where = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TaskError(f"{where}: task file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise TaskError(f"{where}: invalid TOML: {e}") from None
+    spec = _parse(raw, where)
+    _check_views(spec.reference, where)
+    base = path.parent
+    refs = {view: _inside(base, rel, where, f"reference.{view}") for view, rel in spec.reference.items()}
+    code = None
+    if spec.start.program:
+        code = _inside(base, spec.start.program, where, "start.program").read_text(encoding="utf-8")
+    return Task(name=spec.name, description=spec.description, start=spec.start, references=refs,
+                render=spec.render, budget=spec.budget, start_code=code, source=path.resolve())
+
+
+def _decode_image(value: str, field: str) -> bytes:
+    data = value.split(",", 1)[1] if value.startswith("data:") else value
+    if len(data) > MAX_IMAGE_BYTES * 4 // 3 + 4:
+        raise _fail("inline task", field, f"image larger than {MAX_IMAGE_BYTES} bytes")
+    try:
+        blob = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise _fail("inline task", field, "neither an existing file path nor valid base64 image data") from None
+    if not (blob.startswith(b"\x89PNG\r\n\x1a\n") or blob.startswith(b"\xff\xd8\xff")):
+        raise _fail("inline task", field, "decoded data is not a PNG or JPEG image")
+    return blob
+
+
+def inline_task(description: str, references: dict[str, str] | None, staging_dir: Path,
+                allowed_roots: list[Path] | None = None, **tables: Any) -> Task:
+    """A task given inline; base64 references are written under `staging_dir` so they become paths.
+
+    A path reference must lie under one of `allowed_roots` (default: none, so only base64 is accepted).
+    """
+    name = tables.pop("name", None) or (re.sub(r"[^A-Za-z0-9]+", "_", description).strip("_")[:40] or "task")
+    spec = _parse({"name": name, "description": description, **tables}, "inline task")
+    refs_in = references or {}
+    _check_views(refs_in, "inline task")
+    refs: dict[str, Path] = {}
+    for view, value in refs_in.items():
+        field = f"reference.{view}"
+        candidate = Path(value) if len(value) < 4096 and not value.startswith("data:") else None
+        if candidate is not None and candidate.is_file():
+            resolved = candidate.resolve()
+            if not any(resolved.is_relative_to(root.resolve()) for root in allowed_roots or []):
+                raise _fail("inline task", field, f"path {value!r} is outside the allowed roots")
+            refs[view] = resolved
+            continue
+        blob = _decode_image(value, field)
+        staging_dir.mkdir(parents=True, exist_ok=True)
+        dest = staging_dir / (view + (".png" if blob.startswith(b"\x89PNG") else ".jpg"))
+        dest.write_bytes(blob)
+        refs[view] = dest.resolve()
+    return Task(name=spec.name, description=spec.description, start=spec.start, references=refs,
+                render=spec.render, budget=spec.budget, start_code=None, source=None)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def task_to_toml(task: Task, references: dict[str, str], program: str | None) -> str:
+    """The task as a task file whose reference and program paths are the given relative ones."""
+    tables: dict[str, dict[str, Any]] = {
+        "start": {"baseline": task.start.baseline, **({"program": program} if program else {})},
+        "reference": references,
+        "render": task.render.model_dump(exclude_none=True),
+        "budget": task.budget.model_dump(),
+    }
+    lines = [f"name = {_toml_value(task.name)}", f"description = {_toml_value(task.description)}"]
+    for table, values in tables.items():
+        lines += ["", f"[{table}]"] + [f"{k} = {_toml_value(v)}" for k, v in values.items()]
+    return "\n".join(lines) + "\n"
