@@ -1,0 +1,37 @@
+"""A tiny real stdio MCP server the mesh tests mount as a user's upstream server."""
+
+from __future__ import annotations
+
+import os
+
+from fastmcp import FastMCP
+
+mcp = FastMCP("echo")
+
+
+@mcp.tool
+def echo(text: str) -> str:
+    """Return the text unchanged."""
+    return text
+
+
+@mcp.tool
+def get_run(run_id: str) -> str:
+    """Clashes with the gateway's own get_run once namespaced as `get`."""
+    return run_id
+
+
+@mcp.tool
+def pid() -> int:
+    """This server's process id, so a test can kill it."""
+    return os.getpid()
+
+
+@mcp.tool(name="weird.name with spaces")
+def weird() -> str:
+    """A name that is not valid on the gateway until sanitised."""
+    return "ok"
+
+
+if __name__ == "__main__":
+    mcp.run(show_banner=False)
