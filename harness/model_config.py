@@ -1,0 +1,113 @@
+"""Which models play which role: the `[models]` table of colossus.toml plus env overrides.
+
+    [models]
+    builder  = ["anthropic/claude-x", "openai/gpt-x", "parametric"]
+    verifier = ["openai/vlm-a", "openai/vlm-b"]
+    [models.settings."openai/vlm-a"]
+    api_base    = "http://127.0.0.1:8000/v1"
+    api_key_env = "VLM_A_KEY"          # the key is read from this env var, never stored
+    temperature = 0.0                  # anything else is passed to litellm as is
+
+`COLOSSUS_MODELS_<ROLE>="m1,m2"` replaces a role's chain. Names without a provider that name an
+offline backend (`parametric`, `metrics`) stay in the chain for the coordinator but never reach
+litellm.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.config_file import load_config
+
+__all__ = ["OFFLINE_BACKENDS", "ModelSettings", "ModelsConfig", "ModelConfigError"]
+
+OFFLINE_BACKENDS = frozenset({"parametric", "metrics"})
+_ENV_PREFIX = "COLOSSUS_MODELS_"
+
+
+class ModelConfigError(ValueError):
+    """The [models] table (or an env override) is not usable; the message says where."""
+
+
+class ModelSettings(BaseModel):
+    """Per-model connection settings; unknown keys are litellm parameters (temperature, max_tokens, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    api_base: str | None = None
+    api_key_env: str | None = Field(None, description="name of the env var holding the key")
+    timeout_s: float = Field(120.0, gt=0, description="per request")
+
+    def litellm_params(self, model: str) -> dict[str, Any]:
+        """The deployment's litellm_params: the key is read from the env here, at router build time."""
+        params: dict[str, Any] = {"model": model, "timeout": self.timeout_s, "max_retries": 0}
+        if self.api_base:
+            params["api_base"] = self.api_base
+        if self.api_key_env:
+            key = os.environ.get(self.api_key_env)
+            if not key:
+                raise ModelConfigError(f"model {model!r}: env var {self.api_key_env} (api_key_env) is not set")
+            params["api_key"] = key
+        params.update(self.model_extra or {})
+        return params
+
+
+class ModelsConfig(BaseModel):
+    roles: dict[str, list[str]] = Field(default_factory=dict, description="role → fallback chain, in order")
+    settings: dict[str, ModelSettings] = Field(default_factory=dict)
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any] | None, env: Mapping[str, str] | None = None) -> "ModelsConfig":
+        """Validate a raw `[models]` table and apply `COLOSSUS_MODELS_<ROLE>` overrides from `env`."""
+        table = dict(table or {})
+        env = os.environ if env is None else env
+        raw_settings = table.pop("settings", {}) or {}
+        roles: dict[str, list[str]] = {}
+        for role, chain in table.items():
+            roles[role] = _chain(chain, f"[models].{role}")
+        for name, value in env.items():
+            if name.startswith(_ENV_PREFIX) and len(name) > len(_ENV_PREFIX):
+                role = name[len(_ENV_PREFIX):].lower()
+                roles[role] = _chain([m.strip() for m in value.split(",") if m.strip()], f"env {name}")
+        if not isinstance(raw_settings, Mapping):
+            raise ModelConfigError("[models.settings] must be a table of model name → settings table")
+        try:
+            settings = {str(k): ModelSettings.model_validate(v) for k, v in raw_settings.items()}
+        except ValidationError as e:
+            raise ModelConfigError(f"[models.settings]: {e}") from e
+        return cls(roles=roles, settings=settings)
+
+    @classmethod
+    def load(cls, config_file: str | os.PathLike[str] | None = None) -> "ModelsConfig":
+        """From the user's colossus.toml (see harness.config_file) and the process env."""
+        return cls.from_table(load_config(config_file).get("models"))
+
+    def chain(self, role: str) -> list[str]:
+        """The role's whole chain, offline backends included; an unknown role is an error."""
+        if role not in self.roles:
+            configured = ", ".join(sorted(self.roles)) or "none"
+            raise ModelConfigError(
+                f"model role {role!r} is not configured (configured: {configured}); "
+                f"add `{role} = [\"provider/model\", ...]` to [models] in colossus.toml "
+                f"or set {_ENV_PREFIX}{role.upper()}"
+            )
+        return list(self.roles[role])
+
+    def remote_chain(self, role: str) -> list[str]:
+        """The models of the role's chain that litellm serves (offline backends left out)."""
+        return [m for m in self.chain(role) if m not in OFFLINE_BACKENDS]
+
+    def settings_for(self, model: str) -> ModelSettings:
+        return self.settings.get(model) or ModelSettings()
+
+
+def _chain(value: Any, where: str) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(m, str) and m.strip() for m in value):
+        raise ModelConfigError(f"{where}: expected a non-empty list of model strings, got {value!r}")
+    return [m.strip() for m in value]
