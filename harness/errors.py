@@ -1,0 +1,33 @@
+"""Errors of the execution harness (pure Python: no Blender here).
+
+    HarnessError                   something in the harness itself went wrong
+     ├── CodeRejected              a snippet refused before it ran (syntax, size, policy);
+     │                             carries the ErrorClass and ExceptionInfo for its report
+     └── LaunchError               a worker process could not be started
+          └── BlenderBinaryMissing the configured Blender executable does not exist / is not executable
+"""
+
+from __future__ import annotations
+
+from harness.report import ErrorClass, ExceptionInfo
+
+__all__ = ["HarnessError", "CodeRejected", "LaunchError", "BlenderBinaryMissing"]
+
+
+class HarnessError(Exception):
+    pass
+
+
+class CodeRejected(HarnessError):
+    def __init__(self, error_class: ErrorClass, info: ExceptionInfo) -> None:
+        super().__init__(f"{info.type}: {info.message}")
+        self.error_class = error_class
+        self.info = info
+
+
+class LaunchError(HarnessError):
+    pass
+
+
+class BlenderBinaryMissing(LaunchError):
+    pass

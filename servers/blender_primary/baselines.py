@@ -1,0 +1,106 @@
+"""Named scene states a worker can return to in milliseconds: .blend files in the baselines folder.
+
+Reset loads the file (`wm.open_mainfile`), never restarts Blender, so objects, transforms and
+materials come back exactly as saved. Workers of one pool share the folder, so a baseline is
+written to a temporary name and renamed into place: another worker never reads half a file.
+`empty` is built in: Blender's factory-empty scene, written once.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import bpy
+from fastmcp import Context, FastMCP
+from pydantic import BaseModel
+
+from servers.blender_primary.errors import BaselineError, UnknownBaselineError
+from servers.blender_primary.paths import resolve_inside
+from servers.blender_primary.state import WorkerState, worker_state
+
+__all__ = ["BUILTIN_EMPTY", "BaselineInfo", "ensure_empty", "save", "load", "register"]
+
+BUILTIN_EMPTY = "empty"
+SUFFIX = ".blend"
+
+
+class BaselineInfo(BaseModel):
+    baseline_id: str
+    path: str
+    elapsed_ms: float
+
+
+def baseline_path(state: WorkerState, baseline_id: str) -> Path:
+    return resolve_inside(state.baselines_dir, baseline_id, SUFFIX, "baseline id")
+
+
+def ensure_empty(state: WorkerState) -> Path:
+    """The built-in empty baseline, written on first use (factory settings, no objects)."""
+    path = baseline_path(state, BUILTIN_EMPTY)
+    if not path.exists():
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        _write_atomically(path)
+    return path
+
+
+def save(state: WorkerState, baseline_id: str) -> Path:
+    path = baseline_path(state, baseline_id)
+    _write_atomically(path)
+    return path
+
+
+def load(state: WorkerState, path: Path) -> None:
+    try:
+        bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False, use_scripts=False)
+    except RuntimeError as exc:
+        raise BaselineError(f"could not load {path.name}: {exc}") from exc
+
+
+def _write_atomically(path: Path) -> None:
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{SUFFIX}")
+    try:
+        bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, compress=False)
+        os.replace(tmp, path)
+    except RuntimeError as exc:
+        raise BaselineError(f"could not save {path.name}: {exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def register(mcp: FastMCP) -> None:
+    @mcp.tool
+    async def save_baseline(name: str, ctx: Context) -> BaselineInfo:
+        """Save the current scene as baseline `name` (1-64 of A-Z a-z 0-9 _ -), overwriting one of that name.
+
+        Later, reset_to_baseline(name) brings the scene back exactly. Baselines are shared by all
+        workers of the pool; `empty` is built in and cannot be overwritten.
+        """
+        started = time.perf_counter()
+        state = worker_state(ctx)
+        if name == BUILTIN_EMPTY:
+            raise BaselineError("`empty` is built in and cannot be overwritten; choose another name")
+        path = save(state, name)
+        return BaselineInfo(baseline_id=name, path=str(path), elapsed_ms=(time.perf_counter() - started) * 1000)
+
+    @mcp.tool
+    async def reset_to_baseline(baseline_id: str, ctx: Context) -> BaselineInfo:
+        """Replace the whole scene with a saved baseline (`empty` = no objects). Takes milliseconds."""
+        started = time.perf_counter()
+        state = worker_state(ctx)
+        path = ensure_empty(state) if baseline_id == BUILTIN_EMPTY else baseline_path(state, baseline_id)
+        if not path.exists():
+            known = ", ".join(list_ids(state)) or "none"
+            raise UnknownBaselineError(f"no baseline {baseline_id!r}; saved baselines: {known}")
+        load(state, path)
+        return BaselineInfo(baseline_id=baseline_id, path=str(path), elapsed_ms=(time.perf_counter() - started) * 1000)
+
+    @mcp.tool(annotations={"readOnlyHint": True})
+    async def list_baselines(ctx: Context) -> list[str]:
+        """Ids of the saved baselines, `empty` included."""
+        return list_ids(worker_state(ctx))
+
+
+def list_ids(state: WorkerState) -> list[str]:
+    return sorted({BUILTIN_EMPTY} | {p.stem for p in state.baselines_dir.glob(f"*{SUFFIX}") if not p.name.startswith(".")})

@@ -1,0 +1,193 @@
+"""Runs one bpy snippet and reports what happened as an ExecutionReport; the `execute_code` tool.
+
+Order: validate (size, syntax, policy) before Blender is touched → exec in a fresh namespace with
+stdout/stderr captured and a main-thread alarm armed → classify any failure → diff the scene.
+A snippet can fail in every way short of killing the process (SystemExit, sys.exit, quit
+operators: see exit_guard) and the worker keeps serving.
+
+The alarm (signal.setitimer, main thread only) interrupts pure-Python hangs such as
+`while True: pass`. It cannot interrupt a long call into Blender's C code (a render, a heavy
+operator, `time.sleep` is fine): the signal is handled when that call returns. The gateway's
+watchdog kills and respawns workers hung there.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import json
+import linecache
+import math
+import random
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from typing import Annotated
+
+import bmesh
+import bpy
+import mathutils
+from fastmcp import Context, FastMCP
+from pydantic import Field
+
+from harness.classifier import classify_exception
+from harness.errors import CodeRejected
+from harness.report import ErrorClass, ExceptionInfo, ExecutionReport, SceneDelta
+from harness.validator import SNIPPET_FILENAME, Policy, validate
+from servers.blender_primary.exit_guard import QuitRefused
+from servers.blender_primary.state import worker_state
+
+__all__ = ["SnippetTimeout", "run_snippet", "register"]
+
+TAIL_CHARS = 8000
+RANDOM_SEED = 0
+
+
+class SnippetTimeout(BaseException):
+    """Raised in the main thread by the alarm; a BaseException so `except Exception` in a snippet cannot swallow it."""
+
+
+def run_snippet(code: str, timeout_s: float = 30.0, policy: Policy = Policy.LOG) -> ExecutionReport:
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    report = ExecutionReport(success=False, blender_version=bpy.app.version_string)
+    try:
+        validated = validate(code, policy)
+    except CodeRejected as rejected:
+        report.error_class, report.exception = rejected.error_class, rejected.info
+        report.timings = {"validate": time.perf_counter() - t0, "total": time.perf_counter() - t0}
+        return report
+    report.warnings = validated.warnings
+    compiled = compile(validated.tree, SNIPPET_FILENAME, "exec")
+    linecache.cache[SNIPPET_FILENAME] = (len(code), None, code.splitlines(True), SNIPPET_FILENAME)
+    timings["validate"] = time.perf_counter() - t0
+
+    before = _snapshot()
+    out, err = io.StringIO(), io.StringIO()
+    t1 = time.perf_counter()
+    try:
+        with redirect_stdout(out), redirect_stderr(err), _alarm(timeout_s):
+            exec(compiled, _namespace())
+        report.success = True
+    except KeyboardInterrupt:
+        raise
+    except SnippetTimeout as exc:
+        report.error_class = ErrorClass.TIMEOUT
+        report.exception = _exception_info(exc, f"snippet still running after {timeout_s:g} s; interrupted")
+    except BaseException as exc:  # the snippet's failure, whatever it is, becomes the report
+        report.error_class = classify_exception(exc)
+        report.exception = _exception_info(exc)
+    timings["execute"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    report.scene_delta = _delta(before, _snapshot())
+    timings["scene_delta"] = time.perf_counter() - t2
+    report.stdout, report.stderr = out.getvalue()[-TAIL_CHARS:], err.getvalue()[-TAIL_CHARS:]
+    timings["total"] = time.perf_counter() - t0
+    report.timings = timings
+    return report
+
+
+def _namespace() -> dict[str, object]:
+    random.seed(RANDOM_SEED)  # the same program builds the same scene
+    return {
+        "__name__": "__main__",
+        "__builtins__": builtins,
+        "bpy": bpy,
+        "bmesh": bmesh,
+        "mathutils": mathutils,
+        "Vector": mathutils.Vector,
+        "Matrix": mathutils.Matrix,
+        "Euler": mathutils.Euler,
+        "Color": mathutils.Color,
+        "Quaternion": mathutils.Quaternion,
+        "math": math,
+        "random": random,
+        "json": json,
+    }
+
+
+@contextmanager
+def _alarm(timeout_s: float) -> Iterator[None]:
+    """Raise SnippetTimeout in the main thread after `timeout_s`; restores any timer armed before (e.g. pytest-timeout)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(_signum: int, _frame: object) -> None:
+        raise SnippetTimeout()
+
+    previous_handler = signal.signal(signal.SIGALRM, on_alarm)
+    previous_delay, _ = signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous_handler)
+        if previous_delay > 0:
+            signal.setitimer(signal.ITIMER_REAL, max(previous_delay - (time.monotonic() - started), 0.001))
+
+
+def _exception_info(exc: BaseException, message: str | None = None) -> ExceptionInfo:
+    line = None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename == SNIPPET_FILENAME:
+            line = lineno
+    tb = exc.__traceback__.tb_next if exc.__traceback__ else None  # drop this module's exec frame
+    if isinstance(exc, QuitRefused):
+        message = message or f"{exc}; the worker keeps running"
+    elif isinstance(exc, SystemExit):
+        message = message or f"the snippet tried to exit (code {exc.code!r}); the worker keeps running"
+    return ExceptionInfo(
+        type=type(exc).__name__,
+        message=message or str(exc),
+        traceback="".join(traceback.format_exception(type(exc), exc, tb))[-TAIL_CHARS:],
+        line=line,
+    )
+
+
+def _snapshot() -> dict[str, tuple]:
+    """A cheap fingerprint per object: enough to tell added / removed / changed."""
+    facts = {}
+    for obj in bpy.data.objects:
+        data = obj.data
+        geometry = (len(data.vertices), len(data.polygons)) if obj.type == "MESH" else ()
+        facts[obj.name] = (
+            obj.type,
+            tuple(round(v, 6) for row in obj.matrix_world for v in row),
+            data.name if data else None,
+            tuple(slot.material.name if slot.material else None for slot in obj.material_slots),
+            tuple(m.name for m in obj.modifiers),
+            obj.parent.name if obj.parent else None,
+            geometry,
+        )
+    return facts
+
+
+def _delta(before: dict[str, tuple], after: dict[str, tuple]) -> SceneDelta:
+    return SceneDelta(
+        added=sorted(after.keys() - before.keys()),
+        removed=sorted(before.keys() - after.keys()),
+        changed=sorted(k for k in after.keys() & before.keys() if after[k] != before[k]),
+    )
+
+
+def register(mcp: FastMCP) -> None:
+    @mcp.tool
+    async def execute_code(
+        code: Annotated[str, Field(description="Python source run with bpy, bmesh, mathutils (Vector, Matrix, Euler, Color, Quaternion), math, random (seeded 0), json already imported")],
+        ctx: Context,
+        timeout_s: Annotated[float, Field(gt=0, le=3600, description="interrupt pure-Python work after this many seconds")] = 30.0,
+    ) -> ExecutionReport:
+        """Run a bpy snippet in this Blender scene and report the result.
+
+        Never raises for a bad snippet: a syntax error (with line and column), an exception (with
+        the line in your code and an error_class such as BLENDER_CONTEXT for poll/mode failures),
+        a timeout or an attempt to exit all come back as success=false with details. stdout and
+        stderr are captured; scene_delta lists objects added, removed and changed.
+        """
+        return run_snippet(code, timeout_s, worker_state(ctx).code_policy)

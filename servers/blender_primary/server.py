@@ -1,0 +1,73 @@
+"""The MCP server living inside one Blender process.
+
+`create_server(...)` builds the FastMCP app. Its lifespan prepares a `WorkerState` (the
+worker's folders), installs the exit guard, makes sure the built-in `empty` baseline exists and
+loads it, so every worker starts from the same scene.
+
+Adding tools: a module listed in `TOOL_MODULES` exposes `register(mcp: FastMCP) -> None` and
+declares its tools inside it. Rules every tool module follows:
+
+- Tools that touch bpy are `async def` and do their bpy work synchronously, without awaiting in
+  between. fastmcp runs *sync* tools in a worker thread, but bpy is main-thread only; async
+  tools run on the event loop, which is the process main thread (stdio, HTTP and the in-memory
+  client alike). Not awaiting mid-work also means two calls never interleave on the scene.
+- The worker's folders come from the injected Context::
+
+      from fastmcp import Context
+      from servers.blender_primary.state import worker_state
+
+      async def my_tool(name: str, ctx: Context) -> MyResult:
+          state = worker_state(ctx)      # WorkerState: workdir, baselines_dir, output_dir, renders_dir
+
+- Names from clients go through `paths.check_id` / `paths.resolve_inside`; failures raise a
+  `errors.WorkerToolError` subclass, whose message starts with a stable `[TAG]`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import bpy
+from fastmcp import FastMCP
+
+from servers.blender_primary import baselines, execution
+from harness.validator import Policy
+from servers.blender_primary.exit_guard import install_exit_guard
+from servers.blender_primary.state import WorkerState
+
+__all__ = ["TOOL_MODULES", "create_server"]
+
+TOOL_MODULES = (execution, baselines)
+
+INSTRUCTIONS = (
+    "One headless Blender process. Run bpy code with execute_code, inspect the scene with "
+    "get_scene_info/get_object_info, render a deterministic camera pack with render_pack, and "
+    "save or restore named states with save_baseline/reset_to_baseline."
+)
+
+
+def create_server(
+    workdir: Path,
+    baselines_dir: Path | None = None,
+    output_dir: Path | None = None,
+    code_policy: Policy = Policy.LOG,
+) -> FastMCP:
+    @asynccontextmanager
+    async def lifespan(_server: FastMCP) -> AsyncIterator[dict[str, WorkerState]]:
+        state = WorkerState.prepare(workdir, baselines_dir, output_dir, code_policy)
+        install_exit_guard()
+        baselines.load(state, baselines.ensure_empty(state))
+        yield {"state": state}
+
+    mcp = FastMCP("colossus-blender", instructions=INSTRUCTIONS, lifespan=lifespan, mask_error_details=True)
+
+    @mcp.tool(annotations={"readOnlyHint": True})
+    async def ping() -> dict[str, str]:
+        """Check the worker is alive; returns the Blender version."""
+        return {"status": "ok", "blender_version": bpy.app.version_string}
+
+    for module in TOOL_MODULES:
+        module.register(mcp)
+    return mcp
