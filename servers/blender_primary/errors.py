@@ -10,7 +10,19 @@ can map it back without parsing prose::
           ├── UnknownObjectError    [UNKNOWN_OBJECT]  no object of that name (lists closest names)
           ├── UnknownBaselineError  [UNKNOWN_BASELINE] no saved baseline of that id
           ├── BaselineError         [BASELINE_ERROR]  saving or loading a .blend failed
-          └── RenderError           [RENDER_ERROR]    Blender failed to render a view
+          ├── RenderError           [RENDER_ERROR]    Blender failed to render a view
+          ├── BadArgumentError      [BAD_ARGUMENT]    arguments that contradict each other or the object (e.g. zero size)
+          ├── UnsupportedObjectError [UNSUPPORTED_OBJECT] the object's type cannot take this operation
+          ├── BadFormatError        [BAD_FORMAT]      export format not one of glb/fbx/obj/blend
+          ├── ExportError           [EXPORT_ERROR]    Blender's exporter failed
+          └── geometry nodes (names the valid choices)
+               ├── GNUnknownGroupError    [GN_UNKNOWN_GROUP]     no such node group / geometry-nodes modifier
+               ├── GNUnknownNodeError     [GN_UNKNOWN_NODE]      no node of that name in the group
+               ├── GNUnknownNodeTypeError [GN_UNKNOWN_NODE_TYPE] not a node type of this Blender build
+               ├── GNUnknownSocketError   [GN_UNKNOWN_SOCKET]    no such socket on the node or modifier
+               ├── GNBadLinkError         [GN_BAD_LINK]          incompatible socket types
+               ├── GNBadValueError        [GN_BAD_VALUE]         value of the wrong type or setting outside its choices
+               └── GNNameTakenError       [GN_NAME_TAKEN]        node / input / group name already used
 
 A snippet's own failure is not an error here: execute_code returns a failed ExecutionReport.
 """
@@ -27,6 +39,17 @@ __all__ = [
     "UnknownBaselineError",
     "BaselineError",
     "RenderError",
+    "BadArgumentError",
+    "UnsupportedObjectError",
+    "BadFormatError",
+    "ExportError",
+    "GNUnknownGroupError",
+    "GNUnknownNodeError",
+    "GNUnknownNodeTypeError",
+    "GNUnknownSocketError",
+    "GNBadLinkError",
+    "GNBadValueError",
+    "GNNameTakenError",
 ]
 
 
@@ -59,3 +82,47 @@ class BaselineError(WorkerToolError):
 
 class RenderError(WorkerToolError):
     tag = "RENDER_ERROR"
+
+
+class BadArgumentError(WorkerToolError):
+    tag = "BAD_ARGUMENT"
+
+
+class UnsupportedObjectError(WorkerToolError):
+    tag = "UNSUPPORTED_OBJECT"
+
+
+class BadFormatError(WorkerToolError):
+    tag = "BAD_FORMAT"
+
+
+class ExportError(WorkerToolError):
+    tag = "EXPORT_ERROR"
+
+
+class GNUnknownGroupError(WorkerToolError):
+    tag = "GN_UNKNOWN_GROUP"
+
+
+class GNUnknownNodeError(WorkerToolError):
+    tag = "GN_UNKNOWN_NODE"
+
+
+class GNUnknownNodeTypeError(WorkerToolError):
+    tag = "GN_UNKNOWN_NODE_TYPE"
+
+
+class GNUnknownSocketError(WorkerToolError):
+    tag = "GN_UNKNOWN_SOCKET"
+
+
+class GNBadLinkError(WorkerToolError):
+    tag = "GN_BAD_LINK"
+
+
+class GNBadValueError(WorkerToolError):
+    tag = "GN_BAD_VALUE"
+
+
+class GNNameTakenError(WorkerToolError):
+    tag = "GN_NAME_TAKEN"
