@@ -65,7 +65,9 @@ class VerifierFault(AttemptStopped):
 
 
 class BuilderUnavailable(AttemptStopped):
-    """Every model of the builder role failed."""
+    """Every model of the builder role failed; `log` is the failed call's CallLog when known."""
+
+    log: object | None = None
 
 
 class PromptError(OrchestratorError):

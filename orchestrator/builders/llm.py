@@ -1,0 +1,103 @@
+"""The model builder: the `builder` role (litellm, with its fallback chain) writes and fixes programs.
+
+The prompt is rebuilt every turn from the task and the attempt's memory; the program is the
+reply's ```python block. A reply without code is the model's fault: it comes back as an
+execution error the next fix answers. Every model of the chain failing is ours: the attempt stops.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+from harness.report import ExecutionReport
+from harness.vision_types import CallLog
+from orchestrator.builders.interface import BuildContext, Proposal
+from orchestrator.errors import BuilderUnavailable
+from orchestrator.memory import image_part
+from orchestrator.params import ParamError, find_params
+from orchestrator.prompts import render
+
+__all__ = ["Completer", "LLMBuilder", "extract_code", "task_messages"]
+
+_FENCE = re.compile(r"```(?P<lang>[A-Za-z0-9_+-]*)[ \t]*\n(?P<body>.*?)```", re.DOTALL)
+
+
+class Completer(Protocol):
+    """harness.model_roles.ModelRoles satisfies this."""
+
+    async def complete(self, role: str, messages: list[dict[str, Any]]) -> tuple[str, CallLog]: ...
+
+
+def extract_code(text: str) -> tuple[str, str]:
+    """(plan, code) from a reply: the last ```python block (else the last fenced block, else the whole
+    reply if it parses as python). Code is '' when there is none."""
+    blocks = list(_FENCE.finditer(text))
+    py = [b for b in blocks if b.group("lang").lower() in ("python", "py")] or [b for b in blocks if not b.group("lang")]
+    if py:
+        chosen = py[-1]
+        return text[: blocks[0].start()].strip(), chosen.group("body").strip() + "\n"
+    try:
+        ast.parse(text)
+        return "", text.strip() + "\n"
+    except SyntaxError:
+        return text.strip(), ""
+
+
+def task_messages(ctx: BuildContext) -> list[dict[str, Any]]:
+    """System prompt with the attempt's strategy, then the task with its reference images."""
+    task, r = ctx.task, ctx.task.render
+    refs = f"Reference renders follow for views: {', '.join(sorted(task.references))}." if task.references else "No reference images."
+    start = f"A starting program:\n```python\n{task.start_code}\n```" if task.start_code else ""
+    examples = "".join(f"\nA program that scored well on a similar past task:\n```python\n{code}\n```" for code in ctx.examples)
+    text = render("builder_task", name=task.name, description=task.description, views=", ".join(r.views),
+                  framing=r.framing, target=list(r.target), distance=r.distance, references=refs,
+                  start_program=start, examples=examples)
+    content: list[dict[str, Any]] = [{"type": "text", "text": text}]
+    for view, path in sorted(task.references.items()):
+        content += [{"type": "text", "text": f"Reference, {view} view:"}, image_part(Path(path))]
+    return [{"role": "system", "content": render("builder_system", strategy=ctx.strategy.prompt_text or "default")},
+            {"role": "user", "content": content}]
+
+
+class LLMBuilder:
+    name = "llm"
+
+    def __init__(self, models: Completer, role: str = "builder") -> None:
+        self.models = models
+        self.role = role
+
+    async def _ask(self, messages: list[dict[str, Any]]) -> tuple[str, CallLog, float]:
+        started = time.perf_counter()
+        try:
+            text, log = await self.models.complete(self.role, messages)
+        except Exception as e:  # every model of the chain failed: our side, the attempt stops
+            err = BuilderUnavailable(f"builder role {self.role!r}: {e}")
+            err.log = getattr(e, "log", None)
+            raise err from e
+        return text, log, time.perf_counter() - started
+
+    def _proposal(self, text: str, log: CallLog, seconds: float) -> Proposal:
+        plan, code = extract_code(text)
+        try:
+            params = {p.name: p.value for p in find_params(code)} if code else None
+        except ParamError:
+            params = None
+        return Proposal(builder=self.name, code=code, plan=plan, raw=text, params=params or None,
+                        calls=[log], model_s=seconds)
+
+    async def propose(self, ctx: BuildContext) -> Proposal:
+        best = ctx.memory.best()
+        messages = task_messages(ctx) + ctx.memory.to_messages()
+        messages.append({"role": "user", "content": render(
+            "builder_next", iteration=ctx.iteration, best_score=f"{best.score:.3f}" if best else "none")})
+        return self._proposal(*await self._ask(messages))
+
+    async def fix(self, ctx: BuildContext, code: str, report: ExecutionReport, number: int = 1) -> Proposal | None:
+        messages = task_messages(ctx) + [{"role": "user", "content": render(
+            "builder_fix", code=code.rstrip(), error=report.feedback(), fix_number=number,
+            fix_limit=ctx.config.fix_retries)}]
+        return self._proposal(*await self._ask(messages))

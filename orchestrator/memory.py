@@ -1,0 +1,153 @@
+"""An attempt's memory: typed iteration steps that render themselves into prompt messages.
+
+The prompt is rebuilt from the steps every turn (never a growing transcript): the last `window`
+steps in full, older ones as one-paragraph summaries — from the summarizer role when one is
+configured, else a deterministic extractive summary. Steps serialise into the checkpoint as they are.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from harness.report import ExecutionReport
+from harness.vision_types import CallLog, CompareResult, SentinelReport, VerifierOutput
+
+__all__ = ["ExecutionRecord", "IterationStep", "AttemptMemory", "image_part"]
+
+Message = dict[str, Any]
+
+
+class ExecutionRecord(BaseModel):
+    """One run of one program: the builder's first try or one of its fixes."""
+
+    code: str
+    report: ExecutionReport
+
+
+class IterationStep(BaseModel):
+    """Everything one iteration did; `code` is the program that finally ran."""
+
+    index: int
+    builder: str = ""
+    plan: str = ""
+    code: str = ""
+    raw: str = Field("", description="the builder's full reply (generator_raw.txt)")
+    params: dict[str, list[float]] | None = None
+    executions: list[ExecutionRecord] = Field(default_factory=list)
+    renders: dict[str, str] = Field(default_factory=dict, description="view → PNG path")
+    sentinel: SentinelReport | None = None
+    compare: CompareResult | None = None
+    critique: VerifierOutput | None = None
+    sentinel_penalty: float = 0.0
+    score: float = 0.0
+    calls: list[CallLog] = Field(default_factory=list)
+    error: str | None = Field(None, description="a failure on our side that stopped the attempt here")
+    started_at: float = Field(default_factory=time.time)
+    elapsed_s: float = 0.0
+    model_s: float = Field(0.0, description="seconds spent waiting for models")
+    render_ms: float = Field(0.0, description="Blender's own render time of the pack")
+
+    @property
+    def execution(self) -> ExecutionReport | None:
+        return self.executions[-1].report if self.executions else None
+
+    @property
+    def ran(self) -> bool:
+        return self.execution is not None and self.execution.success
+
+    def feedback(self) -> str:
+        """What the evaluators said, for the builder: execution, sentinel issues, metrics, critique."""
+        lines: list[str] = []
+        if self.execution is not None:
+            lines.append("Execution: " + self.execution.feedback())
+        if self.sentinel is not None:
+            for issue in self.sentinel.issues:
+                tool = f" (try {issue.suggested_tool})" if issue.suggested_tool else ""
+                where = f" [{issue.view}]" if issue.view else ""
+                lines.append(f"Sentinel {issue.severity}{where}: {issue.message}{tool}")
+        if self.compare is not None:
+            per_view = ", ".join(f"{v} {m.score:.3f}" for v, m in self.compare.views.items())
+            m = self.compare.mean
+            lines.append(f"Reference match {self.compare.score:.3f} ({per_view}); silhouette IoU {m.silhouette_iou:.3f}, "
+                         f"pixel loss {m.pixel_loss:.4f}, edge distance {m.edge_distance:.4f}")
+        if self.critique is not None:
+            c = self.critique
+            lines += [f"Critic issue: {i}" for i in c.issues] + [f"Critic suggestion: {s}" for s in c.suggestions]
+        lines.append(f"Score: {self.score:.3f}" + (f" (sentinel penalty {self.sentinel_penalty:.2f})" if self.sentinel_penalty else ""))
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        """A deterministic extractive one-paragraph summary (used offline and as the summarizer's input)."""
+        plan = self.plan.strip().split("\n", 1)[0][:160]
+        status = "ran" if self.ran else (f"failed ({self.execution.error_class.value})" if self.execution else "did not run")
+        issues = [i.category for i in self.sentinel.issues] if self.sentinel else []
+        critique = self.critique.issues[:2] if self.critique else []
+        parts = [f"Iteration {self.index} ({self.builder}): score {self.score:.3f}, code {status}"]
+        if plan:
+            parts.append(f"plan: {plan}")
+        if self.params:
+            parts.append("params: " + ", ".join(f"{k}={_fmt(v)}" for k, v in self.params.items()))
+        if issues:
+            parts.append("sentinel: " + ", ".join(sorted(set(issues))))
+        if critique:
+            parts.append("critic: " + "; ".join(critique))
+        return "; ".join(parts) + "."
+
+    def to_messages(self, with_images: bool) -> list[Message]:
+        """This step as an assistant turn (its program) and a user turn (what came of it)."""
+        assistant = f"Plan: {self.plan.strip() or '(none)'}\n```python\n{self.code}\n```"
+        text = f"Result of iteration {self.index}:\n{self.feedback()}"
+        content: list[dict[str, Any]] = [{"type": "text", "text": text}]
+        if with_images:
+            for view, path in sorted(self.renders.items()):
+                content += [{"type": "text", "text": f"Render, {view} view:"}, image_part(Path(path))]
+        return [{"role": "assistant", "content": assistant}, {"role": "user", "content": content}]
+
+
+def _fmt(v: list[float]) -> str:
+    return f"{v[0]:.3g}" if len(v) == 1 else "(" + ", ".join(f"{x:.3g}" for x in v) + ")"
+
+
+def image_part(path: Path) -> dict[str, Any]:
+    """An OpenAI-style image part carrying the PNG as a data URL."""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{data}"}}
+
+
+class AttemptMemory(BaseModel):
+    """The attempt's steps, a sliding window over them, and summaries of the steps that left it."""
+
+    steps: list[IterationStep] = Field(default_factory=list)
+    window: int = Field(3, ge=1)
+    summaries: dict[int, str] = Field(default_factory=dict, description="step index → summary text")
+
+    def add(self, step: IterationStep) -> None:
+        self.steps = [s for s in self.steps if s.index != step.index] + [step]
+
+    def best(self) -> IterationStep | None:
+        ran = [s for s in self.steps if s.ran]
+        return max(ran, key=lambda s: (s.score, -s.index)) if ran else None
+
+    def older(self) -> list[IterationStep]:
+        """Steps that fell out of the window (they are shown as summaries)."""
+        return self.steps[: max(0, len(self.steps) - self.window)]
+
+    def unsummarised(self) -> list[IterationStep]:
+        return [s for s in self.older() if s.index not in self.summaries]
+
+    def to_messages(self) -> list[Message]:
+        """Summaries of older steps, then the window in full; only the newest step carries its renders."""
+        out: list[Message] = []
+        older = self.older()
+        if older:
+            text = "\n".join(self.summaries.get(s.index) or s.summary() for s in older)
+            out.append({"role": "user", "content": f"Summary of earlier iterations:\n{text}"})
+        recent = self.steps[len(older):]
+        for i, step in enumerate(recent):
+            out += step.to_messages(with_images=i == len(recent) - 1)
+        return out

@@ -1,0 +1,74 @@
+"""The typed state of a run and its attempts: what the checkpoint holds and resume restores."""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from orchestrator.memory import AttemptMemory, IterationStep
+
+__all__ = ["BuilderKind", "VerifierKind", "AttemptStatus", "RunConfig", "Strategy", "AttemptState", "FINAL_STATUSES"]
+
+BuilderKind = Literal["llm", "parametric", "hybrid"]
+VerifierKind = Literal["metrics", "vlm", "both"]
+AttemptStatus = Literal["pending", "running", "converged", "exhausted", "failed", "cancelled", "timeout", "skipped"]
+FINAL_STATUSES: frozenset[str] = frozenset({"converged", "exhausted", "failed", "skipped"})
+
+
+class RunConfig(BaseModel):
+    """How a run spends its budget; task values are defaults, CLI/tool overrides win."""
+
+    builder: BuilderKind = "parametric"
+    verifier: VerifierKind = "metrics"
+    attempts: int = Field(3, ge=1, le=64)
+    iterations: int = Field(5, ge=1, le=1000)
+    threshold: float = Field(0.85, ge=0.0, le=1.0)
+    timeout_s: float = Field(600.0, gt=0)
+    window: int = Field(3, ge=1, le=50)
+    seed: int = 0
+    fix_retries: int = Field(3, ge=0, le=10)
+    hybrid_refine: int = Field(4, ge=1, description="parametric iterations between llm edits (hybrid)")
+    sentinel_error_penalty: float = Field(0.1, ge=0, le=1)
+    sentinel_warning_penalty: float = Field(0.02, ge=0, le=1)
+
+
+class Strategy(BaseModel):
+    """What makes attempt i differ from its siblings (strategy.txt)."""
+
+    index: int
+    prompt_variant: str = "default"
+    prompt_text: str = ""
+    seed: int = 0
+    model_rotation: int = Field(0, description="the builder chain is rotated by this many places")
+
+    def describe(self) -> str:
+        return (f"attempt {self.index}\nprompt variant: {self.prompt_variant}\nparam search seed: {self.seed}\n"
+                f"builder chain rotation: {self.model_rotation}\n\n{self.prompt_text}".rstrip() + "\n")
+
+
+class AttemptState(BaseModel):
+    index: int
+    strategy: Strategy
+    status: AttemptStatus = "pending"
+    memory: AttemptMemory = Field(default_factory=AttemptMemory)
+    error: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    @property
+    def best(self) -> IterationStep | None:
+        return self.memory.best()
+
+    @property
+    def best_score(self) -> float:
+        best = self.best
+        return best.score if best else 0.0
+
+    @property
+    def done_iterations(self) -> int:
+        return len(self.memory.steps)
+
+    def touch(self) -> None:
+        self.started_at = self.started_at or time.time()
