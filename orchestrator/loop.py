@@ -1,0 +1,248 @@
+"""The attempt loop: build → execute → fast fix → render → sentinel → verify → remember → checkpoint.
+
+`run_attempt` is the whole loop in one sitting; each phase is a named helper below it. Every
+iteration runs a complete program on a fresh reset of the attempt's baseline (isolation by
+baseline reload on a leased worker), so an iteration depends only on its code and resume needs
+no Blender state. Errors the model caused (bad code, no code, a hang) go back to it as feedback;
+errors we caused (scene, vision, every builder model down) stop the attempt, keeping what it did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.report import ErrorClass, ExceptionInfo, ExecutionReport
+from harness.vision_types import SentinelReport
+from orchestrator.artifacts import RunFolder
+from orchestrator.builders.interface import BuildContext, Builder, Proposal
+from orchestrator.builders.llm import Completer
+from orchestrator.checkpoint import Checkpoint
+from orchestrator.errors import AttemptStopped, BuilderUnavailable, SceneFault, VerifierFault
+from orchestrator.memory import ExecutionRecord, IterationStep
+from orchestrator.prompts import render
+from orchestrator.scene import Scene, Vision
+from orchestrator.state import AttemptState, RunConfig
+from orchestrator.task import Task
+
+__all__ = ["AttemptContext", "run_attempt", "sentinel_penalty"]
+
+EXECUTE_TIMEOUT_S = 60.0
+
+
+@dataclass
+class AttemptContext:
+    """What one attempt works with; the state it changes travels separately (AttemptState)."""
+
+    task: Task
+    config: RunConfig
+    folder: RunFolder
+    scene: Scene
+    vision: Vision
+    builder: Builder
+    checkpoint: Checkpoint
+    deadline: float  # time.time() after which no new iteration starts
+    summarizer: Completer | None = None
+    examples: list[str] = field(default_factory=list)
+    on_step: Callable[[AttemptState, IterationStep], None] | None = None
+
+
+async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
+    """Iterate until the score reaches the threshold, the budget or the deadline runs out, or we fail."""
+    state.status, state.error = "running", None
+    state.touch()
+    state.memory.window = ctx.config.window
+    in_scene: int | None = None  # the iteration whose program the worker currently holds
+    try:
+        while state.done_iterations < ctx.config.iterations:
+            if time.time() >= ctx.deadline:
+                state.status = "timeout"
+                break
+            step = IterationStep(index=state.done_iterations)
+            started = time.perf_counter()
+            completed = False
+            try:
+                proposal = await _build(ctx, state, step)
+                await _execute(ctx, step, proposal.code)
+                await _fast_fix(ctx, state, step)
+                if step.ran:
+                    await _render(ctx, state, step)
+                    await _evaluate(ctx, step)
+                await _remember(ctx, state, step)
+                completed = True
+                in_scene = step.index if step.ran else None
+            except AttemptStopped as e:
+                step.error = f"{type(e).__name__}: {e}"
+                if isinstance(e, BuilderUnavailable) and e.log is not None:
+                    step.calls.append(e.log)
+                state.status, state.error = "failed", step.error
+            finally:
+                step.elapsed_s = time.perf_counter() - started
+                if completed or step.error:
+                    _checkpoint(ctx, state, step, completed)
+            if state.status == "failed":
+                break
+            if state.best_score >= ctx.config.threshold:
+                state.status = "converged"
+                break
+        else:
+            state.status = "exhausted"
+        await _save_final_scene(ctx, state, in_scene)
+    except asyncio.CancelledError:
+        state.status = "cancelled"
+        raise
+    finally:
+        state.finished_at = time.time()
+        ctx.checkpoint.save(state)
+        ctx.folder.write_attempt(state)
+        ctx.folder.write_final_score(state)
+    return state
+
+
+# ---- phases ------------------------------------------------------------------------------------
+
+def _context(ctx: AttemptContext, state: AttemptState, iteration: int) -> BuildContext:
+    return BuildContext(task=ctx.task, config=ctx.config, strategy=state.strategy, memory=state.memory,
+                        iteration=iteration, examples=ctx.examples)
+
+
+def _take(step: IterationStep, proposal: Proposal) -> None:
+    step.builder = proposal.builder
+    step.plan, step.params = proposal.plan or step.plan, proposal.params
+    step.raw = proposal.raw if not step.raw else f"{step.raw}\n\n--- fix ---\n{proposal.raw}"
+    step.calls += proposal.calls
+    step.model_s += proposal.model_s
+
+
+async def _build(ctx: AttemptContext, state: AttemptState, step: IterationStep) -> Proposal:
+    """The builder proposes the next complete program (it never sees the scorer, only feedback)."""
+    proposal = await ctx.builder.propose(_context(ctx, state, step.index))
+    _take(step, proposal)
+    return proposal
+
+
+async def _execute(ctx: AttemptContext, step: IterationStep, code: str) -> None:
+    """Reset the worker to the baseline, then run the program; a hang or crash is the code's fault."""
+    step.code = code
+    if not code.strip():
+        report = ExecutionReport(success=False, error_class=ErrorClass.SYNTAX, exception=ExceptionInfo(
+            type="NoCodeError", message="the reply held no ```python block with a program"))
+    else:
+        try:
+            await ctx.scene.reset(ctx.task.start.baseline)
+        except Exception as e:
+            raise SceneFault(f"reset to baseline {ctx.task.start.baseline!r} failed: {e}") from e
+        try:
+            report = await ctx.scene.execute(code, timeout_s=EXECUTE_TIMEOUT_S)
+        except Exception as e:  # the worker died or hung running this code: feed it back
+            timed_out = "timeout" in str(e).lower() or "timed out" in str(e).lower()
+            report = ExecutionReport(
+                success=False, error_class=ErrorClass.TIMEOUT if timed_out else ErrorClass.CRASH,
+                exception=ExceptionInfo(type=type(e).__name__, message=str(e)))
+    step.executions.append(ExecutionRecord(code=code, report=report))
+
+
+async def _fast_fix(ctx: AttemptContext, state: AttemptState, step: IterationStep) -> None:
+    """On an execution error: the classified error and traceback go to the builder, up to N times."""
+    for number in range(1, ctx.config.fix_retries + 1):
+        if step.ran or step.execution is None:
+            return
+        proposal = await ctx.builder.fix(_context(ctx, state, step.index), step.code, step.execution, number)
+        if proposal is None:
+            return
+        _take(step, proposal)
+        await _execute(ctx, step, proposal.code)
+
+
+async def _render(ctx: AttemptContext, state: AttemptState, step: IterationStep) -> None:
+    dest = ctx.folder.renders_dir(state.index, step.index)
+    try:
+        pack = await ctx.scene.render_pack(ctx.task.render, dest)
+    except Exception as e:
+        raise SceneFault(f"render_pack failed: {e}") from e
+    step.renders = {view: rv.path for view, rv in pack.views.items()}
+    step.render_ms = pack.total_ms
+
+
+def sentinel_penalty(report: SentinelReport, config: RunConfig) -> float:
+    """Score deducted for gross failures the sentinel saw (capped at 0.5)."""
+    errors = sum(1 for i in report.issues if i.severity == "error")
+    warnings = sum(1 for i in report.issues if i.severity == "warning")
+    return min(0.5, errors * config.sentinel_error_penalty + warnings * config.sentinel_warning_penalty)
+
+
+async def _evaluate(ctx: AttemptContext, step: IterationStep) -> None:
+    """Sentinel and verifier look at the renders (concurrently); they never execute anything."""
+    renders = {view: Path(p) for view, p in step.renders.items()}
+    refs = ctx.task.references
+
+    async def sentinel() -> None:
+        try:
+            info = await ctx.scene.info()
+        except Exception as e:
+            raise SceneFault(f"scene info failed: {e}") from e
+        step.sentinel = await ctx.vision.sentinel(renders, info)
+
+    async def compare() -> None:
+        if ctx.config.verifier in ("metrics", "both"):
+            scored = {v: p for v, p in renders.items() if v in refs}
+            step.compare = await ctx.vision.compare(scored, {v: refs[v] for v in scored})
+
+    async def critique() -> None:
+        if ctx.config.verifier in ("vlm", "both"):
+            step.critique = await ctx.vision.critique(renders, ctx.task.description, dict(refs) or None)
+            step.calls += step.critique.calls
+
+    try:
+        await asyncio.gather(sentinel(), compare(), critique())
+    except AttemptStopped:
+        raise
+    except Exception as e:
+        raise VerifierFault(f"vision failed: {e}") from e
+    scores = [r.score for r in (step.compare,) if r] + [c.overall_score for c in (step.critique,) if c]
+    step.sentinel_penalty = sentinel_penalty(step.sentinel, ctx.config) if step.sentinel else 0.0
+    step.score = max(0.0, sum(scores) / len(scores) - step.sentinel_penalty) if scores else 0.0
+
+
+async def _remember(ctx: AttemptContext, state: AttemptState, step: IterationStep) -> None:
+    """Add the step; summarise steps that left the window (summarizer role, else extractive)."""
+    state.memory.add(step)
+    if ctx.summarizer is None:
+        return
+    for old in state.memory.unsummarised():
+        prompt = render("summarize", steps=f"{old.summary()}\n{old.feedback()}")
+        try:
+            text, log = await ctx.summarizer.complete("summarizer", [{"role": "user", "content": prompt}])
+        except Exception as e:  # a summary is a nicety: keep the extractive one
+            log = getattr(e, "log", None)
+            text = old.summary()
+        state.memory.summaries[old.index] = text.strip() or old.summary()
+        if log is not None:
+            step.calls.append(log)
+
+
+def _checkpoint(ctx: AttemptContext, state: AttemptState, step: IterationStep, completed: bool) -> None:
+    """Artifacts of the iteration, then the checkpoint; an unfinished step is written but not kept."""
+    ctx.folder.write_iteration(state.index, step)
+    if completed:
+        ctx.checkpoint.save(state)
+        ctx.folder.write_attempt(state)
+    if ctx.on_step is not None:
+        ctx.on_step(state, step)
+
+
+async def _save_final_scene(ctx: AttemptContext, state: AttemptState, in_scene: int | None) -> None:
+    """final_scene.blend holds the best iteration's scene (re-run unless the worker holds it already)."""
+    best = state.best
+    if best is None:
+        return
+    try:
+        if in_scene != best.index:
+            await ctx.scene.reset(ctx.task.start.baseline)
+            await ctx.scene.execute(best.code, timeout_s=EXECUTE_TIMEOUT_S)
+        await ctx.scene.save_blend(ctx.folder.attempt_dir(state.index) / "final_scene.blend")
+    except Exception as e:
+        state.error = f"final scene not saved: {e}"
