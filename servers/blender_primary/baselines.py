@@ -8,7 +8,6 @@ written to a temporary name and renamed into place: another worker never reads h
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import bpy
 from fastmcp import Context, FastMCP
 from pydantic import BaseModel
 
+from servers.blender_primary.blend_files import BLEND_SUFFIX, write_blend
 from servers.blender_primary.errors import BaselineError, UnknownBaselineError
 from servers.blender_primary.paths import resolve_inside
 from servers.blender_primary.state import WorkerState, worker_state
@@ -23,7 +23,6 @@ from servers.blender_primary.state import WorkerState, worker_state
 __all__ = ["BUILTIN_EMPTY", "BaselineInfo", "ensure_empty", "save", "load", "register"]
 
 BUILTIN_EMPTY = "empty"
-SUFFIX = ".blend"
 
 
 class BaselineInfo(BaseModel):
@@ -33,7 +32,7 @@ class BaselineInfo(BaseModel):
 
 
 def baseline_path(state: WorkerState, baseline_id: str) -> Path:
-    return resolve_inside(state.baselines_dir, baseline_id, SUFFIX, "baseline id")
+    return resolve_inside(state.baselines_dir, baseline_id, BLEND_SUFFIX, "baseline id")
 
 
 def ensure_empty(state: WorkerState) -> Path:
@@ -41,13 +40,13 @@ def ensure_empty(state: WorkerState) -> Path:
     path = baseline_path(state, BUILTIN_EMPTY)
     if not path.exists():
         bpy.ops.wm.read_factory_settings(use_empty=True)
-        _write_atomically(path)
+        write_blend(path)
     return path
 
 
 def save(state: WorkerState, baseline_id: str) -> Path:
     path = baseline_path(state, baseline_id)
-    _write_atomically(path)
+    write_blend(path)
     return path
 
 
@@ -55,18 +54,7 @@ def load(state: WorkerState, path: Path) -> None:
     try:
         bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False, use_scripts=False)
     except RuntimeError as exc:
-        raise BaselineError(f"could not load {path.name}: {exc}") from exc
-
-
-def _write_atomically(path: Path) -> None:
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{SUFFIX}")
-    try:
-        bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, compress=False)
-        os.replace(tmp, path)
-    except RuntimeError as exc:
-        raise BaselineError(f"could not save {path.name}: {exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
+        raise BaselineError(f"could not load baseline {path.stem!r}: {exc}") from exc
 
 
 def register(mcp: FastMCP) -> None:
@@ -103,4 +91,4 @@ def register(mcp: FastMCP) -> None:
 
 
 def list_ids(state: WorkerState) -> list[str]:
-    return sorted({BUILTIN_EMPTY} | {p.stem for p in state.baselines_dir.glob(f"*{SUFFIX}") if not p.name.startswith(".")})
+    return sorted({BUILTIN_EMPTY} | {p.stem for p in state.baselines_dir.glob(f"*{BLEND_SUFFIX}") if not p.name.startswith(".")})

@@ -9,7 +9,8 @@ can map it back without parsing prose::
           ├── BadPathError          [BAD_PATH]        output path escaping the output dir
           ├── UnknownObjectError    [UNKNOWN_OBJECT]  no object of that name (lists closest names)
           ├── UnknownBaselineError  [UNKNOWN_BASELINE] no saved baseline of that id
-          ├── BaselineError         [BASELINE_ERROR]  saving or loading a .blend failed
+          ├── BaselineError         [BASELINE_ERROR]  a baseline could not be loaded or is built in
+          ├── SaveError             [SAVE_ERROR]      writing a .blend failed (blend_files)
           ├── RenderError           [RENDER_ERROR]    Blender failed to render a view
           ├── BadArgumentError      [BAD_ARGUMENT]    arguments that contradict each other or the object (e.g. zero size)
           ├── UnsupportedObjectError [UNSUPPORTED_OBJECT] the object's type cannot take this operation
@@ -78,6 +79,10 @@ class UnknownBaselineError(WorkerToolError):
 
 class BaselineError(WorkerToolError):
     tag = "BASELINE_ERROR"
+
+
+class SaveError(WorkerToolError):
+    tag = "SAVE_ERROR"
 
 
 class RenderError(WorkerToolError):

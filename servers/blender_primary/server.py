@@ -32,14 +32,14 @@ from pathlib import Path
 import bpy
 from fastmcp import FastMCP
 
-from servers.blender_primary import baselines, execution, export, geonodes, safety
 from harness.validator import Policy
+from servers.blender_primary import baselines, blend_files, execution, export, geonodes, render, safety, scene_facts
 from servers.blender_primary.exit_guard import install_exit_guard
 from servers.blender_primary.state import WorkerState
 
 __all__ = ["TOOL_MODULES", "create_server"]
 
-TOOL_MODULES = (execution, baselines, safety, geonodes, export)
+TOOL_MODULES = (execution, scene_facts, baselines, render, blend_files, safety, geonodes, export)
 
 INSTRUCTIONS = (
     "One headless Blender process. Run bpy code with execute_code, inspect the scene with "

@@ -1,0 +1,107 @@
+"""The `render_pack` tool: a deterministic set of named views of the scene, as PNGs and images.
+
+The scene is left as it was: the camera (and, for Cycles, a sun when the scene has no light) is
+added for the render only and removed afterwards with its data, and every render setting the
+preset touches is restored. Workbench shows a material's viewport colour, so for `preview` each
+material's Principled base colour is copied there for the duration of the pack.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import bpy
+from fastmcp import Context, FastMCP
+from fastmcp.tools.base import ToolResult
+from fastmcp.utilities.types import Image
+from mathutils import Vector
+from pydantic import Field
+
+from harness.scene_types import Framing, Preset, RenderedView, RenderPackResult, RenderSettings, ViewName
+from servers.blender_primary.camera_pack import auto_frame, camera_matrix
+from servers.blender_primary.errors import RenderError
+from servers.blender_primary.render_state import RenderSession
+from servers.blender_primary.scene_facts import world_bounds
+from servers.blender_primary.state import worker_state
+
+__all__ = ["render_views", "register"]
+
+
+def render_views(settings: RenderSettings, out_dir: Path) -> RenderPackResult:
+    """Render every view of `settings` into `out_dir/<view>.png`; the scene is unchanged afterwards."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    scene = bpy.context.scene
+    views: dict[str, RenderedView] = {}
+    with RenderSession(scene, settings) as session:
+        target, distance = Vector(settings.target), settings.distance
+        if settings.framing == "auto":
+            target, distance = _auto_target(scene, session.added, settings.lens) or (target, distance)
+        for view in settings.views:
+            path = out_dir / f"{view}.png"
+            location, rotation, _ = camera_matrix(view, target, distance).decompose()
+            # loc/rot (not matrix_world) so the depsgraph sees the move before this render
+            session.camera.location, session.camera.rotation_euler = location, rotation.to_euler()
+            session.camera.data.clip_end = max(1000.0, distance * 4)
+            scene.render.filepath = str(path)
+            t = time.perf_counter()
+            try:
+                bpy.ops.render.render(write_still=True)
+            except RuntimeError as exc:
+                raise RenderError(f"view {view!r} failed: {exc}") from exc
+            views[view] = RenderedView(
+                view=view, path=str(path), width=settings.resolution, height=settings.resolution,
+                render_ms=(time.perf_counter() - t) * 1000,
+            )
+        added = list(session.added)
+    effective = settings.model_copy(update={"target": tuple(target), "distance": distance})
+    return RenderPackResult(settings=effective, views=views, total_ms=(time.perf_counter() - started) * 1000, added_for_render=added)
+
+
+def _auto_target(scene: bpy.types.Scene, exclude: list[str], lens: float) -> tuple[Vector, float] | None:
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    boxes = [
+        world_bounds(obj, depsgraph)
+        for obj in scene.objects
+        if obj.name not in exclude and obj.type not in ("CAMERA", "LIGHT", "EMPTY", "LIGHT_PROBE") and obj.visible_get()
+    ]
+    if not boxes:
+        return None
+    low = Vector([min(b[0][i] for b in boxes) for i in range(3)])
+    high = Vector([max(b[1][i] for b in boxes) for i in range(3)])
+    return auto_frame(low, high, lens)
+
+
+def register(mcp: FastMCP) -> None:
+    defaults = RenderSettings()
+
+    @mcp.tool(output_schema=RenderPackResult.model_json_schema())
+    async def render_pack(
+        ctx: Context,
+        views: list[ViewName] = defaults.views,
+        preset: Preset = "preview",
+        resolution: Annotated[int, Field(ge=16, le=4096)] = defaults.resolution,
+        framing: Framing = "fixed",
+        target: tuple[float, float, float] = defaults.target,
+        distance: Annotated[float, Field(gt=0)] = defaults.distance,
+        lens: Annotated[float, Field(gt=1)] = defaults.lens,
+        samples: Annotated[int | None, Field(ge=1, le=4096)] = None,
+    ) -> ToolResult:
+        """Render the camera pack: one square image per view (front, side, top, iso, back, left).
+
+        preset `preview` is Workbench (fast, material colours, studio light); `final` is Cycles on
+        the CPU with a fixed seed (`samples` default 32). framing `fixed` puts the camera at
+        target + distance along the view direction with the given lens (absolute scale, comparable
+        with references); `auto` frames the visible geometry. The same scene and settings give
+        identical pixels. Returns the images plus file paths and timings; the scene is unchanged.
+        """
+        settings = RenderSettings(
+            views=views, preset=preset, resolution=resolution, framing=framing,
+            target=target, distance=distance, lens=lens, samples=samples,
+        )
+        out_dir = worker_state(ctx).renders_dir / f"pack-{time.time_ns()}"
+        result = render_views(settings, out_dir)
+        images = [Image(path=v.path).to_image_content() for v in result.views.values()]
+        return ToolResult(content=images, structured_content=result.model_dump(mode="json"))

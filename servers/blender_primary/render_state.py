@@ -1,0 +1,128 @@
+"""A render session: applies a preset to the scene and takes everything back on exit.
+
+Every setting the preset touches is recorded first and restored afterwards; the camera (and a
+sun for Cycles when the scene has no light) are created for the session and removed with their
+data, so a render never leaves anything in the scene or in bpy.data.
+"""
+
+from __future__ import annotations
+
+import math
+from types import TracebackType
+from typing import Any
+
+import bpy
+from mathutils import Euler
+
+from harness.scene_types import RenderSettings
+
+__all__ = ["PRESET_DEFAULT_SAMPLES", "RenderSession"]
+
+PRESET_DEFAULT_SAMPLES = 32
+CYCLES_SEED = 0
+
+
+class RenderSession:
+    def __init__(self, scene: bpy.types.Scene, settings: RenderSettings) -> None:
+        self.scene = scene
+        self.settings = settings
+        self._saved: list[tuple[Any, str, Any]] = []
+        self._created: list[bpy.types.Object] = []
+        self.added: list[str] = []
+        self.camera: bpy.types.Object
+
+    def __enter__(self) -> RenderSession:
+        scene, settings, render = self.scene, self.settings, self.scene.render
+        try:
+            self._set(scene, "camera", None)
+            self._set(render, "resolution_x", settings.resolution)
+            self._set(render, "resolution_y", settings.resolution)
+            self._set(render, "resolution_percentage", 100)
+            self._set(render, "pixel_aspect_x", 1.0)
+            self._set(render, "pixel_aspect_y", 1.0)
+            self._set(render, "use_file_extension", True)
+            self._set(render, "film_transparent", False)
+            self._set(render, "filepath", render.filepath)
+            for prop in render.bl_rna.properties:  # date, render time, file… metadata would make files differ
+                if prop.identifier.startswith("use_stamp"):
+                    self._set(render, prop.identifier, False)
+            self._set(render.image_settings, "file_format", "PNG")
+            self._set(render.image_settings, "color_mode", "RGB")
+            self._set(render.image_settings, "color_depth", "8")
+            if settings.preset == "preview":
+                self._apply_workbench()
+            else:
+                self._apply_cycles()
+            self.camera = self._create_camera()
+            scene.camera = self.camera
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        for obj in reversed(self._created):
+            data = obj.data
+            bpy.data.objects.remove(obj, do_unlink=True)
+            if isinstance(data, bpy.types.Camera):
+                bpy.data.cameras.remove(data)
+            elif isinstance(data, bpy.types.Light):
+                bpy.data.lights.remove(data)
+        self._created.clear()
+        for owner, attr, value in reversed(self._saved):
+            setattr(owner, attr, value)
+        self._saved.clear()
+
+    def _set(self, owner: Any, attr: str, value: Any) -> None:
+        self._saved.append((owner, attr, getattr(owner, attr)))
+        setattr(owner, attr, value)
+
+    def _apply_workbench(self) -> None:
+        self._set(self.scene.render, "engine", "BLENDER_WORKBENCH")
+        shading = self.scene.display.shading
+        self._set(shading, "light", "STUDIO")
+        self._set(shading, "color_type", "MATERIAL")
+        for material in bpy.data.materials:
+            base = _principled_base_color(material)
+            if base is not None:
+                self._set(material, "diffuse_color", base)
+
+    def _apply_cycles(self) -> None:
+        self._set(self.scene.render, "engine", "CYCLES")
+        cycles = self.scene.cycles
+        self._set(cycles, "device", "CPU")
+        self._set(cycles, "samples", self.settings.samples or PRESET_DEFAULT_SAMPLES)
+        self._set(cycles, "seed", CYCLES_SEED)
+        self._set(cycles, "use_animated_seed", False)
+        self._set(cycles, "use_denoising", False)
+        if not any(obj.type == "LIGHT" for obj in self.scene.objects):
+            self._create_sun()
+
+    def _create_camera(self) -> bpy.types.Object:
+        data = bpy.data.cameras.new("colossus_pack_camera")
+        data.lens = self.settings.lens
+        data.sensor_width = 36.0
+        data.sensor_fit = "AUTO"
+        data.clip_start = 0.01
+        return self._link(bpy.data.objects.new("colossus_pack_camera", data))
+
+    def _create_sun(self) -> None:
+        data = bpy.data.lights.new("colossus_pack_sun", type="SUN")
+        data.energy = 3.0
+        sun = self._link(bpy.data.objects.new("colossus_pack_sun", data))
+        sun.rotation_euler = Euler((math.radians(40), 0.0, math.radians(30)))
+
+    def _link(self, obj: bpy.types.Object) -> bpy.types.Object:
+        self.scene.collection.objects.link(obj)
+        self._created.append(obj)
+        self.added.append(obj.name)
+        return obj
+
+
+def _principled_base_color(material: bpy.types.Material) -> tuple[float, float, float, float] | None:
+    if material.node_tree is None:
+        return None
+    for node in material.node_tree.nodes:
+        if node.type == "BSDF_PRINCIPLED":
+            return tuple(node.inputs["Base Color"].default_value)
+    return None
