@@ -1,0 +1,173 @@
+"""The coordinator: N attempts of one run in parallel on the pool, then the best of N.
+
+Each attempt leases one worker (leases queue when there are fewer workers than attempts) and
+varies its strategy: prompt variant, parameter-search seed, builder-chain rotation. The run stops
+per attempt at the threshold or the iteration budget, as a whole at the wall-clock timeout or on
+cancellation; attempts not yet started when another converged are skipped. Resume restarts every
+attempt that did not finish, from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.artifacts import RunFolder, write_json
+from orchestrator.builders.interface import Builder
+from orchestrator.checkpoint import Checkpoint
+from orchestrator.loop import AttemptContext, run_attempt
+from orchestrator.memory import IterationStep
+from orchestrator.prompts import strategy_variants
+from orchestrator.recall import RecallEntry, RecallStore, render_hash
+from orchestrator.report import write_report
+from orchestrator.scene import SceneProvider, Vision
+from orchestrator.state import FINAL_STATUSES, AttemptState, RunConfig, Strategy
+from orchestrator.task import Task
+
+__all__ = ["Coordinator", "make_strategy", "ISOLATION"]
+
+ISOLATION = {
+    "mode": "baseline_reload",
+    "detail": "each attempt leases one pool worker exclusively; every iteration resets that worker to the "
+              "task's baseline (open_mainfile, milliseconds) and runs a complete program, so attempts never "
+              "share scene state and an iteration depends only on its code",
+}
+HARD_STOP_GRACE_S = 60.0
+
+StepCallback = Callable[[AttemptState, IterationStep], None]
+
+
+def make_strategy(index: int, seed: int) -> Strategy:
+    """Attempt i takes prompt variant i mod n, seed `seed + i`, and rotates a multi-model chain by i."""
+    variants = list(strategy_variants().items())
+    name, text = variants[index % len(variants)]
+    return Strategy(index=index, prompt_variant=name, prompt_text=text, seed=seed + index, model_rotation=index)
+
+
+@dataclass
+class Coordinator:
+    """Runs one run folder to completion; `builder_for(strategy)` makes each attempt's builder."""
+
+    folder: RunFolder
+    task: Task
+    config: RunConfig
+    provider: SceneProvider
+    vision: Vision
+    builder_for: Callable[[Strategy], Builder]
+    summarizer: Any = None
+    recall: RecallStore | None = None
+    on_step: StepCallback | None = None
+    states: dict[int, AttemptState] = field(default_factory=dict)
+    _baseline_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def run(self) -> dict[str, Any]:
+        """Run (or resume) every unfinished attempt; returns summary.json's content."""
+        checkpoint = Checkpoint(self.folder.root)
+        saved = checkpoint.load()
+        self.states = {i: saved.get(i) or AttemptState(index=i, strategy=make_strategy(i, self.config.seed))
+                       for i in range(self.config.attempts)}
+        started = time.time()
+        deadline = started + self.config.timeout_s
+        examples = self._examples()
+        status = "running"
+        self._update_run(status=status)
+        try:
+            async with asyncio.timeout(self.config.timeout_s + HARD_STOP_GRACE_S):
+                await asyncio.gather(*(self._attempt(s, checkpoint, deadline, examples)
+                                       for s in self.states.values() if s.status not in FINAL_STATUSES))
+            statuses = {s.status for s in self.states.values()}
+            status = "timeout" if "timeout" in statuses else ("failed" if statuses == {"failed"} else "completed")
+        except TimeoutError:
+            status = "timeout"
+            for s in self.states.values():
+                if s.status == "cancelled":
+                    s.status = "timeout"
+                    checkpoint.save(s)
+        except asyncio.CancelledError:
+            status = "cancelled"
+            raise
+        finally:
+            summary = self._finish(status, started)
+            checkpoint.close()
+        return summary
+
+    async def _attempt(self, state: AttemptState, checkpoint: Checkpoint, deadline: float, examples: list[str]) -> None:
+        try:
+            async with self.provider.lease(self.task.start.baseline) as scene:
+                if any(s.status == "converged" for s in self.states.values()) and not state.memory.steps:
+                    state.status = "skipped"
+                    checkpoint.save(state)
+                    self.folder.write_attempt(state)
+                    return
+                await self._save_baseline(scene)
+                ctx = AttemptContext(task=self.task, config=self.config, folder=self.folder, scene=scene,
+                                     vision=self.vision, builder=self.builder_for(state.strategy),
+                                     checkpoint=checkpoint, deadline=deadline, summarizer=self.summarizer,
+                                     examples=examples, on_step=self.on_step)
+                await run_attempt(ctx, state)
+        except asyncio.CancelledError:
+            state.status = "cancelled" if state.status in ("running", "pending") else state.status
+            checkpoint.save(state)
+            self.folder.write_attempt(state)
+            raise
+        except Exception as e:  # a lease or setup failure on our side: this attempt fails, the others go on
+            state.status, state.error = "failed", f"{type(e).__name__}: {e}"
+            checkpoint.save(state)
+            self.folder.write_attempt(state)
+
+    async def _save_baseline(self, scene: Any) -> None:
+        """baseline.blend: the state every attempt starts from, saved once by whichever attempt is first."""
+        async with self._baseline_lock:
+            dest = self.folder.root / "baseline.blend"
+            if not dest.exists():
+                await scene.reset(self.task.start.baseline)
+                await scene.save_blend(dest)
+
+    def _examples(self) -> list[str]:
+        if self.recall is None or self.config.builder == "parametric":
+            return []
+        return [e.code for _, e in self.recall.similar(f"{self.task.name} {self.task.description}")]
+
+    def _update_run(self, **changes: Any) -> None:
+        meta = self.folder.read_run()
+        meta.update(changes, updated_at=time.time())
+        self.folder.write_run(meta)
+
+    def best(self) -> tuple[AttemptState, IterationStep] | None:
+        scored = [(s, s.best) for s in self.states.values() if s.best is not None]
+        if not scored:
+            return None
+        return max(scored, key=lambda sb: (sb[1].score, -sb[0].index))
+
+    def _finish(self, status: str, started: float) -> dict[str, Any]:
+        """best_attempt.json, summary.json, report.html, run.json status, and the cross-run memory."""
+        best = self.best()
+        best_doc = None
+        if best is not None:
+            state, step = best
+            best_doc = {"attempt": state.index, "iteration": step.index, "score": step.score,
+                        "renders": {v: self.folder.rel(p) for v, p in step.renders.items()},
+                        "code": self.folder.rel(self.folder.iter_dir(state.index, step.index) / "code.py"),
+                        "final_scene": self.folder.rel(self.folder.attempt_dir(state.index) / "final_scene.blend")}
+            write_json(self.folder.root / "best_attempt.json", best_doc)
+            if self.recall is not None and status != "cancelled":
+                front = step.renders.get("front") or next(iter(step.renders.values()), None)
+                self.recall.remember(RecallEntry(task_name=self.task.name, code=step.code, score=step.score,
+                                                 task_text=f"{self.task.name} {self.task.description}",
+                                                 render_hash=render_hash(front) if front else None,
+                                                 run_id=self.folder.run_id))
+        summary = {
+            "run_id": self.folder.run_id, "status": status, "task": self.task.name,
+            "best": best_doc, "best_score": best_doc["score"] if best_doc else None,
+            "threshold": self.config.threshold, "elapsed_s": round(time.time() - started, 3),
+            "attempts": [{"attempt": s.index, "status": s.status, "iterations": s.done_iterations,
+                          "best_score": s.best_score, "scores": [x.score for x in s.memory.steps],
+                          "strategy": s.strategy.prompt_variant, "error": s.error} for s in self.states.values()],
+        }
+        write_json(self.folder.root / "summary.json", summary)
+        self._update_run(status=status, finished_at=time.time())
+        write_report(self.folder, self.task, self.states, best_doc, self.config.threshold)
+        return summary

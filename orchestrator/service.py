@@ -1,0 +1,279 @@
+"""RunService: runs as background asyncio tasks behind handles (`run_id`), for the gateway and the CLI.
+
+`start` validates and returns at once; `get` answers immediately or after a bounded wait for the
+next completed iteration; `resume` continues a run folder from its checkpoint, also one left by a
+killed process. Runs that are not active in this process are read back from their folders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from harness.model_config import ModelsConfig
+from orchestrator.artifacts import RunFolder, read_json
+from orchestrator.builders.hybrid import HybridBuilder
+from orchestrator.builders.interface import Builder
+from orchestrator.builders.llm import LLMBuilder
+from orchestrator.builders.parametric import ParametricBuilder
+from orchestrator.checkpoint import Checkpoint
+from orchestrator.coordinator import ISOLATION, Coordinator
+from orchestrator.errors import OrchestratorError, TaskError
+from orchestrator.memory import IterationStep
+from orchestrator.params import find_params
+from orchestrator.recall import RecallStore
+from orchestrator.scene import SceneProvider, Vision
+from orchestrator.state import AttemptState, RunConfig, Strategy
+from orchestrator.task import Task, inline_task, load_task
+
+__all__ = ["AttemptView", "RunStatus", "RunService", "MAX_WAIT_S"]
+
+MAX_WAIT_S = 45.0  # a host call must not block ~50 s
+Listener = Callable[[str, AttemptState, IterationStep], None]
+
+
+class AttemptView(BaseModel):
+    attempt: int
+    status: str
+    strategy: str
+    iterations: int
+    best_score: float
+    latest_score: float | None = None
+    scores: list[float] = Field(default_factory=list)
+    latest_renders: dict[str, str] = Field(default_factory=dict, description="view → absolute PNG path")
+    error: str | None = None
+
+
+class RunStatus(BaseModel):
+    run_id: str
+    run_dir: str
+    task: str
+    status: str = Field(description="running, completed, cancelled, timeout, failed, or interrupted (resumable)")
+    active: bool
+    builder: str
+    verifier: str
+    iterations_budget: int
+    attempts: list[AttemptView]
+    best: dict[str, Any] | None = Field(None, description="attempt, iteration, score, renders (relative paths)")
+    best_score: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class _Active:
+    task: asyncio.Task[Any]
+    coordinator: Coordinator
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    version: int = 0
+
+
+class RunService:
+    def __init__(self, provider: SceneProvider, vision: Vision, runs_dir: Path, models_config: ModelsConfig | None = None,
+                 memory_dir: Path | None = None, listener: Listener | None = None) -> None:
+        self.provider, self.vision = provider, vision
+        self.runs_dir = Path(runs_dir)
+        self.models_config = models_config or ModelsConfig()
+        self.recall = RecallStore(memory_dir or self.runs_dir / ".memory")
+        self.listener = listener
+        self._active: dict[str, _Active] = {}
+        self._models: dict[int, Any] = {}
+
+    # ---- starting ----------------------------------------------------------------------------
+    def _task(self, task: Task | str | Path | dict[str, Any]) -> Task:
+        if isinstance(task, Task):
+            return task
+        if isinstance(task, (str, Path)):
+            return load_task(task)
+        spec = dict(task)
+        if "path" in spec:
+            return load_task(spec["path"])
+        if not spec.get("description"):
+            raise TaskError("inline task: description: required")
+        return inline_task(spec.pop("description"), spec.pop("references", None),
+                           staging_dir=self.runs_dir / ".inline" / f"{time.time_ns()}", **spec)
+
+    def _config(self, task: Task, overrides: dict[str, Any]) -> RunConfig:
+        b = task.budget
+        values: dict[str, Any] = {"attempts": b.attempts, "iterations": b.iterations, "threshold": b.threshold,
+                                  "timeout_s": b.timeout_s}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "builder" not in values:
+            tunable = bool(task.start_code and find_params(task.start_code))
+            values["builder"] = "parametric" if tunable or not self._has_role("builder") else "llm"
+        if "verifier" not in values:
+            values["verifier"] = "metrics" if task.references else "vlm"
+        try:
+            config = RunConfig.model_validate(values)
+        except ValueError as e:
+            raise TaskError(f"run options: {e}") from None
+        self._check(task, config)
+        return config
+
+    def _has_role(self, role: str) -> bool:
+        return role in self.models_config.roles and bool(self.models_config.remote_chain(role))
+
+    def _check(self, task: Task, config: RunConfig) -> None:
+        where = str(task.source or "inline task")
+        if config.builder == "parametric" and not (task.start_code and find_params(task.start_code)):
+            raise TaskError(f"{where}: start.program: the parametric builder needs a start program with `# param` literals")
+        if config.builder in ("llm", "hybrid") and not self._has_role("builder"):
+            raise TaskError(f"{where}: builder {config.builder!r} needs the `builder` model role in [models] "
+                            "of colossus.toml (or COLOSSUS_MODELS_BUILDER)")
+        if config.verifier in ("metrics", "both") and not task.references:
+            raise TaskError(f"{where}: reference: the metrics verifier needs reference images")
+
+    async def start(self, task: Task | str | Path | dict[str, Any], **overrides: Any) -> str:
+        """Validate, create the run folder, start the coordinator in the background; returns run_id."""
+        task = self._task(task)
+        config = self._config(task, overrides)
+        folder = RunFolder.create(self.runs_dir, task)
+        folder.write_run({
+            "run_id": folder.run_id, "task": task.name, "created_at": time.time(), "status": "starting",
+            "config": config.model_dump(mode="json"), "baseline": task.start.baseline, "isolation": ISOLATION,
+            "workers": self.provider.size, "source": str(task.source) if task.source else None,
+            "models": {role: self.models_config.chain(role) for role in self.models_config.roles},
+        })
+        self._launch(folder, folder.load_task(), config)
+        return folder.run_id
+
+    async def resume(self, run_id: str) -> str:
+        """Continue a run from its checkpoint: completed iterations are kept, unfinished attempts go on."""
+        if run_id in self._active and not self._active[run_id].task.done():
+            raise OrchestratorError(f"run {run_id} is already running")
+        folder = RunFolder.open(self.runs_dir, run_id)
+        meta = folder.read_run()
+        config = RunConfig.model_validate(meta["config"])
+        meta.setdefault("resumed_at", []).append(time.time())
+        folder.write_run(meta)
+        self._launch(folder, folder.load_task(), config)
+        return run_id
+
+    def _launch(self, folder: RunFolder, task: Task, config: RunConfig) -> None:
+        run_id = folder.run_id
+        coordinator = Coordinator(
+            folder=folder, task=task, config=config, provider=self.provider, vision=self.vision,
+            builder_for=lambda strategy: self._builder(config, strategy),
+            summarizer=self._roles(0) if config.builder != "parametric" and self._has_role("summarizer") else None,
+            recall=self.recall, on_step=lambda state, step: self._stepped(run_id, state, step))
+        active = _Active(task=asyncio.get_running_loop().create_task(coordinator.run(), name=f"run {run_id}"),
+                         coordinator=coordinator)
+        active.task.add_done_callback(lambda _t: asyncio.ensure_future(self._notify(run_id)))
+        self._active[run_id] = active
+
+    def _roles(self, rotation: int) -> Any:
+        from harness.model_roles import ModelRoles  # litellm stays unimported until a model is called
+
+        chain = self.models_config.roles.get("builder", [])
+        rotation = rotation % len(chain) if chain else 0
+        if rotation not in self._models:
+            roles = dict(self.models_config.roles)
+            if rotation:
+                roles["builder"] = chain[rotation:] + chain[:rotation]
+            self._models[rotation] = ModelRoles(ModelsConfig(roles=roles, settings=self.models_config.settings))
+        return self._models[rotation]
+
+    def _builder(self, config: RunConfig, strategy: Strategy) -> Builder:
+        if config.builder == "parametric":
+            return ParametricBuilder()
+        llm = LLMBuilder(self._roles(strategy.model_rotation))
+        return llm if config.builder == "llm" else HybridBuilder(llm)
+
+    def _stepped(self, run_id: str, state: AttemptState, step: IterationStep) -> None:
+        if self.listener is not None:
+            self.listener(run_id, state, step)
+        asyncio.ensure_future(self._notify(run_id))
+
+    async def _notify(self, run_id: str) -> None:
+        active = self._active.get(run_id)
+        if active is not None:
+            async with active.changed:
+                active.version += 1
+                active.changed.notify_all()
+
+    # ---- reading -----------------------------------------------------------------------------
+    async def get(self, run_id: str, wait_s: float = 0.0) -> RunStatus:
+        """The run's status now, or after the next completed iteration (waiting at most min(wait_s, 45 s))."""
+        active = self._active.get(run_id)
+        if active is not None and wait_s > 0 and not active.task.done():
+            async with active.changed:
+                seen = active.version
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(active.changed.wait_for(lambda: active.version != seen),
+                                           timeout=min(wait_s, MAX_WAIT_S))
+        return self._status(run_id)
+
+    async def wait(self, run_id: str) -> RunStatus:
+        """Until the run's background task ends (CLI use; hosts poll `get`)."""
+        active = self._active.get(run_id)
+        if active is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(active.task)
+        return self._status(run_id)
+
+    def list(self) -> list[RunStatus]:
+        if not self.runs_dir.is_dir():
+            return []
+        ids = sorted((p.name for p in self.runs_dir.iterdir() if (p / "run.json").is_file()), reverse=True)
+        return [self._status(i) for i in ids]
+
+    async def cancel(self, run_id: str) -> RunStatus:
+        """Stop the run; completed iterations stay checkpointed and it can be resumed."""
+        active = self._active.get(run_id)
+        if active is None or active.task.done():
+            RunFolder.open(self.runs_dir, run_id)  # RunNotFound for unknown ids
+            return self._status(run_id)
+        active.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await active.task
+        return self._status(run_id)
+
+    def _status(self, run_id: str) -> RunStatus:
+        folder = RunFolder.open(self.runs_dir, run_id)
+        meta = folder.read_run()
+        active = self._active.get(run_id)
+        running = active is not None and not active.task.done()
+        if active is not None:
+            states = active.coordinator.states
+        else:
+            cp = Checkpoint(folder.root)
+            try:
+                states = cp.load()
+            finally:
+                cp.close()
+        best_path = folder.root / "best_attempt.json"
+        best = read_json(best_path) if best_path.is_file() else None
+        if running:
+            pick = active.coordinator.best()
+            if pick is not None:
+                s, step = pick
+                best = {"attempt": s.index, "iteration": step.index, "score": step.score,
+                        "renders": {v: folder.rel(p) for v, p in step.renders.items()}}
+        status = meta.get("status", "unknown")
+        if not running and status in ("running", "starting"):
+            status = "interrupted"
+        error = None
+        if active is not None and active.task.done() and not active.task.cancelled() and active.task.exception():
+            error = f"{type(active.task.exception()).__name__}: {active.task.exception()}"
+            status = "failed"
+        config = meta.get("config", {})
+        return RunStatus(
+            run_id=run_id, run_dir=str(folder.root), task=meta.get("task", ""), status=status, active=running,
+            builder=config.get("builder", "?"), verifier=config.get("verifier", "?"),
+            iterations_budget=config.get("iterations", 0), attempts=[_view(s) for s in states.values()],
+            best=best, best_score=best["score"] if best else None, error=error)
+
+
+def _view(state: AttemptState) -> AttemptView:
+    latest = state.memory.steps[-1] if state.memory.steps else None
+    return AttemptView(attempt=state.index, status=state.status, strategy=state.strategy.prompt_variant,
+                       iterations=state.done_iterations, best_score=state.best_score,
+                       latest_score=latest.score if latest else None, scores=[s.score for s in state.memory.steps],
+                       latest_renders=dict(latest.renders) if latest else {}, error=state.error)
+
