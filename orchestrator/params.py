@@ -70,13 +70,17 @@ def find_params(code: str) -> list[Param]:
         tree = ast.parse(code)
     except SyntaxError as e:
         raise ParamError(f"program does not parse: {e.msg} (line {e.lineno})") from None
-    found: dict[int, Param] = {}
+    last_on_line: dict[int, ast.stmt] = {}  # the comment belongs to the last statement ending on its line
     for node in ast.walk(tree):
+        if isinstance(node, ast.stmt) and (node.end_lineno or node.lineno) in comments:
+            line = node.end_lineno or node.lineno
+            if line not in last_on_line or node.col_offset > last_on_line[line].col_offset:
+                last_on_line[line] = node
+    found: dict[int, Param] = {}
+    for node in last_on_line.values():
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
             continue
-        comment = comments.get(node.end_lineno or node.lineno)
-        if comment is None:
-            continue
+        comment = comments[node.end_lineno or node.lineno]
         name = node.targets[0].id
         rng = _RANGE.match(_MARKER.search(comment).group("rest").strip())
         if rng is None:
