@@ -3,8 +3,5 @@
 import sys
 
 from servers.blender_primary.entry import main
-from servers.blender_primary.parent_watch import watch_parent
-
-watch_parent()
 
 sys.exit(main())

@@ -14,7 +14,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script by a Blender binary
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from servers.blender_primary.stdio_guard import divert_stdout  # noqa: E402  (no bpy import yet)
+from servers.blender_primary.parent_watch import watch_parent  # noqa: E402  (no bpy import yet)
+from servers.blender_primary.stdio_guard import divert_stdout  # noqa: E402
 
 __all__ = ["main"]
 
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:]
     args = parse_args(argv)
+    watch_parent()
     wire_fd = None if args.http else divert_stdout()
 
     import anyio  # noqa: PLC0415  (bpy is imported by the server module, after the diversion)
