@@ -15,6 +15,7 @@ import bpy
 from fastmcp import Context, FastMCP
 from pydantic import BaseModel, Field
 
+from servers.blender_primary.blend_files import write_blend
 from servers.blender_primary.errors import BadFormatError, ExportError
 from servers.blender_primary.paths import resolve_inside
 from servers.blender_primary.state import worker_state
@@ -34,11 +35,7 @@ def _obj(path: Path) -> None:
     bpy.ops.wm.obj_export(filepath=str(path))
 
 
-def _blend(path: Path) -> None:
-    bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
-
-
-FORMATS: dict[str, Callable[[Path], None]] = {"glb": _glb, "fbx": _fbx, "obj": _obj, "blend": _blend}
+FORMATS: dict[str, Callable[[Path], None]] = {"glb": _glb, "fbx": _fbx, "obj": _obj, "blend": write_blend}
 COMPANIONS: dict[str, tuple[str, ...]] = {"obj": (".mtl",)}
 
 
@@ -80,6 +77,6 @@ def register(mcp: FastMCP) -> None:
         """Export the whole scene into the worker's output folder as `<name>.<format>` and return its path and size.
 
         glb (binary glTF), fbx and obj (with an .mtl beside it) are exchange formats; blend is a copy
-        of the current Blender file. An existing file of that name is overwritten.
+        of the current Blender file (as save_blend writes it). An existing file of that name is overwritten.
         """
         return export(worker_state(ctx).output_dir, format, name)

@@ -24,10 +24,10 @@ def closest(word: str, choices: list[str], limit: int = 8) -> list[str]:
 
 
 def find_object(name: str) -> bpy.types.Object:
-    """The object called `name`, or [UNKNOWN_OBJECT] listing the closest names in the file."""
-    obj = bpy.data.objects.get(name)
+    """The object called `name` in the current scene, or [UNKNOWN_OBJECT] listing the closest names."""
+    obj = bpy.context.scene.objects.get(name)
     if obj is None:
-        names = [o.name for o in bpy.data.objects]
+        names = [o.name for o in bpy.context.scene.objects]
         hint = ", ".join(closest(name, names)) or ("none; objects: " + ", ".join(names[:20]) if names else "none; the scene has no objects")
         raise UnknownObjectError(f"no object named {name!r}; closest: {hint}")
     return obj

@@ -19,12 +19,11 @@ from pydantic import BaseModel, Field
 
 from servers.blender_primary.errors import BadArgumentError, UnsupportedObjectError
 from servers.blender_primary.lookup import find_object
+from servers.blender_primary.scene_facts import GEOMETRY_TYPES
 
-__all__ = ["Bounds", "ObjectChange", "SafetyResult", "register", "world_bounds"]
+__all__ = ["Bounds", "ObjectChange", "SafetyResult", "register"]
 
 Vec3 = tuple[float, float, float]
-
-GEOMETRY_TYPES = frozenset({"MESH", "CURVE", "SURFACE", "FONT", "META", "CURVES", "POINTCLOUD", "VOLUME"})
 
 
 class Bounds(BaseModel):
@@ -55,8 +54,12 @@ class SafetyResult(BaseModel):
     note: str = ""
 
 
-def world_bounds(obj: bpy.types.Object) -> Bounds:
-    """Tight world bounds of the evaluated object: its vertices when it has any, else its box corners."""
+def _tight_world_bounds(obj: bpy.types.Object) -> Bounds:
+    """World bounds of the evaluated object from its vertices when it has any, else its box corners.
+
+    Tighter than scene_facts.world_bounds (box corners), which over-reaches for rotated meshes:
+    flooring by the loose box would leave a rotated object hovering.
+    """
     depsgraph = bpy.context.evaluated_depsgraph_get()
     evaluated = obj.evaluated_get(depsgraph)
     matrix = np.array(evaluated.matrix_world, dtype=np.float64)
@@ -104,7 +107,7 @@ def _parents_first(objects: list[bpy.types.Object]) -> list[bpy.types.Object]:
 
 
 def _snapshot(obj: bpy.types.Object) -> tuple[Bounds, Vec3, Vec3, Vec3]:
-    return world_bounds(obj), tuple(obj.location), tuple(obj.rotation_euler), tuple(obj.scale)
+    return _tight_world_bounds(obj), tuple(obj.location), tuple(obj.rotation_euler), tuple(obj.scale)
 
 
 def _change(obj: bpy.types.Object, before: tuple[Bounds, Vec3, Vec3, Vec3]) -> ObjectChange:
@@ -140,7 +143,7 @@ def floor_objects(names: list[str] | None, together: bool) -> SafetyResult:
                 _shift_z(obj, -lowest)
     else:
         for obj in objects:
-            _shift_z(obj, -world_bounds(obj).min[2])
+            _shift_z(obj, -_tight_world_bounds(obj).min[2])
     return SafetyResult(changed=[_change(obj, before[obj.name]) for obj in objects])
 
 

@@ -66,6 +66,9 @@ async def test_instances_on_points_realised_multiply_the_cube(client: Client, cu
     await link(client, "Realize", "Geometry", "Group Output", "Geometry")
     stats = await bpy_eval(EVALUATED.format(name="Cube"))
     assert (stats["verts"], stats["faces"]) == (9 * 8, 9 * 6)
+    info = (await client.call_tool("get_scene_info", {})).structured_content
+    assert info["objects"][0]["mesh"]["verts"] == 9 * 8
+    assert info["objects"][0]["modifiers"] == ["Tree"]
 
 
 async def test_modifier_input_exposed_from_the_group_drives_the_mesh(client: Client, cube_with_tree, bpy_eval):

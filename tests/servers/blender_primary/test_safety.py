@@ -44,6 +44,8 @@ async def test_transform_to_floor_sets_a_floating_cubes_lowest_point_to_zero_kee
     assert change["bounds_before"]["min"][2] > 1.0
     assert change["location_after"][:2] == pytest.approx([1.5, -2.0])
     assert change["rotation_after"] == pytest.approx(change["rotation_before"])
+    info = (await client.call_tool("get_scene_info", {})).structured_content
+    assert info["objects"][0]["bbox_min"][2] == pytest.approx(0.0, abs=1e-5)
 
 
 async def test_transform_to_floor_without_names_floors_every_mesh_on_its_own(client: Client, bpy_eval):
