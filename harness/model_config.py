@@ -6,6 +6,7 @@
     [models.settings."openai/vlm-a"]
     api_base    = "http://127.0.0.1:8000/v1"
     api_key_env = "VLM_A_KEY"          # the key is read from this env var, never stored
+    response_schema = true             # it honours json_schema response_format (default: litellm's model map)
     temperature = 0.0                  # anything else is passed to litellm as is
 
 `COLOSSUS_MODELS_<ROLE>="m1,m2"` replaces a role's chain. Names without a provider that name an
@@ -41,6 +42,9 @@ class ModelSettings(BaseModel):
     api_base: str | None = None
     api_key_env: str | None = Field(None, description="name of the env var holding the key")
     timeout_s: float = Field(120.0, gt=0, description="per request")
+    response_schema: bool | None = Field(
+        None, description="the model honours a json_schema response_format; None: ask litellm's model map"
+    )
 
     def litellm_params(self, model: str) -> dict[str, Any]:
         """The deployment's litellm_params: the key is read from the env here, at router build time."""
@@ -52,7 +56,7 @@ class ModelSettings(BaseModel):
             if not key:
                 raise ModelConfigError(f"model {model!r}: env var {self.api_key_env} (api_key_env) is not set")
             params["api_key"] = key
-        params.update(self.model_extra or {})
+        params.update(self.model_extra or {})  # response_schema is ours, never litellm's
         return params
 
 

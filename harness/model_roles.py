@@ -55,14 +55,19 @@ class ModelRoles:
         response_format: dict[str, Any] | type | None = None,
         **params: Any,
     ) -> tuple[str, CallLog]:
-        """Ask the role's first model, falling back along its chain; returns the text and the CallLog."""
+        """Ask the role's first model, falling back along its chain; returns the text and the CallLog.
+
+        `response_format` is sent only when every model of the chain honours it (one request
+        shape serves the whole chain); callers validate the reply either way.
+        """
         chain = self.config.remote_chain(role)
         log = CallLog(role=role, chain=chain)
         if not chain:
             raise ModelCallError(f"model role {role!r} has only offline backends ({self.chain(role)}); no model to call", log)
         router = self._get_router()
-        if response_format is not None:
+        if response_format is not None and all(self._supports_schema(m) for m in chain):
             params["response_format"] = response_format
+            log.structured_output = True
         started = time.perf_counter()
         try:
             response = await router.acompletion(model=_group(role, chain[0]), messages=messages, **params)
@@ -75,6 +80,17 @@ class ModelRoles:
         _fill_log(log, response, chain, self._priced)
         content = response.choices[0].message.content
         return (content or ""), log
+
+    def _supports_schema(self, model: str) -> bool:
+        declared = self.config.settings_for(model).response_schema
+        if declared is not None:
+            return declared
+        import litellm
+
+        try:
+            return bool(litellm.supports_response_schema(model=model))
+        except Exception:  # unknown to litellm's model map
+            return False
 
     def _get_router(self) -> Any:
         if self._router is None:

@@ -55,6 +55,8 @@ class ViewStats(BaseModel):
     bbox: tuple[int, int, int, int] | None = Field(None, description="subject bbox (x0, y0, x1, y1), pixels, exclusive end")
     centre_offset: float | None = Field(None, description="distance of the subject centre from the frame centre / half diagonal")
     touches_border: list[str] = Field(default_factory=list, description="frame edges the subject touches: left, right, top, bottom")
+    subject_luma: float | None = Field(None, description="mean luma of the subject pixels, in [0,1]")
+    subject_bright_fraction: float | None = Field(None, description="share of subject pixels with luma > 0.98")
 
 
 class SentinelReport(BaseModel):
@@ -71,9 +73,10 @@ COMBINED_WEIGHTS: dict[str, float] = {"pixel": 0.2, "ssim": 0.2, "silhouette_iou
 class ViewMetrics(BaseModel):
     """One render against its reference.
 
-    score = 0.2·(1 − min(1, pixel_loss/0.1)) + 0.2·max(0, ssim) + 0.3·silhouette_iou
-          + 0.2·(1 − min(1, edge_distance/0.1)) + 0.1·(1 − phash_distance/64),
-    so identical images score 1.0 and each term is in [0,1].
+    score = 0.2·exp(−pixel_loss/0.02) + 0.2·max(0, ssim) + 0.3·silhouette_iou
+          + 0.2·exp(−edge_distance/0.05) + 0.1·max(0, 1 − phash_distance/32),
+    so identical images score 1.0, each term is in [0,1], and the edge term keeps falling as a
+    shape moves further away after the silhouettes no longer overlap.
     """
 
     pixel_loss: float = Field(description="mean squared error over RGB in [0,1] (BlenderGym definition)")
@@ -113,6 +116,7 @@ class CallLog(BaseModel):
     cost_usd: float | None = None
     attempts: int = Field(1, description="requests sent, including parse retries")
     errors: list[str] = Field(default_factory=list, description="errors met on the way (failed models, parse errors)")
+    structured_output: bool = Field(False, description="a JSON-schema response_format was sent")
 
 
 class VerifierOutput(BaseModel):
@@ -125,6 +129,7 @@ class VerifierOutput(BaseModel):
     suggestions: list[str] = Field(default_factory=list)
     positive_aspects: list[str] = Field(default_factory=list)
     calls: list[CallLog] = Field(default_factory=list, description="model calls that produced this critique")
+    raw_replies: list[str] = Field(default_factory=list, description="the model's replies as received (for verifier_raw.txt)")
 
     def to_dict(self) -> dict[str, object]:
         return self.model_dump(mode="json")

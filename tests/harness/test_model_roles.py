@@ -9,9 +9,10 @@ from harness.model_roles import ModelCallError, ModelRoles
 from tests.fakes.openai_server import FakeOpenAIServer, Reply, openai_server  # noqa: F401  (fixture)
 
 
-def _roles(server: FakeOpenAIServer, **chains: list[str]) -> ModelRoles:
+def _roles(server: FakeOpenAIServer, schema: bool = False, **chains: list[str]) -> ModelRoles:
     models = {m for chain in chains.values() for m in chain}
-    table = {**chains, "settings": {m: {"api_base": server.base_url, "api_key": "test-key"} for m in models}}
+    settings = {m: {"api_base": server.base_url, "api_key": "test-key", "response_schema": schema} for m in models}
+    table = {**chains, "settings": settings}
     return ModelRoles(ModelsConfig.from_table(table, env={}))
 
 
@@ -91,8 +92,20 @@ async def test_same_model_in_two_roles_keeps_each_roles_fallbacks(openai_server:
     assert (await roles.complete("verifier", [{"role": "user", "content": "x"}]))[0] == "c answers verifier"
 
 
-async def test_response_format_reaches_the_provider(openai_server: FakeOpenAIServer) -> None:
+_SCHEMA = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}
+
+
+async def test_response_format_reaches_a_model_that_honours_it(openai_server: FakeOpenAIServer) -> None:
     openai_server.script("a", '{"x": 1}')
-    schema = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}
-    await _roles(openai_server, verifier=["openai/a"]).complete("verifier", [{"role": "user", "content": "x"}], response_format=schema)
+    roles = _roles(openai_server, schema=True, verifier=["openai/a"])
+    _, log = await roles.complete("verifier", [{"role": "user", "content": "x"}], response_format=_SCHEMA)
     assert openai_server.requests[0].body["response_format"]["type"] == "json_schema"
+    assert log.structured_output
+
+
+async def test_response_format_is_withheld_from_a_model_not_known_to_honour_it(openai_server: FakeOpenAIServer) -> None:
+    openai_server.script("a", '{"x": 1}')
+    roles = _roles(openai_server, verifier=["openai/a"])
+    _, log = await roles.complete("verifier", [{"role": "user", "content": "x"}], response_format=_SCHEMA)
+    assert "response_format" not in openai_server.requests[0].body
+    assert not log.structured_output
