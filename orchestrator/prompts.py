@@ -19,14 +19,14 @@ def _template(name: str) -> string.Template:
     return string.Template((_DIR / f"{name}.txt").read_text(encoding="utf-8"))
 
 
-def render(name: str, **variables: object) -> str:
-    """The prompt `name` with `$variables` filled in; raises PromptError naming what is missing."""
+def render(template: str, /, **variables: object) -> str:
+    """The prompt `template` with `$variables` filled in; raises PromptError naming what is missing."""
     try:
-        return _template(name).substitute({k: str(v) for k, v in variables.items()})
+        return _template(template).substitute({k: str(v) for k, v in variables.items()})
     except KeyError as e:
-        raise PromptError(f"prompt {name!r} needs variable {e.args[0]!r}") from None
+        raise PromptError(f"prompt {template!r} needs variable {e.args[0]!r}") from None
     except ValueError as e:
-        raise PromptError(f"prompt {name!r} is malformed: {e}") from None
+        raise PromptError(f"prompt {template!r} is malformed: {e}") from None
 
 
 @cache

@@ -8,8 +8,7 @@ import pytest
 from orchestrator.errors import TaskError
 from orchestrator.task import inline_task, load_task, task_to_toml
 
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYPj/HwADAgH/Ux5uWQAAAABJRU5ErkJggg==")
+from tests.orchestrator.conftest import PNG
 
 
 def write_task(tmp_path: Path, body: str) -> Path:
