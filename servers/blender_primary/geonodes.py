@@ -335,6 +335,13 @@ def register(mcp: FastMCP) -> None:
         return link(group, from_node, from_socket, to_node, to_socket)
 
     @mcp.tool(timeout=30)
+    async def gn_remove_node(group: GroupName, node: NodeName) -> GroupInfo:
+        """Delete a node and every link touching it; returns the group as gn_describe would."""
+        tree = _group(group)
+        tree.nodes.remove(_node(tree, node))
+        return describe_group(tree)
+
+    @mcp.tool(timeout=30)
     async def gn_set_input(
         value: Annotated[JsonValue, Field(description="number, integer, true/false, string, a list for vectors and colours, or an object/material name")],
         socket: SocketKey,

@@ -152,3 +152,14 @@ async def test_a_linked_input_cannot_be_set(client: Client, cube_with_tree):
     await link(client, "Size", 0, "Grid", "Size X")
     with pytest.raises(ToolError, match=r"^\[GN_BAD_VALUE\].*is linked"):
         await client.call_tool("gn_set_input", {"group": "Tree", "node": "Grid", "socket": "Size X", "value": 3.0})
+
+
+async def test_removing_a_node_drops_its_links_and_restores_the_pass_through(client: Client, cube_with_tree, bpy_eval):
+    await add(client, "GeometryNodeMeshGrid", "Grid")
+    await link(client, "Grid", "Mesh", "Group Output", "Geometry")
+    assert (await bpy_eval(EVALUATED.format(name="Cube")))["verts"] == 9
+    tree = (await client.call_tool("gn_remove_node", {"group": "Tree", "node": "Grid"})).structured_content
+    assert [n["name"] for n in tree["nodes"]] == ["Group Input", "Group Output"]
+    assert tree["links"] == []
+    await link(client, "Group Input", "Geometry", "Group Output", "Geometry")
+    assert (await bpy_eval(EVALUATED.format(name="Cube")))["verts"] == 8

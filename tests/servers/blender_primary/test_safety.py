@@ -112,6 +112,21 @@ async def test_apply_transforms_leaves_identity_transforms_and_the_same_world_ve
     assert [c for v in after for c in v] == pytest.approx([c for v in before for c in v], abs=1e-5)
 
 
+async def test_apply_transforms_on_a_linked_duplicate_leaves_the_other_user_unchanged(client: Client, bpy_eval):
+    await bpy_eval(
+        "bpy.ops.mesh.primitive_cube_add(location=(0, 0, 0))\n"
+        "twin = bpy.context.active_object.copy()\n"
+        "bpy.context.collection.objects.link(twin)\n"
+        "twin.name = 'Twin'\n"
+        "bpy.data.objects['Cube'].scale = (3, 3, 3)"
+    )
+    twin_before = await world_verts(bpy_eval, "Twin")
+    await client.call_tool("apply_transforms", {"names": ["Cube"]})
+    assert [c for v in await world_verts(bpy_eval, "Twin") for c in v] == pytest.approx([c for v in twin_before for c in v])
+    low, high = await bounds(bpy_eval, "Cube")
+    assert high[0] - low[0] == pytest.approx(6.0)
+
+
 async def test_apply_transforms_refuses_objects_without_geometry(client: Client, bpy_eval):
     await bpy_eval("bpy.ops.object.camera_add(location=(0, -5, 2))")
     with pytest.raises(ToolError, match=r"^\[UNSUPPORTED_OBJECT\].*Camera \(CAMERA\)"):
