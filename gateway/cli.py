@@ -14,6 +14,7 @@ __all__ = ["main"]
 
 # subcommand → module exposing `add_arguments(parser)` and `run(args) -> int`
 COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("gateway.commands.serve", "serve the MCP gateway over stdio (default) or streamable HTTP"),
     "render": ("gateway.commands.render", "run a bpy program in a fresh scene and render its camera pack"),
 }
 

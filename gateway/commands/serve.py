@@ -1,0 +1,72 @@
+"""`colossus serve`: the gateway over stdio (default, for desktop hosts) or streamable HTTP at /mcp.
+
+No Blender process outlives the gateway: a normal exit, SIGTERM or SIGINT unwinds the server's
+lifespan (which stops the pool), an exit handler then kills any descendant still alive, and the
+workers themselves end when their parent dies (servers/blender_primary/parent_watch.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import atexit
+import contextlib
+import signal
+import sys
+
+import psutil
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="colossus.toml (default: $COLOSSUS_CONFIG, ./colossus.toml, ~/.config/colossus/config.toml)")
+    parser.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
+    parser.add_argument("--host", help="HTTP bind address (default 127.0.0.1; others need $COLOSSUS_TOKEN)")
+    parser.add_argument("--port", type=int, help="HTTP port (default 8765)")
+    parser.add_argument("--workers", type=int, help="local Blender workers (default: [pool] workers, else the core count)")
+
+
+def kill_descendants() -> None:
+    """Last resort at exit: SIGKILL every process this gateway started, directly or not."""
+    with contextlib.suppress(psutil.Error):
+        for child in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+
+
+def run(args: argparse.Namespace) -> int:
+    from gateway.config import load_gateway_config
+    from gateway.errors import ConfigError
+    from gateway.http_security import http_middleware
+    from gateway.server import create_gateway
+
+    try:
+        config = load_gateway_config(args.config)
+        if args.workers is not None:
+            config.pool.workers = args.workers
+        host = args.host or config.http.host
+        middleware = http_middleware(config.http, host) if args.http else []
+    except ConfigError as e:
+        print(f"colossus serve: {e}", file=sys.stderr)
+        return 2
+    app = create_gateway(config)
+    atexit.register(kill_descendants)
+
+    async def serve() -> None:
+        main = asyncio.current_task()
+        assert main is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
+        if args.http:
+            await app.run_http_async(
+                show_banner=False, transport="http", host=host, port=args.port or config.http.port,
+                path=config.http.path, middleware=middleware, host_origin_protection="auto",
+                allowed_origins=config.http.allowed_origins,
+            )
+        else:
+            await app.run_stdio_async(show_banner=False)
+
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        asyncio.run(serve())
+    kill_descendants()
+    return 0

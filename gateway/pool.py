@@ -1,0 +1,457 @@
+"""The pool of Blender workers: leases by scene_id, a bounded wait queue, warm spares, health.
+
+A lease binds one worker exclusively to a `scene_id` until released or idle-expired. Every call
+on a scene goes through `Pool.call`, the one place that keeps the scene's restore point (the
+baseline it was reset to, or the checkpoint saved after each successful execute_code) and, when
+a worker crashes, hangs or outgrows its memory limit, moves the scene to a fresh worker restored
+from that point before the error reaches the caller. Released workers are reset to `empty` in the
+background, so the next lease usually needs no reset at all (the warm spare).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import socket
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mcp_types
+from pydantic import BaseModel, Field
+
+from gateway.config import PoolConfig
+from gateway.errors import (
+    PoolExhausted,
+    UnknownScene,
+    WorkerError,
+    WorkerOverMemory,
+    WorkerToolError,
+    WorkerUnavailable,
+)
+from gateway.worker import Worker, WorkerSpec
+
+__all__ = ["Lease", "Pool", "PoolStatus", "WorkerStatus", "EMPTY", "checkpoint_id"]
+
+log = logging.getLogger(__name__)
+
+EMPTY = "empty"
+RESTORE_WAIT_S = 30.0
+
+
+def checkpoint_id(scene_id: str) -> str:
+    return f"ckpt-{scene_id}"
+
+
+@dataclass(eq=False)
+class Lease:
+    scene_id: str
+    worker: Worker
+    restore_point: str
+    last_used: float = field(default_factory=time.monotonic)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    incidents: list[str] = field(default_factory=list)
+    renders: dict[str, Path] = field(default_factory=dict)
+
+
+class WorkerStatus(BaseModel):
+    label: str
+    state: str = Field(description="free, warm (free, reset to empty), leased, cleaning, starting or down")
+    scene_id: str | None = None
+    pid: int | None = None
+    rss_mb: float | None = None
+    generation: int = 0
+    error: str | None = None
+
+
+class PoolStatus(BaseModel):
+    size: int
+    free: int
+    leased: int
+    waiting: int
+    workers: list[WorkerStatus]
+
+
+class Pool:
+    """See the module docstring. Start with `start()`, stop with `stop()` (kills every worker)."""
+
+    def __init__(self, config: PoolConfig) -> None:
+        self.config = config
+        self._owned_dir: tempfile.TemporaryDirectory[str] | None = None
+        self.workdir = Path(config.workdir) if config.workdir else None
+        self.workers: list[Worker] = []
+        self._free: list[Worker] = []
+        self._warm: set[Worker] = set()
+        self._state: dict[Worker, str] = {}
+        self._errors: dict[Worker, str] = {}
+        self._leases: dict[str, Lease] = {}
+        self._changed = asyncio.Condition()
+        self._waiting = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._health: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        return len(self.workers)
+
+    @property
+    def baselines_dir(self) -> Path:
+        assert self.workdir is not None
+        return self.workdir / "baselines"
+
+    def start(self) -> None:
+        """Create the workers and start them in the background; leases wait for them."""
+        if self.workdir is None:
+            self._owned_dir = tempfile.TemporaryDirectory(prefix="colossus-pool-")
+            self.workdir = Path(self._owned_dir.name)
+        self.workdir = self.workdir.resolve()
+        self.baselines_dir.mkdir(parents=True, exist_ok=True)
+        ports = _free_ports(self.config.base_port, self.config.workers) if self.config.transport == "http" else []
+        specs = [
+            WorkerSpec(label=f"w{i}", workdir=self.workdir / f"w{i}", baselines_dir=self.baselines_dir,
+                       port=ports[i] if ports else None)
+            for i in range(self.config.workers)
+        ] + [WorkerSpec(label=f"r{i}", url=url) for i, url in enumerate(self.config.remote)]
+        for spec in specs:
+            worker = Worker(spec, self.config)
+            self.workers.append(worker)
+            self._state[worker] = "starting"
+            self._spawn(self._respawn(worker))
+        self._health = asyncio.create_task(self._health_loop(), name="pool-health")
+
+    async def wait_ready(self, timeout_s: float) -> int:
+        """Wait until at least one worker is up (or the timeout); returns how many are free."""
+        deadline = time.monotonic() + timeout_s
+        async with self._changed:
+            while not self._free and time.monotonic() < deadline:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
+        return len(self._free)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in [self._health, *self._tasks]:
+            if task is not None:
+                task.cancel()
+        for task in [self._health, *self._tasks]:
+            if task is not None:
+                with contextlib.suppress(BaseException):
+                    await task
+        await asyncio.gather(*(w.stop() for w in self.workers), return_exceptions=True)
+        self._leases.clear()
+        self._free.clear()
+        if self._owned_dir is not None:
+            with contextlib.suppress(OSError):
+                self._owned_dir.cleanup()
+            self._owned_dir = None
+
+    def kill_all_now(self) -> None:
+        """Synchronous last resort for exit paths: SIGKILL every worker's process group."""
+        for worker in self.workers:
+            worker._kill_now()
+
+    # -- leases ------------------------------------------------------------------------------
+
+    async def lease(self, baseline_id: str = EMPTY) -> Lease:
+        """A new scene on a worker reset to `baseline_id`; waits (bounded) when every worker is busy."""
+        worker = await self._acquire(prefer_warm=baseline_id == EMPTY)
+        scene_id = "s" + secrets.token_hex(6)
+        lease = Lease(scene_id=scene_id, worker=worker, restore_point=baseline_id)
+        self._state[worker] = "leased"
+        self._leases[scene_id] = lease
+        warm = worker in self._warm
+        self._warm.discard(worker)
+        if warm and baseline_id == EMPTY:
+            return lease
+        try:
+            await self.call(scene_id, "reset_to_baseline", {"baseline_id": baseline_id})
+        except BaseException:
+            if self._leases.pop(scene_id, None) is not None and lease.worker.connected:
+                self._clean(lease.worker)
+            raise
+        return lease
+
+    def get(self, scene_id: str) -> Lease:
+        lease = self._leases.get(scene_id)
+        if lease is None:
+            raise UnknownScene(
+                f"no scene {scene_id!r}: it was released, expired after {self.config.idle_expiry_s:g} s idle, "
+                "or never existed; call reset_to_baseline to get a new scene_id"
+            )
+        return lease
+
+    def scenes(self) -> list[Lease]:
+        return list(self._leases.values())
+
+    async def release(self, scene_id: str) -> None:
+        lease = self.get(scene_id)
+        async with lease.lock:
+            if self._leases.pop(scene_id, None) is None:
+                return
+            (self.baselines_dir / f"{checkpoint_id(scene_id)}.blend").unlink(missing_ok=True)
+            if lease.worker.connected:
+                self._clean(lease.worker)
+
+    async def _acquire(self, prefer_warm: bool) -> Worker:
+        if not self.workers:
+            raise WorkerUnavailable("the pool has no workers: set [pool] workers or remote in colossus.toml")
+        async with self._changed:
+            if not self._free and self._waiting >= self.config.queue_limit:
+                raise PoolExhausted(
+                    f"all {self.size} workers are leased and {self._waiting} requests already wait; "
+                    "release a scene (release_scene) or retry later"
+                )
+            self._waiting += 1
+            try:
+                deadline = time.monotonic() + self.config.queue_wait_s
+                while not self._free:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise PoolExhausted(
+                            f"no worker became free within {self.config.queue_wait_s:g} s "
+                            f"({len(self._leases)} scenes leased on {self.size} workers); "
+                            "release a scene (release_scene) or retry later"
+                        )
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), remaining)
+            finally:
+                self._waiting -= 1
+            warm = [w for w in self._free if w in self._warm]
+            worker = warm[0] if prefer_warm and warm else self._free[0]
+            self._free.remove(worker)
+            return worker
+
+    async def _put_free(self, worker: Worker, warm: bool) -> None:
+        async with self._changed:
+            self._state[worker] = "free"
+            self._errors.pop(worker, None)
+            if warm:
+                self._warm.add(worker)
+            if worker not in self._free:
+                self._free.append(worker)
+            self._changed.notify_all()
+
+    def _clean(self, worker: Worker) -> None:
+        """Reset a released worker to `empty` in the background, then offer it as a warm spare."""
+        self._state[worker] = "cleaning"
+        self._spawn(self._clean_task(worker))
+
+    async def _clean_task(self, worker: Worker) -> None:
+        if not self.config.warm_spare:
+            await self._put_free(worker, warm=False)
+            return
+        try:
+            result = await worker.call("reset_to_baseline", {"baseline_id": EMPTY}, self.config.call_timeout_s)
+            if result.is_error:
+                raise WorkerToolError(_text(result))
+        except (WorkerError, WorkerToolError) as e:
+            self._errors[worker] = str(e)
+            await self._respawn(worker)
+            return
+        await self._put_free(worker, warm=True)
+
+    # -- calls -------------------------------------------------------------------------------
+
+    def call_timeout(self, tool: str, arguments: dict[str, Any]) -> float:
+        if tool == "execute_code":
+            return float(arguments.get("timeout_s", 30.0)) + self.config.exec_grace_s
+        if tool == "render_pack" or tool.startswith("export") or tool.startswith("gn_"):
+            return self.config.render_timeout_s
+        return self.config.call_timeout_s
+
+    async def call(self, scene_id: str, tool: str, arguments: dict[str, Any],
+                   timeout_s: float | None = None) -> mcp_types.CallToolResult:
+        """Call a worker tool on a scene; the one path that tracks restore points and recovers workers.
+
+        Returns the worker's result (is_error set for the worker's own tool errors). A WorkerError
+        is raised after the scene has been moved to a fresh worker, saying what happened.
+        """
+        lease = self.get(scene_id)
+        timeout_s = timeout_s or self.call_timeout(tool, arguments)
+        async with lease.lock:
+            if scene_id not in self._leases:
+                raise UnknownScene(f"scene {scene_id!r} was released while this call waited")
+            lease.last_used = time.monotonic()
+            try:
+                result = await lease.worker.call(tool, arguments, timeout_s)
+            except WorkerError as e:
+                raise type(e)(f"{e}. {await self._recover(lease)}") from e
+            finally:
+                lease.last_used = time.monotonic()
+            if not result.is_error:
+                await self._track_restore_point(lease, tool, arguments, result)
+            return result
+
+    async def _track_restore_point(self, lease: Lease, tool: str, arguments: dict[str, Any],
+                                   result: mcp_types.CallToolResult) -> None:
+        if tool == "reset_to_baseline":
+            lease.restore_point = str(arguments.get("baseline_id", EMPTY))
+        elif tool == "save_baseline":
+            lease.restore_point = str(arguments.get("name"))
+        elif tool == "execute_code" and (result.structured_content or {}).get("success"):
+            ckpt = checkpoint_id(lease.scene_id)
+            saved = await lease.worker.call("save_baseline", {"name": ckpt}, self.config.call_timeout_s)
+            if not saved.is_error:
+                lease.restore_point = ckpt
+
+    async def _recover(self, lease: Lease) -> str:
+        """Move the scene to a fresh worker restored from its restore point; returns what was done."""
+        dead = lease.worker
+        self._state[dead] = "down"
+        try:
+            worker = self._take_free_now()
+            if worker is None:
+                await asyncio.wait_for(self._respawn(dead, offer=False), RESTORE_WAIT_S)
+                worker = dead
+            else:
+                self._spawn(self._respawn(dead))
+            self._state[worker] = "leased"
+            self._warm.discard(worker)
+            lease.worker = worker
+            result = await worker.call("reset_to_baseline", {"baseline_id": lease.restore_point},
+                                       self.config.call_timeout_s)
+            if result.is_error:
+                raise WorkerToolError(_text(result))
+        except Exception as e:  # noqa: BLE001 - reported to the caller, the scene stays addressable
+            note = (f"Restoring scene {lease.scene_id} from {lease.restore_point!r} failed ({e}); "
+                    "the next call retries, or release_scene and start again")
+            lease.incidents.append(note)
+            return note
+        note = (f"The worker was restarted; scene {lease.scene_id} now runs on worker {worker.label}, restored to "
+                f"{_describe_point(lease)}. The call was not completed: retry it if needed")
+        lease.incidents.append(note)
+        return note
+
+    def _take_free_now(self) -> Worker | None:
+        if not self._free:
+            return None
+        warm = [w for w in self._free if w in self._warm]
+        worker = (warm or self._free)[0]
+        self._free.remove(worker)
+        return worker
+
+    # -- respawn and health --------------------------------------------------------------------
+
+    async def _respawn(self, worker: Worker, offer: bool = True) -> None:
+        """Start the worker again, backing off between failures; offers it as a warm spare when up."""
+        delay = self.config.backoff_initial_s
+        self._state[worker] = "starting"
+        while not self._stopping:
+            try:
+                await worker.start()
+                break
+            except WorkerUnavailable as e:
+                self._errors[worker] = str(e)
+                self._state[worker] = "down"
+                log.warning("%s; retrying in %.1f s", e, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.config.backoff_max_s)
+        if offer and not self._stopping:
+            await self._put_free(worker, warm=True)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _health_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.health_interval_s)
+            with contextlib.suppress(Exception):
+                await self.check_health()
+
+    async def check_health(self) -> None:
+        """Expire idle leases, ping free workers, replace dead or oversized ones."""
+        now = time.monotonic()
+        for lease in list(self._leases.values()):
+            if now - lease.last_used > self.config.idle_expiry_s and not lease.lock.locked():
+                log.info("scene %s expired after %.0f s idle", lease.scene_id, now - lease.last_used)
+                with contextlib.suppress(Exception):
+                    await self.release(lease.scene_id)
+        for worker in list(self._free):
+            if worker.busy or worker not in self._free:
+                continue
+            try:
+                await worker.ping(self.config.call_timeout_s)
+            except WorkerError as e:
+                self._drop_free(worker, str(e))
+        for worker in self.workers:
+            if self._state.get(worker) in ("starting", "down") or not worker.spec.local:
+                continue
+            rss = worker.rss_mb()
+            if worker.alive() and (rss is None or rss <= self.config.memory_limit_mb):
+                continue
+            reason = (f"worker {worker.label} used {rss:.0f} MiB, above the {self.config.memory_limit_mb} MiB limit"
+                      if worker.alive() else f"worker {worker.label} exited")
+            await self._replace(worker, reason, over_memory=worker.alive())
+
+    async def _replace(self, worker: Worker, reason: str, over_memory: bool) -> None:
+        lease = next((le for le in self._leases.values() if le.worker is worker), None)
+        if lease is None:
+            self._drop_free(worker, reason)
+            return
+        if over_memory:
+            worker.kill_reason = WorkerOverMemory(f"{reason}; it was killed")
+        worker._kill_now()
+        async with lease.lock:
+            if lease.worker is worker and lease.scene_id in self._leases:
+                note = await self._recover(lease)
+                lease.incidents[-1] = f"[{'WORKER_MEMORY' if over_memory else 'WORKER_CRASHED'}] {reason}. {note}"
+
+    def _drop_free(self, worker: Worker, reason: str) -> None:
+        if worker in self._free:
+            self._free.remove(worker)
+        self._warm.discard(worker)
+        self._errors[worker] = reason
+        self._state[worker] = "down"
+        self._spawn(self._respawn(worker))
+
+    # -- status --------------------------------------------------------------------------------
+
+    def status(self) -> PoolStatus:
+        by_worker = {le.worker: le.scene_id for le in self._leases.values()}
+        workers = []
+        for w in self.workers:
+            state = self._state.get(w, "starting")
+            if state == "free" and w in self._warm:
+                state = "warm"
+            workers.append(WorkerStatus(label=w.label, state=state, scene_id=by_worker.get(w), pid=w.pid,
+                                        rss_mb=w.rss_mb(), generation=w.generation, error=self._errors.get(w)))
+        return PoolStatus(size=self.size, free=len(self._free), leased=len(self._leases),
+                          waiting=self._waiting, workers=workers)
+
+
+def _describe_point(lease: Lease) -> str:
+    if lease.restore_point == checkpoint_id(lease.scene_id):
+        return "its state after the last successful execute_code"
+    return f"baseline {lease.restore_point!r}"
+
+
+def _text(result: mcp_types.CallToolResult) -> str:
+    for block in result.content:
+        if isinstance(block, mcp_types.TextContent):
+            return block.text
+    return json.dumps(result.structured_content or {})[:500]
+
+
+def _free_ports(first: int, count: int) -> list[int]:
+    """`count` ports from `first` upward that nothing listens on (BL-04: 9876, 9877, ...)."""
+    ports: list[int] = []
+    port = first
+    while len(ports) < count and port < 65536:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                ports.append(port)
+            except OSError:
+                pass
+        port += 1
+    return ports

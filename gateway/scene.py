@@ -1,0 +1,122 @@
+"""The coordinator's view of the pool: `PoolScene` (orchestrator.scene.Scene) over a leased worker.
+
+Every method is one `Pool.call`, so the coordinator's scenes get the same restore points,
+timeouts and crash recovery as the host's. Files the worker writes (renders, .blend) are copied
+into the caller's folder, because the worker's folders belong to the pool and are reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import mcp_types
+
+from gateway.errors import WorkerToolError
+from gateway.pool import EMPTY, Pool
+from harness.report import ExecutionReport
+from harness.scene_types import RenderPackResult, RenderSettings, SceneInfo
+
+__all__ = ["PoolScene", "PoolSceneProvider", "structured", "error_text"]
+
+
+def error_text(result: mcp_types.CallToolResult) -> str:
+    texts = [b.text for b in result.content if isinstance(b, mcp_types.TextContent)]
+    return " ".join(texts)[:2000] or "worker tool failed without a message"
+
+
+def structured(result: mcp_types.CallToolResult) -> dict[str, Any]:
+    """The result's structured content; a worker tool error becomes WorkerToolError (its [TAG] kept)."""
+    if result.is_error:
+        raise WorkerToolError(error_text(result))
+    if result.structured_content is not None:
+        data = result.structured_content
+        return data["result"] if set(data) == {"result"} else data
+    for block in result.content:
+        if isinstance(block, mcp_types.TextContent):
+            return json.loads(block.text)
+    return {}
+
+
+class PoolScene:
+    """One scene of the pool, addressed by its scene_id."""
+
+    def __init__(self, pool: Pool, scene_id: str) -> None:
+        self.pool = pool
+        self.scene_id = scene_id
+
+    async def call(self, tool: str, arguments: dict[str, Any], timeout_s: float | None = None) -> mcp_types.CallToolResult:
+        return await self.pool.call(self.scene_id, tool, arguments, timeout_s)
+
+    async def execute(self, code: str, timeout_s: float = 60.0) -> ExecutionReport:
+        result = await self.call("execute_code", {"code": code, "timeout_s": timeout_s})
+        return ExecutionReport.model_validate(structured(result))
+
+    async def info(self) -> SceneInfo:
+        return SceneInfo.model_validate(structured(await self.call("get_scene_info", {})))
+
+    async def reset(self, baseline_id: str) -> None:
+        structured(await self.call("reset_to_baseline", {"baseline_id": baseline_id}))
+
+    async def save_baseline(self, name: str) -> None:
+        structured(await self.call("save_baseline", {"name": name}))
+
+    async def save_blend(self, dest: Path) -> Path:
+        name = re.sub(r"[^A-Za-z0-9_-]", "_", f"{self.scene_id}-{dest.stem}")[:64]
+        data = structured(await self.call("save_blend", {"name": name}))
+        source = Path(str(data.get("path")))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(shutil.copyfile, source, dest)
+        return dest
+
+    async def render(self, settings: RenderSettings) -> tuple[RenderPackResult, list[mcp_types.ContentBlock]]:
+        """Render on the worker; the result's paths are on the worker's disk."""
+        result = await self.call("render_pack", settings.model_dump(mode="json"))
+        pack = RenderPackResult.model_validate(structured(result))
+        lease = self.pool.get(self.scene_id)
+        lease.renders = {view: Path(v.path) for view, v in pack.views.items()}
+        return pack, list(result.content)
+
+    async def render_pack(self, settings: RenderSettings, dest_dir: Path) -> RenderPackResult:
+        pack, _ = await self.render(settings)
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        views = {}
+        for view, rendered in pack.views.items():
+            target = dest_dir / f"{view}.png"
+            await asyncio.to_thread(shutil.copyfile, rendered.path, target)
+            views[view] = rendered.model_copy(update={"path": str(target)})
+        return pack.model_copy(update={"views": views})
+
+
+class PoolSceneProvider:
+    """orchestrator.scene.SceneProvider over the pool: a lease per `async with`, released on exit."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+
+    @asynccontextmanager
+    async def _lease(self, baseline_id: str) -> AsyncIterator[PoolScene]:
+        lease = await self.pool.lease(baseline_id)
+        try:
+            yield PoolScene(self.pool, lease.scene_id)
+        finally:
+            await asyncio.shield(self._release(lease.scene_id))
+
+    async def _release(self, scene_id: str) -> None:
+        try:
+            await self.pool.release(scene_id)
+        except Exception:  # noqa: BLE001 - already released or expired: nothing left to return
+            pass
+
+    def lease(self, baseline_id: str = EMPTY):  # -> AsyncContextManager[PoolScene]
+        return self._lease(baseline_id)
+
+    @property
+    def size(self) -> int:
+        return self.pool.size

@@ -1,0 +1,102 @@
+"""Everything the gateway's tools use, started and stopped together by the server's lifespan.
+
+The pool, the upstream servers (vision + the user's mcpServers), the Vision client over the
+vision server, and the coordinator's RunService when the orchestrator provides one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from fastmcp.client.transports import ClientTransport, StdioTransport, StreamableHttpTransport
+
+from gateway.config import GatewayConfig
+from gateway.errors import CoordinatorUnavailable
+from gateway.mesh import Upstream, allocate_namespace
+from gateway.pool import Pool
+from gateway.scene import PoolSceneProvider
+from gateway.vision_client import VisionClient
+
+__all__ = ["GatewayServices", "PROJECT_ROOT", "RESERVED_NAMESPACES"]
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+RESERVED_NAMESPACES = {"blender", "vision"}
+
+
+class GatewayServices:
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        self.pool = Pool(config.pool)
+        self.provider = PoolSceneProvider(self.pool)
+        taken = set(RESERVED_NAMESPACES)
+        self.vision_upstream = (
+            Upstream("vision", "vision", self._vision_transport) if config.vision.enabled else None
+        )
+        self.upstreams: list[Upstream] = [self.vision_upstream] if self.vision_upstream else []
+        for name, server in config.mcp_servers.items():
+            self.upstreams.append(Upstream(name, allocate_namespace(name, taken), server.to_transport))
+        self.vision = VisionClient(self.vision_upstream) if self.vision_upstream else None
+        self._runs: Any = None
+        self._runs_error: str | None = None
+
+    async def start(self) -> None:
+        self.pool.start()
+        for upstream in self.upstreams:
+            upstream.start()
+
+    async def stop(self) -> None:
+        if self._runs is not None and hasattr(self._runs, "aclose"):
+            with contextlib.suppress(Exception):
+                await self._runs.aclose()
+        await asyncio.gather(*(u.stop() for u in self.upstreams), return_exceptions=True)
+        await self.pool.stop()
+
+    def verifier_configured(self) -> bool:
+        from harness.model_config import ModelsConfig
+
+        try:
+            models = ModelsConfig.load(self.config.config_path)
+            return bool(models.roles.get("verifier"))
+        except Exception:  # noqa: BLE001 - an unreadable [models] table means no verifier
+            return False
+
+    def runs(self) -> Any:
+        """The coordinator's RunService, created on first use; CoordinatorUnavailable until it exists."""
+        if self._runs is not None:
+            return self._runs
+        try:
+            from orchestrator.service import RunService
+        except ImportError as e:
+            raise CoordinatorUnavailable(
+                f"the run coordinator is not available in this installation ({e}); "
+                "use reset_to_baseline / run_attempt with your own code meanwhile"
+            ) from e
+        if self.vision is None:
+            raise CoordinatorUnavailable("runs need the vision server, which is disabled in [vision]")
+        try:
+            from harness.model_config import ModelsConfig
+
+            self._runs = RunService(self.provider, self.vision, self.config.runs_dir,
+                                    ModelsConfig.load(self.config.config_path))
+        except Exception as e:  # noqa: BLE001 - reported to the host as the coordinator being unavailable
+            raise CoordinatorUnavailable(f"the run coordinator could not start: {e}") from e
+        return self._runs
+
+    def _vision_transport(self) -> ClientTransport:
+        vision = self.config.vision
+        if vision.url:
+            return StreamableHttpTransport(vision.url)
+        roots = [self.pool.workdir, self.config.runs_dir, PROJECT_ROOT / "examples", *vision.allowed_roots]
+        args = list(vision.command or [sys.executable, "-m", "servers.viewport_vision"])
+        for root in roots:
+            if root is not None:
+                args += ["--allowed-root", str(Path(root).resolve())]
+        config_file = vision.config or self.config.config_path
+        if config_file:
+            args += ["--config", str(config_file)]
+        return StdioTransport(args[0], args[1:], env=dict(os.environ), cwd=str(PROJECT_ROOT))

@@ -1,0 +1,58 @@
+"""orchestrator.scene.Vision over an MCP client to the viewport-vision server (mounted as vision_*).
+
+Images travel as paths: the vision server is started with the pool, runs and examples folders
+as allowed roots, so renders are never re-encoded on the way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastmcp.exceptions import ToolError
+
+from gateway.errors import UpstreamUnavailable
+from gateway.mesh import Upstream
+from harness.scene_types import SceneInfo
+from harness.vision_types import CompareResult, SentinelReport, VerifierOutput
+
+__all__ = ["VisionClient"]
+
+
+class VisionClient:
+    def __init__(self, upstream: Upstream, timeout_s: float = 45.0) -> None:
+        self.upstream = upstream
+        self.timeout_s = timeout_s
+
+    async def _call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        client = self.upstream.client()
+        try:
+            result = await client.call_tool(tool, arguments, timeout=self.timeout_s)
+        except ToolError:
+            raise
+        except Exception as e:
+            self.upstream.notice_failure()
+            raise UpstreamUnavailable(f"vision server failed during {tool}: {e}") from e
+        data = result.structured_content or {}
+        return data["result"] if set(data) == {"result"} else data
+
+    async def sentinel(self, images: dict[str, Path], scene_info: SceneInfo | None) -> SentinelReport:
+        args: dict[str, Any] = {"images": _paths(images)}
+        if scene_info is not None:
+            args["scene_info"] = scene_info.model_dump(mode="json")
+        return SentinelReport.model_validate(await self._call("sentinel", args))
+
+    async def compare(self, renders: dict[str, Path], references: dict[str, Path]) -> CompareResult:
+        return CompareResult.model_validate(
+            await self._call("compare", {"renders": _paths(renders), "references": _paths(references)})
+        )
+
+    async def critique(self, images: dict[str, Path], task: str, reference: dict[str, Path] | None) -> VerifierOutput:
+        args: dict[str, Any] = {"images": _paths(images), "task": task}
+        if reference:
+            args["reference"] = _paths(reference)
+        return VerifierOutput.model_validate(await self._call("critique", args))
+
+
+def _paths(images: dict[str, Path]) -> dict[str, str]:
+    return {view: str(path) for view, path in images.items()}
