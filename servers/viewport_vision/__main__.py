@@ -1,0 +1,41 @@
+"""`python -m servers.viewport_vision [--allowed-root DIR ...] [--config FILE] [--http --host H --port P]`.
+
+Default allowed roots: ./runs and the system temp dir. The verifier model role comes from the
+[models] table of the config file (see harness.model_config) and COLOSSUS_MODELS_VERIFIER.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness.model_config import ModelConfigError, ModelsConfig
+from servers.viewport_vision.images import default_roots
+from servers.viewport_vision.server import create_server
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m servers.viewport_vision", description=__doc__.splitlines()[0])
+    parser.add_argument("--allowed-root", action="append", type=Path, default=None, metavar="DIR",
+                        help="directory image paths may be read from (repeatable; default: ./runs and the temp dir)")
+    parser.add_argument("--config", default=None, help="colossus.toml (default: $COLOSSUS_CONFIG, ./colossus.toml, ~/.config/colossus/config.toml)")
+    parser.add_argument("--http", action="store_true", help="serve streamable HTTP at /mcp instead of stdio")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args(argv)
+    try:
+        models = ModelsConfig.load(args.config)
+    except (ModelConfigError, ValueError, FileNotFoundError) as e:
+        print(f"viewport_vision: {e}", file=sys.stderr)
+        return 2
+    mcp = create_server(args.allowed_root or default_roots(), models)
+    if args.http:
+        mcp.run(transport="http", host=args.host, port=args.port, show_banner=False)
+    else:
+        mcp.run(show_banner=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

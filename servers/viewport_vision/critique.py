@@ -1,0 +1,186 @@
+"""The VLM critique (§3.4.3) through the `verifier` model role.
+
+One request carries every render (and every reference image, labelled) as data URLs. The reply
+must be the VerifierOutput JSON: a json_schema response_format is sent when the verifier chain
+honours it, and the reply is validated either way. A reply that is not clean JSON is repaired
+(code fences, prose around the object, trailing commas); one that still fails is retried ONCE
+with the error shown to the model; then the critique fails with [VERIFIER_BAD_OUTPUT]. There is
+never a default score.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from string import Template
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.model_config import ModelConfigError
+from harness.model_roles import ModelCallError, ModelRoles
+from harness.vision_types import CallLog, VerifierOutput, VerifierScores
+from servers.viewport_vision.errors import NoVerifierError, VerifierOutputError, VerifierUnavailableError
+from servers.viewport_vision.images import LoadedImage
+
+__all__ = ["ROLE", "DEFAULT_RUBRIC", "render_prompt", "build_messages", "parse_reply", "ReplyParseError", "critique"]
+
+ROLE = "verifier"
+DEFAULT_RUBRIC = "composition, lighting, materials, goal_match (how well the scene matches the task)"
+_PROMPTS = Path(__file__).with_name("prompts")
+_FENCE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.S)
+_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
+
+
+class _Reply(BaseModel):
+    """What the model must send: every field required, nothing else."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    overall_score: float = Field(ge=0.0, le=1.0)
+    is_complete: bool
+    scores: VerifierScores
+    issues: list[str]
+    suggestions: list[str]
+    positive_aspects: list[str]
+
+
+_SCORE = {"type": "number", "minimum": 0.0, "maximum": 1.0}
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+REPLY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "overall_score": _SCORE,
+        "is_complete": {"type": "boolean"},
+        "scores": {
+            "type": "object",
+            "properties": {k: _SCORE for k in ("composition", "lighting", "materials", "goal_match")},
+            "required": ["composition", "lighting", "materials", "goal_match"],
+            "additionalProperties": False,
+        },
+        "issues": _STRINGS,
+        "suggestions": _STRINGS,
+        "positive_aspects": _STRINGS,
+    },
+    "required": ["overall_score", "is_complete", "scores", "issues", "suggestions", "positive_aspects"],
+    "additionalProperties": False,
+}
+RESPONSE_FORMAT = {"type": "json_schema", "json_schema": {"name": "verifier_output", "schema": REPLY_SCHEMA, "strict": True}}
+
+
+class ReplyParseError(ValueError):
+    """The reply is not usable VerifierOutput JSON; the message is written for the model."""
+
+
+def render_prompt(name: str, **values: str) -> str:
+    """Render prompts/<name>.txt; a missing or an unused variable is an error (catches typos both ways)."""
+    template = Template((_PROMPTS / f"{name}.txt").read_text(encoding="utf-8"))
+    wanted = set(template.get_identifiers())
+    if missing := wanted - values.keys():
+        raise KeyError(f"prompt {name}: missing variables {sorted(missing)}")
+    if unused := values.keys() - wanted:
+        raise KeyError(f"prompt {name}: unknown variables {sorted(unused)}")
+    return template.substitute(values)
+
+
+def build_messages(
+    images: Mapping[str, LoadedImage],
+    task: str,
+    reference: Mapping[str, LoadedImage] | None = None,
+    rubric: str | None = None,
+) -> list[dict[str, Any]]:
+    reference = reference or {}
+    note = f"; then reference images ({', '.join(reference)})" if reference else ""
+    parts: list[dict[str, Any]] = [{
+        "type": "text",
+        "text": render_prompt("critique_user", task=task, rubric=rubric or DEFAULT_RUBRIC,
+                              render_views=", ".join(images), reference_note=note),
+    }]
+    for view, image in images.items():
+        parts += [{"type": "text", "text": f"Render, view {view}:"}, _image_part(image)]
+    for view, image in reference.items():
+        parts += [{"type": "text", "text": f"Reference, view {view}:"}, _image_part(image)]
+    system = render_prompt("critique_system", schema=json.dumps(REPLY_SCHEMA, indent=1))
+    return [{"role": "system", "content": system}, {"role": "user", "content": parts}]
+
+
+def parse_reply(text: str) -> _Reply:
+    """Strict JSON first, then repairs: code fences, prose around the object, trailing commas."""
+    if not text or not text.strip():
+        raise ReplyParseError("the reply was empty")
+    candidates = [text.strip()]
+    if fenced := _FENCE.match(text):
+        candidates.append(fenced.group(1).strip())
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        candidates.append(text[start:end + 1])
+    candidates.append(_TRAILING_COMMA.sub(r"\1", candidates[-1]))
+    data: Any = None
+    error = "no JSON object found in the reply"
+    for candidate in candidates:
+        try:
+            data = json.loads(candidate)
+            break
+        except json.JSONDecodeError as e:
+            error = f"invalid JSON: {e}"
+    else:
+        raise ReplyParseError(error)
+    if not isinstance(data, dict):
+        raise ReplyParseError(f"expected a JSON object, got {type(data).__name__}")
+    try:
+        return _Reply.model_validate(data)
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in e.errors())
+        raise ReplyParseError(f"the JSON does not match the schema: {problems}") from None
+
+
+async def critique(
+    roles: ModelRoles | None,
+    images: Mapping[str, LoadedImage],
+    task: str,
+    reference: Mapping[str, LoadedImage] | None = None,
+    rubric: str | None = None,
+) -> VerifierOutput:
+    if roles is None or ROLE not in roles.config.roles or not roles.has(ROLE):
+        raise NoVerifierError(
+            "no verifier model configured: set [models] verifier = [\"provider/model\", ...] in colossus.toml "
+            "or COLOSSUS_MODELS_VERIFIER; the offline `metrics` verifier is compare + sentinel"
+        )
+    messages = build_messages(images, task, reference, rubric)
+    text, log = await _call(roles, messages)
+    try:
+        return _output(parse_reply(text), [log], [text])
+    except ReplyParseError as first:
+        log.errors.append(f"parse: {first}")
+        messages += [
+            {"role": "assistant", "content": text},
+            {"role": "user", "content": render_prompt("critique_retry", error=str(first))},
+        ]
+        retry_text, retry_log = await _call(roles, messages)
+        retry_log.attempts = 2
+        try:
+            return _output(parse_reply(retry_text), [log, retry_log], [text, retry_text])
+        except ReplyParseError as second:
+            raise VerifierOutputError(
+                f"{retry_log.model} replied with unusable JSON twice. First: {first}. After the retry: {second}. "
+                f"Reply began: {retry_text[:200]!r}"
+            ) from None
+
+
+async def _call(roles: ModelRoles, messages: list[dict[str, Any]]) -> tuple[str, CallLog]:
+    try:
+        return await roles.complete(ROLE, messages, response_format=RESPONSE_FORMAT)
+    except ModelCallError as e:
+        raise VerifierUnavailableError(str(e)) from e
+    except ModelConfigError as e:
+        raise NoVerifierError(str(e)) from e
+
+
+def _output(reply: _Reply, calls: list[CallLog], raw: list[str]) -> VerifierOutput:
+    return VerifierOutput(**reply.model_dump(), calls=calls, raw_replies=raw)
+
+
+def _image_part(image: LoadedImage) -> dict[str, Any]:
+    return {"type": "image_url", "image_url": {"url": image.data_url()}}

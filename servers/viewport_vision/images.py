@@ -1,0 +1,218 @@
+"""Turning what a client sends into pixels, safely.
+
+An image arrives as a path, a base64 string or a data URL (PNG or JPEG). Paths are resolved
+(`..` and symlinks followed) and must land inside an allowed root: by default `<cwd>/runs`
+(where runs write their renders) and the system temp dir (where workers render by default).
+Sizes are checked before decoding: at most 20 MB of encoded bytes and 4096 px per side, read
+from the PNG/JPEG header so a decompression bomb is refused without being inflated.
+
+Telling a path from base64: a string is base64 when it is a data URL, longer than any path can
+be (4096), or starts with the base64 of a PNG/JPEG signature (`iVBORw0KGgo`, `/9j/`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import struct
+import tempfile
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+
+import cv2
+import numpy as np
+from pydantic import BaseModel, Field
+
+from servers.viewport_vision.errors import (
+    BadImageError,
+    ImageNotFoundError,
+    ImageTooLargeError,
+    PathOutsideRootsError,
+)
+
+__all__ = ["ImageLimits", "ImageLoader", "LoadedImage", "ImageInput", "default_roots"]
+
+_PNG_SIG = b"\x89PNG\r\n\x1a\n"
+_DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^,;]*)*?);base64,(?P<data>.*)$", re.S)
+_PATH_MAX = 4096
+
+ImageInput = str | Path | bytes | np.ndarray
+
+
+class ImageLimits(BaseModel):
+    max_bytes: int = Field(20 * 1024 * 1024, gt=0, description="encoded size limit")
+    max_side: int = Field(4096, gt=0, description="width and height limit in pixels")
+
+
+def default_roots() -> list[Path]:
+    return [Path.cwd() / "runs", Path(tempfile.gettempdir())]
+
+
+class LoadedImage:
+    """Decoded pixels plus the encoded bytes (sent as-is to a VLM, so the model sees what was given)."""
+
+    def __init__(self, rgb: np.ndarray, alpha: np.ndarray | None, data: bytes | None, mime: str, origin: str) -> None:
+        self.rgb = rgb  # H×W×3 uint8, RGB order
+        self.alpha = alpha  # H×W uint8 when the image had transparency, else None
+        self._data = data
+        self.mime = mime
+        self.origin = origin
+
+    @classmethod
+    def from_array(cls, array: np.ndarray, origin: str = "array") -> "LoadedImage":
+        """From an in-process H×W×3 (RGB) or H×W uint8 array."""
+        if array.dtype != np.uint8 or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+            raise BadImageError(f"{origin}: expected an H×W, H×W×3 or H×W×4 uint8 array, got {array.dtype} {array.shape}")
+        if array.ndim == 2:
+            return cls(np.repeat(array[:, :, None], 3, axis=2), None, None, "image/png", origin)
+        if array.shape[2] == 4:
+            return cls(np.ascontiguousarray(array[:, :, :3]), _alpha_or_none(array[:, :, 3]), None, "image/png", origin)
+        return cls(np.ascontiguousarray(array), None, None, "image/png", origin)
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @cached_property
+    def data(self) -> bytes:
+        if self._data is not None:
+            return self._data
+        ok, buf = cv2.imencode(".png", cv2.cvtColor(self.rgb, cv2.COLOR_RGB2BGR))
+        if not ok:  # pragma: no cover - OpenCV encodes any uint8 RGB array
+            raise BadImageError(f"{self.origin}: could not encode as PNG")
+        return buf.tobytes()
+
+    def data_url(self) -> str:
+        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+
+class ImageLoader:
+    """Loads images from paths under the allowed roots, base64 or data URLs, within the limits."""
+
+    def __init__(self, roots: list[Path] | None = None, limits: ImageLimits | None = None) -> None:
+        self.roots = [Path(r).resolve() for r in (roots if roots is not None else default_roots())]
+        self.limits = limits or ImageLimits()
+
+    def load(self, source: ImageInput, label: str = "image") -> LoadedImage:
+        if isinstance(source, np.ndarray):
+            image = LoadedImage.from_array(source, label)
+            self._check_side(image.width, image.height, label)
+            return image
+        if isinstance(source, bytes):
+            return self._decode(source, label)
+        if isinstance(source, Path):
+            return self._decode(self._read_path(str(source), label), f"{label} ({source})")
+        if not isinstance(source, str) or not source:
+            raise BadImageError(f"{label}: expected a path, base64 string or data URL, got {type(source).__name__}")
+        text = source.strip()
+        if text.startswith("data:"):
+            return self._decode(self._b64(_data_url_payload(text, label), label), label)
+        if len(text) > _PATH_MAX or text.startswith(("iVBORw0KGgo", "/9j/")) or "\n" in text:
+            return self._decode(self._b64(text, label), label)
+        return self._decode(self._read_path(text, label), f"{label} ({text})")
+
+    def load_views(self, images: Mapping[str, ImageInput], what: str = "images") -> dict[str, LoadedImage]:
+        if not images:
+            raise BadImageError(f"{what}: no images given (expected {{view: image}})")
+        return {view: self.load(src, f"{what}[{view}]") for view, src in images.items()}
+
+    # ------------------------------------------------------------------------------------------
+    def _read_path(self, text: str, label: str) -> bytes:
+        path = Path(text).expanduser()
+        try:
+            resolved = path.resolve(strict=True)
+        except FileNotFoundError:
+            raise ImageNotFoundError(f"{label}: no such file: {text}") from None
+        except (OSError, RuntimeError) as e:  # symlink loops, permission
+            raise ImageNotFoundError(f"{label}: cannot resolve {text}: {e}") from None
+        if not any(resolved.is_relative_to(root) for root in self.roots):
+            roots = ", ".join(str(r) for r in self.roots)
+            raise PathOutsideRootsError(f"{label}: {text} resolves to {resolved}, outside the allowed roots ({roots})")
+        if not resolved.is_file():
+            raise ImageNotFoundError(f"{label}: not a regular file: {text}")
+        size = resolved.stat().st_size
+        if size > self.limits.max_bytes:
+            raise ImageTooLargeError(f"{label}: file is {size} bytes, over the {self.limits.max_bytes}-byte limit")
+        return resolved.read_bytes()
+
+    def _b64(self, text: str, label: str) -> bytes:
+        if len(text) * 3 // 4 > self.limits.max_bytes + 3:
+            raise ImageTooLargeError(f"{label}: base64 payload decodes to over the {self.limits.max_bytes}-byte limit")
+        try:
+            return base64.b64decode("".join(text.split()), validate=True)
+        except (binascii.Error, ValueError) as e:
+            raise BadImageError(f"{label}: invalid base64 ({e}); send a path, base64 PNG/JPEG or a data URL") from None
+
+    def _decode(self, data: bytes, label: str) -> LoadedImage:
+        if len(data) > self.limits.max_bytes:
+            raise ImageTooLargeError(f"{label}: {len(data)} bytes, over the {self.limits.max_bytes}-byte limit")
+        mime, width, height = _sniff(data, label)
+        self._check_side(width, height, label)
+        decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        if decoded is None:
+            raise BadImageError(f"{label}: corrupt {mime} data (OpenCV could not decode it)")
+        if decoded.dtype == np.uint16:
+            decoded = (decoded >> 8).astype(np.uint8)
+        if decoded.ndim == 2:
+            rgb, alpha = cv2.cvtColor(decoded, cv2.COLOR_GRAY2RGB), None
+        elif decoded.shape[2] == 4:
+            rgb, alpha = cv2.cvtColor(decoded, cv2.COLOR_BGRA2RGB), _alpha_or_none(decoded[:, :, 3])
+        else:
+            rgb, alpha = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), None
+        return LoadedImage(rgb, alpha, data, mime, label)
+
+    def _check_side(self, width: int, height: int, label: str) -> None:
+        if width > self.limits.max_side or height > self.limits.max_side:
+            raise ImageTooLargeError(f"{label}: {width}×{height} px, over the {self.limits.max_side} px per side limit")
+        if width < 1 or height < 1:
+            raise BadImageError(f"{label}: empty image ({width}×{height})")
+
+
+def _alpha_or_none(alpha: np.ndarray) -> np.ndarray | None:
+    return np.ascontiguousarray(alpha) if int(alpha.min()) < 255 else None
+
+
+def _data_url_payload(text: str, label: str) -> str:
+    match = _DATA_URL.match(text)
+    if not match:
+        raise BadImageError(f"{label}: malformed data URL (expected data:image/png;base64,...)")
+    mime = match["mime"] or ""
+    if mime not in ("image/png", "image/jpeg", "image/jpg"):
+        raise BadImageError(f"{label}: data URL of type {mime or 'unknown'!r}; only image/png and image/jpeg are accepted")
+    return match["data"]
+
+
+def _sniff(data: bytes, label: str) -> tuple[str, int, int]:
+    """Format and size from the header alone."""
+    if data.startswith(_PNG_SIG):
+        if len(data) < 24 or data[12:16] != b"IHDR":
+            raise BadImageError(f"{label}: truncated PNG header")
+        width, height = struct.unpack(">II", data[16:24])
+        return "image/png", width, height
+    if data.startswith(b"\xff\xd8"):
+        return ("image/jpeg", *_jpeg_size(data, label))
+    raise BadImageError(f"{label}: not a PNG or JPEG (first bytes {data[:8]!r})")
+
+
+def _jpeg_size(data: bytes, label: str) -> tuple[int, int]:
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            i += 1
+            continue
+        marker = data[i + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
+            i += 1 if marker == 0xFF else 2
+            continue
+        (length,) = struct.unpack(">H", data[i + 2:i + 4])
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", data[i + 5:i + 9])
+            return width, height
+        i += 2 + length
+    raise BadImageError(f"{label}: corrupt JPEG (no frame header)")

@@ -1,0 +1,161 @@
+"""How close renders are to reference images: per view, their mean, one combined score.
+
+Metrics (one render against one reference, same size):
+- pixel_loss: mean squared error over RGB in [0,1] (BlenderGym's definition).
+- ssim: mean SSIM of the grey images (Gaussian window 11, σ 1.5, the usual constants).
+- silhouette_iou: IoU of the foreground masks (servers.viewport_vision.silhouette); two empty
+  masks count as identical (1.0).
+- edge_distance: symmetric chamfer distance between Canny edge maps — the mean distance from each
+  edge pixel of one image to the nearest edge pixel of the other, averaged both ways — divided by
+  the image diagonal; 0 when neither has edges, 1 when only one has.
+- phash_distance: Hamming distance of the 64-bit DCT hashes.
+The combined score and its weights: harness.vision_types.ViewMetrics / COMBINED_WEIGHTS.
+
+A reference of another size is resized to the render's size (area resampling when shrinking,
+bilinear when enlarging) and flagged `resized_reference`; aspect ratios that differ by more than
+2 % are an error, since stretching would invent a mismatch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+
+import cv2
+import numpy as np
+
+from harness.vision_types import COMBINED_WEIGHTS, CompareResult, ViewMetrics
+from servers.viewport_vision.errors import CompareInputError
+from servers.viewport_vision.images import LoadedImage
+from servers.viewport_vision.phash import hamming, phash_bits
+from servers.viewport_vision.silhouette import silhouette
+
+__all__ = ["combined_score", "view_metrics", "compare_views", "ssim", "edge_distance"]
+
+_PIXEL_SCALE = 0.02  # pixel term = exp(-pixel_loss / 0.02)
+_EDGE_SCALE = 0.05  # edge term = exp(-edge_distance / 0.05)
+_PHASH_SCALE = 32  # phash term = max(0, 1 - d / 32); unrelated images sit near 32
+_ASPECT_TOLERANCE = 0.02
+
+
+def combined_score(pixel_loss: float, ssim_value: float, iou: float, edge: float, phash_distance: float) -> float:
+    terms = {
+        "pixel": math.exp(-pixel_loss / _PIXEL_SCALE),
+        "ssim": max(0.0, ssim_value),
+        "silhouette_iou": iou,
+        "edge": math.exp(-edge / _EDGE_SCALE),
+        "phash": max(0.0, 1.0 - phash_distance / _PHASH_SCALE),
+    }
+    return round(min(1.0, max(0.0, sum(COMBINED_WEIGHTS[k] * v for k, v in terms.items()))), 6)
+
+
+def ssim(grey_a: np.ndarray, grey_b: np.ndarray) -> float:
+    a = grey_a.astype(np.float32)
+    b = grey_b.astype(np.float32)
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+
+    def blur(x: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(x, (11, 11), 1.5)
+
+    mu_a, mu_b = blur(a), blur(b)
+    mu_aa, mu_bb, mu_ab = mu_a * mu_a, mu_b * mu_b, mu_a * mu_b
+    var_a = blur(a * a) - mu_aa
+    var_b = blur(b * b) - mu_bb
+    cov = blur(a * b) - mu_ab
+    ssim_map = ((2 * mu_ab + c1) * (2 * cov + c2)) / ((mu_aa + mu_bb + c1) * (var_a + var_b + c2))
+    return float(ssim_map.mean())
+
+
+def edge_distance(grey_a: np.ndarray, grey_b: np.ndarray) -> float:
+    edges_a = cv2.Canny(grey_a, 50, 150)
+    edges_b = cv2.Canny(grey_b, 50, 150)
+    has_a, has_b = bool(edges_a.any()), bool(edges_b.any())
+    if not has_a and not has_b:
+        return 0.0
+    if not has_a or not has_b:
+        return 1.0
+    # distanceTransform measures distance to the nearest zero pixel: zeros must be the edges
+    dist_to_b = cv2.distanceTransform(cv2.bitwise_not(edges_b), cv2.DIST_L2, 3)
+    dist_to_a = cv2.distanceTransform(cv2.bitwise_not(edges_a), cv2.DIST_L2, 3)
+    a_to_b = float(dist_to_b[edges_a > 0].mean())
+    b_to_a = float(dist_to_a[edges_b > 0].mean())
+    h, w = grey_a.shape[:2]
+    return min(1.0, (a_to_b + b_to_a) / 2 / math.hypot(h, w))
+
+
+def view_metrics(render: LoadedImage, reference: LoadedImage, tolerance: float = 0.08) -> ViewMetrics:
+    ref_rgb, ref_alpha, resized = _fit_reference(render, reference)
+    rgb = render.rgb
+    diff = cv2.absdiff(rgb, ref_rgb).astype(np.float32)
+    pixel_loss = float(np.mean(diff * diff)) / (255.0 * 255.0)
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    ref_grey = cv2.cvtColor(ref_rgb, cv2.COLOR_RGB2GRAY)
+    mask = silhouette(rgb, render.alpha, tolerance).mask
+    ref_mask = silhouette(ref_rgb, ref_alpha, tolerance).mask
+    union = int(np.count_nonzero(mask | ref_mask))
+    iou = 1.0 if union == 0 else int(np.count_nonzero(mask & ref_mask)) / union
+    ssim_value = ssim(grey, ref_grey)
+    edge = edge_distance(grey, ref_grey)
+    phash_d = hamming(phash_bits(grey), phash_bits(ref_grey))
+    return ViewMetrics(
+        pixel_loss=pixel_loss,
+        ssim=ssim_value,
+        silhouette_iou=iou,
+        edge_distance=edge,
+        phash_distance=phash_d,
+        score=combined_score(pixel_loss, ssim_value, iou, edge, phash_d),
+        resized_reference=resized,
+    )
+
+
+def compare_views(
+    renders: Mapping[str, LoadedImage], references: Mapping[str, LoadedImage], tolerance: float = 0.08
+) -> CompareResult:
+    """Scores every view present on both sides; views on one side only are listed, not scored."""
+    started = time.perf_counter()
+    common = [v for v in renders if v in references]
+    if not common:
+        raise CompareInputError(
+            f"no view in common: renders have {sorted(renders)}, references have {sorted(references)}"
+        )
+    per_view = {v: view_metrics(renders[v], references[v], tolerance) for v in common}
+    missing = sorted(set(renders) ^ set(references))
+    return CompareResult(
+        views=per_view,
+        mean=_mean(list(per_view.values())),
+        score=float(np.mean([m.score for m in per_view.values()])),
+        missing_references=missing,
+        elapsed_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+def _mean(items: list[ViewMetrics]) -> ViewMetrics:
+    def avg(name: str) -> float:
+        return float(np.mean([getattr(m, name) for m in items]))
+
+    return ViewMetrics(
+        pixel_loss=avg("pixel_loss"),
+        ssim=avg("ssim"),
+        silhouette_iou=avg("silhouette_iou"),
+        edge_distance=avg("edge_distance"),
+        phash_distance=round(avg("phash_distance")),
+        score=avg("score"),
+        resized_reference=any(m.resized_reference for m in items),
+    )
+
+
+def _fit_reference(render: LoadedImage, reference: LoadedImage) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    (h, w), (rh, rw) = render.rgb.shape[:2], reference.rgb.shape[:2]
+    if (h, w) == (rh, rw):
+        return reference.rgb, reference.alpha, False
+    aspect, ref_aspect = w / h, rw / rh
+    if abs(aspect - ref_aspect) / aspect > _ASPECT_TOLERANCE:
+        raise CompareInputError(
+            f"{reference.origin} is {rw}×{rh}, {render.origin} is {w}×{h}: aspect ratios differ by more than "
+            f"{_ASPECT_TOLERANCE:.0%}; render at the reference's aspect ratio"
+        )
+    interp = cv2.INTER_AREA if rw > w else cv2.INTER_LINEAR
+    rgb = cv2.resize(reference.rgb, (w, h), interpolation=interp)
+    alpha = None if reference.alpha is None else cv2.resize(reference.alpha, (w, h), interpolation=cv2.INTER_NEAREST)
+    return rgb, alpha, True

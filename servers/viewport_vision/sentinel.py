@@ -1,0 +1,190 @@
+"""Gross failures found without a model (§3.4.0.1), each mapped to a corrective tool (VIS-06).
+
+From the pixels of each view: blank or near-uniform frame, subject clipped by the border, too
+small or far off-centre, too dark or overexposed. From the scene facts (SceneInfo): objects below
+the ground or floating, absurd scale, non-manifold edges, missing materials. Evaluators only
+report; the builder decides what to do (`suggested_tool` names what would fix it).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+
+import cv2
+import numpy as np
+from pydantic import BaseModel, Field
+
+from harness.scene_types import ObjectSummary, SceneInfo
+from harness.vision_types import SentinelIssue, SentinelReport, Severity, ViewStats
+from servers.viewport_vision.images import LoadedImage
+from servers.viewport_vision.silhouette import silhouette
+
+__all__ = ["SentinelThresholds", "CORRECTIVE_TOOLS", "sentinel_check", "view_stats", "scene_issues"]
+
+# VIS-06: issue category → (tool, arguments template). Render-side fixes name worker tools.
+CORRECTIVE_TOOLS: dict[str, tuple[str, dict[str, object]]] = {
+    "blank": ("render_pack", {"framing": "auto"}),
+    "clipped": ("render_pack", {"framing": "auto", "hint": "or increase the camera distance"}),
+    "too_small": ("render_pack", {"framing": "auto", "hint": "or decrease the camera distance"}),
+    "off_centre": ("render_pack", {"framing": "auto", "hint": "or move the camera target onto the subject"}),
+    "too_dark": ("execute_code", {"hint": "add or strengthen lights / world strength"}),
+    "overexposed": ("execute_code", {"hint": "lower light energy or exposure"}),
+    "floating": ("transform_to_floor", {}),
+    "below_ground": ("transform_to_floor", {}),
+    "absurd_scale": ("normalize_scale", {}),
+    "non_manifold": ("execute_code", {"hint": "merge by distance, fill holes, recalculate normals (bmesh)"}),
+    "missing_material": ("execute_code", {"hint": "create a material and append it to obj.data.materials"}),
+}
+
+_GEOMETRY_TYPES = {"MESH", "CURVE", "SURFACE", "META", "FONT", "CURVES", "POINTCLOUD", "VOLUME"}
+
+
+class SentinelThresholds(BaseModel):
+    """Every limit the checks use; defaults suit 128–1024 px preview renders in metres."""
+
+    background_tolerance: float = Field(0.08, gt=0, lt=1, description="max per-channel distance to a background colour")
+    blank_std: float = Field(0.003, ge=0, description="luma std below this: near-uniform frame")
+    min_coverage: float = Field(0.005, ge=0, le=1, description="subject below this share of the frame: too small")
+    min_extent: float = Field(0.10, ge=0, le=1, description="subject bbox longest side below this share of the frame: too small")
+    clip_min_pixels: int = Field(2, ge=1, description="subject pixels on a frame edge that count as clipped")
+    max_centre_offset: float = Field(0.45, gt=0, description="subject centre offset / half diagonal above this: off-centre")
+    dark_luma: float = Field(0.08, ge=0, le=1, description="mean luma of the subject (or frame) below this: too dark")
+    overexposed_fraction: float = Field(0.5, ge=0, le=1, description="share of subject pixels with luma > 0.98 above this")
+    ground_tolerance: float = Field(0.01, ge=0, description="scene units; bbox min z within this of the support counts as resting")
+    max_dimension: float = Field(1000.0, gt=0, description="object longest side in metres above this: absurd scale")
+    min_dimension: float = Field(0.001, ge=0, description="object longest side in metres below this: absurd scale")
+
+
+def sentinel_check(
+    images: Mapping[str, LoadedImage],
+    scene_info: SceneInfo | None = None,
+    thresholds: SentinelThresholds | None = None,
+) -> SentinelReport:
+    started = time.perf_counter()
+    t = thresholds or SentinelThresholds()
+    issues: list[SentinelIssue] = []
+    stats: dict[str, ViewStats] = {}
+    for view, image in images.items():
+        stats[view] = view_stats(image, t)
+        issues.extend(_view_issues(view, stats[view], t))
+    if scene_info is not None:
+        issues.extend(scene_issues(scene_info, t))
+    return SentinelReport(
+        issues=issues,
+        views=stats,
+        passed=not any(i.severity == "error" for i in issues),
+        elapsed_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+def view_stats(image: LoadedImage, t: SentinelThresholds) -> ViewStats:
+    rgb = image.rgb
+    h, w = rgb.shape[:2]
+    luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    sil = silhouette(rgb, image.alpha, t.background_tolerance)
+    mask = sil.mask
+    mean, std = cv2.meanStdDev(luma)
+    stats = ViewStats(
+        width=w,
+        height=h,
+        mean_luma=float(mean[0, 0]) / 255,
+        std_luma=float(std[0, 0]) / 255,
+        dark_fraction=float(np.count_nonzero(luma < 13)) / luma.size,
+        bright_fraction=float(np.count_nonzero(luma > 242)) / luma.size,
+        background_rgb=tuple(float(c) / 255 for c in sil.background[0]),
+        coverage=sil.coverage,
+    )
+    if stats.coverage > 0:
+        ys, xs = np.nonzero(mask)
+        x0, x1, y0, y1 = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
+        stats.bbox = (x0, y0, x1, y1)
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        stats.centre_offset = math.hypot(cx - w / 2, cy - h / 2) / (math.hypot(w, h) / 2)
+        edges = {"top": mask[0], "bottom": mask[-1], "left": mask[:, 0], "right": mask[:, -1]}
+        stats.touches_border = [e for e, line in edges.items() if int(np.count_nonzero(line)) >= t.clip_min_pixels]
+        subject = luma[mask]
+        stats.subject_luma = float(subject.mean()) / 255
+        stats.subject_bright_fraction = float(np.count_nonzero(subject > 250)) / subject.size
+    return stats
+
+
+def _view_issues(view: str, s: ViewStats, t: SentinelThresholds) -> list[SentinelIssue]:
+    out: list[SentinelIssue] = []
+
+    def add(category: str, severity: Severity, message: str, value: float, threshold: float) -> None:
+        tool, args = CORRECTIVE_TOOLS[category]
+        out.append(SentinelIssue(category=category, severity=severity, message=message, view=view,
+                                 value=value, threshold=threshold, suggested_tool=tool, suggested_args=dict(args)))
+
+    if s.std_luma < t.blank_std or s.coverage == 0:
+        add("blank", "error", f"{view}: the frame is near-uniform (luma std {s.std_luma:.4f}, subject covers "
+            f"{s.coverage:.2%}); nothing visible", s.std_luma, t.blank_std)
+    else:
+        if s.touches_border:
+            add("clipped", "error", f"{view}: the subject is cut by the frame ({', '.join(s.touches_border)} edge)",
+                float(len(s.touches_border)), float(t.clip_min_pixels))
+        extent = 0.0 if s.bbox is None else max((s.bbox[2] - s.bbox[0]) / s.width, (s.bbox[3] - s.bbox[1]) / s.height)
+        if s.coverage < t.min_coverage or extent < t.min_extent:
+            add("too_small", "warning", f"{view}: the subject is too small in frame (covers {s.coverage:.2%}, "
+                f"spans {extent:.0%} of the frame)", extent, t.min_extent)
+        if s.centre_offset is not None and s.centre_offset > t.max_centre_offset and not s.touches_border:
+            add("off_centre", "warning", f"{view}: the subject is far off-centre (offset {s.centre_offset:.2f} "
+                "of the half diagonal)", s.centre_offset, t.max_centre_offset)
+    luma = s.subject_luma if s.subject_luma is not None and s.coverage >= t.min_coverage else s.mean_luma
+    if luma < t.dark_luma:
+        add("too_dark", "warning", f"{view}: too dark (mean luma {luma:.3f})", luma, t.dark_luma)
+    bright = s.subject_bright_fraction if s.subject_bright_fraction is not None else s.bright_fraction
+    if bright > t.overexposed_fraction:
+        add("overexposed", "warning", f"{view}: overexposed ({bright:.0%} of the subject is clipped white)",
+            bright, t.overexposed_fraction)
+    return out
+
+
+def scene_issues(info: SceneInfo, t: SentinelThresholds) -> list[SentinelIssue]:
+    """Checks on the scene facts; lengths are in scene units, scale limits in metres."""
+    solids = [o for o in info.objects if o.type in _GEOMETRY_TYPES and o.visible]
+    out: list[SentinelIssue] = []
+    for o in solids:
+        out.extend(_placement(o, solids, t))
+        longest = max(o.dimensions) * info.unit_scale
+        if longest > t.max_dimension or 0 < longest < t.min_dimension or longest == 0:
+            limit = t.max_dimension if longest > t.max_dimension else t.min_dimension
+            out.append(_scene_issue("absurd_scale", "error", o, f"{o.name} is {longest:g} m across", longest, limit))
+        if o.mesh is not None and o.mesh.non_manifold_edges > 0:
+            out.append(_scene_issue("non_manifold", "warning", o, f"{o.name} has {o.mesh.non_manifold_edges} "
+                                    "non-manifold edges", float(o.mesh.non_manifold_edges), 0.0))
+        if o.type == "MESH" and not any(o.materials):
+            out.append(_scene_issue("missing_material", "warning", o, f"{o.name} has no material", 0.0, 1.0))
+    return out
+
+
+def _placement(o: ObjectSummary, solids: list[ObjectSummary], t: SentinelThresholds) -> list[SentinelIssue]:
+    bottom = o.bbox_min[2]
+    if bottom < -t.ground_tolerance:
+        if o.bbox_max[2] - o.bbox_min[2] <= t.ground_tolerance:  # a flat ground plane below zero is still a floor
+            return []
+        return [_scene_issue("below_ground", "error", o, f"{o.name} reaches {bottom:.3f} below the ground (z=0)",
+                             bottom, -t.ground_tolerance)]
+    if bottom <= t.ground_tolerance or any(_supports(p, o, t.ground_tolerance) for p in solids if p is not o):
+        return []
+    return [_scene_issue("floating", "error", o, f"{o.name} floats {bottom:.3f} above the ground with nothing "
+                         "under it", bottom, t.ground_tolerance)]
+
+
+def _supports(p: ObjectSummary, o: ObjectSummary, tol: float) -> bool:
+    """p is under o: their footprints overlap and p's top reaches o's bottom."""
+    overlap_xy = all(p.bbox_min[i] <= o.bbox_max[i] + tol and o.bbox_min[i] <= p.bbox_max[i] + tol for i in (0, 1))
+    return overlap_xy and p.bbox_min[2] < o.bbox_min[2] and p.bbox_max[2] >= o.bbox_min[2] - tol
+
+
+def _scene_issue(category: str, severity: Severity, o: ObjectSummary, message: str, value: float, threshold: float) -> SentinelIssue:
+    tool, args = CORRECTIVE_TOOLS[category]
+    object_args: dict[str, object] = {}
+    if tool == "transform_to_floor":
+        object_args = {"names": [o.name]}
+    elif tool == "normalize_scale":
+        object_args = {"name": o.name, "size": 1.0}
+    return SentinelIssue(category=category, severity=severity, message=message, object_name=o.name, value=value,
+                         threshold=threshold, suggested_tool=tool, suggested_args={**args, **object_args})

@@ -1,0 +1,138 @@
+"""The viewport-vision MCP server: thin tools over the in-process functions.
+
+`sentinel`, `compare` and `phash` are CPU work on small images: sync tools, so fastmcp runs them
+in a worker thread and the event loop stays free. `critique` awaits a model over HTTP. The logic
+lives in sentinel.py, metrics.py, phash.py and critique.py; a gateway that wants speed calls
+`VisionCore` directly, with no copy of that logic.
+
+Errors cross MCP as `[TAG] message` (see errors.py); anything else is masked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastmcp import FastMCP
+from pydantic import BaseModel, Field
+
+from harness.model_config import ModelsConfig
+from harness.model_roles import ModelRoles
+from harness.scene_types import SceneInfo
+from harness.vision_types import CompareResult, SentinelReport, VerifierOutput
+from servers.viewport_vision.critique import critique as run_critique
+from servers.viewport_vision.errors import BadImageError
+from servers.viewport_vision.images import ImageInput, ImageLimits, ImageLoader
+from servers.viewport_vision.metrics import compare_views
+from servers.viewport_vision.phash import phash_hex
+from servers.viewport_vision.sentinel import SentinelThresholds, sentinel_check
+
+__all__ = ["VisionCore", "PhashResult", "create_server", "MAX_VIEWS"]
+
+MAX_VIEWS = 16
+
+INSTRUCTIONS = (
+    "Looks at renders and never changes the scene. sentinel: fast gross-failure checks (blank, clipped, "
+    "too small, dark, floating, ...) each with a suggested corrective tool. compare: metrics against "
+    "reference images and one score in [0,1]. critique: a VLM's structured judgement (needs a verifier "
+    "model). phash: perceptual hash for indexing renders. Images are {view: image}; an image is a path "
+    "under the server's allowed roots, base64 PNG/JPEG, or a data URL."
+)
+
+Images = Annotated[
+    dict[str, str],
+    Field(description="view name → image: a path under the allowed roots, base64 PNG/JPEG, or a data URL"),
+]
+
+
+class PhashResult(BaseModel):
+    phash: str = Field(description="64-bit DCT perceptual hash, 16 hex digits")
+    width: int
+    height: int
+
+
+class VisionCore:
+    """The server's functions with their inputs loaded and checked; usable in-process."""
+
+    def __init__(self, loader: ImageLoader | None = None, roles: ModelRoles | None = None) -> None:
+        self.loader = loader or ImageLoader()
+        self.roles = roles
+
+    def sentinel(
+        self, images: dict[str, ImageInput], scene_info: SceneInfo | None = None,
+        thresholds: SentinelThresholds | None = None,
+    ) -> SentinelReport:
+        return sentinel_check(self._views(images, "images"), scene_info, thresholds)
+
+    def compare(self, renders: dict[str, ImageInput], references: dict[str, ImageInput]) -> CompareResult:
+        return compare_views(self._views(renders, "renders"), self._views(references, "references"))
+
+    async def critique(
+        self, images: dict[str, ImageInput], task: str, reference: dict[str, ImageInput] | None = None,
+        rubric: str | None = None,
+    ) -> VerifierOutput:
+        refs = self._views(reference, "reference") if reference else None
+        return await run_critique(self.roles, self._views(images, "images"), task, refs, rubric)
+
+    def phash(self, image: ImageInput) -> PhashResult:
+        loaded = self.loader.load(image, "image")
+        return PhashResult(phash=phash_hex(loaded.rgb), width=loaded.width, height=loaded.height)
+
+    def _views(self, images: dict[str, ImageInput], what: str) -> dict:
+        if len(images) > MAX_VIEWS:
+            raise BadImageError(f"{what}: {len(images)} images, at most {MAX_VIEWS} per call")
+        return self.loader.load_views(images, what)
+
+
+def create_server(
+    allowed_roots: list[Path] | None = None,
+    models: ModelsConfig | None = None,
+    limits: ImageLimits | None = None,
+) -> FastMCP:
+    """`models` None: no verifier (critique reports [NO_VERIFIER]); load it with ModelsConfig.load()."""
+    core = VisionCore(ImageLoader(allowed_roots, limits), ModelRoles(models) if models is not None else None)
+    mcp = FastMCP("colossus-vision", instructions=INSTRUCTIONS, mask_error_details=True)
+
+    @mcp.tool(annotations={"readOnlyHint": True}, timeout=60)
+    def sentinel(
+        images: Images,
+        scene_info: Annotated[SceneInfo | None, Field(description="the worker's get_scene_info result, for placement/scale/material checks")] = None,
+        thresholds: Annotated[SentinelThresholds | None, Field(description="override any limit; defaults suit preview renders")] = None,
+    ) -> SentinelReport:
+        """Fast gross-failure checks without a model: blank frame, subject clipped / too small / off-centre,
+        too dark / overexposed, and (with scene_info) floating or below-ground objects, absurd scale,
+        non-manifold meshes, missing materials. Each issue has a measured value, the threshold and a
+        suggested corrective tool (e.g. floating → transform_to_floor). passed is false when any issue is an error.
+        """
+        return core.sentinel(images, scene_info, thresholds)
+
+    @mcp.tool(annotations={"readOnlyHint": True}, timeout=60)
+    def compare(
+        renders: Images,
+        references: Annotated[dict[str, str], Field(description="view name → reference image, same forms as renders")],
+    ) -> CompareResult:
+        """Compare renders with reference images view by view: pixel loss (MSE, RGB in [0,1]), SSIM,
+        silhouette IoU, edge (chamfer) distance, perceptual-hash distance, and a combined score in
+        [0,1] (1 = identical). References of another size are resized to the render's size.
+        """
+        return core.compare(renders, references)
+
+    @mcp.tool(annotations={"readOnlyHint": True, "openWorldHint": True}, timeout=300)
+    async def critique(
+        images: Images,
+        task: Annotated[str, Field(min_length=1, max_length=20000, description="what the scene should show")],
+        reference: Annotated[dict[str, str] | None, Field(description="view name → reference image")] = None,
+        rubric: Annotated[str | None, Field(max_length=5000, description="what to score; default: composition, lighting, materials, goal match")] = None,
+    ) -> VerifierOutput:
+        """Ask the configured verifier VLM to judge the renders against the task (and reference images):
+        overall_score, is_complete, per-aspect scores, issues, suggestions, positive aspects, plus which
+        model answered, fallbacks taken, tokens and latency.
+        """
+        return await core.critique(images, task, reference, rubric)
+
+    @mcp.tool(annotations={"readOnlyHint": True}, timeout=30)
+    def phash(image: Annotated[str, Field(description="a path under the allowed roots, base64 PNG/JPEG, or a data URL")]) -> PhashResult:
+        """64-bit perceptual hash (DCT pHash) of an image, for indexing renders; similar images differ in few bits."""
+        return core.phash(image)
+
+    return mcp

@@ -1,0 +1,72 @@
+"""Where the subject is: a foreground mask from the background colours seen at the frame border.
+
+Renders are Workbench/Cycles over a uniform world, often with a ground plane, so the border
+holds one or two flat colours (world, floor). Each corner patch proposes a background colour;
+a proposal is kept when it covers a good share of the border ring. Pixels far from every kept
+colour are the subject. An alpha channel, when the image has one, is used instead.
+
+Limitation: a subject covering two corners and most of the border reads as background; such a
+frame is reported by the other checks (blank/uniform, clipped on the remaining edges).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = ["Silhouette", "silhouette"]
+
+_CORNER = 4  # corner patch side, px
+_MIN_BORDER_SHARE = 0.15  # a background colour covers at least this share of the border ring
+_OPEN = np.ones((3, 3), np.uint8)
+
+
+@dataclass(frozen=True)
+class Silhouette:
+    mask: np.ndarray  # H×W bool
+    background: np.ndarray  # K×3 float32 RGB in [0,255], the kept background colours (first = dominant)
+
+    @property
+    def coverage(self) -> float:
+        return float(self.mask.mean())
+
+
+def silhouette(rgb: np.ndarray, alpha: np.ndarray | None = None, tolerance: float = 0.08) -> Silhouette:
+    """Foreground mask; `tolerance` is the max per-channel distance (in [0,1]) to a background colour."""
+    if alpha is not None:
+        mask = alpha > 127
+        return Silhouette(mask, np.zeros((1, 3), np.float32))
+    h, w = rgb.shape[:2]
+    tol = tolerance * 255.0
+    rgb = np.ascontiguousarray(rgb)
+    ring = _border_ring(rgb)
+    palette = _palette(rgb, ring, tol)
+    background = np.zeros((h, w), np.uint8)
+    for colour in palette:  # inside the per-channel box around a colour ⇔ max-channel distance ≤ tol
+        lo = np.clip(colour - tol, 0, 255).tolist()
+        hi = np.clip(colour + tol, 0, 255).tolist()
+        background |= cv2.inRange(rgb, np.array(lo), np.array(hi))
+    foreground = cv2.morphologyEx(cv2.bitwise_not(background), cv2.MORPH_OPEN, _OPEN)
+    return Silhouette(foreground > 0, palette)
+
+
+def _border_ring(rgb: np.ndarray) -> np.ndarray:
+    return np.concatenate([rgb[0], rgb[-1], rgb[1:-1, 0], rgb[1:-1, -1]]).astype(np.float32)
+
+
+def _palette(rgb: np.ndarray, ring: np.ndarray, tol: float) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    c = min(_CORNER, h, w)
+    corners = [rgb[:c, :c], rgb[:c, -c:], rgb[-c:, :c], rgb[-c:, -c:]]
+    candidates: list[np.ndarray] = []
+    for patch in corners:
+        colour = np.median(patch.reshape(-1, 3).astype(np.float32), axis=0)
+        if all(np.abs(colour - k).max() > tol for k in candidates):
+            candidates.append(colour)
+    shares = [float((np.abs(ring - k).max(axis=1) <= tol).mean()) for k in candidates]
+    kept = [k for k, s in sorted(zip(candidates, shares), key=lambda p: -p[1]) if s >= _MIN_BORDER_SHARE]
+    if not kept:  # no corner colour dominates: fall back to the border's median colour
+        kept = [np.median(ring, axis=0)]
+    return np.stack(kept).astype(np.float32)
