@@ -158,7 +158,7 @@ def _snapshot() -> dict[str, tuple]:
         geometry = (len(data.vertices), len(data.polygons)) if obj.type == "MESH" else ()
         facts[obj.name] = (
             obj.type,
-            tuple(round(v, 6) for row in obj.matrix_world for v in row),
+            tuple(round(v, 6) for row in obj.matrix_basis for v in row),  # matrix_world lags until the depsgraph updates
             data.name if data else None,
             tuple(slot.material.name if slot.material else None for slot in obj.material_slots),
             tuple(m.name for m in obj.modifiers),

@@ -6,7 +6,6 @@ stats describe what a render shows, not the base mesh.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 import bpy
@@ -16,7 +15,7 @@ from mathutils import Vector
 from pydantic import BaseModel, Field
 
 from harness.scene_types import MeshStats, ObjectSummary, SceneInfo
-from servers.blender_primary.errors import UnknownObjectError
+from servers.blender_primary.lookup import find_object
 
 __all__ = ["ModifierInfo", "ObjectDetails", "scene_info", "object_details", "world_bounds", "register"]
 
@@ -145,12 +144,7 @@ def _modifier_info(mod: bpy.types.Modifier) -> ModifierInfo:
 
 
 def object_details(name: str) -> ObjectDetails:
-    obj = bpy.context.scene.objects.get(name)
-    if obj is None:
-        names = [o.name for o in bpy.context.scene.objects]
-        close = difflib.get_close_matches(name, names, n=5, cutoff=0.3)
-        hint = f"closest: {', '.join(close)}" if close else f"objects in the scene: {', '.join(names[:20]) or 'none'}"
-        raise UnknownObjectError(f"no object named {name!r}; {hint}")
+    obj = find_object(name)
     depsgraph = bpy.context.evaluated_depsgraph_get()
     return ObjectDetails(
         summary=summarize(obj, depsgraph),
