@@ -151,12 +151,11 @@ class RunFolder:
             "score": step.score,
             "sentinel_penalty": step.sentinel_penalty,
             "compare": step.compare.model_dump(mode="json") if step.compare else None,
-            "critique": step.critique.model_dump(mode="json", exclude={"calls"}) if step.critique else None,
+            "critique": step.critique.model_dump(mode="json", exclude={"calls", "raw_replies"}) if step.critique else None,
             "feedback": step.feedback(),
         })
         write_atomic(d / "generator_raw.txt", step.raw)
-        write_atomic(d / "verifier_raw.txt", step.critique.model_dump_json(indent=2) if step.critique else
-                     (step.compare.model_dump_json(indent=2) if step.compare else ""))
+        write_atomic(d / "verifier_raw.txt", "\n\n---\n\n".join(step.critique.raw_replies) if step.critique else "")
         write_json(d / "models.json", [c.model_dump(mode="json") for c in step.calls])
         return d
 

@@ -62,6 +62,10 @@ class Coordinator:
     on_step: StepCallback | None = None
     states: dict[int, AttemptState] = field(default_factory=dict)
     _baseline_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _slots: asyncio.Semaphore = field(init=False)  # attempts queue here, not in the pool's bounded wait
+
+    def __post_init__(self) -> None:
+        self._slots = asyncio.Semaphore(max(1, self.provider.size))
 
     async def run(self) -> dict[str, Any]:
         """Run (or resume) every unfinished attempt; returns summary.json's content."""
@@ -96,7 +100,7 @@ class Coordinator:
 
     async def _attempt(self, state: AttemptState, checkpoint: Checkpoint, deadline: float, examples: list[str]) -> None:
         try:
-            async with self.provider.lease(self.task.start.baseline) as scene:
+            async with self._slots, self.provider.lease(self.task.start.baseline) as scene:
                 if any(s.status == "converged" for s in self.states.values()) and not state.memory.steps:
                     state.status = "skipped"
                     checkpoint.save(state)

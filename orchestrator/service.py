@@ -29,6 +29,7 @@ from orchestrator.errors import OrchestratorError, TaskError
 from orchestrator.memory import IterationStep
 from orchestrator.params import find_params
 from orchestrator.recall import RecallStore
+from orchestrator.report import write_report
 from orchestrator.scene import SceneProvider, Vision
 from orchestrator.state import AttemptState, RunConfig, Strategy
 from orchestrator.task import Task, inline_task, load_task
@@ -75,8 +76,10 @@ class _Active:
 
 
 class RunService:
-    def __init__(self, provider: SceneProvider, vision: Vision, runs_dir: Path, models_config: ModelsConfig | None = None,
-                 memory_dir: Path | None = None, listener: Listener | None = None) -> None:
+    def __init__(self, provider: SceneProvider | None, vision: Vision | None, runs_dir: Path,
+                 models_config: ModelsConfig | None = None, memory_dir: Path | None = None,
+                 listener: Listener | None = None) -> None:
+        """provider and vision may be None for a service that only reads run folders (list, status, report)."""
         self.provider, self.vision = provider, vision
         self.runs_dir = Path(runs_dir)
         self.models_config = models_config or ModelsConfig()
@@ -131,6 +134,8 @@ class RunService:
 
     async def start(self, task: Task | str | Path | dict[str, Any], **overrides: Any) -> str:
         """Validate, create the run folder, start the coordinator in the background; returns run_id."""
+        if self.provider is None or self.vision is None:
+            raise OrchestratorError("this RunService only reads run folders: it has no scene provider or vision")
         task = self._task(task)
         config = self._config(task, overrides)
         folder = RunFolder.create(self.runs_dir, task)
@@ -156,6 +161,8 @@ class RunService:
         return run_id
 
     def _launch(self, folder: RunFolder, task: Task, config: RunConfig) -> None:
+        if self.provider is None or self.vision is None:
+            raise OrchestratorError("this RunService only reads run folders: it has no scene provider or vision")
         run_id = folder.run_id
         coordinator = Coordinator(
             folder=folder, task=task, config=config, provider=self.provider, vision=self.vision,
@@ -222,6 +229,30 @@ class RunService:
             return []
         ids = sorted((p.name for p in self.runs_dir.iterdir() if (p / "run.json").is_file()), reverse=True)
         return [self._status(i) for i in ids]
+
+    def status(self, run_id: str) -> RunStatus:
+        """The run's status now (no waiting)."""
+        return self._status(run_id)
+
+    def write_report(self, run_id: str) -> Path:
+        """Rewrite report.html from the run's checkpoint; returns its path."""
+        folder = RunFolder.open(self.runs_dir, run_id)
+        cp = Checkpoint(folder.root)
+        try:
+            states = cp.load()
+        finally:
+            cp.close()
+        best_path = folder.root / "best_attempt.json"
+        best = read_json(best_path) if best_path.is_file() else None
+        threshold = folder.read_run().get("config", {}).get("threshold")
+        write_report(folder, folder.load_task(), states, best, threshold)
+        return folder.root / "report.html"
+
+    async def aclose(self) -> None:
+        """Cancel the runs this service is running (they stay resumable)."""
+        for run_id, active in list(self._active.items()):
+            if not active.task.done():
+                await self.cancel(run_id)
 
     async def cancel(self, run_id: str) -> RunStatus:
         """Stop the run; completed iterations stay checkpointed and it can be resumed."""

@@ -1,0 +1,147 @@
+"""`colossus run TASK.toml`: run the inverse-graphics loop on a local pool, with a progress bar per attempt.
+
+The pool and the vision server are the gateway's own (GatewayServices), started for this command
+and stopped after it; the run itself is the coordinator's RunService. `--json` prints one object
+(run_dir, best_attempt, best_score, ...) on stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+__all__ = ["add_arguments", "run", "add_run_options", "local_runs", "Progress", "finish", "execute"]
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--builder", choices=["llm", "parametric", "hybrid"], help="default: parametric when the start program has # param literals, else llm")
+    parser.add_argument("--verifier", choices=["vlm", "metrics", "both"], help="default: metrics when the task has references, else vlm")
+    parser.add_argument("--attempts", type=int, help="parallel attempts (default: the task's budget)")
+    parser.add_argument("--iterations", type=int, help="iterations per attempt (default: the task's budget)")
+    parser.add_argument("--threshold", type=float, help="score at which an attempt stops")
+    parser.add_argument("--timeout", type=float, dest="timeout_s", help="wall-clock seconds for the whole run")
+    parser.add_argument("--seed", type=int, help="base seed of the parameter search")
+    add_session_options(parser)
+
+
+def add_session_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, help="local Blender workers (default: [pool] workers)")
+    parser.add_argument("--runs-dir", type=Path, help="where run folders go (default: [runs] dir, else ./runs)")
+    parser.add_argument("--config", help="colossus.toml")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("task", type=Path, help="a task file (task.toml)")
+    add_run_options(parser)
+
+
+class Progress:
+    """One bar per attempt on stderr: redrawn in place on a terminal, one line per iteration otherwise."""
+
+    def __init__(self, stream: TextIO, iterations: int = 0) -> None:
+        self.stream = stream
+        self.iterations = iterations
+        self.rows: dict[int, str] = {}
+        self.drawn = 0
+        self.tty = stream.isatty()
+
+    def update(self, run_id: str, state: Any, step: Any) -> None:
+        total = max(self.iterations, state.done_iterations, 1)
+        filled = int(20 * state.done_iterations / total)
+        tail = f"  error: {step.error}" if step.error else ""
+        self.rows[state.index] = (f"attempt {state.index} [{'#' * filled}{'.' * (20 - filled)}] "
+                                  f"{state.done_iterations}/{total}  score {step.score:.3f}  best {state.best_score:.3f}{tail}")
+        if not self.tty:
+            print(self.rows[state.index], file=self.stream, flush=True)
+            return
+        if self.drawn:
+            self.stream.write(f"\x1b[{self.drawn}F")
+        for i in sorted(self.rows):
+            self.stream.write("\x1b[2K" + self.rows[i] + "\n")
+        self.drawn = len(self.rows)
+        self.stream.flush()
+
+
+@asynccontextmanager
+async def local_runs(args: argparse.Namespace, listener: Callable[..., None] | None = None) -> AsyncIterator[Any]:
+    """A RunService over a freshly started local pool and vision server, stopped on exit."""
+    from gateway.config import load_gateway_config
+    from gateway.services import GatewayServices
+    from harness.model_config import ModelsConfig
+    from orchestrator.service import RunService
+
+    config = load_gateway_config(args.config)
+    if getattr(args, "workers", None):
+        config.pool.workers = args.workers
+    if getattr(args, "runs_dir", None):
+        config.runs_dir = args.runs_dir
+    config.pool.warm_spare = False  # a CLI run needs exactly its workers
+    services = GatewayServices(config)
+    await services.start()
+    try:
+        await services.pool.wait_ready(config.pool.startup_timeout_s)
+        if services.vision is None:
+            raise RuntimeError("runs need the vision server, which is disabled in [vision]")
+        yield RunService(services.provider, services.vision, config.runs_dir, ModelsConfig.load(config.config_path),
+                         listener=listener)
+    finally:
+        await services.stop()
+
+
+def overrides(args: argparse.Namespace) -> dict[str, Any]:
+    names = ("builder", "verifier", "attempts", "iterations", "threshold", "timeout_s", "seed")
+    return {n: getattr(args, n, None) for n in names if getattr(args, n, None) is not None}
+
+
+def finish(status: Any, as_json: bool) -> int:
+    """Print the outcome; exit 0 when the run completed."""
+    best = status.best or {}
+    result = {"run_id": status.run_id, "run_dir": status.run_dir, "status": status.status,
+              "best_attempt": best.get("attempt"), "best_iteration": best.get("iteration"),
+              "best_score": status.best_score,
+              "best_renders": {v: str(Path(status.run_dir) / p) for v, p in best.get("renders", {}).items()},
+              "report": str(Path(status.run_dir) / "report.html"),
+              "attempts": [{"attempt": a.attempt, "status": a.status, "iterations": a.iterations,
+                            "best_score": a.best_score} for a in status.attempts]}
+    if as_json:
+        print(json.dumps(result))
+    else:
+        score = f"{status.best_score:.3f}" if status.best_score is not None else "none"
+        print(f"run {status.run_id}: {status.status}; best score {score} "
+              f"(attempt {result['best_attempt']}, iteration {result['best_iteration']})")
+        print(f"report: {result['report']}")
+    return 0 if status.status == "completed" else 1
+
+
+def execute(args: argparse.Namespace, begin: Callable[[Any], Awaitable[str]], iterations: int = 0) -> int:
+    """Start (or resume) a run with `begin(service) -> run_id`, show progress, wait for the end."""
+    from orchestrator.errors import OrchestratorError
+
+    progress = Progress(sys.stderr, iterations)
+
+    async def main() -> int:
+        async with local_runs(args, progress.update) as service:
+            try:
+                run_id = await begin(service)
+            except OrchestratorError as e:
+                print(f"colossus: {e}", file=sys.stderr)
+                return 2
+            print(f"run {run_id} started", file=sys.stderr)
+            return finish(await service.wait(run_id), args.json)
+
+    try:
+        return asyncio.run(main())
+    except KeyboardInterrupt:
+        print("interrupted; continue with `colossus resume RUN`", file=sys.stderr)
+        return 130
+
+
+def run(args: argparse.Namespace) -> int:
+    return execute(args, lambda service: service.start(args.task, **overrides(args)), args.iterations or 0)

@@ -1,0 +1,36 @@
+"""`colossus runs`: the runs under the runs directory, newest first."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+__all__ = ["add_arguments", "run", "offline_service"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runs-dir", type=Path, help="default: [runs] dir, else ./runs")
+    parser.add_argument("--config", help="colossus.toml")
+    parser.add_argument("--json", action="store_true")
+
+
+def offline_service(args: argparse.Namespace):  # -> RunService that only reads run folders
+    from gateway.config import load_gateway_config
+    from orchestrator.service import RunService
+
+    runs_dir = args.runs_dir or load_gateway_config(args.config).runs_dir
+    return RunService(None, None, runs_dir)
+
+
+def run(args: argparse.Namespace) -> int:
+    runs = offline_service(args).list()
+    if args.json:
+        print(json.dumps([r.model_dump(mode="json", exclude={"attempts"}) for r in runs]))
+        return 0
+    if not runs:
+        print("no runs yet")
+    for r in runs:
+        score = f"{r.best_score:.3f}" if r.best_score is not None else "  –  "
+        print(f"{r.run_id:45s} {r.status:12s} best {score}  {r.builder}/{r.verifier}  {len(r.attempts)} attempt(s)")
+    return 0

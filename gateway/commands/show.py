@@ -1,0 +1,41 @@
+"""`colossus show RUN`: a run's status, attempts, scores and best result."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gateway.commands.runs import add_arguments as add_common, offline_service
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_id")
+    add_common(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from orchestrator.errors import RunNotFound
+
+    try:
+        status = offline_service(args).status(args.run_id)
+    except RunNotFound as e:
+        print(f"colossus show: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(status.model_dump_json())
+        return 0
+    print(f"{status.run_id}  [{status.status}]  task {status.task}  builder {status.builder}  verifier {status.verifier}")
+    print(f"folder: {status.run_dir}")
+    for a in status.attempts:
+        curve = " ".join(f"{s:.2f}" for s in a.scores)
+        print(f"  attempt {a.attempt} [{a.status}] {a.strategy}: best {a.best_score:.3f} over {a.iterations} iteration(s): {curve}")
+        if a.error:
+            print(f"    error: {a.error}")
+    if status.best:
+        b = status.best
+        print(f"best: attempt {b['attempt']} iteration {b['iteration']} score {b['score']:.3f}")
+        for view, path in b.get("renders", {}).items():
+            print(f"  {view}: {status.run_dir}/{path}")
+    return 0
