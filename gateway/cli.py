@@ -16,6 +16,13 @@ __all__ = ["main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("gateway.commands.serve", "serve the MCP gateway over stdio (default) or streamable HTTP"),
     "render": ("gateway.commands.render", "run a bpy program in a fresh scene and render its camera pack"),
+    "run": ("gateway.commands.run", "run the inverse-graphics loop on a task file (parallel attempts, best of N)"),
+    "demo": ("gateway.commands.demo", "run a bundled example task offline (parametric builder, metrics verifier)"),
+    "runs": ("gateway.commands.runs", "list runs, newest first"),
+    "show": ("gateway.commands.show", "show a run's attempts, scores and best result"),
+    "report": ("gateway.commands.report", "rewrite a run's report.html and print its path"),
+    "resume": ("gateway.commands.resume", "continue a run from its checkpoint"),
+    "models": ("gateway.commands.models", "check the configured model roles"),
 }
 
 
