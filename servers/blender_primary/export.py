@@ -43,7 +43,9 @@ class ExportResult(BaseModel):
     format: str
     path: str = Field(description="the exported file on the worker's disk")
     size_bytes: int
-    companions: list[str] = Field(default_factory=list, description="extra files written beside it, e.g. the .mtl of an obj")
+    companions: list[str] = Field(
+        default_factory=list, description="extra files written beside it, e.g. the .mtl of an obj"
+    )
     elapsed_ms: float
 
 
@@ -62,7 +64,9 @@ def export(output_dir: Path, format: str, name: str) -> ExportResult:
     if not path.is_file():
         raise ExportError(f"the {kind} exporter reported success but wrote no {path.name}")
     companions = [str(extra) for suffix in COMPANIONS.get(kind, ()) if (extra := path.with_suffix(suffix)).is_file()]
-    return ExportResult(format=kind, path=str(path), size_bytes=path.stat().st_size, companions=companions, elapsed_ms=elapsed_ms)
+    return ExportResult(
+        format=kind, path=str(path), size_bytes=path.stat().st_size, companions=companions, elapsed_ms=elapsed_ms
+    )
 
 
 def register(mcp: FastMCP) -> None:

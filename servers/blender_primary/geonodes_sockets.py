@@ -51,7 +51,9 @@ class NodeInfo(BaseModel):
     type: str = Field(description="the node type id, e.g. GeometryNodeMeshGrid")
     label: str = ""
     location: tuple[float, float]
-    properties: dict[str, JsonValue] = Field(default_factory=dict, description="node settings such as operation or data_type")
+    properties: dict[str, JsonValue] = Field(
+        default_factory=dict, description="node settings such as operation or data_type"
+    )
     inputs: list[SocketInfo]
     outputs: list[SocketInfo]
 
@@ -120,7 +122,8 @@ def node_properties(node: bpy.types.Node) -> dict[str, bpy.types.Property]:
     return {
         prop.identifier: prop
         for prop in node.bl_rna.properties
-        if prop.identifier not in _BASE_NODE_PROPERTIES and prop.type in {"ENUM", "BOOLEAN", "INT", "FLOAT", "STRING"}
+        if prop.identifier not in _BASE_NODE_PROPERTIES
+        and prop.type in {"ENUM", "BOOLEAN", "INT", "FLOAT", "STRING"}
         and not prop.is_readonly
     }
 
@@ -251,8 +254,10 @@ def coerce(kind: str, value: JsonValue, width: int, what: str) -> Any:
     if kind in {"VECTOR", "ROTATION", "RGBA"}:
         if isinstance(value, list) and kind == "RGBA" and len(value) == 3:
             value = [*value, 1.0]
-        if not isinstance(value, list) or len(value) != width or not all(
-            isinstance(c, (int, float)) and not isinstance(c, bool) for c in value
+        if (
+            not isinstance(value, list)
+            or len(value) != width
+            or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in value)
         ):
             raise bad(f"a list of {width} numbers")
         return [float(c) for c in value]

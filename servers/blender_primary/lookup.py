@@ -28,6 +28,8 @@ def find_object(name: str) -> bpy.types.Object:
     obj = bpy.context.scene.objects.get(name)
     if obj is None:
         names = [o.name for o in bpy.context.scene.objects]
-        hint = ", ".join(closest(name, names)) or ("none; objects: " + ", ".join(names[:20]) if names else "none; the scene has no objects")
+        hint = ", ".join(closest(name, names)) or (
+            "none; objects: " + ", ".join(names[:20]) if names else "none; the scene has no objects"
+        )
         raise UnknownObjectError(f"no object named {name!r}; closest: {hint}")
     return obj

@@ -171,15 +171,15 @@ def apply_object_transforms(names: list[str] | None, location: bool, rotation: b
     objects = _targets(names)
     unsupported = [f"{obj.name} ({obj.type})" for obj in objects if obj.type not in GEOMETRY_TYPES]
     if unsupported:
-        raise UnsupportedObjectError(
-            "transforms can only be baked into geometry; not into: " + ", ".join(unsupported)
-        )
+        raise UnsupportedObjectError("transforms can only be baked into geometry; not into: " + ", ".join(unsupported))
     if not objects:
         return SafetyResult(changed=[], note="no mesh objects in the scene")
     if not (location or rotation or scale):
         raise BadArgumentError("choose at least one of location, rotation, scale to apply")
     before = {obj.name: _snapshot(obj) for obj in objects}
-    with bpy.context.temp_override(selected_editable_objects=objects, selected_objects=objects, active_object=objects[0]):
+    with bpy.context.temp_override(
+        selected_editable_objects=objects, selected_objects=objects, active_object=objects[0]
+    ):
         try:
             bpy.ops.object.transform_apply(location=location, rotation=rotation, scale=scale, isolate_users=True)
         except RuntimeError as e:
@@ -193,10 +193,14 @@ def register(mcp: FastMCP) -> None:
 
     @mcp.tool(timeout=60)
     async def transform_to_floor(
-        names: Annotated[list[str] | None, Field(description="objects to move; every mesh in the scene when omitted")] = None,
+        names: Annotated[
+            list[str] | None, Field(description="objects to move; every mesh in the scene when omitted")
+        ] = None,
         together: Annotated[
             bool,
-            Field(description="move all of them by one shared offset so only the lowest touches the floor (keeps stacking)"),
+            Field(
+                description="move all of them by one shared offset so only the lowest touches the floor (keeps stacking)"
+            ),
         ] = False,
     ) -> SafetyResult:
         """Move objects straight up or down so the lowest point of their geometry sits exactly on z=0.
@@ -210,7 +214,9 @@ def register(mcp: FastMCP) -> None:
     @mcp.tool(timeout=60)
     async def normalize_scale(
         name: Annotated[str, Field(description="object to resize")],
-        size: Annotated[float, Field(gt=0, le=1e6, description="the largest world-space dimension afterwards, in scene units")] = 1.0,
+        size: Annotated[
+            float, Field(gt=0, le=1e6, description="the largest world-space dimension afterwards, in scene units")
+        ] = 1.0,
     ) -> SafetyResult:
         """Scale one object uniformly (about its origin) so its largest world-space dimension equals `size`.
 
@@ -220,7 +226,9 @@ def register(mcp: FastMCP) -> None:
 
     @mcp.tool(timeout=60)
     async def apply_transforms(
-        names: Annotated[list[str] | None, Field(description="objects to bake; every mesh in the scene when omitted")] = None,
+        names: Annotated[
+            list[str] | None, Field(description="objects to bake; every mesh in the scene when omitted")
+        ] = None,
         location: bool = True,
         rotation: bool = True,
         scale: bool = True,

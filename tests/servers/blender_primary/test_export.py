@@ -20,7 +20,9 @@ def files_under(folder: Path) -> set[Path]:
 
 
 @pytest.mark.parametrize("fmt", ["glb", "fbx", "obj", "blend"])
-async def test_each_format_writes_a_non_empty_file_in_the_output_dir(fmt: str, client: Client, bpy_eval, worker_dirs: WorkerState):
+async def test_each_format_writes_a_non_empty_file_in_the_output_dir(
+    fmt: str, client: Client, bpy_eval, worker_dirs: WorkerState
+):
     await bpy_eval("bpy.ops.mesh.primitive_monkey_add()")
     result = (await client.call_tool("export_scene", {"format": fmt, "name": "suzanne"})).structured_content
     path = Path(result["path"])
@@ -40,7 +42,9 @@ async def test_obj_export_contains_the_scene_geometry(client: Client, bpy_eval, 
 
 
 @pytest.mark.parametrize("name", ["../escape", "/tmp/abs", "sub/dir", "..", "a" * 65, ""])
-async def test_hostile_names_are_refused_and_nothing_is_written(name: str, client: Client, bpy_eval, worker_dirs: WorkerState, tmp_path: Path):
+async def test_hostile_names_are_refused_and_nothing_is_written(
+    name: str, client: Client, bpy_eval, worker_dirs: WorkerState, tmp_path: Path
+):
     await bpy_eval("bpy.ops.mesh.primitive_cube_add()")
     before = files_under(tmp_path)
     with pytest.raises(ToolError, match=r"^\[BAD_ID\]"):
@@ -49,7 +53,9 @@ async def test_hostile_names_are_refused_and_nothing_is_written(name: str, clien
     assert not Path("/tmp/abs.glb").exists()
 
 
-async def test_a_symlink_pointing_out_of_the_output_dir_is_not_followed(client: Client, bpy_eval, worker_dirs: WorkerState, tmp_path: Path):
+async def test_a_symlink_pointing_out_of_the_output_dir_is_not_followed(
+    client: Client, bpy_eval, worker_dirs: WorkerState, tmp_path: Path
+):
     outside = tmp_path / "outside.glb"
     (worker_dirs.output_dir / "trap.glb").symlink_to(outside)
     with pytest.raises(ToolError, match=r"^\[BAD_PATH\]"):
@@ -72,7 +78,18 @@ async def test_scene_tools_work_over_stdio_with_exporter_chatter_kept_off_the_wi
         await client.call_tool("gn_create_modifier", {"object_name": "Cube", "group_name": "Tree"})
         await client.call_tool("gn_add_node", {"group": "Tree", "node_type": "GeometryNodeMeshGrid", "name": "Grid"})
         with pytest.raises(ToolError, match=r"^\[GN_UNKNOWN_SOCKET\]"):
-            await client.call_tool("gn_link", {"group": "Tree", "from_node": "Grid", "from_socket": "Nope", "to_node": "Group Output", "to_socket": 0})
-        result = await client.call_tool("export_scene", {"format": "fbx", "name": "over_stdio"})  # the fbx exporter print()s
+            await client.call_tool(
+                "gn_link",
+                {
+                    "group": "Tree",
+                    "from_node": "Grid",
+                    "from_socket": "Nope",
+                    "to_node": "Group Output",
+                    "to_socket": 0,
+                },
+            )
+        result = await client.call_tool(
+            "export_scene", {"format": "fbx", "name": "over_stdio"}
+        )  # the fbx exporter print()s
         assert Path(result.structured_content["path"]) == tmp_path / "out" / "over_stdio.fbx"
         assert (tmp_path / "out" / "over_stdio.fbx").stat().st_size > 1000

@@ -31,7 +31,13 @@ async def add(client: Client, node_type: str, name: str, **extra) -> dict:
 
 
 async def link(client: Client, from_node: str, from_socket, to_node: str, to_socket) -> dict:
-    arguments = {"group": "Tree", "from_node": from_node, "from_socket": from_socket, "to_node": to_node, "to_socket": to_socket}
+    arguments = {
+        "group": "Tree",
+        "from_node": from_node,
+        "from_socket": from_socket,
+        "to_node": to_node,
+        "to_socket": to_socket,
+    }
     return (await client.call_tool("gn_link", arguments)).structured_content
 
 
@@ -40,10 +46,12 @@ async def test_new_modifier_passes_the_geometry_through_unchanged(client: Client
     assert (stats["verts"], stats["faces"]) == (8, 6)
     tree = (await client.call_tool("gn_describe", {"group": "Tree"})).structured_content
     assert tree["users"] == ["Cube/Tree"]
-    assert [(l["from_node"], l["to_node"]) for l in tree["links"]] == [("Group Input", "Group Output")]
+    assert [(link_["from_node"], link_["to_node"]) for link_ in tree["links"]] == [("Group Input", "Group Output")]
 
 
-async def test_grid_with_set_position_built_by_tools_changes_the_evaluated_mesh(client: Client, cube_with_tree, bpy_eval):
+async def test_grid_with_set_position_built_by_tools_changes_the_evaluated_mesh(
+    client: Client, cube_with_tree, bpy_eval
+):
     await add(client, "GeometryNodeMeshGrid", "Grid")
     await add(client, "GeometryNodeSetPosition", "Lift")
     await link(client, "Grid", "Mesh", "Lift", "Geometry")
@@ -96,8 +104,15 @@ async def test_describe_reflects_added_nodes_settings_and_links(client: Client, 
     assert nodes["Double"]["properties"]["operation"] == "MULTIPLY"
     size_x = next(s for s in nodes["Grid"]["inputs"] if s["name"] == "Size X")
     assert size_x["linked"] and not size_x["settable"] and size_x["type"] == "VALUE"
-    assert {"from_node": "Double", "from_socket": "Value", "from_index": 0, "to_node": "Grid", "to_socket": "Size X",
-            "to_index": 0, "valid": True} in tree["links"]
+    assert {
+        "from_node": "Double",
+        "from_socket": "Value",
+        "from_index": 0,
+        "to_node": "Grid",
+        "to_socket": "Size X",
+        "to_index": 0,
+        "valid": True,
+    } in tree["links"]
 
 
 async def test_unknown_node_type_error_names_close_valid_types(client: Client, cube_with_tree):
@@ -130,7 +145,7 @@ async def test_incompatible_link_is_refused_and_not_left_in_the_tree(client: Cli
     with pytest.raises(ToolError, match=r"^\[GN_BAD_LINK\] a GEOMETRY output"):
         await link(client, "Grid", "Mesh", "Math", 0)
     tree = (await client.call_tool("gn_describe", {"group": "Tree"})).structured_content
-    assert all(l["to_node"] != "Math" for l in tree["links"])
+    assert all(link_["to_node"] != "Math" for link_ in tree["links"])
 
 
 async def test_wrong_values_and_settings_name_what_is_accepted(client: Client, cube_with_tree):
@@ -163,3 +178,31 @@ async def test_removing_a_node_drops_its_links_and_restores_the_pass_through(cli
     assert tree["links"] == []
     await link(client, "Group Input", "Geometry", "Group Output", "Geometry")
     assert (await bpy_eval(EVALUATED.format(name="Cube")))["verts"] == 8
+
+
+async def test_modifier_inputs_of_every_value_kind_are_set_and_read_back(client: Client, cube_with_tree, bpy_eval):
+    await bpy_eval("bpy.ops.object.empty_add()")
+    cases = [
+        ("FLOAT", 1.5, 2.0),
+        ("BOOLEAN", True, False),
+        ("VECTOR", [1, 2, 3], [4, 5, 6]),
+        ("OBJECT", "Empty", "Cube"),
+    ]
+    for socket_type, default, value in cases:
+        name = socket_type.lower()
+        arguments = {"group": "Tree", "name": name, "socket_type": socket_type, "default": default}
+        await client.call_tool("gn_add_group_input", arguments)
+        result = await client.call_tool("gn_set_input", {"object_name": "Cube", "socket": name, "value": value})
+        expected_before = [float(c) for c in default] if isinstance(default, list) else default
+        assert (result.structured_content["before"], result.structured_content["after"]) == (expected_before, value)
+
+
+async def test_modifier_input_errors_say_what_the_object_has(client: Client, bpy_eval):
+    await bpy_eval("bpy.ops.mesh.primitive_cube_add()")
+    with pytest.raises(
+        ToolError, match=r"^\[GN_UNKNOWN_GROUP\] object 'Cube' has no geometry-nodes modifier; .*gn_create_modifier"
+    ):
+        await client.call_tool("gn_set_input", {"object_name": "Cube", "socket": "Count", "value": 1})
+    await client.call_tool("gn_create_modifier", {"object_name": "Cube", "group_name": "Tree"})
+    with pytest.raises(ToolError, match=r"^\[GN_UNKNOWN_SOCKET\] .*none.*gn_add_group_input"):
+        await client.call_tool("gn_set_input", {"object_name": "Cube", "socket": "Count", "value": 1})

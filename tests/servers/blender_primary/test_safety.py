@@ -78,7 +78,7 @@ async def test_normalize_scale_makes_the_largest_dimension_equal_size(client: Cl
     await bpy_eval("bpy.ops.mesh.primitive_cube_add(size=1, scale=(40, 10, 5))")
     result = await client.call_tool("normalize_scale", {"name": "Cube", "size": 2.0})
     low, high = await bounds(bpy_eval, "Cube")
-    dims = [h - lo for lo, h in zip(low, high)]
+    dims = [h - lo for lo, h in zip(low, high, strict=True)]
     assert max(dims) == pytest.approx(2.0, rel=1e-5)
     assert dims == pytest.approx([2.0, 0.5, 0.25], rel=1e-5)
     assert "0.05" in result.structured_content["note"]
@@ -122,7 +122,9 @@ async def test_apply_transforms_on_a_linked_duplicate_leaves_the_other_user_unch
     )
     twin_before = await world_verts(bpy_eval, "Twin")
     await client.call_tool("apply_transforms", {"names": ["Cube"]})
-    assert [c for v in await world_verts(bpy_eval, "Twin") for c in v] == pytest.approx([c for v in twin_before for c in v])
+    assert [c for v in await world_verts(bpy_eval, "Twin") for c in v] == pytest.approx(
+        [c for v in twin_before for c in v]
+    )
     low, high = await bounds(bpy_eval, "Cube")
     assert high[0] - low[0] == pytest.approx(6.0)
 
