@@ -127,11 +127,11 @@ class Pool:
             self._spawn(self._respawn(worker))
         self._health = asyncio.create_task(self._health_loop(), name="pool-health")
 
-    async def wait_ready(self, timeout_s: float) -> int:
-        """Wait until at least one worker is up (or the timeout); returns how many are free."""
+    async def wait_ready(self, timeout_s: float, count: int = 1) -> int:
+        """Wait until `count` workers are free (or the timeout); returns how many are free."""
         deadline = time.monotonic() + timeout_s
         async with self._changed:
-            while not self._free and time.monotonic() < deadline:
+            while len(self._free) < count and time.monotonic() < deadline:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
         return len(self._free)

@@ -1,0 +1,66 @@
+"""Fixtures for the gateway: real Blender workers in a small pool (the machine has 2 cores).
+
+Helpers here start pools and gateways; each test module shares one per transport to keep the
+suite fast. Nothing is faked: workers are `python -m servers.blender_primary` processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from gateway.config import GatewayConfig, PoolConfig
+from gateway.pool import Pool
+
+ECHO_SERVER = Path(__file__).parent / "servers" / "echo_server.py"
+
+
+def pool_config(workdir: Path, **overrides: Any) -> PoolConfig:
+    values: dict[str, Any] = dict(workers=2, workdir=workdir, call_timeout_s=20, exec_grace_s=2,
+                                  health_interval_s=3600, queue_wait_s=3, backoff_initial_s=0.2)
+    values.update(overrides)
+    return PoolConfig(**values)
+
+
+def gateway_config(workdir: Path, pool: dict[str, Any] | None = None, **tables: Any) -> GatewayConfig:
+    raw: dict[str, Any] = {"pool": {"workers": 1, "workdir": str(workdir / "pool"), "health_interval_s": 3600,
+                                    **(pool or {})},
+                           "vision": {"enabled": False}}
+    raw.update(tables)
+    config = GatewayConfig.from_raw(raw)
+    config.runs_dir = workdir / "runs"
+    return config
+
+
+def worker_processes() -> list[psutil.Process]:
+    """Blender worker processes that are descendants of this test process."""
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if "servers.blender_primary" in " ".join(proc.cmdline()):
+                found.append(proc)
+    return found
+
+
+def zombies() -> list[psutil.Process]:
+    out = []
+    for proc in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                out.append(proc)
+    return out
+
+
+@pytest.fixture(scope="module")
+async def pool(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pool]:
+    """Two workers, health checks run by hand (check_health) so tests control their timing."""
+    started = Pool(pool_config(tmp_path_factory.mktemp("pool")))
+    started.start()
+    assert await started.wait_ready(90, count=2) == 2, started.status()
+    yield started
+    await started.stop()

@@ -1,0 +1,164 @@
+"""The pool under failure: crashes, hangs, memory, exhaustion, expiry, isolation — real workers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+
+import psutil
+import pytest
+
+from gateway.errors import PoolExhausted, UnknownScene, WorkerCrashed, WorkerTimedOut
+from gateway.pool import Pool
+from gateway.scene import PoolScene
+from harness.report import ErrorClass
+from tests.gateway.conftest import zombies
+
+ADD_CUBE = "import bpy\nbpy.ops.mesh.primitive_cube_add()\nbpy.context.object.name = {name!r}"
+# Disarms the worker's own snippet alarm first, so only the gateway's timeout can end it.
+UNINTERRUPTIBLE_HANG = (
+    "import signal\nsignal.setitimer(signal.ITIMER_REAL, 0)\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+    "while True:\n    pass"
+)
+
+
+async def names(scene: PoolScene) -> list[str]:
+    return sorted(o.name for o in (await scene.info()).objects)
+
+
+async def lease(pool: Pool) -> PoolScene:
+    return PoolScene(pool, (await pool.lease()).scene_id)
+
+
+async def release_all(pool: Pool) -> None:
+    for leased in pool.scenes():
+        await pool.release(leased.scene_id)
+    await pool.wait_ready(60, count=pool.size)
+
+
+async def test_two_scenes_in_parallel_are_isolated(pool: Pool) -> None:
+    a, b = await lease(pool), await lease(pool)
+    ra, rb = await asyncio.gather(a.execute(ADD_CUBE.format(name="only_a")), b.execute(ADD_CUBE.format(name="only_b")))
+    assert ra.success and rb.success
+    assert await names(a) == ["only_a"]
+    assert await names(b) == ["only_b"]
+    await release_all(pool)
+
+
+async def test_released_worker_comes_back_empty_as_warm_spare(pool: Pool) -> None:
+    a = await lease(pool)
+    await a.execute(ADD_CUBE.format(name="left_behind"))
+    await pool.release(a.scene_id)
+    await pool.wait_ready(30, count=pool.size)
+    assert {w.state for w in pool.status().workers} == {"warm"}
+    b, c = await lease(pool), await lease(pool)
+    assert await names(b) == [] and await names(c) == []
+    await release_all(pool)
+
+
+async def test_sigkilled_worker_gives_clear_error_and_the_scene_recovers(pool: Pool) -> None:
+    scene = await lease(pool)
+    assert (await scene.execute(ADD_CUBE.format(name="kept"))).success
+    victim = pool.get(scene.scene_id).worker.pid
+    assert victim is not None
+    call = asyncio.create_task(scene.execute("import time\ntime.sleep(20)", timeout_s=25))
+    await asyncio.sleep(1.0)
+    os.kill(victim, signal.SIGKILL)
+    with pytest.raises(WorkerCrashed, match=r"^\[WORKER_CRASHED\] .*died.*restored to its state after the last successful execute_code"):
+        await call
+    assert await names(scene) == ["kept"], "the scene comes back from its checkpoint"
+    assert pool.get(scene.scene_id).worker.pid != victim
+    await asyncio.sleep(0.5)
+    assert not zombies()
+    await release_all(pool)
+
+
+async def test_hung_worker_is_killed_at_its_timeout_while_another_scene_keeps_answering(pool: Pool) -> None:
+    hung, other = await lease(pool), await lease(pool)
+    await other.execute(ADD_CUBE.format(name="busy_bee"))
+    hung_pid = pool.get(hung.scene_id).worker.pid
+    started = time.monotonic()
+    call = asyncio.create_task(hung.execute(UNINTERRUPTIBLE_HANG, timeout_s=2))
+    answers = 0
+    while not call.done():
+        assert await names(other) == ["busy_bee"]
+        answers += 1
+        await asyncio.sleep(0.2)
+    with pytest.raises(WorkerTimedOut, match=r"^\[WORKER_TIMEOUT\] .*within 4 s and was killed"):
+        await call
+    assert 3.5 < time.monotonic() - started < 30
+    assert answers >= 5, "the other scene answered during the hang"
+    assert pool.get(hung.scene_id).worker.pid != hung_pid, "the hung worker was replaced"
+    assert await names(hung) == []
+    assert hung_pid not in {p.pid for p in psutil.Process().children(recursive=True)}
+    await release_all(pool)
+
+
+async def test_while_true_snippet_fails_at_its_timeout_and_the_scene_stays_usable(pool: Pool) -> None:
+    scene = await lease(pool)
+    started = time.monotonic()
+    report = await scene.execute("while True:\n    pass", timeout_s=1)
+    assert not report.success and report.error_class == ErrorClass.TIMEOUT
+    assert time.monotonic() - started < 6
+    assert (await scene.execute(ADD_CUBE.format(name="after"))).success
+    await release_all(pool)
+
+
+async def test_worker_above_its_memory_limit_is_replaced_and_the_scene_restored(pool: Pool) -> None:
+    scene = await lease(pool)
+    assert (await scene.execute(ADD_CUBE.format(name="before_hog"))).success
+    worker = pool.get(scene.scene_id).worker
+    old_pid, rss = worker.pid, worker.rss_mb()
+    assert rss is not None
+    hog = "import builtins\nbuiltins._colossus_hog = bytearray(400 * 2**20)\nbuiltins._colossus_hog[::4096] = b'x' * len(range(0, 400 * 2**20, 4096))"
+    assert (await scene.execute(hog, timeout_s=20)).success
+    limit = pool.config.memory_limit_mb
+    pool.config.memory_limit_mb = int(rss + 200)
+    try:
+        await pool.check_health()
+    finally:
+        pool.config.memory_limit_mb = limit
+    leased = pool.get(scene.scene_id)
+    assert leased.worker.pid != old_pid
+    assert any(i.startswith("[WORKER_MEMORY]") for i in leased.incidents), leased.incidents
+    assert await names(scene) == ["before_hog"]
+    await release_all(pool)
+
+
+async def test_lease_fails_with_pool_exhausted_when_every_worker_stays_busy(pool: Pool) -> None:
+    held = [await lease(pool) for _ in range(pool.size)]
+    wait = pool.config.queue_wait_s
+    pool.config.queue_wait_s = 0.5
+    try:
+        with pytest.raises(PoolExhausted, match=r"^\[POOL_EXHAUSTED\] no worker became free within 0.5 s"):
+            await pool.lease()
+        limit = pool.config.queue_limit
+        pool.config.queue_limit = 0
+        try:
+            with pytest.raises(PoolExhausted, match="already wait"):
+                await pool.lease()
+        finally:
+            pool.config.queue_limit = limit
+    finally:
+        pool.config.queue_wait_s = wait
+    waiter = asyncio.create_task(pool.lease())
+    await asyncio.sleep(0.2)
+    await pool.release(held[0].scene_id)
+    assert (await asyncio.wait_for(waiter, 10)).scene_id
+    await release_all(pool)
+
+
+async def test_idle_lease_expires_and_its_scene_id_is_then_unknown(pool: Pool) -> None:
+    scene = await lease(pool)
+    expiry = pool.config.idle_expiry_s
+    pool.config.idle_expiry_s = 0.1
+    try:
+        await asyncio.sleep(0.3)
+        await pool.check_health()
+    finally:
+        pool.config.idle_expiry_s = expiry
+    with pytest.raises(UnknownScene, match=r"^\[UNKNOWN_SCENE\] no scene"):
+        await scene.info()
+    await release_all(pool)
