@@ -90,20 +90,12 @@ def _targets(names: list[str] | None) -> list[bpy.types.Object]:
     """Named objects (each must exist), or every mesh of the scene when no names are given."""
     if names is None:
         return [obj for obj in bpy.context.scene.objects if obj.type == "MESH"]
-    objects: list[bpy.types.Object] = []
-    for name in dict.fromkeys(names):
-        objects.append(find_object(name))
-    return objects
+    return [find_object(name) for name in dict.fromkeys(names)]
 
 
 def _parents_first(objects: list[bpy.types.Object]) -> list[bpy.types.Object]:
-    def depth(obj: bpy.types.Object) -> int:
-        level = 0
-        while obj.parent is not None:
-            obj, level = obj.parent, level + 1
-        return level
-
-    return sorted(objects, key=depth)
+    """Parents before children, so moving a parent is settled before its child is measured."""
+    return sorted(objects, key=lambda obj: len(_ancestors(obj)))
 
 
 def _snapshot(obj: bpy.types.Object) -> tuple[Bounds, Vec3, Vec3, Vec3]:
@@ -133,7 +125,7 @@ def _shift_z(obj: bpy.types.Object, dz: float) -> None:
 def floor_objects(names: list[str] | None, together: bool) -> SafetyResult:
     objects = _parents_first(_targets(names))
     if not objects:
-        return SafetyResult(changed=[], note="no mesh objects in the scene")
+        return SafetyResult(changed=[], note="nothing to change: no objects given and no meshes in the scene")
     before = {obj.name: _snapshot(obj) for obj in objects}
     if together:
         lowest = min(before[obj.name][0].min[2] for obj in objects)
@@ -173,7 +165,7 @@ def apply_object_transforms(names: list[str] | None, location: bool, rotation: b
     if unsupported:
         raise UnsupportedObjectError("transforms can only be baked into geometry; not into: " + ", ".join(unsupported))
     if not objects:
-        return SafetyResult(changed=[], note="no mesh objects in the scene")
+        return SafetyResult(changed=[], note="nothing to change: no objects given and no meshes in the scene")
     if not (location or rotation or scale):
         raise BadArgumentError("choose at least one of location, rotation, scale to apply")
     before = {obj.name: _snapshot(obj) for obj in objects}

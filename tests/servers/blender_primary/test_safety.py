@@ -74,6 +74,20 @@ async def test_transform_to_floor_together_keeps_an_object_resting_on_another(cl
     assert top_low[2] == pytest.approx(high[2], abs=1e-5)
 
 
+async def test_transform_to_floor_together_moves_a_parented_child_only_once(client: Client, bpy_eval):
+    await bpy_eval(
+        "bpy.ops.mesh.primitive_cube_add(size=2, location=(0, 0, 5))\n"
+        "bpy.ops.mesh.primitive_cube_add(size=2, location=(0, 0, 8))\n"
+        "child = bpy.context.active_object\n"
+        "child.parent = bpy.data.objects['Cube']\n"
+        "child.matrix_parent_inverse = bpy.data.objects['Cube'].matrix_world.inverted()"
+    )
+    await client.call_tool("transform_to_floor", {"names": ["Cube.001", "Cube"], "together": True})
+    parent_low, _ = await bounds(bpy_eval, "Cube")
+    child_low, _ = await bounds(bpy_eval, "Cube.001")
+    assert (parent_low[2], child_low[2]) == pytest.approx((0.0, 3.0), abs=1e-5)
+
+
 async def test_normalize_scale_makes_the_largest_dimension_equal_size(client: Client, bpy_eval):
     await bpy_eval("bpy.ops.mesh.primitive_cube_add(size=1, scale=(40, 10, 5))")
     result = await client.call_tool("normalize_scale", {"name": "Cube", "size": 2.0})
