@@ -21,17 +21,26 @@ History = Sequence[tuple[Sequence[float], float]]
 
 INITIAL_STEP = 0.25
 MIN_STEP = 1.0 / 256
+TOLERANCE = 1e-3
 
 
 def _clip(x: list[float]) -> Point:
     return tuple(round(min(1.0, max(0.0, v)), 6) for v in x)
 
 
+def _ask(seen: dict[Point, float], y: Point) -> Generator[Point, float, float]:
+    """Score of `y`: remembered, or asked for once (a render is the budget)."""
+    if y not in seen:
+        seen[y] = yield y
+    return seen[y]
+
+
 def pattern_search(x0: Sequence[float], seed: int) -> Generator[Point, float, None]:
-    """Yields points to evaluate; `send` each one's score (higher is better)."""
+    """Yields points to evaluate; `send` each one's score (higher is better). No point is asked twice."""
     rng = random.Random(seed)
+    seen: dict[Point, float] = {}
     best = _clip(list(x0))
-    best_f = yield best
+    best_f = yield from _ask(seen, best)
     step = INITIAL_STEP
     dims = len(best)
     while True:
@@ -45,7 +54,7 @@ def pattern_search(x0: Sequence[float], seed: int) -> Generator[Point, float, No
                 y = _clip(probe)
                 if y == best:
                     continue
-                fy = yield y
+                fy = yield from _ask(seen, y)
                 if fy <= best_f:
                     continue
                 best, best_f, improved = y, fy, True
@@ -56,7 +65,7 @@ def pattern_search(x0: Sequence[float], seed: int) -> Generator[Point, float, No
                     z = _clip(probe)
                     if z == best:
                         break
-                    fz = yield z
+                    fz = yield from _ask(seen, z)
                     if fz <= best_f:
                         break
                     best, best_f, stride = z, fz, stride * 2
@@ -67,7 +76,7 @@ def pattern_search(x0: Sequence[float], seed: int) -> Generator[Point, float, No
                 step = INITIAL_STEP / 2
                 jitter = [v + rng.uniform(-step, step) for v in best]
                 y = _clip(jitter)
-                fy = yield y
+                fy = yield from _ask(seen, y)
                 if fy > best_f:
                     best, best_f = y, fy
 
@@ -81,7 +90,7 @@ def next_point(x0: Sequence[float], seed: int, history: History) -> Point:
     gen = pattern_search(x0, seed)
     want = next(gen)
     for k, (point, score) in enumerate(history):
-        if _clip(list(point)) != want:
+        if max(abs(a - b) for a, b in zip(point, want)) > TOLERANCE:  # programs round their literals
             upto = history[: k + 1]
             best_point, best_score = max(upto, key=lambda h: h[1])
             gen = pattern_search(best_point, seed + k + 1)
