@@ -22,6 +22,7 @@ from pydantic import Field
 from harness.scene_types import Framing, Preset, RenderedView, RenderPackResult, RenderSettings, ViewName
 from servers.blender_primary.camera_pack import auto_frame, camera_matrix
 from servers.blender_primary.errors import RenderError
+from servers.blender_primary.png_text import strip_text_chunks
 from servers.blender_primary.render_state import RenderSession
 from servers.blender_primary.scene_facts import world_bounds
 from servers.blender_primary.state import worker_state
@@ -51,6 +52,7 @@ def render_views(settings: RenderSettings, out_dir: Path) -> RenderPackResult:
                 bpy.ops.render.render(write_still=True)
             except RuntimeError as exc:
                 raise RenderError(f"view {view!r} failed: {exc}") from exc
+            strip_text_chunks(path)
             views[view] = RenderedView(
                 view=view, path=str(path), width=settings.resolution, height=settings.resolution,
                 render_ms=(time.perf_counter() - t) * 1000,

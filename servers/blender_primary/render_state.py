@@ -74,7 +74,10 @@ class RenderSession:
         self._saved.clear()
 
     def _set(self, owner: Any, attr: str, value: Any) -> None:
-        self._saved.append((owner, attr, getattr(owner, attr)))
+        old = getattr(owner, attr)
+        if hasattr(old, "__len__") and not isinstance(old, str):  # bpy arrays are live views: copy
+            old = tuple(old)
+        self._saved.append((owner, attr, old))
         setattr(owner, attr, value)
 
     def _apply_workbench(self) -> None:

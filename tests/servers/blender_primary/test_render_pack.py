@@ -1,0 +1,109 @@
+"""render_pack: images per view, deterministic pixels, framing, and a scene left exactly as it was."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+from fastmcp import Client
+
+from harness.scene_types import RenderPackResult
+
+SCENE = """
+bpy.ops.mesh.primitive_plane_add(size=6)
+bpy.ops.mesh.primitive_cube_add(location=(0, 0, 1))
+mat = bpy.data.materials.new("Red")
+mat.node_tree.nodes["Principled BSDF"].inputs["Base Color"].default_value = (0.9, 0.05, 0.05, 1)
+bpy.context.object.data.materials.append(mat)
+"""
+
+STATE = """
+import json
+s = bpy.context.scene
+print(json.dumps({
+    "objects": sorted(o.name for o in bpy.data.objects),
+    "cameras": len(bpy.data.cameras), "lights": len(bpy.data.lights),
+    "camera": s.camera.name if s.camera else None,
+    "engine": s.render.engine, "res": [s.render.resolution_x, s.render.resolution_y, s.render.resolution_percentage],
+    "format": s.render.image_settings.file_format, "filepath": s.render.filepath,
+    "stamp": s.render.use_stamp_date, "seed": s.cycles.seed, "samples": s.cycles.samples,
+    "diffuse": [list(m.diffuse_color) for m in bpy.data.materials],
+}))
+"""
+
+
+def digest(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+async def pack(client: Client, **settings) -> tuple[RenderPackResult, list]:
+    result = await client.call_tool("render_pack", settings)
+    return RenderPackResult.model_validate(result.structured_content), result.content
+
+
+async def test_each_view_comes_back_as_an_image_and_a_png_on_disk(client: Client, bpy_eval) -> None:
+    await bpy_eval(SCENE)
+    result, content = await pack(client, views=["front", "side", "top", "iso", "back", "left"], resolution=64)
+    assert list(result.views) == ["front", "side", "top", "iso", "back", "left"]
+    assert [c.type for c in content] == ["image"] * 6 and content[0].mime_type == "image/png"
+    for block, view in zip(content, result.views.values(), strict=True):
+        assert base64.b64decode(block.data) == Path(view.path).read_bytes()
+        assert cv2.imread(view.path).shape == (64, 64, 3)
+
+
+async def test_same_scene_and_settings_give_identical_pixels(client: Client, bpy_eval) -> None:
+    await bpy_eval(SCENE)
+    first, _ = await pack(client, resolution=96)
+    second, _ = await pack(client, resolution=96)
+    assert first.views["front"].path != second.views["front"].path
+    assert {v: digest(r.path) for v, r in first.views.items()} == {v: digest(r.path) for v, r in second.views.items()}
+    assert len({digest(r.path) for r in first.views.values()}) == 4  # the views differ from each other
+
+
+async def test_final_preset_is_deterministic_cycles(client: Client, bpy_eval) -> None:
+    await bpy_eval(SCENE)
+    first, _ = await pack(client, views=["iso"], preset="final", resolution=32, samples=2)
+    second, _ = await pack(client, views=["iso"], preset="final", resolution=32, samples=2)
+    assert digest(first.views["iso"].path) == digest(second.views["iso"].path)
+    assert sorted(first.added_for_render) == ["colossus_pack_camera", "colossus_pack_sun"]
+
+
+async def test_render_leaves_no_camera_light_or_setting_behind(client: Client, bpy_eval) -> None:
+    await bpy_eval(SCENE)
+    before = await bpy_eval(STATE)
+    await pack(client, resolution=32)
+    await pack(client, views=["top"], preset="final", resolution=32, samples=1)
+    assert await bpy_eval(STATE) == before
+    assert before["camera"] is None and before["cameras"] == 0
+
+
+async def test_scene_camera_and_light_are_kept_and_restored(client: Client, bpy_eval) -> None:
+    await bpy_eval(SCENE + "bpy.ops.object.camera_add(location=(0, -9, 2))\nbpy.context.scene.camera = bpy.context.object\nbpy.ops.object.light_add(type='POINT')\n")
+    before = await bpy_eval(STATE)
+    result, _ = await pack(client, views=["front"], preset="final", resolution=32, samples=1)
+    assert result.added_for_render == ["colossus_pack_camera"]  # the scene has a light: no sun added
+    assert await bpy_eval(STATE) == before and before["camera"] == "Camera"
+
+
+async def test_preview_shows_the_principled_base_colour(client: Client, bpy_eval) -> None:
+    await bpy_eval(SCENE)
+    result, _ = await pack(client, views=["top"], resolution=64)
+    b, g, r = cv2.imread(result.views["top"].path)[32, 32].astype(int)
+    assert r > 120 and r > 2 * g and r > 2 * b
+
+
+async def test_auto_framing_fits_a_far_small_object_while_fixed_framing_misses_it(client: Client, bpy_eval) -> None:
+    await bpy_eval("bpy.ops.mesh.primitive_cube_add(size=0.5, location=(30, 30, 0))\n")
+    auto, _ = await pack(client, views=["front"], framing="auto", resolution=64)
+    fixed, _ = await pack(client, views=["front"], framing="fixed", resolution=64)
+    assert auto.settings.target == (30.0, 30.0, 0.0)
+
+    def covered(path: str) -> float:
+        image = cv2.imread(path).astype(int)
+        return float(np.mean(np.abs(image - image[0, 0]).sum(axis=2) > 30))
+
+    assert 0.05 < covered(auto.views["front"].path) < 0.9
+    assert covered(fixed.views["front"].path) == 0.0
