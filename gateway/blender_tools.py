@@ -65,6 +65,8 @@ class BlenderToolProvider(Provider):
         return []
 
     async def _list_tools(self) -> Sequence[Tool]:
+        if not self._listing() and self.pool.workers:  # at startup: wait (bounded) for the first worker
+            await self.pool.wait_ready(self.pool.config.startup_timeout_s)
         listing = self._listing()
         if self._cache is not None and self._cache[0] == id(listing):
             return self._cache[1]

@@ -87,7 +87,7 @@ class Upstream:
         self.namespace = namespace
         self._transport_factory = transport_factory
         self._ping_interval_s = ping_interval_s
-        self._connect_timeout_s = connect_timeout_s
+        self.connect_timeout_s = connect_timeout_s
         self.call_timeout_s = call_timeout_s
         self._backoff = (backoff_initial_s, backoff_max_s)
         self.state: UpstreamState = "starting"
@@ -129,7 +129,7 @@ class Upstream:
         while True:
             try:
                 client = Client(self._transport_factory(), name=f"colossus-{self.name}",
-                                init_timeout=self._connect_timeout_s, timeout=self.call_timeout_s)
+                                init_timeout=self.connect_timeout_s, timeout=self.call_timeout_s)
                 async with client:
                     listed = await client.list_tools()
                     self._client = client
@@ -159,7 +159,7 @@ class Upstream:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._ping_interval_s)
             self._wake.clear()
-            if not await asyncio.wait_for(client.ping(), self._connect_timeout_s):
+            if not await asyncio.wait_for(client.ping(), self.connect_timeout_s):
                 raise ConnectionError("ping failed")
 
     # -- use ---------------------------------------------------------------------------------
@@ -217,6 +217,8 @@ class UpstreamProvider(Provider):
         self._reserved = reserved
 
     async def _list_tools(self) -> Sequence[Tool]:
+        if self.upstream.state == "starting":  # at startup: wait (bounded) for the first connection attempt
+            await self.upstream.wait_ready(self.upstream.connect_timeout_s)
         reserved = self._reserved()
         out = []
         for tool in self.upstream.tools:
