@@ -31,6 +31,8 @@ from orchestrator.task import Task
 __all__ = ["AttemptContext", "run_attempt", "sentinel_penalty"]
 
 EXECUTE_TIMEOUT_S = 60.0
+VISION_RETRIES = 3
+VISION_RETRY_DELAY_S = 1.0
 
 
 @dataclass
@@ -196,12 +198,16 @@ async def _evaluate(ctx: AttemptContext, step: IterationStep) -> None:
             step.critique = await ctx.vision.critique(renders, ctx.task.description, dict(refs) or None)
             step.calls += step.critique.calls
 
-    try:
-        await asyncio.gather(sentinel(), compare(), critique())
-    except AttemptStopped:
-        raise
-    except Exception as e:
-        raise VerifierFault(f"vision failed: {e}") from e
+    for retry in range(VISION_RETRIES + 1):  # the gateway reconnects a dropped vision server in the background
+        try:
+            await asyncio.gather(sentinel(), compare(), critique())
+            break
+        except AttemptStopped:
+            raise
+        except Exception as e:
+            if retry == VISION_RETRIES:
+                raise VerifierFault(f"vision failed: {e}") from e
+            await asyncio.sleep(VISION_RETRY_DELAY_S * (retry + 1))
     scores = [r.score for r in (step.compare,) if r] + [c.overall_score for c in (step.critique,) if c]
     step.sentinel_penalty = sentinel_penalty(step.sentinel, ctx.config) if step.sentinel else 0.0
     step.score = max(0.0, sum(scores) / len(scores) - step.sentinel_penalty) if scores else 0.0

@@ -1,0 +1,120 @@
+"""Runs end to end on real Blender workers, the real vision server and a real local OpenAI-compatible server.
+
+One pool of two workers and one vision server are shared by the module (the machine has 2 cores);
+the task is the tiny cube fixture in data/cube (two params, two 64² views).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from gateway.config import GatewayConfig
+from gateway.services import GatewayServices
+from harness.model_config import ModelsConfig
+from orchestrator.errors import TaskError
+from orchestrator.service import RunService
+from tests.fakes.openai_server import FakeOpenAIServer, Reply
+
+CUBE = Path(__file__).parent / "data" / "cube" / "task.toml"
+GOOD = (Path(__file__).parent / "data" / "cube" / "truth.py").read_text()
+BROKEN = GOOD.replace("bpy.context.active_object.name", "bpy.context.active_objekt.name")
+
+
+@pytest.fixture(scope="module")
+def fake() -> FakeOpenAIServer:
+    with FakeOpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+async def services(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[GatewayServices]:
+    root = tmp_path_factory.mktemp("runs")
+    config = GatewayConfig.from_raw({"pool": {"workers": 2, "workdir": str(root / "pool"), "health_interval_s": 3600,
+                                              "warm_spare": False}})
+    config.runs_dir = root / "runs"
+    services = GatewayServices(config)
+    await services.start()
+    assert await services.pool.wait_ready(90) >= 1
+    yield services
+    await services.stop()
+
+
+@pytest.fixture(scope="module")
+def runs(services: GatewayServices, fake: FakeOpenAIServer) -> RunService:
+    models = ModelsConfig.from_table({
+        "builder": ["openai/gen-down", "openai/gen-ok"],
+        "settings": {m: {"api_base": fake.base_url, "api_key": "sk-test"} for m in ("openai/gen-down", "openai/gen-ok")},
+    }, env={})
+    return RunService(services.provider, services.vision, services.config.runs_dir, models)
+
+
+async def test_parametric_builder_converges_on_the_cube_and_writes_every_artifact(runs: RunService):
+    run_id = await runs.start(CUBE, builder="parametric", verifier="metrics", attempts=2, iterations=40, threshold=0.88)
+    status = await runs.wait(run_id)
+    assert status.status == "completed" and status.best_score >= 0.88, status
+    root = Path(status.run_dir)
+    for name in ("run.json", "task.toml", "baseline.blend", "summary.json", "best_attempt.json", "report.html",
+                 "ref/front.png", "start.py"):
+        assert (root / name).is_file(), name
+    best = json.loads((root / "best_attempt.json").read_text())
+    assert set(best) >= {"attempt", "iteration", "score", "renders"} and set(best["renders"]) == {"front", "top"}
+    assert all((root / p).is_file() for p in best["renders"].values())
+    for attempt in (0, 1):
+        a = root / "attempts" / f"attempt-{attempt:03d}"
+        for name in ("attempt.json", "strategy.txt", "final_score.json", "final_scene.blend"):
+            assert (a / name).is_file(), (attempt, name)
+        it = a / "iterations" / "iter-000"
+        for name in ("plan.txt", "code.py", "execution.json", "renders/front.png", "renders/top.png", "sentinel.json",
+                     "verifier.json", "generator_raw.txt", "verifier_raw.txt", "models.json"):
+            assert (it / name).is_file(), (attempt, name)
+    assert "geometry_first" in (root / "attempts/attempt-001/strategy.txt").read_text()
+    meta = json.loads((root / "run.json").read_text())
+    assert meta["isolation"]["mode"] == "baseline_reload" and meta["config"]["attempts"] == 2
+    html = (root / "report.html").read_text()
+    assert "<svg" in html and 'src="attempts/attempt-00' in html and "Winning code" in html
+
+
+async def test_llm_builder_heals_broken_code_and_falls_back_to_the_second_model(runs: RunService, fake: FakeOpenAIServer):
+    fake.script("gen-down", *([500] * 5))
+    fake.script("gen-ok", f"Make a cube.\n```python\n{BROKEN}```", f"Fixed the typo.\n```python\n{GOOD}```",
+                Reply(text=f"Keep it.\n```python\n{GOOD}```"))
+    run_id = await runs.start(CUBE, builder="llm", verifier="metrics", attempts=1, iterations=2, threshold=1.0)
+    status = await runs.wait(run_id)
+    assert status.status == "completed", status
+    it0 = Path(status.run_dir) / "attempts/attempt-000/iterations/iter-000"
+    execution = json.loads((it0 / "execution.json").read_text())
+    assert [r["report"]["success"] for r in execution["runs"]] == [False, True]
+    assert "active_objekt" in execution["runs"][0]["report"]["exception"]["message"]
+    assert (it0 / "code.py").read_text() == GOOD == execution["runs"][1]["code"]
+    fix_prompt = fake.requests_for("gen-ok")[1].body["messages"][-1]["content"]
+    assert "active_objekt" in fix_prompt and "SMALLEST" in fix_prompt
+    calls = json.loads((it0 / "models.json").read_text())
+    assert [(c["role"], c["model"], c["fallbacks_taken"]) for c in calls] == [("builder", "openai/gen-ok", 1)] * 2
+    assert status.attempts[0].iterations == 2 and status.best_score > 0.9
+
+
+async def test_cancel_stops_the_run_and_keeps_completed_iterations(runs: RunService):
+    run_id = await runs.start(CUBE, builder="parametric", attempts=1, iterations=500, threshold=1.0)
+    status = await runs.get(run_id, wait_s=30)
+    while not status.attempts or status.attempts[0].iterations < 2:
+        status = await runs.get(run_id, wait_s=30)
+    cancelled = await runs.cancel(run_id)
+    assert cancelled.status == "cancelled" and not cancelled.active
+    assert cancelled.attempts[0].status == "cancelled" and 2 <= cancelled.attempts[0].iterations < 500
+    again = RunService(None, None, runs.runs_dir).status(run_id)  # as another process would read it
+    assert again.attempts[0].iterations == cancelled.attempts[0].iterations
+
+
+async def test_bad_requests_fail_before_a_run_folder_exists(runs: RunService, tmp_path: Path):
+    before = set(runs.runs_dir.iterdir())
+    with pytest.raises(TaskError, match="metrics verifier needs reference images"):
+        await runs.start({"description": "a cube"}, builder="llm", verifier="metrics")
+    with pytest.raises(TaskError, match="task file not found"):
+        await runs.start(tmp_path / "nope.toml")
+    with pytest.raises(TaskError, match="attempts"):
+        await runs.start(CUBE, attempts=0)
+    assert set(runs.runs_dir.iterdir()) - before <= {runs.runs_dir / ".inline"}
