@@ -223,7 +223,8 @@ class UpstreamProvider(Provider):
         out = []
         for tool in self.upstream.tools:
             if tool.name in reserved:
-                tool = tool.model_copy(update={"name": tool_name(self.upstream.namespace, tool.name + "#")})
+                original = getattr(tool, "_backend_name", None) or tool.name
+                tool = tool.model_copy(update={"name": tool_name(self.upstream.namespace, original + "#")})
             out.append(tool)
         return out
 

@@ -16,9 +16,9 @@ def echo(text: str) -> str:
 
 
 @mcp.tool
-def get_run(run_id: str) -> str:
-    """Clashes with the gateway's own get_run once namespaced as `get`."""
-    return run_id
+def run() -> str:
+    """Mounted under the namespace `get`, this clashes with the gateway's own get_run."""
+    return "echo's run"
 
 
 @mcp.tool
