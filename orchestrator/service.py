@@ -109,7 +109,7 @@ class RunService:
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "builder" not in values:
             tunable = bool(task.start_code and find_params(task.start_code))
-            values["builder"] = "parametric" if tunable or not self._has_role("builder") else "llm"
+            values["builder"] = "parametric" if tunable else "llm"
         if "verifier" not in values:
             values["verifier"] = "metrics" if task.references else "vlm"
         try:
@@ -128,7 +128,8 @@ class RunService:
             raise TaskError(f"{where}: start.program: the parametric builder needs a start program with `# param` literals")
         if config.builder in ("llm", "hybrid") and not self._has_role("builder"):
             raise TaskError(f"{where}: builder {config.builder!r} needs the `builder` model role in [models] "
-                            "of colossus.toml (or COLOSSUS_MODELS_BUILDER)")
+                            "of colossus.toml (or COLOSSUS_MODELS_BUILDER); offline, give the task a start program "
+                            "with `# param` literals and use the parametric builder")
         if config.verifier in ("metrics", "both") and not task.references:
             raise TaskError(f"{where}: reference: the metrics verifier needs reference images")
 
