@@ -66,8 +66,10 @@ def sentinel_check(
     t = thresholds or SentinelThresholds()
     issues: list[SentinelIssue] = []
     stats: dict[str, ViewStats] = {}
+    # a ground plane seen edge-on crosses the frame; only when the scene has none is such a band a subject
+    floor_bands = scene_info is None or any(_is_floor(o, t) for o in scene_info.objects)
     for view, image in images.items():
-        stats[view] = view_stats(image, t)
+        stats[view] = view_stats(image, t, floor_bands)
         issues.extend(_view_issues(view, stats[view], t))
     if scene_info is not None:
         issues.extend(scene_issues(scene_info, t))
@@ -79,11 +81,11 @@ def sentinel_check(
     )
 
 
-def view_stats(image: LoadedImage, t: SentinelThresholds) -> ViewStats:
+def view_stats(image: LoadedImage, t: SentinelThresholds, floor_bands: bool = True) -> ViewStats:
     rgb = image.rgb
     h, w = rgb.shape[:2]
     luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    sil = silhouette(rgb, image.alpha, t.background_tolerance)
+    sil = silhouette(rgb, image.alpha, t.background_tolerance, floor_bands)
     mask = sil.mask
     mean, std = cv2.meanStdDev(luma)
     stats = ViewStats(
@@ -152,25 +154,33 @@ def scene_issues(info: SceneInfo, t: SentinelThresholds) -> list[SentinelIssue]:
         if longest > t.max_dimension or 0 < longest < t.min_dimension or longest == 0:
             limit = t.max_dimension if longest > t.max_dimension else t.min_dimension
             out.append(_scene_issue("absurd_scale", "error", o, f"{o.name} is {longest:g} m across", longest, limit))
-        if o.mesh is not None and o.mesh.non_manifold_edges > 0:
+        if o.mesh is not None and o.mesh.non_manifold_edges > 0 and not _is_floor(o, t):  # a plane's rim is open by design
             out.append(_scene_issue("non_manifold", "warning", o, f"{o.name} has {o.mesh.non_manifold_edges} "
                                     "non-manifold edges", float(o.mesh.non_manifold_edges), 0.0))
-        if o.type == "MESH" and not any(o.materials):
+        if o.type == "MESH" and not any(o.materials) and not _is_floor(o, t):
             out.append(_scene_issue("missing_material", "warning", o, f"{o.name} has no material", 0.0, 1.0))
     return out
 
 
 def _placement(o: ObjectSummary, solids: list[ObjectSummary], t: SentinelThresholds) -> list[SentinelIssue]:
     bottom = o.bbox_min[2]
+    if _is_floor(o, t):
+        return []
     if bottom < -t.ground_tolerance:
-        if o.bbox_max[2] - o.bbox_min[2] <= t.ground_tolerance:  # a flat ground plane below zero is still a floor
-            return []
         return [_scene_issue("below_ground", "error", o, f"{o.name} reaches {bottom:.3f} below the ground (z=0)",
                              bottom, -t.ground_tolerance)]
     if bottom <= t.ground_tolerance or any(_supports(p, o, t.ground_tolerance) for p in solids if p is not o):
         return []
     return [_scene_issue("floating", "error", o, f"{o.name} floats {bottom:.3f} above the ground with nothing "
                          "under it", bottom, t.ground_tolerance)]
+
+
+def _is_floor(o: ObjectSummary, t: SentinelThresholds) -> bool:
+    """A ground plane or slab: flat compared with its footprint, its top at z≈0."""
+    if o.type != "MESH" or not o.visible:
+        return False
+    dx, dy, dz = (o.bbox_max[i] - o.bbox_min[i] for i in range(3))
+    return dz <= 0.05 * min(dx, dy) and abs(o.bbox_max[2]) <= t.ground_tolerance
 
 
 def _supports(p: ObjectSummary, o: ObjectSummary, tol: float) -> bool:

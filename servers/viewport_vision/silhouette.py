@@ -2,11 +2,14 @@
 
 Renders are Workbench/Cycles over a uniform world, often with a ground plane, so the border
 holds one or two flat colours (world, floor). Each corner patch proposes a background colour;
-a proposal is kept when it covers a good share of the border ring. Pixels far from every kept
-colour are the subject. An alpha channel, when the image has one, is used instead.
+a proposal is kept when it covers a good share of the border ring. With `floor_bands`, a colour
+met on both the left and the right frame edge is a floor seen edge-on (a finite ground plane
+crossing the frame without reaching the corners) and joins the background. Pixels far from every
+kept colour are the subject. An alpha channel, when the image has one, is used instead.
 
-Limitation: a subject covering two corners and most of the border reads as background; such a
-frame is reported by the other checks (blank/uniform, clipped on the remaining edges).
+Limitations: a subject covering two corners and most of the border reads as background; with
+`floor_bands`, a flat-coloured subject wider than the frame reads as floor. Callers that know
+there is no floor (sentinel with scene facts) turn floor bands off.
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ class Silhouette:
         return float(self.mask.mean())
 
 
-def silhouette(rgb: np.ndarray, alpha: np.ndarray | None = None, tolerance: float = 0.08) -> Silhouette:
+def silhouette(
+    rgb: np.ndarray, alpha: np.ndarray | None = None, tolerance: float = 0.08, floor_bands: bool = True
+) -> Silhouette:
     """Foreground mask; `tolerance` is the max per-channel distance (in [0,1]) to a background colour."""
     if alpha is not None:
         mask = alpha > 127
@@ -43,6 +48,8 @@ def silhouette(rgb: np.ndarray, alpha: np.ndarray | None = None, tolerance: floa
     rgb = np.ascontiguousarray(rgb)
     ring = _border_ring(rgb)
     palette = _palette(rgb, ring, tol)
+    if floor_bands:
+        palette = _with_floor_bands(rgb, palette, tol)
     background = np.zeros((h, w), np.uint8)
     for colour in palette:  # inside the per-channel box around a colour ⇔ max-channel distance ≤ tol
         lo = np.clip(colour - tol, 0, 255).tolist()
@@ -70,3 +77,30 @@ def _palette(rgb: np.ndarray, ring: np.ndarray, tol: float) -> np.ndarray:
     if not kept:  # no corner colour dominates: fall back to the border's median colour
         kept = [np.median(ring, axis=0)]
     return np.stack(kept).astype(np.float32)
+
+
+def _edge_runs(column: np.ndarray, palette: np.ndarray, tol: float) -> list[np.ndarray]:
+    """Median colours of the runs (≥ 2 px) of non-background pixels along one frame edge."""
+    col = column.astype(np.float32)
+    foreground = np.ones(len(col), bool)
+    for colour in palette:
+        foreground &= np.abs(col - colour).max(axis=1) > tol
+    runs: list[np.ndarray] = []
+    start = None
+    for i, fg in enumerate([*foreground, False]):
+        if fg and start is None:
+            start = i
+        elif not fg and start is not None:
+            if i - start >= 2:
+                runs.append(np.median(col[start:i], axis=0))
+            start = None
+    return runs
+
+
+def _with_floor_bands(rgb: np.ndarray, palette: np.ndarray, tol: float) -> np.ndarray:
+    left = _edge_runs(rgb[:, 0], palette, tol)
+    if not left:
+        return palette
+    right = _edge_runs(rgb[:, -1], palette, tol)
+    floors = [c for c in left if any(np.abs(c - r).max() <= tol for r in right)]
+    return np.concatenate([palette, np.stack(floors).astype(np.float32)]) if floors else palette

@@ -70,6 +70,27 @@ def test_ground_plane_reaching_the_border_is_background_not_a_clipped_subject() 
     assert abs(report.views["front"].coverage - np.pi * 40**2 / 256**2) < 0.005
 
 
+def _floor_band_frame() -> LoadedImage:
+    """A finite ground plane seen edge-on: a flat band crossing the frame, not reaching the corners."""
+    img = frame(centre=(128, 100), radius=30).rgb.copy()
+    img[170:190] = (110, 110, 112)
+    return LoadedImage.from_array(img)
+
+
+def test_floor_band_crossing_the_frame_is_background_when_the_scene_may_have_a_floor() -> None:
+    ground = _obj("Ground", (-3, -3, 0), (3, 3, 0), materials=[])
+    for scene in (None, _scene(ground, _obj("Ball", (-0.5, -0.5, 0), (0.5, 0.5, 1)))):
+        report = sentinel_check({"front": _floor_band_frame()}, scene)
+        assert report.issues == [], scene
+        assert abs(report.views["front"].coverage - np.pi * 30**2 / 256**2) < 0.005
+
+
+def test_band_crossing_the_frame_is_a_clipped_subject_when_the_scene_has_no_floor() -> None:
+    report = sentinel_check({"front": _floor_band_frame()}, _scene(_obj("Ball", (-0.5, -0.5, 0), (0.5, 0.5, 1))))
+    clipped = next(i for i in report.issues if i.category == "clipped")
+    assert "left" in clipped.message and "right" in clipped.message
+
+
 def test_thresholds_are_configurable() -> None:
     strict = SentinelThresholds(min_extent=0.5)
     assert categories(sentinel_check({"front": frame()}, thresholds=strict)) == {"too_small"}
