@@ -1,0 +1,5 @@
+"""Executing code in Blender, as seen from outside Blender: no module here imports bpy.
+
+report (ExecutionReport), scene_types, validator, classifier, launcher (how a worker process is
+started), errors; plus the types and model roles shared with the vision server and coordinator.
+"""

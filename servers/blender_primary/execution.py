@@ -6,9 +6,10 @@ A snippet can fail in every way short of killing the process (SystemExit, sys.ex
 operators: see exit_guard) and the worker keeps serving.
 
 The alarm (signal.setitimer, main thread only) interrupts pure-Python hangs such as
-`while True: pass`. It cannot interrupt a long call into Blender's C code (a render, a heavy
-operator, `time.sleep` is fine): the signal is handled when that call returns. The gateway's
-watchdog kills and respawns workers hung there.
+`while True: pass`, and `time.sleep`. It cannot interrupt a long call into C code (a render, a
+heavy operator, a big numpy product): Python handles the signal only when that call returns, so
+the report comes late but still says TIMEOUT. A call that never returns is the gateway
+watchdog's job: it kills and respawns the worker.
 """
 
 from __future__ import annotations
