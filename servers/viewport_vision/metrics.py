@@ -5,7 +5,7 @@ Metrics (one render against one reference, same size):
 - ssim: mean SSIM of the grey images (Gaussian window 11, σ 1.5, the usual constants).
 - silhouette_iou: IoU of the foreground masks (servers.viewport_vision.silhouette); two empty
   masks count as identical (1.0).
-- edge_distance: symmetric chamfer distance between Canny edge maps — the mean distance from each
+- edge_distance: symmetric chamfer distance between Canny edge maps (3×3 blur, thresholds 20/60) — the mean distance from each
   edge pixel of one image to the nearest edge pixel of the other, averaged both ways — divided by
   the image diagonal; 0 when neither has edges, 1 when only one has.
 - phash_distance: Hamming distance of the 64-bit DCT hashes.
@@ -37,6 +37,7 @@ _PIXEL_SCALE = 0.02  # pixel term = exp(-pixel_loss / 0.02)
 _EDGE_SCALE = 0.05  # edge term = exp(-edge_distance / 0.05)
 _PHASH_SCALE = 32  # phash term = max(0, 1 - d / 32); unrelated images sit near 32
 _ASPECT_TOLERANCE = 0.02
+_CANNY_LOW, _CANNY_HIGH = 20, 60
 
 
 def combined_score(pixel_loss: float, ssim_value: float, iou: float, edge: float, phash_distance: float) -> float:
@@ -67,9 +68,14 @@ def ssim(grey_a: np.ndarray, grey_b: np.ndarray) -> float:
     return float(ssim_map.mean())
 
 
+def _edges(grey: np.ndarray) -> np.ndarray:
+    # low thresholds: a grey object on a grey floor differs by ~15 levels in Workbench renders
+    return cv2.Canny(cv2.GaussianBlur(grey, (3, 3), 0), _CANNY_LOW, _CANNY_HIGH)
+
+
 def edge_distance(grey_a: np.ndarray, grey_b: np.ndarray) -> float:
-    edges_a = cv2.Canny(grey_a, 50, 150)
-    edges_b = cv2.Canny(grey_b, 50, 150)
+    edges_a = _edges(grey_a)
+    edges_b = _edges(grey_b)
     has_a, has_b = bool(edges_a.any()), bool(edges_b.any())
     if not has_a and not has_b:
         return 0.0
@@ -124,7 +130,7 @@ def compare_views(
     return CompareResult(
         views=per_view,
         mean=_mean(list(per_view.values())),
-        score=float(np.mean([m.score for m in per_view.values()])),
+        score=round(float(np.mean([m.score for m in per_view.values()])), 6),
         missing_references=missing,
         elapsed_ms=(time.perf_counter() - started) * 1000,
     )
@@ -140,7 +146,7 @@ def _mean(items: list[ViewMetrics]) -> ViewMetrics:
         silhouette_iou=avg("silhouette_iou"),
         edge_distance=avg("edge_distance"),
         phash_distance=round(avg("phash_distance")),
-        score=avg("score"),
+        score=round(avg("score"), 6),
         resized_reference=any(m.resized_reference for m in items),
     )
 

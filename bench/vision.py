@@ -1,0 +1,150 @@
+"""Benchmark of the vision core on a real camera pack.
+
+    python bench/vision.py [--json] [--runs N]
+
+The pack: the red_block example task rendered by a real Blender worker (servers.blender_primary,
+in-process, in-memory MCP client), 4 preview views (Workbench) at 256²: the start program is the
+render, the truth program the reference. Without bpy the bench draws render-like frames instead
+and says so in `source`.
+
+pack_ms       sentinel (with scene facts) + compare of the 4-view pack against the reference pack,
+              through VisionCore from the PNG paths (decoding included), median of --runs (target ≤ 50)
+core_ms       the same on pre-decoded images: the metric and check functions alone
+sentinel_ms / compare_ms   the two parts of pack_ms
+mcp_pack_ms   the same two calls through the vision server's in-memory MCP client
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+
+from servers.blender_primary.stdio_guard import divert_stdout  # noqa: E402
+
+OUT_FD = divert_stdout()  # Blender prints from C on fd 1; only our result goes to the real stdout
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from fastmcp import Client  # noqa: E402
+
+from harness.scene_types import SceneInfo  # noqa: E402
+from servers.viewport_vision.images import ImageLoader  # noqa: E402
+from servers.viewport_vision.metrics import compare_views  # noqa: E402
+from servers.viewport_vision.sentinel import sentinel_check  # noqa: E402
+from servers.viewport_vision.server import VisionCore, create_server  # noqa: E402
+
+TASK = PROJECT / "examples" / "tasks" / "red_block"
+RENDER = {"views": ["front", "side", "top", "iso"], "preset": "preview", "resolution": 256, "framing": "fixed",
+          "target": [0.0, 0.0, 0.5], "distance": 7.0}
+
+
+async def blender_pack(workdir: Path) -> tuple[dict[str, Path], dict[str, Path], SceneInfo]:
+    from servers.blender_primary.server import create_server as create_worker
+
+    async with Client(create_worker(workdir / "work", workdir / "baselines", workdir / "output")) as worker:
+        packs = []
+        for program in ("truth.py", "start.py"):
+            await worker.call_tool("reset_to_baseline", {"baseline_id": "empty"})
+            report = (await worker.call_tool("execute_code", {"code": (TASK / program).read_text()})).structured_content
+            if not report["success"]:
+                raise RuntimeError(f"{program} failed: {report}")
+            pack = (await worker.call_tool("render_pack", RENDER)).structured_content
+            packs.append({v: Path(r["path"]) for v, r in pack["views"].items()})
+        info = SceneInfo.model_validate((await worker.call_tool("get_scene_info", {})).structured_content)
+    return packs[1], packs[0], info
+
+
+def synthetic_pack(workdir: Path) -> tuple[dict[str, Path], dict[str, Path], None]:
+    def draw(view: str, dx: int, size: int) -> Path:
+        img = np.full((256, 256, 3), (52, 52, 56), np.uint8)
+        img[170:200] = (96, 96, 98)
+        cv2.rectangle(img, (100 + dx, 110), (100 + dx + size, 185), (40, 40, 190), -1)
+        cv2.rectangle(img, (100 + dx + size, 118), (112 + dx + size, 185), (25, 25, 120), -1)
+        path = workdir / f"{view}_{dx}_{size}.png"
+        cv2.imwrite(str(path), img)
+        return path
+
+    views = RENDER["views"]
+    return ({v: draw(v, 0, 50) for v in views}, {v: draw(v, 20, 70) for v in views}, None)
+
+
+def median_ms(fn, runs: int) -> float:
+    fn()  # warm caches
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(times), 2)
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-vision-") as tmp:
+        workdir = Path(tmp)
+        try:
+            renders, references, info = await blender_pack(workdir)
+            source = "blender: red_block start vs truth, 4 Workbench views at 256²"
+        except ImportError as e:
+            renders, references, info = synthetic_pack(workdir)
+            source = f"synthetic render-like frames (bpy unavailable: {e})"
+        core = VisionCore(ImageLoader([workdir]))
+        loaded_r = core.loader.load_views(renders)
+        loaded_ref = core.loader.load_views(references)
+        as_str = {v: str(p) for v, p in renders.items()}
+        ref_str = {v: str(p) for v, p in references.items()}
+
+        def pack() -> None:
+            core.sentinel(renders, info)
+            core.compare(renders, references)
+
+        def core_only() -> None:
+            sentinel_check(loaded_r, info)
+            compare_views(loaded_r, loaded_ref)
+
+        result = {
+            "pack_ms": median_ms(pack, args.runs),
+            "core_ms": median_ms(core_only, args.runs),
+            "sentinel_ms": median_ms(lambda: core.sentinel(renders, info), args.runs),
+            "compare_ms": median_ms(lambda: core.compare(renders, references), args.runs),
+        }
+        async with Client(create_server([workdir])) as vision:
+            scene = info.model_dump(mode="json") if info else None
+            times = []
+            for _ in range(max(5, args.runs // 3)):
+                started = time.perf_counter()
+                await vision.call_tool("sentinel", {"images": as_str, "scene_info": scene})
+                await vision.call_tool("compare", {"renders": as_str, "references": ref_str})
+                times.append((time.perf_counter() - started) * 1000)
+            result["mcp_pack_ms"] = round(statistics.median(times), 2)
+        scored = core.compare(renders, references)
+        report = core.sentinel(renders, info)
+        result.update({
+            "target_pack_ms": 50,
+            "views": len(renders),
+            "resolution": 256,
+            "runs": args.runs,
+            "score_start_vs_truth": round(scored.score, 4),
+            "sentinel_issues": sorted({i.category for i in report.issues}),
+            "source": source,
+        })
+    text = json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items())
+    os.write(OUT_FD, (text + "\n").encode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
