@@ -50,6 +50,7 @@ class AttemptContext:
     summarizer: Completer | None = None
     examples: list[str] = field(default_factory=list)
     on_step: Callable[[AttemptState, IterationStep], None] | None = None
+    scene_clean: bool = False  # the worker already holds a fresh baseline (reset while evaluators looked)
 
 
 async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
@@ -57,7 +58,6 @@ async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
     state.status, state.error = "running", None
     state.touch()
     state.memory.window = ctx.config.window
-    in_scene: int | None = None  # the iteration whose program the worker currently holds
     try:
         while state.done_iterations < ctx.config.iterations:
             if time.time() >= ctx.deadline:
@@ -75,7 +75,6 @@ async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
                     await _evaluate(ctx, step)
                 await _remember(ctx, state, step)
                 completed = True
-                in_scene = step.index if step.ran else None
             except AttemptStopped as e:
                 step.error = f"{type(e).__name__}: {e}"
                 if isinstance(e, BuilderUnavailable) and e.log is not None:
@@ -92,7 +91,7 @@ async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
                 break
         else:
             state.status = "exhausted"
-        await _save_final_scene(ctx, state, in_scene)
+        await _save_final_scene(ctx, state)
     except asyncio.CancelledError:
         state.status = "cancelled"
         raise
@@ -133,10 +132,7 @@ async def _execute(ctx: AttemptContext, step: IterationStep, code: str) -> None:
         report = ExecutionReport(success=False, error_class=ErrorClass.SYNTAX, exception=ExceptionInfo(
             type="NoCodeError", message="the reply held no ```python block with a program"))
     else:
-        try:
-            await ctx.scene.reset(ctx.task.start.baseline)
-        except Exception as e:
-            raise SceneFault(f"reset to baseline {ctx.task.start.baseline!r} failed: {e}") from e
+        await _reset(ctx)
         try:
             report = await ctx.scene.execute(code, timeout_s=EXECUTE_TIMEOUT_S)
         except Exception as e:  # the worker died or hung running this code: feed it back
@@ -145,6 +141,17 @@ async def _execute(ctx: AttemptContext, step: IterationStep, code: str) -> None:
                 success=False, error_class=ErrorClass.TIMEOUT if timed_out else ErrorClass.CRASH,
                 exception=ExceptionInfo(type=type(e).__name__, message=str(e)))
     step.executions.append(ExecutionRecord(code=code, report=report))
+
+
+async def _reset(ctx: AttemptContext) -> None:
+    """Back to the baseline, unless that already happened while the last iteration was evaluated."""
+    if ctx.scene_clean:
+        ctx.scene_clean = False
+        return
+    try:
+        await ctx.scene.reset(ctx.task.start.baseline)
+    except Exception as e:
+        raise SceneFault(f"reset to baseline {ctx.task.start.baseline!r} failed: {e}") from e
 
 
 async def _fast_fix(ctx: AttemptContext, state: AttemptState, step: IterationStep) -> None:
@@ -164,7 +171,9 @@ async def _render(ctx: AttemptContext, state: AttemptState, step: IterationStep)
     try:
         pack = await ctx.scene.render_pack(ctx.task.render, dest)
     except Exception as e:
-        raise SceneFault(f"render_pack failed: {e}") from e
+        step.scene = await ctx.scene.info()
+    except Exception as e:
+        raise SceneFault(f"render_pack or scene info failed: {e}") from e
     step.renders = {view: rv.path for view, rv in pack.views.items()}
     step.render_ms = pack.total_ms
 
@@ -177,16 +186,16 @@ def sentinel_penalty(report: SentinelReport, config: RunConfig) -> float:
 
 
 async def _evaluate(ctx: AttemptContext, step: IterationStep) -> None:
-    """Sentinel and verifier look at the renders (concurrently); they never execute anything."""
+    """Sentinel and verifier look at the renders (concurrently); they never execute anything.
+
+    Meanwhile the worker, whose part of the iteration is done, resets to the baseline for the next one.
+    """
     renders = {view: Path(p) for view, p in step.renders.items()}
     refs = ctx.task.references
+    reset_ahead = asyncio.ensure_future(ctx.scene.reset(ctx.task.start.baseline))
 
     async def sentinel() -> None:
-        try:
-            info = await ctx.scene.info()
-        except Exception as e:
-            raise SceneFault(f"scene info failed: {e}") from e
-        step.sentinel = await ctx.vision.sentinel(renders, info)
+        step.sentinel = await ctx.vision.sentinel(renders, step.scene)
 
     async def compare() -> None:
         if ctx.config.verifier in ("metrics", "both"):
@@ -198,19 +207,28 @@ async def _evaluate(ctx: AttemptContext, step: IterationStep) -> None:
             step.critique = await ctx.vision.critique(renders, ctx.task.description, dict(refs) or None)
             step.calls += step.critique.calls
 
-    for retry in range(VISION_RETRIES + 1):  # the gateway reconnects a dropped vision server in the background
-        try:
-            await asyncio.gather(sentinel(), compare(), critique())
-            break
-        except AttemptStopped:
-            raise
-        except Exception as e:
-            if retry == VISION_RETRIES:
-                raise VerifierFault(f"vision failed: {e}") from e
-            await asyncio.sleep(VISION_RETRY_DELAY_S * (retry + 1))
+    try:
+        for retry in range(VISION_RETRIES + 1):  # the gateway reconnects a dropped vision server in the background
+            try:
+                await asyncio.gather(sentinel(), compare(), critique())
+                break
+            except Exception as e:
+                if retry == VISION_RETRIES:
+                    raise VerifierFault(f"vision failed: {e}") from e
+                await asyncio.sleep(VISION_RETRY_DELAY_S * (retry + 1))
+    finally:
+        ctx.scene_clean = await _succeeded(reset_ahead)
     scores = [r.score for r in (step.compare,) if r] + [c.overall_score for c in (step.critique,) if c]
     step.sentinel_penalty = sentinel_penalty(step.sentinel, ctx.config) if step.sentinel else 0.0
     step.score = max(0.0, sum(scores) / len(scores) - step.sentinel_penalty) if scores else 0.0
+
+
+async def _succeeded(future: asyncio.Future[None]) -> bool:
+    try:
+        await future
+        return True
+    except Exception:  # the next iteration resets again and reports the failure as a SceneFault
+        return False
 
 
 async def _remember(ctx: AttemptContext, state: AttemptState, step: IterationStep) -> None:
@@ -240,15 +258,14 @@ def _checkpoint(ctx: AttemptContext, state: AttemptState, step: IterationStep, c
         ctx.on_step(state, step)
 
 
-async def _save_final_scene(ctx: AttemptContext, state: AttemptState, in_scene: int | None) -> None:
-    """final_scene.blend holds the best iteration's scene (re-run unless the worker holds it already)."""
+async def _save_final_scene(ctx: AttemptContext, state: AttemptState) -> None:
+    """final_scene.blend holds the best iteration's scene, rebuilt from its program."""
     best = state.best
     if best is None:
         return
     try:
-        if in_scene != best.index:
-            await ctx.scene.reset(ctx.task.start.baseline)
-            await ctx.scene.execute(best.code, timeout_s=EXECUTE_TIMEOUT_S)
+        await _reset(ctx)
+        await ctx.scene.execute(best.code, timeout_s=EXECUTE_TIMEOUT_S)
         await ctx.scene.save_blend(ctx.folder.attempt_dir(state.index) / "final_scene.blend")
     except Exception as e:
         state.error = f"final scene not saved: {e}"

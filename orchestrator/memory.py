@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from harness.report import ExecutionReport
+from harness.scene_types import SceneInfo
 from harness.vision_types import CallLog, CompareResult, SentinelReport, VerifierOutput
 
 __all__ = ["ExecutionRecord", "IterationStep", "AttemptMemory", "image_part"]
@@ -40,6 +41,7 @@ class IterationStep(BaseModel):
     params: dict[str, list[float]] | None = None
     executions: list[ExecutionRecord] = Field(default_factory=list)
     renders: dict[str, str] = Field(default_factory=dict, description="view → PNG path")
+    scene: SceneInfo | None = Field(None, description="scene facts after the program ran")
     sentinel: SentinelReport | None = None
     compare: CompareResult | None = None
     critique: VerifierOutput | None = None
@@ -65,6 +67,10 @@ class IterationStep(BaseModel):
         lines: list[str] = []
         if self.execution is not None:
             lines.append("Execution: " + self.execution.feedback())
+        if self.scene is not None:
+            lines.append(f"Scene: {len(self.scene.objects)} object(s)" + "".join(
+                f"; {o.name} ({o.type}) at {_fmt(list(o.location))} size {_fmt(list(o.dimensions))}"
+                + (f" materials {', '.join(o.materials)}" if o.materials else "") for o in self.scene.objects[:12]))
         if self.sentinel is not None:
             for issue in self.sentinel.issues:
                 tool = f" (try {issue.suggested_tool})" if issue.suggested_tool else ""
