@@ -67,7 +67,7 @@ def run_snippet(code: str, timeout_s: float = 30.0, policy: Policy = Policy.LOG)
     timings["validate"] = time.perf_counter() - t0
 
     before = _snapshot()
-    out, err = io.StringIO(), io.StringIO()
+    out, err = _Tail(TAIL_CHARS), _Tail(TAIL_CHARS)
     t1 = time.perf_counter()
     try:
         with redirect_stdout(out), redirect_stderr(err), _alarm(timeout_s):
@@ -82,14 +82,47 @@ def run_snippet(code: str, timeout_s: float = 30.0, policy: Policy = Policy.LOG)
         report.error_class = classify_exception(exc)
         report.exception = _exception_info(exc)
     timings["execute"] = time.perf_counter() - t1
+    if bpy.context.mode != "OBJECT":
+        report.warnings.append(_back_to_object_mode())
 
     t2 = time.perf_counter()
     report.scene_delta = _delta(before, _snapshot())
     timings["scene_delta"] = time.perf_counter() - t2
-    report.stdout, report.stderr = out.getvalue()[-TAIL_CHARS:], err.getvalue()[-TAIL_CHARS:]
+    report.stdout, report.stderr = out.getvalue(), err.getvalue()
     timings["total"] = time.perf_counter() - t0
     report.timings = timings
     return report
+
+
+class _Tail(io.TextIOBase):
+    """A text stream that keeps only its last `limit` characters: a print loop cannot eat the worker's memory."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.parts, self.size = limit, [], 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        self.size += len(text)
+        if self.size > 4 * self.limit:
+            kept = "".join(self.parts)[-self.limit :]
+            self.parts, self.size = [kept], len(kept)
+        return len(text)
+
+    def getvalue(self) -> str:
+        return "".join(self.parts)[-self.limit :]
+
+
+def _back_to_object_mode() -> str:
+    """Leave edit/sculpt/… mode so scene facts, renders and saves see the snippet's edits."""
+    mode = bpy.context.mode
+    try:
+        bpy.ops.object.mode_set(mode="OBJECT")
+    except RuntimeError as exc:
+        return f"the snippet left Blender in {mode} mode and switching back to OBJECT failed: {exc}"
+    return f"the snippet left Blender in {mode} mode; switched back to OBJECT mode"
 
 
 def _namespace() -> dict[str, object]:

@@ -113,3 +113,18 @@ async def test_stderr_is_captured_and_changed_objects_are_listed(client: Client)
     report = await execute(client, code)
     assert report["stderr"] == "oops\n"
     assert report["scene_delta"] == {"added": [], "removed": ["Sphere"], "changed": ["Cube"]}
+
+
+async def test_huge_output_keeps_only_its_tail(client: Client) -> None:
+    report = await execute(client, "for i in range(30000):\n    print(i)\n")
+    assert report["success"] is True
+    assert report["stdout"].endswith("199999\n") and len(report["stdout"]) <= 8000
+
+
+async def test_snippet_left_in_edit_mode_is_returned_to_object_mode_with_a_warning(client: Client) -> None:
+    code = "bpy.ops.mesh.primitive_cube_add()\nbpy.ops.object.mode_set(mode='EDIT')\nbpy.ops.mesh.subdivide()\n"
+    report = await execute(client, code)
+    assert report["success"] is True
+    assert report["warnings"] == ["the snippet left Blender in EDIT_MESH mode; switched back to OBJECT mode"]
+    info = (await client.call_tool("get_object_info", {"name": "Cube"})).structured_content
+    assert info["summary"]["mesh"]["verts"] > 8  # the subdivision is visible to scene facts
