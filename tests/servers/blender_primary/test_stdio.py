@@ -86,3 +86,15 @@ def test_raw_stdout_holds_only_json_rpc_while_blender_prints(tmp_path: Path) -> 
     assert by_id[2]["result"]["structuredContent"]["success"] is True
     assert by_id[2]["result"]["structuredContent"]["stdout"].startswith("python print\n")
     assert by_id[3]["result"]["content"][0]["type"] == "image"
+
+
+async def test_two_worker_processes_render_identical_files(stdio_client: Client, client: Client) -> None:
+    code = "bpy.ops.mesh.primitive_monkey_add(location=(0, 0, 1))\nbpy.ops.mesh.primitive_plane_add(size=4)\n"
+    args = {"views": ["front", "iso"], "resolution": 64}
+    files = []
+    for worker in (stdio_client, client):  # a child process and this test process
+        await worker.call_tool("reset_to_baseline", {"baseline_id": "empty"})
+        assert (await worker.call_tool("execute_code", {"code": code})).structured_content["success"]
+        pack = (await worker.call_tool("render_pack", args)).structured_content
+        files.append([Path(pack["views"][v]["path"]).read_bytes() for v in args["views"]])
+    assert files[0] == files[1]
