@@ -1,7 +1,7 @@
 """Checks a snippet before anything touches Blender: size, syntax (with line and column), policy.
 
 The policy looks at the AST for the ways a snippet reaches outside the scene: importing os,
-subprocess, socket, or calling open / eval / exec / __import__. `log` (default) records a
+subprocess, socket, shutil, ctypes, or using open / eval / exec / compile / __import__. `log` (default) records a
 warning per use and lets the code run; `block` refuses it. It is a tripwire for model-written
 code, not a sandbox: Blender's Python can reach the system in other ways.
 """
