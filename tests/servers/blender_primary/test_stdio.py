@@ -12,7 +12,7 @@ import pytest
 from fastmcp import Client
 from fastmcp.exceptions import ToolError
 
-from harness.launcher import WorkerLaunch
+from harness.launcher import ENTRY_SCRIPT, WorkerLaunch
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +98,16 @@ async def test_two_worker_processes_render_identical_files(stdio_client: Client,
         pack = (await worker.call_tool("render_pack", args)).structured_content
         files.append([Path(pack["views"][v]["path"]).read_bytes() for v in args["views"]])
     assert files[0] == files[1]
+
+
+async def test_entry_script_runs_as_a_plain_script_like_a_blender_binary_runs_it(tmp_path: Path) -> None:
+    """Binary mode runs entry.py by path with Blender's own arguments before `--`; no Blender
+    executable is installed here, so the same script runs under this Python instead."""
+    from fastmcp.client.transports import StdioTransport
+
+    launch = WorkerLaunch(workdir=tmp_path / "script-worker")
+    args = [str(ENTRY_SCRIPT), "-b", "--factory-startup", "--", *launch.server_args()]
+    transport = StdioTransport(launch.python, args, env=launch.env(), cwd=str(tmp_path), keep_alive=False)
+    async with Client(transport, timeout=60) as client:
+        assert (await client.call_tool("ping", {})).structured_content["status"] == "ok"
+    assert (tmp_path / "script-worker" / "baselines" / "empty.blend").is_file()
