@@ -6,6 +6,10 @@ An image arrives as a path, a base64 string or a data URL (PNG or JPEG). Paths a
 Sizes are checked before decoding: at most 20 MB of encoded bytes and 4096 px per side, read
 from the PNG/JPEG header so a decompression bomb is refused without being inflated.
 
+Decoded images are kept in a small LRU (by resolved path + mtime + size, or by content hash), so
+a reference compared every iteration, or a render checked then compared, is decoded and analysed
+once; `LoadedImage.memo` holds what the checks derive from it.
+
 Telling a path from base64: a string is base64 when it is a data URL, longer than any path can
 be (4096), or starts with the base64 of a PNG/JPEG signature (`iVBORw0KGgo`, `/9j/`).
 """
@@ -17,9 +21,13 @@ import binascii
 import re
 import struct
 import tempfile
-from collections.abc import Mapping
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -39,11 +47,14 @@ _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^,;]*)*
 _PATH_MAX = 4096
 
 ImageInput = str | Path | bytes | np.ndarray
+T = TypeVar("T")
 
 
 class ImageLimits(BaseModel):
     max_bytes: int = Field(20 * 1024 * 1024, gt=0, description="encoded size limit")
     max_side: int = Field(4096, gt=0, description="width and height limit in pixels")
+    cache_pixels: int = Field(32 * 1024 * 1024, ge=0, description="decoded images kept for reuse (references, "
+                                                                    "a render checked then compared), in pixels")
 
 
 def default_roots() -> list[Path]:
@@ -59,6 +70,13 @@ class LoadedImage:
         self._data = data
         self.mime = mime
         self.origin = origin
+        self._memo: dict[object, object] = {}
+
+    def memo(self, key: object, compute: Callable[[], T]) -> T:
+        """Derived data (grey, silhouette, edges, hash) computed once per image and reused by every check."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]  # type: ignore[return-value]
 
     @classmethod
     def from_array(cls, array: np.ndarray, origin: str = "array") -> "LoadedImage":
@@ -98,6 +116,9 @@ class ImageLoader:
     def __init__(self, roots: list[Path] | None = None, limits: ImageLimits | None = None) -> None:
         self.roots = [Path(r).resolve() for r in (roots if roots is not None else default_roots())]
         self.limits = limits or ImageLimits()
+        self._cache: OrderedDict[tuple[object, ...], LoadedImage] = OrderedDict()
+        self._cached_pixels = 0
+        self._lock = threading.Lock()
 
     def load(self, source: ImageInput, label: str = "image") -> LoadedImage:
         if isinstance(source, np.ndarray):
@@ -107,7 +128,7 @@ class ImageLoader:
         if isinstance(source, bytes):
             return self._decode(source, label)
         if isinstance(source, Path):
-            return self._decode(self._read_path(str(source), label), f"{label} ({source})")
+            return self._load_path(str(source), label)
         if not isinstance(source, str) or not source:
             raise BadImageError(f"{label}: expected a path, base64 string or data URL, got {type(source).__name__}")
         text = source.strip()
@@ -115,7 +136,7 @@ class ImageLoader:
             return self._decode(self._b64(_data_url_payload(text, label), label), label)
         if len(text) > _PATH_MAX or text.startswith(("iVBORw0KGgo", "/9j/")) or "\n" in text:
             return self._decode(self._b64(text, label), label)
-        return self._decode(self._read_path(text, label), f"{label} ({text})")
+        return self._load_path(text, label)
 
     def load_views(self, images: Mapping[str, ImageInput], what: str = "images") -> dict[str, LoadedImage]:
         if not images:
@@ -123,7 +144,35 @@ class ImageLoader:
         return {view: self.load(src, f"{what}[{view}]") for view, src in images.items()}
 
     # ------------------------------------------------------------------------------------------
-    def _read_path(self, text: str, label: str) -> bytes:
+    def _load_path(self, text: str, label: str) -> LoadedImage:
+        resolved = self._resolve(text, label)
+        stat = resolved.stat()
+        key = ("path", str(resolved), stat.st_mtime_ns, stat.st_size)
+        if (hit := self._cached(key)) is not None:
+            return hit
+        if stat.st_size > self.limits.max_bytes:
+            raise ImageTooLargeError(f"{label}: file is {stat.st_size} bytes, over the {self.limits.max_bytes}-byte limit")
+        return self._store(key, self._decode(resolved.read_bytes(), f"{label} ({text})"))
+
+    def _cached(self, key: tuple[object, ...]) -> LoadedImage | None:
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        return None
+
+    def _store(self, key: tuple[object, ...], image: LoadedImage) -> LoadedImage:
+        pixels = image.width * image.height
+        with self._lock:
+            if key not in self._cache and pixels <= self.limits.cache_pixels:
+                self._cache[key] = image
+                self._cached_pixels += pixels
+                while self._cached_pixels > self.limits.cache_pixels:
+                    _, old = self._cache.popitem(last=False)
+                    self._cached_pixels -= old.width * old.height
+        return image
+
+    def _resolve(self, text: str, label: str) -> Path:
         path = Path(text).expanduser()
         try:
             resolved = path.resolve(strict=True)
@@ -136,10 +185,7 @@ class ImageLoader:
             raise PathOutsideRootsError(f"{label}: {text} resolves to {resolved}, outside the allowed roots ({roots})")
         if not resolved.is_file():
             raise ImageNotFoundError(f"{label}: not a regular file: {text}")
-        size = resolved.stat().st_size
-        if size > self.limits.max_bytes:
-            raise ImageTooLargeError(f"{label}: file is {size} bytes, over the {self.limits.max_bytes}-byte limit")
-        return resolved.read_bytes()
+        return resolved
 
     def _b64(self, text: str, label: str) -> bytes:
         if len(text) * 3 // 4 > self.limits.max_bytes + 3:
@@ -152,6 +198,9 @@ class ImageLoader:
     def _decode(self, data: bytes, label: str) -> LoadedImage:
         if len(data) > self.limits.max_bytes:
             raise ImageTooLargeError(f"{label}: {len(data)} bytes, over the {self.limits.max_bytes}-byte limit")
+        key = ("bytes", hashlib.blake2b(data, digest_size=16).digest())
+        if (hit := self._cached(key)) is not None:
+            return hit
         mime, width, height = _sniff(data, label)
         self._check_side(width, height, label)
         decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
@@ -165,7 +214,7 @@ class ImageLoader:
             rgb, alpha = cv2.cvtColor(decoded, cv2.COLOR_BGRA2RGB), _alpha_or_none(decoded[:, :, 3])
         else:
             rgb, alpha = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), None
-        return LoadedImage(rgb, alpha, data, mime, label)
+        return self._store(key, LoadedImage(rgb, alpha, data, mime, label))
 
     def _check_side(self, width: int, height: int, label: str) -> None:
         if width > self.limits.max_side or height > self.limits.max_side:

@@ -29,7 +29,7 @@ from harness.vision_types import COMBINED_WEIGHTS, CompareResult, ViewMetrics
 from servers.viewport_vision.errors import CompareInputError
 from servers.viewport_vision.images import LoadedImage
 from servers.viewport_vision.phash import hamming, phash_bits
-from servers.viewport_vision.silhouette import silhouette
+from servers.viewport_vision.silhouette import grey, subject
 
 __all__ = ["combined_score", "view_metrics", "compare_views", "ssim", "edge_distance"]
 
@@ -68,42 +68,39 @@ def ssim(grey_a: np.ndarray, grey_b: np.ndarray) -> float:
     return float(ssim_map.mean())
 
 
-def _edges(grey: np.ndarray) -> np.ndarray:
-    # low thresholds: a grey object on a grey floor differs by ~15 levels in Workbench renders
-    return cv2.Canny(cv2.GaussianBlur(grey, (3, 3), 0), _CANNY_LOW, _CANNY_HIGH)
+def _edges(image: LoadedImage) -> tuple[np.ndarray, np.ndarray]:
+    """Canny edge map and its distance transform (distance of every pixel to the nearest edge)."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        # low thresholds: a grey object on a grey floor differs by ~15 levels in Workbench renders
+        edges = cv2.Canny(cv2.GaussianBlur(grey(image), (3, 3), 0), _CANNY_LOW, _CANNY_HIGH)
+        # distanceTransform measures the distance to the nearest zero pixel: zeros must be the edges
+        return edges, cv2.distanceTransform(cv2.bitwise_not(edges), cv2.DIST_L2, 3)
+
+    return image.memo("edges", compute)
 
 
-def edge_distance(grey_a: np.ndarray, grey_b: np.ndarray) -> float:
-    edges_a = _edges(grey_a)
-    edges_b = _edges(grey_b)
+def edge_distance(a: LoadedImage, b: LoadedImage) -> float:
+    (edges_a, dist_to_a), (edges_b, dist_to_b) = _edges(a), _edges(b)
     has_a, has_b = bool(edges_a.any()), bool(edges_b.any())
     if not has_a and not has_b:
         return 0.0
     if not has_a or not has_b:
         return 1.0
-    # distanceTransform measures distance to the nearest zero pixel: zeros must be the edges
-    dist_to_b = cv2.distanceTransform(cv2.bitwise_not(edges_b), cv2.DIST_L2, 3)
-    dist_to_a = cv2.distanceTransform(cv2.bitwise_not(edges_a), cv2.DIST_L2, 3)
     a_to_b = float(dist_to_b[edges_a > 0].mean())
     b_to_a = float(dist_to_a[edges_b > 0].mean())
-    h, w = grey_a.shape[:2]
-    return min(1.0, (a_to_b + b_to_a) / 2 / math.hypot(h, w))
+    return min(1.0, (a_to_b + b_to_a) / 2 / math.hypot(a.height, a.width))
 
 
 def view_metrics(render: LoadedImage, reference: LoadedImage, tolerance: float = 0.08) -> ViewMetrics:
-    ref_rgb, ref_alpha, resized = _fit_reference(render, reference)
-    rgb = render.rgb
-    diff = cv2.absdiff(rgb, ref_rgb).astype(np.float32)
-    pixel_loss = float(np.mean(diff * diff)) / (255.0 * 255.0)
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    ref_grey = cv2.cvtColor(ref_rgb, cv2.COLOR_RGB2GRAY)
-    mask = silhouette(rgb, render.alpha, tolerance).mask
-    ref_mask = silhouette(ref_rgb, ref_alpha, tolerance).mask
+    ref, resized = _fit_reference(render, reference)
+    pixel_loss = cv2.norm(render.rgb, ref.rgb, cv2.NORM_L2SQR) / (render.rgb.size * 255.0 * 255.0)
+    mask, ref_mask = subject(render, tolerance).mask, subject(ref, tolerance).mask
     union = int(np.count_nonzero(mask | ref_mask))
     iou = 1.0 if union == 0 else int(np.count_nonzero(mask & ref_mask)) / union
-    ssim_value = ssim(grey, ref_grey)
-    edge = edge_distance(grey, ref_grey)
-    phash_d = hamming(phash_bits(grey), phash_bits(ref_grey))
+    ssim_value = ssim(grey(render), grey(ref))
+    edge = edge_distance(render, ref)
+    phash_d = hamming(*(image.memo("phash", lambda image=image: phash_bits(grey(image))) for image in (render, ref)))
     return ViewMetrics(
         pixel_loss=pixel_loss,
         ssim=ssim_value,
@@ -151,17 +148,21 @@ def _mean(items: list[ViewMetrics]) -> ViewMetrics:
     )
 
 
-def _fit_reference(render: LoadedImage, reference: LoadedImage) -> tuple[np.ndarray, np.ndarray | None, bool]:
+def _fit_reference(render: LoadedImage, reference: LoadedImage) -> tuple[LoadedImage, bool]:
     (h, w), (rh, rw) = render.rgb.shape[:2], reference.rgb.shape[:2]
     if (h, w) == (rh, rw):
-        return reference.rgb, reference.alpha, False
+        return reference, False
     aspect, ref_aspect = w / h, rw / rh
     if abs(aspect - ref_aspect) / aspect > _ASPECT_TOLERANCE:
         raise CompareInputError(
             f"{reference.origin} is {rw}×{rh}, {render.origin} is {w}×{h}: aspect ratios differ by more than "
             f"{_ASPECT_TOLERANCE:.0%}; render at the reference's aspect ratio"
         )
-    interp = cv2.INTER_AREA if rw > w else cv2.INTER_LINEAR
-    rgb = cv2.resize(reference.rgb, (w, h), interpolation=interp)
-    alpha = None if reference.alpha is None else cv2.resize(reference.alpha, (w, h), interpolation=cv2.INTER_NEAREST)
-    return rgb, alpha, True
+
+    def resize() -> LoadedImage:
+        interp = cv2.INTER_AREA if rw > w else cv2.INTER_LINEAR
+        rgb = cv2.resize(reference.rgb, (w, h), interpolation=interp)
+        alpha = None if reference.alpha is None else cv2.resize(reference.alpha, (w, h), interpolation=cv2.INTER_NEAREST)
+        return LoadedImage(rgb, alpha, None, "image/png", f"{reference.origin} resized to {w}×{h}")
+
+    return reference.memo(("resized", w, h), resize), True

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from harness.scene_types import ObjectSummary, SceneInfo
 from harness.vision_types import SentinelIssue, SentinelReport, Severity, ViewStats
 from servers.viewport_vision.images import LoadedImage
-from servers.viewport_vision.silhouette import silhouette
+from servers.viewport_vision.silhouette import grey, subject
 
 __all__ = ["SentinelThresholds", "CORRECTIVE_TOOLS", "sentinel_check", "view_stats", "scene_issues"]
 
@@ -84,8 +84,8 @@ def sentinel_check(
 def view_stats(image: LoadedImage, t: SentinelThresholds, floor_bands: bool = True) -> ViewStats:
     rgb = image.rgb
     h, w = rgb.shape[:2]
-    luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    sil = silhouette(rgb, image.alpha, t.background_tolerance, floor_bands)
+    luma = grey(image)
+    sil = subject(image, t.background_tolerance, floor_bands)
     mask = sil.mask
     mean, std = cv2.meanStdDev(luma)
     stats = ViewStats(
@@ -106,9 +106,9 @@ def view_stats(image: LoadedImage, t: SentinelThresholds, floor_bands: bool = Tr
         stats.centre_offset = math.hypot(cx - w / 2, cy - h / 2) / (math.hypot(w, h) / 2)
         edges = {"top": mask[0], "bottom": mask[-1], "left": mask[:, 0], "right": mask[:, -1]}
         stats.touches_border = [e for e, line in edges.items() if int(np.count_nonzero(line)) >= t.clip_min_pixels]
-        subject = luma[mask]
-        stats.subject_luma = float(subject.mean()) / 255
-        stats.subject_bright_fraction = float(np.count_nonzero(subject > 250)) / subject.size
+        pixels = luma[mask]
+        stats.subject_luma = float(pixels.mean()) / 255
+        stats.subject_bright_fraction = float(np.count_nonzero(pixels > 250)) / pixels.size
     return stats
 
 

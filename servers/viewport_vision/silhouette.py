@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["Silhouette", "silhouette"]
+from servers.viewport_vision.images import LoadedImage
+
+__all__ = ["Silhouette", "silhouette", "subject", "grey"]
 
 _CORNER = 4  # corner patch side, px
 _MIN_BORDER_SHARE = 0.15  # a background colour covers at least this share of the border ring
@@ -34,6 +36,17 @@ class Silhouette:
     @property
     def coverage(self) -> float:
         return float(self.mask.mean())
+
+
+def grey(image: LoadedImage) -> np.ndarray:
+    """The image's luma, computed once per image."""
+    return image.memo("grey", lambda: cv2.cvtColor(image.rgb, cv2.COLOR_RGB2GRAY))
+
+
+def subject(image: LoadedImage, tolerance: float = 0.08, floor_bands: bool = True) -> Silhouette:
+    """The image's silhouette, computed once per image and settings (sentinel and compare share it)."""
+    return image.memo(("silhouette", tolerance, floor_bands),
+                      lambda: silhouette(image.rgb, image.alpha, tolerance, floor_bands))
 
 
 def silhouette(
@@ -66,10 +79,9 @@ def _border_ring(rgb: np.ndarray) -> np.ndarray:
 def _palette(rgb: np.ndarray, ring: np.ndarray, tol: float) -> np.ndarray:
     h, w = rgb.shape[:2]
     c = min(_CORNER, h, w)
-    corners = [rgb[:c, :c], rgb[:c, -c:], rgb[-c:, :c], rgb[-c:, -c:]]
+    corners = np.stack([rgb[:c, :c], rgb[:c, -c:], rgb[-c:, :c], rgb[-c:, -c:]]).reshape(4, -1, 3)
     candidates: list[np.ndarray] = []
-    for patch in corners:
-        colour = np.median(patch.reshape(-1, 3).astype(np.float32), axis=0)
+    for colour in np.median(corners.astype(np.float32), axis=1):
         if all(np.abs(colour - k).max() > tol for k in candidates):
             candidates.append(colour)
     shares = [float((np.abs(ring - k).max(axis=1) <= tol).mean()) for k in candidates]
@@ -85,16 +97,9 @@ def _edge_runs(column: np.ndarray, palette: np.ndarray, tol: float) -> list[np.n
     foreground = np.ones(len(col), bool)
     for colour in palette:
         foreground &= np.abs(col - colour).max(axis=1) > tol
-    runs: list[np.ndarray] = []
-    start = None
-    for i, fg in enumerate([*foreground, False]):
-        if fg and start is None:
-            start = i
-        elif not fg and start is not None:
-            if i - start >= 2:
-                runs.append(np.median(col[start:i], axis=0))
-            start = None
-    return runs
+    steps = np.diff(np.concatenate([[0], foreground.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(steps == 1), np.flatnonzero(steps == -1)
+    return [np.median(col[a:b], axis=0) for a, b in zip(starts, ends) if b - a >= 2]
 
 
 def _with_floor_bands(rgb: np.ndarray, palette: np.ndarray, tol: float) -> np.ndarray:

@@ -136,3 +136,16 @@ async def test_tool_errors_cross_mcp_with_their_tag(root: Path) -> None:
         result = await client.call_tool("phash", {"image": "/etc/hostname"}, raise_on_error=False)
     assert result.is_error
     assert result.content[0].text.startswith("[PATH_OUTSIDE_ROOTS]")
+
+
+def test_same_file_is_decoded_once_and_a_rewritten_file_again(root: Path, loader: ImageLoader) -> None:
+    path = root / "ref.png"
+    path.write_bytes(_png(_frame()))
+    first = loader.load(str(path))
+    assert loader.load(str(path)) is first
+    changed = _frame()
+    changed[0, 0] = (1, 2, 3)
+    path.write_bytes(_png(changed) + b"\x00")  # new size and mtime
+    again = loader.load(str(path))
+    assert again is not first and tuple(again.rgb[0, 0]) == (1, 2, 3)
+
