@@ -73,12 +73,10 @@ def run_snippet(code: str, timeout_s: float = 30.0, policy: Policy = Policy.LOG)
         with redirect_stdout(out), redirect_stderr(err), _alarm(timeout_s):
             exec(compiled, _namespace())
         report.success = True
-    except KeyboardInterrupt:
-        raise
     except SnippetTimeout as exc:
         report.error_class = ErrorClass.TIMEOUT
         report.exception = _exception_info(exc, f"snippet still running after {timeout_s:g} s; interrupted")
-    except BaseException as exc:  # the snippet's failure, whatever it is, becomes the report
+    except BaseException as exc:  # whatever the snippet raised (KeyboardInterrupt too) becomes the report
         report.error_class = classify_exception(exc)
         report.exception = _exception_info(exc)
     timings["execute"] = time.perf_counter() - t1

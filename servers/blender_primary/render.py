@@ -40,7 +40,7 @@ def render_views(settings: RenderSettings, out_dir: Path) -> RenderPackResult:
         target, distance = Vector(settings.target), settings.distance
         if settings.framing == "auto":
             target, distance = _auto_target(scene, session.added, settings.lens) or (target, distance)
-        for view in settings.views:
+        for view in dict.fromkeys(settings.views):  # each view once, in the order asked
             path = out_dir / f"{view}.png"
             location, rotation, _ = camera_matrix(view, target, distance).decompose()
             # loc/rot (not matrix_world) so the depsgraph sees the move before this render
