@@ -41,3 +41,9 @@ def test_failing_program_exits_non_zero_with_the_error_and_renders_nothing(tmp_p
 def test_missing_program_is_a_usage_error(tmp_path: Path) -> None:
     done = colossus("render", str(tmp_path / "nope.py"), "--out", str(tmp_path / "out"))
     assert done.returncode == 2 and "no such program" in done.stderr
+
+
+def test_missing_blender_binary_is_named_in_the_error(tmp_path: Path) -> None:
+    done = colossus("render", "examples/hello.py", "--out", str(tmp_path / "out"), "--blender", str(tmp_path / "blender"))
+    assert done.returncode == 2
+    assert f"{tmp_path / 'blender'} does not exist or is not executable" in done.stderr
