@@ -150,6 +150,7 @@ class RunFolder:
         write_json(d / "verifier.json", {
             "score": step.score,
             "sentinel_penalty": step.sentinel_penalty,
+            "evaluator_errors": step.evaluator_errors,
             "compare": step.compare.model_dump(mode="json") if step.compare else None,
             "critique": step.critique.model_dump(mode="json", exclude={"calls", "raw_replies"}) if step.critique else None,
             "feedback": step.feedback(),

@@ -31,8 +31,8 @@ from orchestrator.task import Task
 __all__ = ["AttemptContext", "run_attempt", "sentinel_penalty"]
 
 EXECUTE_TIMEOUT_S = 60.0
-VISION_RETRIES = 3
-VISION_RETRY_DELAY_S = 1.0
+VISION_RETRIES = 4
+VISION_RETRY_DELAY_S = 0.5
 
 
 @dataclass
@@ -194,8 +194,11 @@ async def _evaluate(ctx: AttemptContext, step: IterationStep) -> None:
     refs = ctx.task.references
     reset_ahead = asyncio.ensure_future(ctx.scene.reset(ctx.task.start.baseline))
 
-    async def sentinel() -> None:
-        step.sentinel = await ctx.vision.sentinel(renders, step.scene)
+    async def sentinel() -> None:  # a guardrail, not the score: its failure is noted, not fatal
+        try:
+            step.sentinel = await ctx.vision.sentinel(renders, step.scene)
+        except Exception as e:
+            step.evaluator_errors.append(f"sentinel failed: {e}")
 
     async def compare() -> None:
         if ctx.config.verifier in ("metrics", "both"):
@@ -215,7 +218,7 @@ async def _evaluate(ctx: AttemptContext, step: IterationStep) -> None:
             except Exception as e:
                 if retry == VISION_RETRIES:
                     raise VerifierFault(f"vision failed: {e}") from e
-                await asyncio.sleep(VISION_RETRY_DELAY_S * (retry + 1))
+                await asyncio.sleep(VISION_RETRY_DELAY_S * 2**retry)  # 0.5, 1, 2, 4 s
     finally:
         ctx.scene_clean = await _succeeded(reset_ahead)
     scores = [r.score for r in (step.compare,) if r] + [c.overall_score for c in (step.critique,) if c]

@@ -46,6 +46,7 @@ class IterationStep(BaseModel):
     compare: CompareResult | None = None
     critique: VerifierOutput | None = None
     sentinel_penalty: float = 0.0
+    evaluator_errors: list[str] = Field(default_factory=list, description="evaluator failures that did not stop the step")
     score: float = 0.0
     calls: list[CallLog] = Field(default_factory=list)
     error: str | None = Field(None, description="a failure on our side that stopped the attempt here")

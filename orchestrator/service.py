@@ -78,13 +78,16 @@ class _Active:
 class RunService:
     def __init__(self, provider: SceneProvider | None, vision: Vision | None, runs_dir: Path,
                  models_config: ModelsConfig | None = None, memory_dir: Path | None = None,
-                 listener: Listener | None = None) -> None:
-        """provider and vision may be None for a service that only reads run folders (list, status, report)."""
+                 listener: Listener | None = None,
+                 builder_factory: Callable[[RunConfig, Strategy], Builder] | None = None) -> None:
+        """provider and vision may be None for a service that only reads run folders (list, status, report);
+        `builder_factory` replaces the configured builders (the benchmark's random-search baseline)."""
         self.provider, self.vision = provider, vision
         self.runs_dir = Path(runs_dir)
         self.models_config = models_config or ModelsConfig()
         self.recall = RecallStore(memory_dir or self.runs_dir / ".memory")
         self.listener = listener
+        self.builder_factory = builder_factory
         self._active: dict[str, _Active] = {}
         self._models: dict[int, Any] = {}
 
@@ -167,7 +170,7 @@ class RunService:
         run_id = folder.run_id
         coordinator = Coordinator(
             folder=folder, task=task, config=config, provider=self.provider, vision=self.vision,
-            builder_for=lambda strategy: self._builder(config, strategy),
+            builder_for=lambda strategy: (self.builder_factory or self._builder)(config, strategy),
             summarizer=self._roles(0) if config.builder != "parametric" and self._has_role("summarizer") else None,
             recall=self.recall, on_step=lambda state, step: self._stepped(run_id, state, step))
         active = _Active(task=asyncio.get_running_loop().create_task(coordinator.run(), name=f"run {run_id}"),

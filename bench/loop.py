@@ -1,0 +1,204 @@
+"""Benchmark of the attempt loop, all figures measured side by side in one run on real Blender.
+
+    python bench/loop.py --json
+
+- iter_overhead_ratio: wall time of one iteration minus model latency ÷ Blender's own render time
+  of the same pack (median over the iterations of one parametric run of the demo task; target ≤ 1.3).
+- parallel_speedup: attempts per minute with 2 workers ÷ with 1, llm builder against a local
+  OpenAI-compatible server answering after a fixed 1 s (target ≥ 1.8); parallel_speedup_parametric:
+  the same for the CPU-bound parametric builder (no target).
+- search_efficiency: renders random search needs to reach the demo's threshold ÷ renders the
+  parametric builder needs, same budget and seeds (target ≥ 2). A search that never reaches the
+  threshold counts the whole budget, so the ratio is then a bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+
+from gateway.config import GatewayConfig  # noqa: E402
+from gateway.services import GatewayServices  # noqa: E402
+from harness.model_config import ModelsConfig  # noqa: E402
+from harness.report import ExecutionReport  # noqa: E402
+from orchestrator.builders.interface import BuildContext, Proposal  # noqa: E402
+from orchestrator.builders.parametric import from_unit  # noqa: E402
+from orchestrator.builders.search import random_point  # noqa: E402
+from orchestrator.checkpoint import Checkpoint  # noqa: E402
+from orchestrator.params import apply_values, find_params  # noqa: E402
+from orchestrator.service import RunService  # noqa: E402
+from orchestrator.task import load_task  # noqa: E402
+from tests.fakes.openai_server import FakeOpenAIServer, Reply  # noqa: E402
+
+EXAMPLES = PROJECT / "examples" / "tasks"
+
+
+class RandomBuilder:
+    """Uniform random parameter vectors: the baseline the parametric search is measured against."""
+
+    name = "random"
+
+    async def propose(self, ctx: BuildContext) -> Proposal:
+        params = find_params(ctx.task.start_code or "")
+        rng = random.Random(ctx.strategy.seed * 1_000_003 + ctx.iteration)
+        values = from_unit(params, random_point(sum(p.dims for p in params), rng))
+        code = apply_values(ctx.task.start_code or "", values)
+        return Proposal(builder=self.name, code=code, plan="random", params={p.name: p.value for p in find_params(code)})
+
+    async def fix(self, ctx: BuildContext, code: str, report: ExecutionReport, number: int = 1) -> Proposal | None:
+        return None
+
+
+class Slots:
+    """The same pool seen as having fewer workers: the coordinator then leases at most `size` at once."""
+
+    def __init__(self, provider: Any, size: int) -> None:
+        self.provider, self._size = provider, size
+
+    def lease(self, baseline_id: str = "empty") -> Any:
+        return self.provider.lease(baseline_id)
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+
+async def demo_task(services: GatewayServices, workdir: Path) -> Path:
+    """The demo task file; references rendered from its truth.py first if the example lacks them."""
+    src = sorted(p for p in EXAMPLES.iterdir() if (p / "task.toml").is_file())[0]
+    import tomllib
+
+    refs = tomllib.loads((src / "task.toml").read_text())["reference"]
+    if all((src / rel).is_file() for rel in refs.values()):
+        return src / "task.toml"
+    dest = workdir / src.name
+    shutil.copytree(src, dest)
+    task_raw = tomllib.loads((dest / "task.toml").read_text())
+    from harness.scene_types import RenderSettings
+
+    settings = RenderSettings(**{**task_raw.get("render", {}), "views": list(refs)})
+    async with services.provider.lease() as scene:
+        await scene.reset("empty")
+        report = await scene.execute((dest / "truth.py").read_text())
+        assert report.success, report.feedback()
+        pack = await scene.render_pack(settings, workdir / "truth_renders")
+    for view, rel in refs.items():
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(pack.views[view].path, dest / rel)
+    return dest / "task.toml"
+
+
+def steps_of(run_dir: str) -> dict[int, Any]:
+    cp = Checkpoint(Path(run_dir))
+    try:
+        return cp.load()
+    finally:
+        cp.close()
+
+
+async def overhead(service: RunService, task: Path, iterations: int) -> dict[str, float]:
+    run_id = await service.start(task, builder="parametric", verifier="metrics", attempts=1,
+                                 iterations=iterations, threshold=1.0)
+    status = await service.wait(run_id)
+    steps = [s for s in steps_of(status.run_dir)[0].memory.steps[1:] if s.render_ms > 0]  # iteration 0 is cold
+    ratios = [(s.elapsed_s - s.model_s) / (s.render_ms / 1000) for s in steps]
+    return {"iter_overhead_ratio": round(statistics.median(ratios), 3),
+            "iter_ms_median": round(statistics.median(s.elapsed_s * 1000 for s in steps), 1),
+            "render_ms_median": round(statistics.median(s.render_ms for s in steps), 1)}
+
+
+async def attempts_per_minute(service: RunService, task: Path, builder: str, attempts: int, iterations: int) -> float:
+    started = time.perf_counter()
+    run_id = await service.start(task, builder=builder, verifier="metrics", attempts=attempts,
+                                 iterations=iterations, threshold=1.0)
+    status = await service.wait(run_id)
+    assert all(a.iterations == iterations for a in status.attempts), status
+    return attempts / ((time.perf_counter() - started) / 60)
+
+
+async def renders_to_threshold(service: RunService, task: Path, builder: str, budget: int, seeds: int,
+                               threshold: float) -> list[int]:
+    run_id = await service.start(task, builder=builder, verifier="metrics", attempts=seeds, iterations=budget,
+                                 threshold=threshold)
+    status = await service.wait(run_id)
+    counts = []
+    for state in steps_of(status.run_dir).values():
+        hit = next((s.index + 1 for s in state.memory.steps if s.score >= threshold), budget)
+        counts.append(hit)
+    return counts
+
+
+@asynccontextmanager
+async def pool(workdir: Path, workers: int) -> Any:
+    config = GatewayConfig.from_raw({"pool": {"workers": workers, "workdir": str(workdir / "pool"),
+                                              "health_interval_s": 3600, "warm_spare": False}})
+    config.runs_dir = workdir / "runs"
+    services = GatewayServices(config)
+    await services.start()
+    try:
+        await services.pool.wait_ready(120)
+        yield services
+    finally:
+        await services.stop()
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="colossus-bench-"))
+    out: dict[str, Any] = {}
+    with FakeOpenAIServer(latency_s=1.0) as fake:
+        models = ModelsConfig.from_table({"builder": ["openai/bench"], "settings": {
+            "openai/bench": {"api_base": fake.base_url, "api_key": "sk-bench"}}}, env={})
+        async with pool(workdir, 2) as services:
+            task_path = await demo_task(services, workdir)
+            task = load_task(task_path)
+            fake.set_default(Reply(text=f"Same program.\n```python\n{task.start_code}```"))
+
+            def service(size: int, builder_factory: Any = None) -> RunService:
+                return RunService(Slots(services.provider, size), services.vision, workdir / "runs", models,
+                                  memory_dir=workdir / "memory", builder_factory=builder_factory)
+
+            out.update(await overhead(service(1), task_path, args.overhead_iterations))
+            per_min = {}
+            for builder, iters in (("llm", 2), ("parametric", 6)):
+                for size in (1, 2):
+                    per_min[(builder, size)] = await attempts_per_minute(service(size), task_path, builder,
+                                                                         args.attempts, iters)
+            out["parallel_speedup"] = round(per_min[("llm", 2)] / per_min[("llm", 1)], 3)
+            out["parallel_speedup_parametric"] = round(per_min[("parametric", 2)] / per_min[("parametric", 1)], 3)
+            out["attempts_per_min"] = {f"{b}_{w}w": round(v, 2) for (b, w), v in per_min.items()}
+
+            threshold = task.budget.threshold
+            ours = await renders_to_threshold(service(2), task_path, "parametric", args.budget, args.seeds, threshold)
+            random_search = service(2, builder_factory=lambda config, strategy: RandomBuilder())
+            theirs = await renders_to_threshold(random_search, task_path, "parametric", args.budget, args.seeds, threshold)
+            out["search_efficiency"] = round(statistics.mean(theirs) / statistics.mean(ours), 3)
+            out["search"] = {"task": task.name, "threshold": threshold, "budget": args.budget,
+                             "parametric_renders": ours, "random_renders": theirs,
+                             "bound": any(n == args.budget for n in ours + theirs)}
+    shutil.rmtree(workdir, ignore_errors=True)
+    return out
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--attempts", type=int, default=4)
+    parser.add_argument("--overhead-iterations", type=int, default=12)
+    parser.add_argument("--budget", type=int, default=60, help="renders per search")
+    parser.add_argument("--seeds", type=int, default=2)
+    args = parser.parse_args()
+    result = asyncio.run(main(args))
+    print(json.dumps(result) if args.json else json.dumps(result, indent=2))
