@@ -25,6 +25,8 @@ from fastmcp.server.context import Context
 from fastmcp.server.providers.base import Provider
 from fastmcp.server.providers.proxy import ProxyTool
 from fastmcp.tools.base import Tool, ToolResult
+from mcp import MCPError
+from mcp_types import METHOD_NOT_FOUND
 from pydantic import BaseModel, Field
 
 from gateway.errors import UpstreamUnavailable, to_tool_error
@@ -159,8 +161,11 @@ class Upstream:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._ping_interval_s)
             self._wake.clear()
-            if not await asyncio.wait_for(client.ping(), self.connect_timeout_s):
-                raise ConnectionError("ping failed")
+            try:
+                await asyncio.wait_for(client.ping(), self.connect_timeout_s)
+            except MCPError as e:
+                if e.error.code != METHOD_NOT_FOUND:  # the modern protocol has no ping: any answer proves life
+                    raise
 
     # -- use ---------------------------------------------------------------------------------
 

@@ -381,7 +381,7 @@ class Pool:
                 continue
             try:
                 await worker.ping(self.config.call_timeout_s)
-            except WorkerError as e:
+            except (WorkerError, WorkerToolError) as e:
                 self._drop_free(worker, str(e))
         for worker in self.workers:
             if self._state.get(worker) in ("starting", "down") or not worker.spec.local:

@@ -23,15 +23,32 @@ import mcp_types
 import psutil
 from fastmcp import Client
 from fastmcp.client.transports import ClientTransport, StreamableHttpTransport
-from mcp import MCPError
+from fastmcp.client.transports.base import TransportOptions
+from mcp import ClientSession, MCPError
 
 from gateway.config import PoolConfig
 from gateway.errors import WorkerCrashed, WorkerError, WorkerTimedOut, WorkerToolError, WorkerUnavailable
 from harness.launcher import WorkerLaunch
 
-__all__ = ["WorkerSpec", "Worker"]
+__all__ = ["WorkerSpec", "Worker", "RelaySession", "WorkerClient"]
 
 log = logging.getLogger(__name__)
+
+
+class RelaySession(ClientSession):
+    """Skips output-schema validation: results are relayed to a host that validates them itself,
+    or parsed into our own models, so checking them here too would cost every call twice."""
+
+    async def validate_tool_result(self, name: str, result: mcp_types.CallToolResult) -> None:
+        return None
+
+
+class WorkerClient(Client):
+    """A fastmcp Client whose sessions are RelaySessions."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._transport_options = TransportOptions(session_class=RelaySession)
 
 
 @dataclass(frozen=True)
@@ -83,7 +100,7 @@ class Worker:
         self.generation += 1
         self.kill_reason = None
         try:
-            client = Client(await self._transport(), name=f"colossus-pool-{self.label}",
+            client = WorkerClient(await self._transport(), name=f"colossus-pool-{self.label}",
                             init_timeout=self.config.startup_timeout_s)
             await asyncio.wait_for(client.__aenter__(), self.config.startup_timeout_s)
             self._client = client
@@ -193,7 +210,10 @@ class Worker:
                 raise WorkerUnavailable(f"worker {self.label} is not running")
             started = time.monotonic()
             try:
-                return await asyncio.wait_for(client.call_tool_mcp(name, arguments), timeout_s)
+                async with asyncio.timeout(timeout_s):
+                    # the session itself, not call_tool_mcp: workers never ask for input (SEP-2322),
+                    # and skipping that driver saves two tasks per call
+                    return await client.session.call_tool(name, arguments)
             except TimeoutError as e:
                 await self.stop()
                 raise WorkerTimedOut(
@@ -208,18 +228,10 @@ class Worker:
             raise AssertionError("unreachable")
 
     async def ping(self, timeout_s: float) -> None:
-        """Protocol-level ping; raises like `call`."""
-        async with self._lock:
-            client = self._client
-            if client is None:
-                raise WorkerUnavailable(f"worker {self.label} is not running")
-            try:
-                await asyncio.wait_for(client.ping(), timeout_s)
-            except TimeoutError as e:
-                await self.stop()
-                raise WorkerTimedOut(f"worker {self.label} did not answer a ping within {timeout_s:g} s") from e
-            except Exception as e:
-                await self._crashed("ping", e, time.monotonic())
+        """The worker's `ping` tool: it answers from Blender's main thread, so a wedged worker fails it."""
+        result = await self.call("ping", {}, timeout_s)
+        if result.is_error:
+            raise WorkerToolError(f"worker {self.label} answered ping with an error")
 
     async def _crashed(self, name: str, error: BaseException, started: float) -> None:
         was_alive = self.alive()

@@ -13,6 +13,7 @@ import atexit
 import contextlib
 import signal
 import sys
+from typing import Any
 
 import psutil
 
@@ -33,6 +34,27 @@ def kill_descendants() -> None:
         for child in psutil.Process().children(recursive=True):
             with contextlib.suppress(psutil.Error):
                 child.kill()
+
+
+async def serve_stdio(app: Any) -> None:
+    """fastmcp's run_stdio_async, but on thread-free pipe streams (see gateway/stdio_streams.py)."""
+    from fastmcp.server.context import reset_transport, set_transport
+    from mcp.server.stdio import stdio_server
+
+    from gateway.stdio_streams import claimed_stdio
+
+    async with claimed_stdio() as streams:
+        if streams is None:
+            await app.run_stdio_async(show_banner=False)
+            return
+        token = set_transport("stdio")
+        try:
+            async with app._lifespan_manager():
+                async with stdio_server(stdin=streams[0], stdout=streams[1]) as (read_stream, write_stream):
+                    low_level = app._mcp_server
+                    await low_level.run(read_stream, write_stream, low_level.create_initialization_options())
+        finally:
+            reset_transport(token)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
                 allowed_origins=config.http.allowed_origins,
             )
         else:
-            await app.run_stdio_async(show_banner=False)
+            await serve_stdio(app)
 
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         asyncio.run(serve())

@@ -162,3 +162,17 @@ async def test_idle_lease_expires_and_its_scene_id_is_then_unknown(pool: Pool) -
     with pytest.raises(UnknownScene, match=r"^\[UNKNOWN_SCENE\] no scene"):
         await scene.info()
     await release_all(pool)
+
+
+async def test_health_check_keeps_healthy_workers_and_replaces_a_dead_spare(pool: Pool) -> None:
+    await pool.wait_ready(60, count=pool.size)
+    before = {w.label: w.pid for w in pool.workers}
+    await pool.check_health()
+    assert {w.label: w.pid for w in pool.workers} == before, "healthy workers are left alone"
+    victim = pool.workers[0]
+    os.kill(before[victim.label], signal.SIGKILL)
+    await asyncio.sleep(0.3)
+    await pool.check_health()
+    assert await pool.wait_ready(60, count=pool.size) == pool.size
+    assert victim.pid not in (None, before[victim.label])
+    assert pool.workers[1].pid == before[pool.workers[1].label]
