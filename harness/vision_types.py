@@ -57,6 +57,8 @@ class ViewStats(BaseModel):
     touches_border: list[str] = Field(default_factory=list, description="frame edges the subject touches: left, right, top, bottom")
     subject_luma: float | None = Field(None, description="mean luma of the subject pixels, in [0,1]")
     subject_bright_fraction: float | None = Field(None, description="share of subject pixels with luma > 0.98")
+    floor_gap: float | None = Field(None, description="sky between a subject part touching no floor and the floor "
+                                                      "below it, share of the frame height; None when not seen")
 
 
 class SentinelReport(BaseModel):

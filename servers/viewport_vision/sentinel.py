@@ -38,6 +38,7 @@ CORRECTIVE_TOOLS: dict[str, tuple[str, dict[str, object]]] = {
     "missing_material": ("execute_code", {"hint": "create a material and append it to obj.data.materials"}),
 }
 
+_CONTACT = np.ones((5, 5), np.uint8)  # a part within 2 px of the floor touches it
 _GEOMETRY_TYPES = {"MESH", "CURVE", "SURFACE", "META", "FONT", "CURVES", "POINTCLOUD", "VOLUME"}
 
 
@@ -52,6 +53,8 @@ class SentinelThresholds(BaseModel):
     max_centre_offset: float = Field(0.45, gt=0, description="subject centre offset / half diagonal above this: off-centre")
     dark_luma: float = Field(0.08, ge=0, le=1, description="mean luma of the subject (or frame) below this: too dark")
     overexposed_fraction: float = Field(0.5, ge=0, le=1, description="share of subject pixels with luma > 0.98 above this")
+    floor_gap: float = Field(0.02, gt=0, le=1, description="sky between the subject and the floor below it, as a "
+                                                         "share of the frame height, above this: floating")
     ground_tolerance: float = Field(0.01, ge=0, description="scene units; bbox min z within this of the support counts as resting")
     max_dimension: float = Field(1000.0, gt=0, description="object longest side in metres above this: absurd scale")
     min_dimension: float = Field(0.001, ge=0, description="object longest side in metres below this: absurd scale")
@@ -109,7 +112,32 @@ def view_stats(image: LoadedImage, t: SentinelThresholds, floor_bands: bool = Tr
         pixels = luma[mask]
         stats.subject_luma = float(pixels.mean()) / 255
         stats.subject_bright_fraction = float(np.count_nonzero(pixels > 250)) / pixels.size
+        stats.floor_gap = _floor_gap(mask, sil.floor, max(4, int(0.001 * h * w)))
     return stats
+
+
+def _floor_gap(mask: np.ndarray, floor: np.ndarray | None, min_area: int) -> float | None:
+    """Largest run of sky between a subject part that touches no floor and the floor visible below it.
+
+    Conservative: a part touching the floor anywhere (legs of a table, or floor seen around it from
+    above) is grounded; a view without both sky and floor says nothing.
+    """
+    if floor is None:
+        return None
+    count, labels, boxes, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    near_floor = cv2.dilate(floor.astype(np.uint8), _CONTACT) > 0
+    worst: float | None = None
+    for i in range(1, count):
+        x, y, w, h, area = (int(v) for v in boxes[i])
+        if area < min_area:
+            continue
+        part = labels[y:y + h, x:x + w] == i
+        if (near_floor[y:y + h, x:x + w] & part).any():
+            continue
+        rows = np.flatnonzero(floor[y + h:, x:x + w].any(axis=1))
+        if rows.size:
+            worst = max(worst or 0.0, (int(rows[0]) + 1) / mask.shape[0])
+    return worst
 
 
 def _view_issues(view: str, s: ViewStats, t: SentinelThresholds) -> list[SentinelIssue]:
@@ -134,6 +162,9 @@ def _view_issues(view: str, s: ViewStats, t: SentinelThresholds) -> list[Sentine
         if s.centre_offset is not None and s.centre_offset > t.max_centre_offset and not s.touches_border:
             add("off_centre", "warning", f"{view}: the subject is far off-centre (offset {s.centre_offset:.2f} "
                 "of the half diagonal)", s.centre_offset, t.max_centre_offset)
+    if s.floor_gap is not None and s.floor_gap > t.floor_gap:
+        add("floating", "error", f"{view}: the subject hangs above the floor with sky under it (gap "
+            f"{s.floor_gap:.0%} of the frame height)", s.floor_gap, t.floor_gap)
     luma = s.subject_luma if s.subject_luma is not None and s.coverage >= t.min_coverage else s.mean_luma
     if luma < t.dark_luma:
         add("too_dark", "warning", f"{view}: too dark (mean luma {luma:.3f})", luma, t.dark_luma)

@@ -5,7 +5,7 @@ holds one or two flat colours (world, floor). Each corner patch proposes a backg
 a proposal is kept when it covers a good share of the border ring. With `floor_bands`, a colour
 met on both the left and the right frame edge is a floor seen edge-on (a finite ground plane
 crossing the frame without reaching the corners) and joins the background. Pixels far from every
-kept colour are the subject. An alpha channel, when the image has one, is used instead.
+kept colour, or not connected to the border through such pixels, are the subject. An alpha channel, when the image has one, is used instead.
 
 Limitations: a subject covering two corners and most of the border reads as background; with
 `floor_bands`, a flat-coloured subject wider than the frame reads as floor. Callers that know
@@ -32,6 +32,7 @@ _OPEN = np.ones((3, 3), np.uint8)
 class Silhouette:
     mask: np.ndarray  # H×W bool
     background: np.ndarray  # K×3 float32 RGB in [0,255], the kept background colours (first = dominant)
+    floor: np.ndarray | None = None  # H×W bool: background that is not the sky (the top corners' colour), if any
 
     @property
     def coverage(self) -> float:
@@ -63,13 +64,42 @@ def silhouette(
     palette = _palette(rgb, ring, tol)
     if floor_bands:
         palette = _with_floor_bands(rgb, palette, tol)
+    sky = _sky(rgb, tol)
     background = np.zeros((h, w), np.uint8)
+    floor = np.zeros((h, w), np.uint8)
     for colour in palette:  # inside the per-channel box around a colour ⇔ max-channel distance ≤ tol
         lo = np.clip(colour - tol, 0, 255).tolist()
         hi = np.clip(colour + tol, 0, 255).tolist()
-        background |= cv2.inRange(rgb, np.array(lo), np.array(hi))
-    foreground = cv2.morphologyEx(cv2.bitwise_not(background), cv2.MORPH_OPEN, _OPEN)
-    return Silhouette(foreground > 0, palette)
+        near = cv2.inRange(rgb, np.array(lo), np.array(hi))
+        background |= near
+        if sky is not None and np.abs(colour - sky).max() > tol:
+            floor |= near
+    # background is what has a background colour AND connects to the frame border: a subject face
+    # that happens to match the floor's grey, with sky between it and the floor, stays subject
+    # (floor colours on their own: an anti-aliased rim, grey between black sky and a light subject,
+    # touches the sky but is not floor)
+    connected = _touching_border(background)
+    floor_mask = None
+    if floor.any():
+        floor_mask = _touching_border(floor)
+        connected &= ~((floor > 0) & ~floor_mask)
+    foreground = cv2.morphologyEx((~connected).astype(np.uint8), cv2.MORPH_OPEN, _OPEN) > 0
+    return Silhouette(foreground, palette, floor_mask if floor_mask is not None and floor_mask.any() else None)
+
+
+def _touching_border(mask: np.ndarray) -> np.ndarray:
+    """The parts of a 0/255 mask connected (4-neighbourhood) to the frame border."""
+    _, labels = cv2.connectedComponents(mask, connectivity=4)
+    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    return np.isin(labels, border[border > 0])
+
+
+def _sky(rgb: np.ndarray, tol: float) -> np.ndarray | None:
+    """The world colour, when both top corners agree on it."""
+    c = min(_CORNER, *rgb.shape[:2])
+    left = np.median(rgb[:c, :c].reshape(-1, 3), axis=0)
+    right = np.median(rgb[:c, -c:].reshape(-1, 3), axis=0)
+    return ((left + right) / 2).astype(np.float32) if np.abs(left - right).max() <= tol else None
 
 
 def _border_ring(rgb: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from fastmcp import Client
 
 from harness.scene_types import MeshStats, ObjectSummary, SceneInfo
@@ -70,10 +71,11 @@ def test_ground_plane_reaching_the_border_is_background_not_a_clipped_subject() 
     assert abs(report.views["front"].coverage - np.pi * 40**2 / 256**2) < 0.005
 
 
-def _floor_band_frame() -> LoadedImage:
+def _floor_band_frame(centre_y: int = 160) -> LoadedImage:
     """A finite ground plane seen edge-on: a flat band crossing the frame, not reaching the corners."""
-    img = frame(centre=(128, 100), radius=30).rgb.copy()
+    img = np.full((256, 256, 3), BACKGROUND, np.uint8)
     img[170:190] = (110, 110, 112)
+    cv2.circle(img, (128, centre_y), 30, (200, 60, 40), -1)
     return LoadedImage.from_array(img)
 
 
@@ -89,6 +91,13 @@ def test_band_crossing_the_frame_is_a_clipped_subject_when_the_scene_has_no_floo
     report = sentinel_check({"front": _floor_band_frame()}, _scene(_obj("Ball", (-0.5, -0.5, 0), (0.5, 0.5, 1))))
     clipped = next(i for i in report.issues if i.category == "clipped")
     assert "left" in clipped.message and "right" in clipped.message
+
+
+def test_subject_with_sky_between_it_and_the_floor_is_floating_in_the_view() -> None:
+    report = sentinel_check({"front": _floor_band_frame(centre_y=90)})
+    (issue,) = report.issues
+    assert (issue.category, issue.view, issue.suggested_tool) == ("floating", "front", "transform_to_floor")
+    assert issue.value == pytest.approx((170 - 121) / 256, abs=0.01)
 
 
 def test_thresholds_are_configurable() -> None:

@@ -48,9 +48,11 @@ async def test_floating_cube_is_flagged_until_transform_to_floor_grounds_it(work
 
     async with Client(create_vision([tmp_path])) as vision:
         before = (await vision.call_tool("sentinel", {"images": before_paths, "scene_info": before_info})).structured_content
-        floating = [i for i in before["issues"] if i["category"] == "floating"]
+        floating = [i for i in before["issues"] if i["category"] == "floating" and i["object_name"]]
         assert [(i["object_name"], i["suggested_tool"]) for i in floating] == [("Cube", "transform_to_floor")]
         assert floating[0]["value"] == pytest.approx(1.5, abs=1e-3)
+        seen = {i["view"] for i in before["issues"] if i["category"] == "floating" and i["view"]}
+        assert seen == {"front", "side"}  # the silhouette shows sky between the cube and the floor
         assert not before["passed"]
         for stats in before["views"].values():  # the render itself is sound: a visible, framed subject
             assert 0.005 < stats["coverage"] < 0.5 and stats["touches_border"] == []
