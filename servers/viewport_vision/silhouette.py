@@ -89,9 +89,11 @@ def silhouette(
 
 def _touching_border(mask: np.ndarray) -> np.ndarray:
     """The parts of a 0/255 mask connected (4-neighbourhood) to the frame border."""
-    _, labels = cv2.connectedComponents(mask, connectivity=4)
-    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    return np.isin(labels, border[border > 0])
+    count, labels = cv2.connectedComponents(mask, connectivity=4)
+    keep = np.zeros(count, bool)
+    keep[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
+    keep[0] = False  # label 0 is everything outside the mask
+    return keep[labels]
 
 
 def _sky(rgb: np.ndarray, tol: float) -> np.ndarray | None:
