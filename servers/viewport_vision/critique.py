@@ -3,7 +3,7 @@
 One request carries every render (and every reference image, labelled) as data URLs. The reply
 must be the VerifierOutput JSON: a json_schema response_format is sent when the verifier chain
 honours it, and the reply is validated either way. A reply that is not clean JSON is repaired
-(code fences, prose around the object, trailing commas); one that still fails is retried ONCE
+(code fences, prose around the object, trailing commas, extra keys); one that still fails is retried ONCE
 with the error shown to the model; then the critique fails with [VERIFIER_BAD_OUTPUT]. There is
 never a default score.
 """
@@ -35,9 +35,9 @@ _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 
 
 class _Reply(BaseModel):
-    """What the model must send: every field required, nothing else."""
+    """What the model must send: every field required; extra keys (a model's own notes) are dropped."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     overall_score: float = Field(ge=0.0, le=1.0)
     is_complete: bool

@@ -22,7 +22,7 @@ from harness.scene_types import SceneInfo
 from harness.vision_types import CompareResult, SentinelReport, VerifierOutput
 from servers.viewport_vision.critique import critique as run_critique
 from servers.viewport_vision.errors import BadImageError
-from servers.viewport_vision.images import ImageInput, ImageLimits, ImageLoader
+from servers.viewport_vision.images import ImageInput, ImageLimits, ImageLoader, LoadedImage
 from servers.viewport_vision.metrics import compare_views
 from servers.viewport_vision.phash import phash_hex
 from servers.viewport_vision.sentinel import SentinelThresholds, sentinel_check
@@ -78,7 +78,7 @@ class VisionCore:
         loaded = self.loader.load(image, "image")
         return PhashResult(phash=phash_hex(loaded.rgb), width=loaded.width, height=loaded.height)
 
-    def _views(self, images: dict[str, ImageInput], what: str) -> dict:
+    def _views(self, images: dict[str, ImageInput], what: str) -> dict[str, LoadedImage]:
         if len(images) > MAX_VIEWS:
             raise BadImageError(f"{what}: {len(images)} images, at most {MAX_VIEWS} per call")
         return self.loader.load_views(images, what)

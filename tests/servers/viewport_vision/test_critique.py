@@ -151,6 +151,10 @@ def test_trailing_commas_are_repaired() -> None:
     assert parse_reply(text).overall_score == 0.72
 
 
+def test_extra_keys_from_the_model_are_dropped() -> None:
+    assert parse_reply(json.dumps({**GOOD, "reasoning": "long notes"})).overall_score == 0.72
+
+
 def test_partial_json_is_not_completed_with_defaults() -> None:
     with pytest.raises(ReplyParseError, match="suggestions"):
         parse_reply(json.dumps({k: v for k, v in GOOD.items() if k != "suggestions"}))
