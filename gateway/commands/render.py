@@ -1,4 +1,4 @@
-"""`colossus render PROGRAM.py --out DIR`: run a bpy program in a fresh scene and render its camera pack.
+"""`colossus render PROGRAM.py --out DIR [--task TASK.toml]`: run a bpy program in a fresh scene and render its camera pack.
 
 One worker is started through the launcher (stdio), the program runs in the built-in `empty`
 baseline, and DIR receives `execution.json`, one `<view>.png` per view and the worker's log (`worker.log`). A failing program
@@ -13,6 +13,7 @@ import base64
 import json
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 from harness.report import ExecutionReport
@@ -25,10 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = RenderSettings()
     parser.add_argument("program", type=Path, help="a Python file using bpy")
     parser.add_argument("--out", type=Path, required=True, help="folder for <view>.png and execution.json")
-    parser.add_argument("--views", nargs="+", choices=VIEW_NAMES, default=list(defaults.views))
-    parser.add_argument("--preset", choices=["preview", "final"], default=defaults.preset)
-    parser.add_argument("--resolution", type=int, default=defaults.resolution)
-    parser.add_argument("--framing", choices=["fixed", "auto"], default=defaults.framing)
+    parser.add_argument("--task", type=Path, help="take the camera pack settings (and the views of its references) from this task.toml")
+    parser.add_argument("--views", nargs="+", choices=VIEW_NAMES)
+    parser.add_argument("--preset", choices=["preview", "final"])
+    parser.add_argument("--resolution", type=int)
+    parser.add_argument("--framing", choices=["fixed", "auto"])
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds the program may run")
     parser.add_argument("--blender", type=Path, help="use this Blender executable instead of the bpy wheel")
 
@@ -38,11 +40,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"colossus render: no such program: {args.program}", file=sys.stderr)
         return 2
     try:
-        settings = RenderSettings(views=args.views, preset=args.preset, resolution=args.resolution, framing=args.framing)
-    except ValueError as exc:
+        settings = _settings(args)
+    except (OSError, ValueError) as exc:
         print(f"colossus render: {exc}", file=sys.stderr)
         return 2
     return asyncio.run(_render(args.program.read_text(), args.out, settings, args.timeout, args.blender))
+
+
+def _settings(args: argparse.Namespace) -> RenderSettings:
+    """Defaults, then the task's [render] table and reference views, then explicit flags."""
+    base: dict[str, object] = {}
+    if args.task:
+        table = tomllib.loads(args.task.read_text(encoding="utf-8"))
+        base = dict(table.get("render", {}))
+        if refs := table.get("reference"):
+            base["views"] = list(refs)
+    flags = {"views": args.views, "preset": args.preset, "resolution": args.resolution, "framing": args.framing}
+    return RenderSettings.model_validate(base | {k: v for k, v in flags.items() if v is not None})
 
 
 async def _render(code: str, out: Path, settings: RenderSettings, timeout_s: float, blender: Path | None) -> int:

@@ -47,3 +47,22 @@ def test_missing_blender_binary_is_named_in_the_error(tmp_path: Path) -> None:
     done = colossus("render", "examples/hello.py", "--out", str(tmp_path / "out"), "--blender", str(tmp_path / "blender"))
     assert done.returncode == 2
     assert f"{tmp_path / 'blender'} does not exist or is not executable" in done.stderr
+
+
+def test_task_settings_reproduce_the_committed_reference_renders(tmp_path: Path) -> None:
+    task = PROJECT_ROOT / "examples" / "tasks" / "red_block"
+    done = colossus("render", str(task / "truth.py"), "--task", str(task / "task.toml"), "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1])["views"] == ["front", "side", "top", "iso"]
+    for view in ("front", "side", "top", "iso"):
+        rendered, reference = cv2.imread(str(tmp_path / f"{view}.png")), cv2.imread(str(task / "ref" / f"{view}.png"))
+        assert rendered.shape == reference.shape == (128, 128, 3)
+        assert cv2.absdiff(rendered, reference).max() <= 2, f"{view} differs from the committed reference"
+
+
+def test_explicit_flags_override_the_task(tmp_path: Path) -> None:
+    task = PROJECT_ROOT / "examples" / "tasks" / "red_block"
+    done = colossus("render", str(task / "truth.py"), "--task", str(task / "task.toml"), "--views", "top", "--resolution", "48", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [p.name for p in tmp_path.glob("*.png")] == ["top.png"]
+    assert cv2.imread(str(tmp_path / "top.png")).shape == (48, 48, 3)
