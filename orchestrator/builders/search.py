@@ -4,9 +4,12 @@ The search is a generator that yields points and receives their scores. It keeps
 outside the generator, so `next_point` rebuilds it by replaying the recorded history: the next
 point is a pure function of (start, seed, history). That makes resume and hybrid use trivial.
 
-Per sweep every coordinate is probed ± step (order shuffled by the seed); an improving move is
-extended along the same direction with a doubled step while it keeps improving; a sweep without
-improvement halves the step. When the step is tiny the search restarts around the best point.
+Each coordinate has its own step. Per sweep every coordinate is probed ± its step (order shuffled
+by the seed); an improving move is extended along the same direction with a doubled step while it
+keeps improving; when both neighbours are worse, one probe goes to the vertex of the parabola
+through the three points and the coordinate's step halves. After each sweep its net move is
+repeated while it pays (Hooke-Jeeves), which follows ridges no single coordinate can. When every step is below
+MIN_STEP the search is in a local optimum and restarts from a random point.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ Point = tuple[float, ...]
 History = Sequence[tuple[Sequence[float], float]]
 
 INITIAL_STEP = 0.25
-MIN_STEP = 1.0 / 256
+MIN_STEP = 1.0 / 32
 TOLERANCE = 1e-3
 
 
@@ -41,44 +44,65 @@ def pattern_search(x0: Sequence[float], seed: int) -> Generator[Point, float, No
     seen: dict[Point, float] = {}
     best = _clip(list(x0))
     best_f = yield from _ask(seen, best)
-    step = INITIAL_STEP
     dims = len(best)
+    steps = [INITIAL_STEP] * dims
+
+    def moved(x: Point, i: int, delta: float) -> Point:
+        y = list(x)
+        y[i] += delta
+        return _clip(y)
+
     while True:
-        improved = False
-        order = list(range(dims))
+        order = [i for i in range(dims) if steps[i] >= MIN_STEP]
+        if not order:  # stuck in a local optimum: start again from a random point (the history keeps the best)
+            steps = [INITIAL_STEP] * dims
+            best = random_point(dims, rng)
+            best_f = yield from _ask(seen, best)
+            continue
         rng.shuffle(order)
+        base = best
         for i in order:
+            h = steps[i]
+            probes: dict[float, float] = {}
             for sign in rng.sample((1.0, -1.0), 2):
-                probe = list(best)
-                probe[i] += sign * step
-                y = _clip(probe)
+                y = moved(best, i, sign * h)
                 if y == best:
                     continue
-                fy = yield from _ask(seen, y)
-                if fy <= best_f:
-                    continue
-                best, best_f, improved = y, fy, True
-                stride = 2 * step
-                while True:  # extend the successful move while it pays
-                    probe = list(best)
-                    probe[i] += sign * stride
-                    z = _clip(probe)
-                    if z == best:
-                        break
-                    fz = yield from _ask(seen, z)
-                    if fz <= best_f:
-                        break
-                    best, best_f, stride = z, fz, stride * 2
+                probes[sign] = yield from _ask(seen, y)
+                if probes[sign] > best_f:
+                    best, best_f = y, probes[sign]
+                    stride = 2 * h
+                    while True:  # extend the successful move while it pays
+                        z = moved(best, i, sign * stride)
+                        if z == best:
+                            break
+                        fz = yield from _ask(seen, z)
+                        if fz <= best_f:
+                            break
+                        best, best_f, stride = z, fz, stride * 2
+                    break
+            else:
+                # both neighbours worse: the parabola through them points at the optimum in between
+                if len(probes) == 2:
+                    curvature = probes[1.0] - 2 * best_f + probes[-1.0]
+                    if curvature < 0:
+                        t = h * (probes[-1.0] - probes[1.0]) / (2 * curvature)
+                        if abs(t) > h / 8:
+                            y = moved(best, i, t)
+                            fy = yield from _ask(seen, y)
+                            if fy > best_f:
+                                best, best_f = y, fy
+                steps[i] = h / 2
+        # Hooke-Jeeves pattern move: repeat the sweep's net move while it pays (follows diagonal ridges)
+        direction = [b - a for a, b in zip(base, best)]
+        while any(direction):
+            z = _clip([v + d for v, d in zip(best, direction)])
+            if z == best:
                 break
-        if not improved:
-            step /= 2
-            if step < MIN_STEP:
-                step = INITIAL_STEP / 2
-                jitter = [v + rng.uniform(-step, step) for v in best]
-                y = _clip(jitter)
-                fy = yield from _ask(seen, y)
-                if fy > best_f:
-                    best, best_f = y, fy
+            fz = yield from _ask(seen, z)
+            if fz <= best_f:
+                break
+            best, best_f = z, fz
 
 
 def next_point(x0: Sequence[float], seed: int, history: History) -> Point:
