@@ -156,7 +156,7 @@ class Pool:
     def kill_all_now(self) -> None:
         """Synchronous last resort for exit paths: SIGKILL every worker's process group."""
         for worker in self.workers:
-            worker._kill_now()
+            worker.kill_now()
 
     # -- leases ------------------------------------------------------------------------------
 
@@ -400,7 +400,7 @@ class Pool:
             return
         if over_memory:
             worker.kill_reason = WorkerOverMemory(f"{reason}; it was killed")
-        worker._kill_now()
+        worker.kill_now()
         async with lease.lock:
             if lease.worker is worker and lease.scene_id in self._leases:
                 note = await self._recover(lease)

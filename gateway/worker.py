@@ -115,7 +115,7 @@ class Worker:
 
     async def stop(self) -> None:
         """Kill the process group (if local) and drop the client. Safe to call twice."""
-        self._kill_now()
+        self.kill_now()
         client, self._client = self._client, None
         if client is not None:
             with contextlib.suppress(BaseException):
@@ -126,7 +126,7 @@ class Worker:
             self._popen = None
         self.pid = None
 
-    def _kill_now(self) -> None:
+    def kill_now(self) -> None:
         """SIGKILL the worker's process group at once; synchronous so exit handlers can use it."""
         pid = self.pid or (self._popen.pid if self._popen else None)
         if pid is None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -14,7 +16,7 @@ from gateway.errors import PoolExhausted, UnknownScene, WorkerCrashed, WorkerTim
 from gateway.pool import Pool
 from gateway.scene import PoolScene
 from harness.report import ErrorClass
-from tests.gateway.conftest import zombies
+from tests.gateway.conftest import pool_config, zombies
 
 ADD_CUBE = "import bpy\nbpy.ops.mesh.primitive_cube_add()\nbpy.context.object.name = {name!r}"
 # Disarms the worker's own snippet alarm first, so only the gateway's timeout can end it.
@@ -176,3 +178,25 @@ async def test_health_check_keeps_healthy_workers_and_replaces_a_dead_spare(pool
     assert await pool.wait_ready(60, count=pool.size) == pool.size
     assert victim.pid not in (None, before[victim.label])
     assert pool.workers[1].pid == before[pool.workers[1].label]
+
+
+async def test_local_http_workers_take_ports_from_the_base_port_skipping_busy_ones(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        first = busy.getsockname()[1]
+    with socket.socket() as busy:  # hold `first` so the pool must skip it
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        busy.bind(("127.0.0.1", first))
+        busy.listen()
+        http_pool = Pool(pool_config(tmp_path, workers=1, transport="http", base_port=first))
+        http_pool.start()
+        try:
+            assert await http_pool.wait_ready(90) == 1, http_pool.status()
+            worker = http_pool.workers[0]
+            assert worker.spec.port is not None and worker.spec.port > first
+            scene = await lease(http_pool)
+            assert (await scene.execute(ADD_CUBE.format(name="over_http"))).success
+            assert await names(scene) == ["over_http"]
+        finally:
+            await http_pool.stop()
+    assert not worker.alive()
