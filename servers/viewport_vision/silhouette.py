@@ -7,6 +7,9 @@ met on both the left and the right frame edge is a floor seen edge-on (a finite 
 crossing the frame without reaching the corners) and joins the background. Pixels far from every
 kept colour, or not connected to the border through such pixels, are the subject. An alpha channel, when the image has one, is used instead.
 
+The mask is opened with a 3×3 square: that removes render noise and the anti-aliased rims where
+two background colours meet (floor against sky), and with them subject parts thinner than 3 px.
+
 Limitations: a subject covering two corners and most of the border reads as background; with
 `floor_bands`, a flat-coloured subject wider than the frame reads as floor. Callers that know
 there is no floor (sentinel with scene facts) turn floor bands off.
