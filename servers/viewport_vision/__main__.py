@@ -1,7 +1,10 @@
-"""`python -m servers.viewport_vision [--allowed-root DIR ...] [--config FILE] [--http --host H --port P]`.
+"""The viewport-vision MCP server over stdio (default) or streamable HTTP.
+
+    python -m servers.viewport_vision [--allowed-root DIR ...] [--config FILE] [--http --host H --port P]
 
 Default allowed roots: ./runs and the system temp dir. The verifier model role comes from the
 [models] table of the config file (see harness.model_config) and COLOSSUS_MODELS_VERIFIER.
+HTTP binds to loopback only: the server has no authentication of its own (the gateway has).
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args(argv)
+    if args.http and args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"viewport_vision: refusing to serve on {args.host}: no authentication here; "
+              "bind to 127.0.0.1 and reach it through the gateway", file=sys.stderr)
+        return 2
     try:
         models = ModelsConfig.load(args.config)
     except (ModelConfigError, ValueError, FileNotFoundError) as e:
