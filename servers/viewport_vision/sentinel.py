@@ -2,7 +2,7 @@
 
 From the pixels of each view: blank or near-uniform frame, subject clipped by the border, too
 small or far off-centre, too dark or overexposed. From the scene facts (SceneInfo): objects below
-the ground or floating, absurd scale, non-manifold edges, missing materials. Evaluators only
+the ground or floating, far from the origin, absurd scale, non-manifold edges, missing materials. Evaluators only
 report; the builder decides what to do (`suggested_tool` names what would fix it).
 """
 
@@ -34,6 +34,7 @@ CORRECTIVE_TOOLS: dict[str, tuple[str, dict[str, object]]] = {
     "floating": ("transform_to_floor", {}),
     "below_ground": ("transform_to_floor", {}),
     "absurd_scale": ("normalize_scale", {}),
+    "far_from_origin": ("execute_code", {"hint": "move the object back near the origin (obj.location)"}),
     "non_manifold": ("execute_code", {"hint": "merge by distance, fill holes, recalculate normals (bmesh)"}),
     "missing_material": ("execute_code", {"hint": "create a material and append it to obj.data.materials"}),
 }
@@ -58,6 +59,8 @@ class SentinelThresholds(BaseModel):
     ground_tolerance: float = Field(0.01, ge=0, description="scene units; bbox min z within this of the support counts as resting")
     max_dimension: float = Field(1000.0, gt=0, description="object longest side in metres above this: absurd scale")
     min_dimension: float = Field(0.001, ge=0, description="object longest side in metres below this: absurd scale")
+    max_origin_distance: float = Field(100.0, gt=0, description="object bbox centre further than this from the origin "
+                                                                "(metres): far from origin")
 
 
 def sentinel_check(
@@ -185,6 +188,10 @@ def scene_issues(info: SceneInfo, t: SentinelThresholds) -> list[SentinelIssue]:
         if longest > t.max_dimension or 0 < longest < t.min_dimension or longest == 0:
             limit = t.max_dimension if longest > t.max_dimension else t.min_dimension
             out.append(_scene_issue("absurd_scale", "error", o, f"{o.name} is {longest:g} m across", longest, limit))
+        centre = [(o.bbox_min[i] + o.bbox_max[i]) / 2 * info.unit_scale for i in range(3)]
+        if (distance := math.hypot(*centre)) > t.max_origin_distance:
+            out.append(_scene_issue("far_from_origin", "warning", o, f"{o.name} is {distance:g} m from the origin",
+                                    distance, t.max_origin_distance))
         if o.mesh is not None and o.mesh.non_manifold_edges > 0 and not _is_floor(o, t):  # a plane's rim is open by design
             out.append(_scene_issue("non_manifold", "warning", o, f"{o.name} has {o.mesh.non_manifold_edges} "
                                     "non-manifold edges", float(o.mesh.non_manifold_edges), 0.0))

@@ -143,6 +143,12 @@ def test_absurd_scale_suggests_normalize_scale() -> None:
     assert (issue.category, issue.suggested_tool, issue.suggested_args["name"]) == ("absurd_scale", "normalize_scale", "Ship")
 
 
+def test_object_far_from_the_origin_is_a_warning() -> None:
+    report = sentinel_check({}, _scene(_obj("Rock", (499, 0, 0), (501, 2, 2))))
+    (issue,) = report.issues
+    assert (issue.category, issue.severity) == ("far_from_origin", "warning") and issue.value > 499
+
+
 def test_non_manifold_edges_and_missing_materials_are_warnings() -> None:
     broken = _obj("Hull", (-1, -1, 0), (1, 1, 1), materials=[],
                   mesh=MeshStats(verts=8, edges=12, faces=5, non_manifold_edges=4))
