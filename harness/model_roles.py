@@ -129,6 +129,8 @@ def _fill_log(log: CallLog, response: Any, chain: list[str], priced: frozenset[s
     # litellm's x-litellm-attempted-fallbacks header undercounts past the first hop; without
     # cooldowns the chain is walked in order, so the served model's position is exact.
     log.fallbacks_taken = chain.index(log.model) if log.model in chain else 0
+    # the Router does not hand back the errors it fell back on; say at least who failed
+    log.errors.extend(f"{m}: failed, fell back to the next model" for m in chain[: log.fallbacks_taken])
     usage = getattr(response, "usage", None)
     if usage is not None:
         log.tokens_in = getattr(usage, "prompt_tokens", None)

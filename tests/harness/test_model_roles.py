@@ -61,6 +61,7 @@ async def test_first_model_failing_falls_back_to_the_second_and_says_so(openai_s
     )
     assert text == "from b"
     assert log.model == "openai/b" and log.fallbacks_taken == 1
+    assert log.errors == ["openai/a: failed, fell back to the next model"]
     assert [(r.model, r.status) for r in openai_server.requests] == [("a", 500), ("b", 200)]
 
 
