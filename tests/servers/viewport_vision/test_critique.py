@@ -68,7 +68,8 @@ async def test_every_render_and_reference_arrives_intact_and_labelled(openai_ser
     renders = {v: str(pngs[v]) for v in ("front", "side", "top", "iso")}
     reference = {"front": str(pngs["ref_front"]), "iso": str(pngs["ref_iso"])}
     async with Client(mcp) as client:
-        await client.call_tool("critique", {"images": renders, "task": "mug", "reference": reference})
+        await client.call_tool("critique", {"images": renders, "task": "mug", "reference": reference,
+                                            "rubric": "only the silhouette matters"})
     (request,) = openai_server.requests
     urls = request.image_urls()
     assert len(urls) == 6
@@ -78,7 +79,7 @@ async def test_every_render_and_reference_arrives_intact_and_labelled(openai_ser
         assert base64.b64decode(url.split(",", 1)[1]) == original
     labels = [p["text"] for p in request.body["messages"][1]["content"] if p["type"] == "text"]
     assert "Render, view top:" in labels and "Reference, view iso:" in labels
-    assert "mug" in labels[0]
+    assert "mug" in labels[0] and "only the silhouette matters" in labels[0]
 
 
 async def test_json_in_fences_with_prose_is_repaired_without_a_retry(openai_server: FakeOpenAIServer, pngs) -> None:
