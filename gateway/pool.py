@@ -172,7 +172,9 @@ class Pool:
         if warm and baseline_id == EMPTY:
             return lease
         try:
-            await self.call(scene_id, "reset_to_baseline", {"baseline_id": baseline_id})
+            result = await self.call(scene_id, "reset_to_baseline", {"baseline_id": baseline_id})
+            if result.is_error:
+                raise WorkerToolError(_text(result))
         except BaseException:
             if self._leases.pop(scene_id, None) is not None and lease.worker.connected:
                 self._clean(lease.worker)

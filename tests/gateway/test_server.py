@@ -216,3 +216,59 @@ async def test_legacy_protocol_clients_work_too(kind: str, app: FastMCP, http_ur
         report = (await legacy.call_tool("execute_code", {"scene_id": scene_id, "code": "print(6 * 7)"})).structured_content
         assert report["stdout"] == "42\n"
         await legacy.call_tool("release_scene", {"scene_id": scene_id})
+
+
+async def test_start_run_drives_the_coordinator_to_the_end_and_get_run_reports_it(app: FastMCP, tmp_path: Path) -> None:
+    example = PROJECT / "examples" / "tasks" / "red_block"
+    async with Client(app) as client:
+        scene_id = await new_scene(client)
+        await client.call_tool("execute_code", {"scene_id": scene_id, "code": (example / "truth.py").read_text()})
+        pack = (await client.call_tool("render_pack", {"scene_id": scene_id, "views": ["front", "iso"], "resolution": 64,
+                                                       "distance": 7.0})).structured_content
+        await client.call_tool("release_scene", {"scene_id": scene_id})
+        (tmp_path / "ref").mkdir()
+        for view in ("front", "iso"):
+            (tmp_path / "ref" / f"{view}.png").write_bytes(Path(pack["views"][view]["path"]).read_bytes())
+        (tmp_path / "start.py").write_text((example / "start.py").read_text())
+        (tmp_path / "task.toml").write_text(
+            'name = "red_block_small"\ndescription = "A red block"\n[start]\nprogram = "start.py"\n'
+            '[reference]\nfront = "ref/front.png"\niso = "ref/iso.png"\n'
+            '[render]\nresolution = 64\ndistance = 7.0\n'
+            '[budget]\nattempts = 1\niterations = 2\nthreshold = 0.999\ntimeout_s = 120\n')
+        run_id = (await client.call_tool("start_run", {"task": str(tmp_path / "task.toml")})).structured_content["run_id"]
+        for _ in range(12):
+            got = await client.call_tool("get_run", {"run_id": run_id, "wait_s": 10})
+            if got.structured_content["status"] != "running":
+                break
+        status = got.structured_content
+        assert status["status"] in ("completed", "timeout"), status
+        assert len(status["attempts"]) == 1 and status["attempts"][0]["iterations"] >= 1
+        assert status["best_score"] is not None and 0 < status["best_score"] <= 1
+        assert [b.type for b in got.content].count("image") >= 1, "get_run shows the best renders"
+        listed = (await client.call_tool("list_runs", {})).structured_content["runs"]
+        assert run_id in [r["run_id"] for r in listed]
+        resource = await client.read_resource(f"runs://{run_id}")
+        assert run_id in resource[0].text
+
+
+async def test_bad_input_gets_a_specific_error_and_loses_nothing(app: FastMCP) -> None:
+    async with Client(app) as client:
+        with pytest.raises(ToolError, match=r"^\[UNKNOWN_BASELINE\]"):
+            await client.call_tool("reset_to_baseline", {"baseline_id": "never_saved"})
+        assert (await client.call_tool("mesh_status", {})).structured_content["pool"]["leased"] == 0, "no lease leaked"
+        with pytest.raises(ToolError, match="scene_id"):
+            await client.call_tool("execute_code", {"scene_id": "../etc", "code": "pass"})
+        scene_id = await new_scene(client)
+        with pytest.raises(ToolError, match="200000"):
+            await client.call_tool("execute_code", {"scene_id": scene_id, "code": "#" * 200_001})
+        with pytest.raises(ToolError, match=r"timeout_s"):
+            await client.call_tool("execute_code", {"scene_id": scene_id, "code": "pass", "timeout_s": 600})
+        with pytest.raises(ToolError, match=r"^\[BAD_ID\]"):
+            await client.call_tool("blender_save_baseline", {"scene_id": scene_id, "name": "../../escape"})
+        with pytest.raises(ToolError, match=r"allowed|outside|BAD_PATH|not under"):
+            await client.call_tool("verify", {"images": {"front": "/etc/passwd"}})
+        with pytest.raises(ToolError, match=r"image|decode|IMAGE"):
+            await client.call_tool("verify", {"images": {"front": "bm90IGFuIGltYWdl"}})
+        report = (await client.call_tool("execute_code", {"scene_id": scene_id, "code": "print('still fine')"})).structured_content
+        assert report["stdout"] == "still fine\n"
+        await client.call_tool("release_scene", {"scene_id": scene_id})
