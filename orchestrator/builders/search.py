@@ -1,15 +1,12 @@
-"""Black-box search over the unit cube: adaptive pattern search with line extension.
+"""Black-box search over the unit cube: Nelder-Mead with restarts.
 
 The search is a generator that yields points and receives their scores. It keeps no state
 outside the generator, so `next_point` rebuilds it by replaying the recorded history: the next
 point is a pure function of (start, seed, history). That makes resume and hybrid use trivial.
 
-Each coordinate has its own step. Per sweep every coordinate is probed ± its step (order shuffled
-by the seed); an improving move is extended along the same direction with a doubled step while it
-keeps improving; when both neighbours are worse, one probe goes to the vertex of the parabola
-through the three points and the coordinate's step halves. After each sweep its net move is
-repeated while it pays (Hooke-Jeeves), which follows ridges no single coordinate can. When every step is below
-MIN_STEP the search is in a local optimum and restarts from a random point.
+Nelder-Mead adapts its simplex to the landscape, so it follows diagonal ridges (a wider block
+that must also move right) that coordinate searches crawl along. The seed picks the sign of each
+initial simplex edge; a collapsed simplex restarts around its best point. No point is asked twice.
 """
 
 from __future__ import annotations
@@ -17,92 +14,65 @@ from __future__ import annotations
 import random
 from collections.abc import Generator, Sequence
 
-__all__ = ["pattern_search", "next_point", "random_point"]
+__all__ = ["nelder_mead", "next_point", "random_point"]
 
 Point = tuple[float, ...]
 History = Sequence[tuple[Sequence[float], float]]
 
 INITIAL_STEP = 0.25
-MIN_STEP = 1.0 / 32
+MIN_DIAMETER = 1.0 / 64
 TOLERANCE = 1e-3
 
 
-def _clip(x: list[float]) -> Point:
+def _clip(x: Sequence[float]) -> Point:
     return tuple(round(min(1.0, max(0.0, v)), 6) for v in x)
 
 
-def _ask(seen: dict[Point, float], y: Point) -> Generator[Point, float, float]:
-    """Score of `y`: remembered, or asked for once (a render is the budget)."""
-    if y not in seen:
-        seen[y] = yield y
-    return seen[y]
+def _ask(seen: dict[Point, float], y: Sequence[float]) -> Generator[Point, float, tuple[float, Point]]:
+    """(score, point) of `y` clipped: remembered, or asked for once (a render is the budget)."""
+    p = _clip(y)
+    if p not in seen:
+        seen[p] = yield p
+    return seen[p], p
 
 
-def pattern_search(x0: Sequence[float], seed: int) -> Generator[Point, float, None]:
-    """Yields points to evaluate; `send` each one's score (higher is better). No point is asked twice."""
+def nelder_mead(x0: Sequence[float], seed: int) -> Generator[Point, float, None]:
+    """Yields points to evaluate; `send` each one's score (higher is better)."""
     rng = random.Random(seed)
     seen: dict[Point, float] = {}
-    best = _clip(list(x0))
-    best_f = yield from _ask(seen, best)
-    dims = len(best)
-    steps = [INITIAL_STEP] * dims
-
-    def moved(x: Point, i: int, delta: float) -> Point:
-        y = list(x)
-        y[i] += delta
-        return _clip(y)
-
+    n = len(x0)
+    start, step = _clip(x0), INITIAL_STEP
     while True:
-        order = [i for i in range(dims) if steps[i] >= MIN_STEP]
-        if not order:  # stuck in a local optimum: start again from a random point (the history keeps the best)
-            steps = [INITIAL_STEP] * dims
-            best = random_point(dims, rng)
-            best_f = yield from _ask(seen, best)
-            continue
-        rng.shuffle(order)
-        base = best
-        for i in order:
-            h = steps[i]
-            probes: dict[float, float] = {}
-            for sign in rng.sample((1.0, -1.0), 2):
-                y = moved(best, i, sign * h)
-                if y == best:
-                    continue
-                probes[sign] = yield from _ask(seen, y)
-                if probes[sign] > best_f:
-                    best, best_f = y, probes[sign]
-                    stride = 2 * h
-                    while True:  # extend the successful move while it pays
-                        z = moved(best, i, sign * stride)
-                        if z == best:
-                            break
-                        fz = yield from _ask(seen, z)
-                        if fz <= best_f:
-                            break
-                        best, best_f, stride = z, fz, stride * 2
-                    break
+        asked_at_start = len(seen)
+        simplex = [(yield from _ask(seen, start))]
+        for i in range(n):
+            y = list(start)
+            y[i] += step if (rng.random() < 0.5 or y[i] - step < 0) and y[i] + step <= 1 else -step
+            simplex.append((yield from _ask(seen, y)))
+        while max(abs(a - b) for _, p in simplex for a, b in zip(p, simplex[0][1])) >= MIN_DIAMETER:
+            simplex.sort(key=lambda fp: -fp[0])
+            (f_best, _), (f_second_worst, _), (f_worst, worst) = simplex[0], simplex[-2], simplex[-1]
+            centre = [sum(p[i] for _, p in simplex[:-1]) / n for i in range(n)]
+            along = lambda t: [c + t * (c - w) for c, w in zip(centre, worst)]  # noqa: E731
+            reflected = yield from _ask(seen, along(1.0))
+            if reflected[0] > f_best:
+                expanded = yield from _ask(seen, along(2.0))
+                simplex[-1] = max(expanded, reflected)
+            elif reflected[0] > f_second_worst:
+                simplex[-1] = reflected
             else:
-                # both neighbours worse: the parabola through them points at the optimum in between
-                if len(probes) == 2:
-                    curvature = probes[1.0] - 2 * best_f + probes[-1.0]
-                    if curvature < 0:
-                        t = h * (probes[-1.0] - probes[1.0]) / (2 * curvature)
-                        if abs(t) > h / 8:
-                            y = moved(best, i, t)
-                            fy = yield from _ask(seen, y)
-                            if fy > best_f:
-                                best, best_f = y, fy
-                steps[i] = h / 2
-        # Hooke-Jeeves pattern move: repeat the sweep's net move while it pays (follows diagonal ridges)
-        direction = [b - a for a, b in zip(base, best)]
-        while any(direction):
-            z = _clip([v + d for v, d in zip(best, direction)])
-            if z == best:
-                break
-            fz = yield from _ask(seen, z)
-            if fz <= best_f:
-                break
-            best, best_f = z, fz
+                contracted = yield from _ask(seen, along(0.5 if reflected[0] > f_worst else -0.5))
+                if contracted[0] > max(f_worst, reflected[0]):
+                    simplex[-1] = contracted
+                else:  # shrink towards the best point
+                    best = simplex[0][1]
+                    shrunk = [simplex[0]]
+                    for _, p in simplex[1:]:
+                        shrunk.append((yield from _ask(seen, [b + 0.5 * (q - b) for b, q in zip(best, p)])))
+                    simplex = shrunk
+        simplex.sort(key=lambda fp: -fp[0])
+        stale = len(seen) == asked_at_start  # this whole round asked nothing new: jump elsewhere
+        start, step = (random_point(n, rng) if stale else simplex[0][1]), INITIAL_STEP / 2
 
 
 def next_point(x0: Sequence[float], seed: int, history: History) -> Point:
@@ -111,13 +81,13 @@ def next_point(x0: Sequence[float], seed: int, history: History) -> Point:
     If the history diverges from what the search would have asked (someone else evaluated a
     point), the search restarts from the best point seen so far, with that point already scored.
     """
-    gen = pattern_search(x0, seed)
+    gen = nelder_mead(x0, seed)
     want = next(gen)
     for k, (point, score) in enumerate(history):
         if max(abs(a - b) for a, b in zip(point, want)) > TOLERANCE:  # programs round their literals
             upto = history[: k + 1]
             best_point, best_score = max(upto, key=lambda h: h[1])
-            gen = pattern_search(best_point, seed + k + 1)
+            gen = nelder_mead(best_point, seed + k + 1)
             next(gen)
             want = gen.send(best_score)
             continue
