@@ -14,7 +14,7 @@ from gateway.commands.run import add_run_options, execute, overrides
 __all__ = ["add_arguments", "run", "EXAMPLES"]
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "tasks"
-DEMO_ITERATIONS = 60
+DEMO_ITERATIONS = 80
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
