@@ -20,6 +20,7 @@ __all__ = ["PRESET_DEFAULT_SAMPLES", "RenderSession"]
 
 PRESET_DEFAULT_SAMPLES = 32
 CYCLES_SEED = 0
+PRINCIPLED_DEFAULT_BASE = (0.8, 0.8, 0.8, 1.0)  # what a new material's Principled BSDF starts with
 
 
 class RenderSession:
@@ -123,9 +124,18 @@ class RenderSession:
 
 
 def _principled_base_color(material: bpy.types.Material) -> tuple[float, float, float, float] | None:
+    """The Principled Base Color a program chose, or None when it left it alone.
+
+    Blender 5 gives every new material a node tree, so an untouched (default, unlinked) Base Color
+    must not overwrite a viewport colour the program set with `diffuse_color`.
+    """
     if material.node_tree is None:
         return None
     for node in material.node_tree.nodes:
         if node.type == "BSDF_PRINCIPLED":
-            return tuple(node.inputs["Base Color"].default_value)
+            socket = node.inputs["Base Color"]
+            color = tuple(socket.default_value)
+            if socket.is_linked or all(abs(a - b) < 1e-6 for a, b in zip(color, PRINCIPLED_DEFAULT_BASE)):
+                return None
+            return color
     return None

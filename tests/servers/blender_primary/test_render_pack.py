@@ -95,6 +95,18 @@ async def test_preview_shows_the_principled_base_colour(client: Client, bpy_eval
     assert r > 120 and r > 2 * g and r > 2 * b
 
 
+async def test_preview_keeps_a_viewport_colour_when_the_base_colour_is_untouched(client: Client, bpy_eval) -> None:
+    await bpy_eval("""
+bpy.ops.mesh.primitive_cube_add(location=(0, 0, 1))
+mat = bpy.data.materials.new("Green")
+mat.diffuse_color = (0.05, 0.8, 0.05, 1)
+bpy.context.object.data.materials.append(mat)
+""")
+    result, _ = await pack(client, views=["top"], resolution=64)
+    b, g, r = cv2.imread(result.views["top"].path)[32, 32].astype(int)
+    assert g > 120 and g > r + 50 and g > b + 50  # grey (the bug) has r ≈ g ≈ b
+
+
 async def test_auto_framing_fits_a_far_small_object_while_fixed_framing_misses_it(client: Client, bpy_eval) -> None:
     await bpy_eval("bpy.ops.mesh.primitive_cube_add(size=0.5, location=(30, 30, 0))\n")
     auto, _ = await pack(client, views=["front"], framing="auto", resolution=64)
