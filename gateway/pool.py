@@ -12,18 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import secrets
-import socket
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import mcp_types
-from pydantic import BaseModel, Field
 
 from gateway.config import PoolConfig
 from gateway.errors import (
@@ -34,47 +30,15 @@ from gateway.errors import (
     WorkerToolError,
     WorkerUnavailable,
 )
-from gateway.worker import Worker, WorkerSpec
+from gateway.leases import EMPTY, Lease, PoolStatus, WorkerStatus, checkpoint_id
+from gateway.ports import free_ports
+from gateway.worker import Worker, WorkerSpec, error_text
 
-__all__ = ["Lease", "Pool", "PoolStatus", "WorkerStatus", "EMPTY", "checkpoint_id"]
+__all__ = ["Pool", "EMPTY"]
 
 log = logging.getLogger(__name__)
 
-EMPTY = "empty"
 RESTORE_WAIT_S = 30.0
-
-
-def checkpoint_id(scene_id: str) -> str:
-    return f"ckpt-{scene_id}"
-
-
-@dataclass(eq=False)
-class Lease:
-    scene_id: str
-    worker: Worker
-    restore_point: str
-    last_used: float = field(default_factory=time.monotonic)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    incidents: list[str] = field(default_factory=list)
-    renders: dict[str, Path] = field(default_factory=dict)
-
-
-class WorkerStatus(BaseModel):
-    label: str
-    state: str = Field(description="free, warm (free, reset to empty), leased, cleaning, starting or down")
-    scene_id: str | None = None
-    pid: int | None = None
-    rss_mb: float | None = None
-    generation: int = 0
-    error: str | None = None
-
-
-class PoolStatus(BaseModel):
-    size: int
-    free: int
-    leased: int
-    waiting: int
-    workers: list[WorkerStatus]
 
 
 class Pool:
@@ -114,7 +78,7 @@ class Pool:
             self.workdir = Path(self._owned_dir.name)
         self.workdir = self.workdir.resolve()
         self.baselines_dir.mkdir(parents=True, exist_ok=True)
-        ports = _free_ports(self.config.base_port, self.config.workers) if self.config.transport == "http" else []
+        ports = free_ports(self.config.base_port, self.config.workers, self.config.host) if self.config.transport == "http" else []
         specs = [
             WorkerSpec(label=f"w{i}", workdir=self.workdir / f"w{i}", baselines_dir=self.baselines_dir,
                        port=ports[i] if ports else None)
@@ -153,11 +117,6 @@ class Pool:
                 self._owned_dir.cleanup()
             self._owned_dir = None
 
-    def kill_all_now(self) -> None:
-        """Synchronous last resort for exit paths: SIGKILL every worker's process group."""
-        for worker in self.workers:
-            worker.kill_now()
-
     # -- leases ------------------------------------------------------------------------------
 
     async def lease(self, baseline_id: str = EMPTY) -> Lease:
@@ -174,10 +133,10 @@ class Pool:
         try:
             result = await self.call(scene_id, "reset_to_baseline", {"baseline_id": baseline_id})
             if result.is_error:
-                raise WorkerToolError(_text(result))
+                raise WorkerToolError(error_text(result))
         except BaseException:
-            if self._leases.pop(scene_id, None) is not None and lease.worker.connected:
-                self._clean(lease.worker)
+            if self._leases.pop(scene_id, None) is not None:
+                self._give_back(lease.worker)
             raise
         return lease
 
@@ -199,8 +158,7 @@ class Pool:
             if self._leases.pop(scene_id, None) is None:
                 return
             (self.baselines_dir / f"{checkpoint_id(scene_id)}.blend").unlink(missing_ok=True)
-            if lease.worker.connected:
-                self._clean(lease.worker)
+            self._give_back(lease.worker)
 
     async def _acquire(self, prefer_warm: bool) -> Worker:
         if not self.workers:
@@ -241,10 +199,14 @@ class Pool:
                 self._free.append(worker)
             self._changed.notify_all()
 
-    def _clean(self, worker: Worker) -> None:
-        """Reset a released worker to `empty` in the background, then offer it as a warm spare."""
-        self._state[worker] = "cleaning"
-        self._spawn(self._clean_task(worker))
+    def _give_back(self, worker: Worker) -> None:
+        """A released worker: reset to `empty` in the background (or restarted, if it is down),
+        then offered as a warm spare."""
+        if worker.connected:
+            self._state[worker] = "cleaning"
+            self._spawn(self._clean_task(worker))
+        else:
+            self._spawn(self._respawn(worker))
 
     async def _clean_task(self, worker: Worker) -> None:
         if not self.config.warm_spare:
@@ -253,7 +215,7 @@ class Pool:
         try:
             result = await worker.call("reset_to_baseline", {"baseline_id": EMPTY}, self.config.call_timeout_s)
             if result.is_error:
-                raise WorkerToolError(_text(result))
+                raise WorkerToolError(error_text(result))
         except (WorkerError, WorkerToolError) as e:
             self._errors[worker] = str(e)
             await self._respawn(worker)
@@ -321,7 +283,7 @@ class Pool:
             result = await worker.call("reset_to_baseline", {"baseline_id": lease.restore_point},
                                        self.config.call_timeout_s)
             if result.is_error:
-                raise WorkerToolError(_text(result))
+                raise WorkerToolError(error_text(result))
         except Exception as e:  # noqa: BLE001 - reported to the caller, the scene stays addressable
             note = (f"Restoring scene {lease.scene_id} from {lease.restore_point!r} failed ({e}); "
                     "the next call retries, or release_scene and start again")
@@ -435,25 +397,3 @@ def _describe_point(lease: Lease) -> str:
     if lease.restore_point == checkpoint_id(lease.scene_id):
         return "its state after the last successful execute_code"
     return f"baseline {lease.restore_point!r}"
-
-
-def _text(result: mcp_types.CallToolResult) -> str:
-    for block in result.content:
-        if isinstance(block, mcp_types.TextContent):
-            return block.text
-    return json.dumps(result.structured_content or {})[:500]
-
-
-def _free_ports(first: int, count: int) -> list[int]:
-    """`count` ports from `first` upward that nothing listens on (BL-04: 9876, 9877, ...)."""
-    ports: list[int] = []
-    port = first
-    while len(ports) < count and port < 65536:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                ports.append(port)
-            except OSError:
-                pass
-        port += 1
-    return ports

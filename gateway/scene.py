@@ -20,15 +20,11 @@ import mcp_types
 
 from gateway.errors import WorkerToolError
 from gateway.pool import EMPTY, Pool
+from gateway.worker import error_text
 from harness.report import ExecutionReport
 from harness.scene_types import RenderPackResult, RenderSettings, SceneInfo
 
-__all__ = ["PoolScene", "PoolSceneProvider", "structured", "error_text"]
-
-
-def error_text(result: mcp_types.CallToolResult) -> str:
-    texts = [b.text for b in result.content if isinstance(b, mcp_types.TextContent)]
-    return " ".join(texts)[:2000] or "worker tool failed without a message"
+__all__ = ["PoolScene", "PoolSceneProvider", "structured"]
 
 
 def structured(result: mcp_types.CallToolResult) -> dict[str, Any]:

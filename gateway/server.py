@@ -24,7 +24,7 @@ from gateway.blender_tools import BlenderToolProvider
 from gateway.config import GatewayConfig
 from gateway.errors import BadRequest, GatewayError, to_tool_error
 from gateway.mesh import UpstreamProvider, UpstreamStatus
-from gateway.pool import EMPTY, PoolStatus
+from gateway.leases import EMPTY, PoolStatus
 from gateway.progress import heartbeat
 from gateway.run_tools import register_run_tools
 from gateway.scene import PoolScene

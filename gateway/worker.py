@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -30,7 +31,7 @@ from gateway.config import PoolConfig
 from gateway.errors import WorkerCrashed, WorkerError, WorkerTimedOut, WorkerToolError, WorkerUnavailable
 from harness.launcher import WorkerLaunch
 
-__all__ = ["WorkerSpec", "Worker", "RelaySession", "WorkerClient"]
+__all__ = ["WorkerSpec", "Worker", "RelaySession", "WorkerClient", "error_text"]
 
 log = logging.getLogger(__name__)
 
@@ -99,14 +100,16 @@ class Worker:
         await self.stop()
         self.generation += 1
         self.kill_reason = None
+        client: WorkerClient | None = None
         try:
             client = WorkerClient(await self._transport(), name=f"colossus-pool-{self.label}",
-                            init_timeout=self.config.startup_timeout_s)
+                                  init_timeout=self.config.startup_timeout_s)
             await asyncio.wait_for(client.__aenter__(), self.config.startup_timeout_s)
             self._client = client
             self.tools = await asyncio.wait_for(client.list_tools(), self.config.call_timeout_s)
             self.pid = self._find_pid()
         except BaseException as e:
+            self._client = self._client or client  # so stop() closes a half-open client too
             await self.stop()
             if isinstance(e, asyncio.CancelledError):
                 raise
@@ -248,3 +251,9 @@ def _describe(e: BaseException) -> str:
     if isinstance(e, BaseExceptionGroup) and e.exceptions:
         return _describe(e.exceptions[0])
     return (str(e) or type(e).__name__)[:300]
+
+
+def error_text(result: mcp_types.CallToolResult) -> str:
+    """The text of a tool result (a worker's error message starts with its [TAG])."""
+    texts = [b.text for b in result.content if isinstance(b, mcp_types.TextContent)]
+    return " ".join(texts)[:2000] or json.dumps(result.structured_content or {})[:500]

@@ -1,0 +1,54 @@
+"""What the pool knows about a scene (its lease) and how it reports itself.
+
+A lease binds one worker to one scene_id; `restore_point` is the baseline the scene would be
+rebuilt from if its worker died: the one it was reset to, one it saved, or its checkpoint
+`ckpt-<scene_id>`, saved after each successful execute_code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from gateway.worker import Worker
+
+__all__ = ["EMPTY", "Lease", "WorkerStatus", "PoolStatus", "checkpoint_id"]
+
+EMPTY = "empty"
+
+
+def checkpoint_id(scene_id: str) -> str:
+    return f"ckpt-{scene_id}"
+
+
+@dataclass(eq=False)
+class Lease:
+    scene_id: str
+    worker: Worker
+    restore_point: str
+    last_used: float = field(default_factory=time.monotonic)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    incidents: list[str] = field(default_factory=list)
+    renders: dict[str, Path] = field(default_factory=dict)
+
+
+class WorkerStatus(BaseModel):
+    label: str
+    state: str = Field(description="free, warm (free, reset to empty), leased, cleaning, starting or down")
+    scene_id: str | None = None
+    pid: int | None = None
+    rss_mb: float | None = None
+    generation: int = 0
+    error: str | None = None
+
+
+class PoolStatus(BaseModel):
+    size: int
+    free: int
+    leased: int
+    waiting: int
+    workers: list[WorkerStatus]
