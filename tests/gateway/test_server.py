@@ -207,9 +207,12 @@ async def test_mesh_status_reports_pool_and_vision(client: Client) -> None:
     assert status["coordinator"] == "available"
 
 
-@pytest.mark.parametrize("kind", ["http", "memory"])
-async def test_legacy_protocol_clients_work_too(kind: str, app: FastMCP, http_url: str) -> None:
-    target: Any = StreamableHttpTransport(http_url) if kind == "http" else app
+@pytest.mark.parametrize("kind", ["http", "memory", "stdio"])
+async def test_legacy_protocol_clients_work_too(kind: str, app: FastMCP, http_url: str, workdir: Path) -> None:
+    target: Any = {"http": StreamableHttpTransport(http_url), "memory": app}.get(kind)
+    if kind == "stdio":
+        (workdir / "stdio_legacy").mkdir(exist_ok=True)
+        target = stdio_transport(workdir / "stdio_legacy")
     async with Client(target, mode="legacy") as legacy:
         assert legacy.initialize_result is not None, "the legacy handshake was used"
         scene_id = await new_scene(legacy)
