@@ -28,6 +28,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, help="local Blender workers (default: [pool] workers, else the core count)")
 
 
+def _loop_factory() -> Any:
+    """uvloop when installed (a faster event loop: less gateway overhead per call), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def kill_descendants() -> None:
     """Last resort at exit: SIGKILL every process this gateway started, directly or not."""
     with contextlib.suppress(psutil.Error):
@@ -89,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
             await serve_stdio(app)
 
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-        asyncio.run(serve())
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(serve())
     kill_descendants()
     return 0
