@@ -64,6 +64,8 @@ async def verify_images(
             notes.append(f"critique failed: {e}")
     elif not critique:
         notes.append("critique skipped: no verifier model configured ([models] verifier)")
+    else:
+        notes.append("critique skipped: no task given to judge against")
     score = compare.score if compare else (review.overall_score if review else None)
     result = Verification(sentinel=sentinel, compare=compare, critique=review, score=score,
                           passed=sentinel.passed, notes=notes)

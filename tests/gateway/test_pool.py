@@ -15,6 +15,7 @@ import pytest
 from gateway.errors import PoolExhausted, UnknownScene, WorkerCrashed, WorkerTimedOut
 from gateway.pool import Pool
 from gateway.scene import PoolScene
+from harness.launcher import WorkerLaunch
 from harness.report import ErrorClass
 from tests.gateway.conftest import pool_config, zombies
 
@@ -200,3 +201,20 @@ async def test_local_http_workers_take_ports_from_the_base_port_skipping_busy_on
         finally:
             await http_pool.stop()
     assert not worker.alive()
+
+
+async def test_a_remote_worker_given_by_url_joins_the_pool(tmp_path: Path) -> None:
+    launch = WorkerLaunch(workdir=tmp_path / "remote", transport="http")
+    process, url = await asyncio.to_thread(launch.spawn_http, 90.0)
+    remote_pool = Pool(pool_config(tmp_path / "pool", workers=0, remote=[url]))
+    remote_pool.start()
+    try:
+        assert await remote_pool.wait_ready(60) == 1, remote_pool.status()
+        assert remote_pool.workers[0].spec.url == url
+        scene = await lease(remote_pool)
+        assert (await scene.execute(ADD_CUBE.format(name="far_away"))).success
+        assert await names(scene) == ["far_away"]
+    finally:
+        await remote_pool.stop()
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
