@@ -101,7 +101,8 @@ class Coordinator:
     async def _attempt(self, state: AttemptState, checkpoint: Checkpoint, deadline: float, examples: list[str]) -> None:
         try:
             async with self._slots, self.provider.lease(self.task.start.baseline) as scene:
-                if any(s.status == "converged" for s in self.states.values()) and not state.memory.steps:
+                converged = any(s.status == "converged" for s in self.states.values())
+                if converged and self.config.skip_after_success and not state.memory.steps:
                     state.status = "skipped"
                     checkpoint.save(state)
                     self.folder.write_attempt(state)

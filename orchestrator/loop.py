@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -171,9 +171,7 @@ async def _render(ctx: AttemptContext, state: AttemptState, step: IterationStep)
     try:
         pack = await ctx.scene.render_pack(ctx.task.render, dest)
     except Exception as e:
-        step.scene = await ctx.scene.info()
-    except Exception as e:
-        raise SceneFault(f"render_pack or scene info failed: {e}") from e
+        raise SceneFault(f"render_pack failed: {e}") from e
     step.renders = {view: rv.path for view, rv in pack.views.items()}
     step.render_ms = pack.total_ms
 
@@ -186,15 +184,23 @@ def sentinel_penalty(report: SentinelReport, config: RunConfig) -> float:
 
 
 async def _evaluate(ctx: AttemptContext, step: IterationStep) -> None:
-    """Sentinel and verifier look at the renders (concurrently); they never execute anything.
+    """Sentinel and verifier look at the renders; they never execute anything.
 
-    Meanwhile the worker, whose part of the iteration is done, resets to the baseline for the next one.
+    The metrics start at once; meanwhile the worker reports the scene facts the sentinel needs and
+    then, its part of the iteration done, resets to the baseline for the next iteration.
     """
     renders = {view: Path(p) for view, p in step.renders.items()}
     refs = ctx.task.references
-    reset_ahead = asyncio.ensure_future(ctx.scene.reset(ctx.task.start.baseline))
+
+    async def scene_side() -> None:
+        try:
+            step.scene = await ctx.scene.info()
+        except Exception as e:
+            raise SceneFault(f"scene info failed: {e}") from e
+        ctx.scene_clean = await _succeeded(ctx.scene.reset(ctx.task.start.baseline))
 
     async def sentinel() -> None:  # a guardrail, not the score: its failure is noted, not fatal
+        await facts
         try:
             step.sentinel = await ctx.vision.sentinel(renders, step.scene)
         except Exception as e:
@@ -210,25 +216,28 @@ async def _evaluate(ctx: AttemptContext, step: IterationStep) -> None:
             step.critique = await ctx.vision.critique(renders, ctx.task.description, dict(refs) or None)
             step.calls += step.critique.calls
 
+    facts = asyncio.ensure_future(scene_side())
     try:
         for retry in range(VISION_RETRIES + 1):  # the gateway reconnects a dropped vision server in the background
             try:
                 await asyncio.gather(sentinel(), compare(), critique())
                 break
+            except AttemptStopped:
+                raise
             except Exception as e:
                 if retry == VISION_RETRIES:
                     raise VerifierFault(f"vision failed: {e}") from e
                 await asyncio.sleep(VISION_RETRY_DELAY_S * 2**retry)  # 0.5, 1, 2, 4 s
     finally:
-        ctx.scene_clean = await _succeeded(reset_ahead)
+        await facts  # a SceneFault surfaces here
     scores = [r.score for r in (step.compare,) if r] + [c.overall_score for c in (step.critique,) if c]
     step.sentinel_penalty = sentinel_penalty(step.sentinel, ctx.config) if step.sentinel else 0.0
     step.score = max(0.0, sum(scores) / len(scores) - step.sentinel_penalty) if scores else 0.0
 
 
-async def _succeeded(future: asyncio.Future[None]) -> bool:
+async def _succeeded(work: Awaitable[None]) -> bool:
     try:
-        await future
+        await work
         return True
     except Exception:  # the next iteration resets again and reports the failure as a SceneFault
         return False

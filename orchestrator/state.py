@@ -30,6 +30,7 @@ class RunConfig(BaseModel):
     seed: int = 0
     fix_retries: int = Field(3, ge=0, le=10)
     hybrid_refine: int = Field(4, ge=1, description="parametric iterations between llm edits (hybrid)")
+    skip_after_success: bool = Field(True, description="attempts not started when another converged are skipped")
     sentinel_error_penalty: float = Field(0.1, ge=0, le=1)
     sentinel_warning_penalty: float = Field(0.02, ge=0, le=1)
 

@@ -81,7 +81,7 @@ async def test_parametric_builder_converges_on_the_cube_and_writes_every_artifac
 async def test_llm_builder_heals_broken_code_and_falls_back_to_the_second_model(runs: RunService, fake: FakeOpenAIServer):
     # gen-down has no scripted reply: it answers HTTP 500 to every request
     fake.script("gen-ok", f"Make a cube.\n```python\n{BROKEN}```", Reply(text=f"Fixed the typo.\n```python\n{GOOD}```"))
-    run_id = await runs.start(CUBE, builder="llm", verifier="metrics", attempts=1, iterations=2, threshold=1.0)
+    run_id = await runs.start(CUBE, builder="llm", verifier="metrics", attempts=1, iterations=2, threshold=0.95)
     status = await runs.wait(run_id)
     assert status.status == "completed", status
     it0 = Path(status.run_dir) / "attempts/attempt-000/iterations/iter-000"
@@ -93,7 +93,7 @@ async def test_llm_builder_heals_broken_code_and_falls_back_to_the_second_model(
     assert "active_objekt" in fix_prompt and "SMALLEST" in fix_prompt
     calls = json.loads((it0 / "models.json").read_text())
     assert [(c["role"], c["model"], c["fallbacks_taken"]) for c in calls] == [("builder", "openai/gen-ok", 1)] * 2
-    assert status.best_score >= 0.98 and status.attempts[0].status == "converged"  # the healed program is the truth
+    assert status.best_score >= 0.95 and status.attempts[0].status == "converged"  # the healed program is the truth
     assert fake.pending("gen-ok") == 0
 
 
