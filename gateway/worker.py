@@ -102,7 +102,8 @@ class Worker:
         self.kill_reason = None
         client: WorkerClient | None = None
         try:
-            client = WorkerClient(await self._transport(), name=f"colossus-pool-{self.label}",
+            # the handshake era: a long-lived link to our own server, measured ~0.2 ms cheaper per call
+            client = WorkerClient(await self._transport(), name=f"colossus-pool-{self.label}", mode="legacy",
                                   init_timeout=self.config.startup_timeout_s)
             await asyncio.wait_for(client.__aenter__(), self.config.startup_timeout_s)
             self._client = client
