@@ -13,8 +13,9 @@ import ast
 import io
 import re
 import tokenize
+from functools import lru_cache
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from orchestrator.errors import ParamError
 
@@ -26,6 +27,8 @@ _RANGE = re.compile(rf"^(?P<lo>{_NUM})\s*\.\.\s*(?P<hi>{_NUM})\b")
 
 
 class Param(BaseModel):
+    model_config = ConfigDict(frozen=True)  # shared through the parse cache
+
     name: str
     lo: float
     hi: float
@@ -63,9 +66,14 @@ def _comments(code: str) -> dict[int, str]:
 
 def find_params(code: str) -> list[Param]:
     """Every `# param` literal of a module-level or nested simple assignment, in source order."""
+    return list(_find_params(code))
+
+
+@lru_cache(maxsize=4096)  # a pure function of the text; the search asks it for every step of the history
+def _find_params(code: str) -> tuple[Param, ...]:
     comments = {ln: c for ln, c in _comments(code).items() if _MARKER.search(c)}
     if not comments:
-        return []
+        return ()
     try:
         tree = ast.parse(code)
     except SyntaxError as e:
@@ -101,7 +109,7 @@ def find_params(code: str) -> list[Param]:
     unused = sorted(set(comments) - {p.span[2] for p in found.values()})
     if unused:
         raise ParamError(f"line {unused[0]}: `# param` marker is not on a simple `name = literal` assignment")
-    return [found[k] for k in sorted(found)]
+    return tuple(found[k] for k in sorted(found))
 
 
 def _literal(param: Param, values: list[float]) -> str:
@@ -130,6 +138,7 @@ def apply_values(code: str, values: dict[str, list[float]]) -> str:
     return b"".join(lines).decode("utf-8")
 
 
+@lru_cache(maxsize=4096)
 def skeleton(code: str) -> str:
     """The program with every param literal blanked: equal skeletons mean the same family of programs."""
     params = find_params(code)
