@@ -39,6 +39,7 @@ __all__ = ["Pool", "EMPTY"]
 log = logging.getLogger(__name__)
 
 RESTORE_WAIT_S = 30.0
+CALL_BUDGET_S = 48.0  # a host call must end before ~50 s, recovery included
 
 
 class Pool:
@@ -243,11 +244,14 @@ class Pool:
         async with lease.lock:
             if scene_id not in self._leases:
                 raise UnknownScene(f"scene {scene_id!r} was released while this call waited")
-            lease.last_used = time.monotonic()
+            started = lease.last_used = time.monotonic()
+            if not lease.worker.connected:  # an earlier recovery ran out of time: finish it first
+                await self._recover(lease, CALL_BUDGET_S / 2)
             try:
                 result = await lease.worker.call(tool, arguments, timeout_s)
             except WorkerError as e:
-                raise type(e)(f"{e}. {await self._recover(lease)}") from e
+                budget = max(2.0, CALL_BUDGET_S - (time.monotonic() - started))
+                raise type(e)(f"{e}. {await self._recover(lease, budget)}") from e
             finally:
                 lease.last_used = time.monotonic()
             if not result.is_error:
@@ -266,14 +270,14 @@ class Pool:
             if not saved.is_error:
                 lease.restore_point = ckpt
 
-    async def _recover(self, lease: Lease) -> str:
+    async def _recover(self, lease: Lease, budget_s: float = RESTORE_WAIT_S) -> str:
         """Move the scene to a fresh worker restored from its restore point; returns what was done."""
         dead = lease.worker
         self._state[dead] = "down"
         try:
             worker = self._take_free_now()
             if worker is None:
-                await asyncio.wait_for(self._respawn(dead, offer=False), RESTORE_WAIT_S)
+                await asyncio.wait_for(self._respawn(dead, offer=False), budget_s)
                 worker = dead
             else:
                 self._spawn(self._respawn(dead))
@@ -284,6 +288,11 @@ class Pool:
                                        self.config.call_timeout_s)
             if result.is_error:
                 raise WorkerToolError(error_text(result))
+        except TimeoutError:
+            note = (f"No worker could be restarted within {budget_s:.0f} s; scene {lease.scene_id} will be "
+                    f"restored to {_describe_point(lease)} by the next call on it")
+            lease.incidents.append(note)
+            return note
         except Exception as e:  # noqa: BLE001 - reported to the caller, the scene stays addressable
             note = (f"Restoring scene {lease.scene_id} from {lease.restore_point!r} failed ({e}); "
                     "the next call retries, or release_scene and start again")
