@@ -34,6 +34,12 @@ class Lease:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     incidents: list[str] = field(default_factory=list)
     renders: dict[str, Path] = field(default_factory=dict)
+    reported: int = 0  # incidents[:reported] already reached a caller
+
+    def unreported(self) -> list[str]:
+        """Incidents no caller has been told about (e.g. a worker replaced by the health check), once."""
+        fresh, self.reported = self.incidents[self.reported:], len(self.incidents)
+        return fresh
 
 
 class WorkerStatus(BaseModel):

@@ -251,7 +251,9 @@ class Pool:
                 result = await lease.worker.call(tool, arguments, timeout_s)
             except WorkerError as e:
                 budget = max(2.0, CALL_BUDGET_S - (time.monotonic() - started))
-                raise type(e)(f"{e}. {await self._recover(lease, budget)}") from e
+                note = await self._recover(lease, budget)
+                lease.unreported()  # this caller is told right now
+                raise type(e)(f"{e}. {note}") from e
             finally:
                 lease.last_used = time.monotonic()
             if not result.is_error:

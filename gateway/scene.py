@@ -52,7 +52,9 @@ class PoolScene:
 
     async def execute(self, code: str, timeout_s: float = 60.0) -> ExecutionReport:
         result = await self.call("execute_code", {"code": code, "timeout_s": timeout_s})
-        return ExecutionReport.model_validate(structured(result))
+        report = ExecutionReport.model_validate(structured(result))
+        report.warnings = [*self.pool.get(self.scene_id).unreported(), *report.warnings]
+        return report
 
     async def info(self) -> SceneInfo:
         return SceneInfo.model_validate(structured(await self.call("get_scene_info", {})))

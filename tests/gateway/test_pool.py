@@ -127,6 +127,9 @@ async def test_worker_above_its_memory_limit_is_replaced_and_the_scene_restored(
     assert leased.worker.pid != old_pid
     assert any(i.startswith("[WORKER_MEMORY]") for i in leased.incidents), leased.incidents
     assert await names(scene) == ["before_hog"]
+    report = await scene.execute("pass")
+    assert report.success and report.warnings[0].startswith("[WORKER_MEMORY]"), "the next caller is told once"
+    assert not any("WORKER_MEMORY" in w for w in (await scene.execute("pass")).warnings)
     await release_all(pool)
 
 
