@@ -79,15 +79,19 @@ class RunService:
     def __init__(self, provider: SceneProvider | None, vision: Vision | None, runs_dir: Path,
                  models_config: ModelsConfig | None = None, memory_dir: Path | None = None,
                  listener: Listener | None = None,
-                 builder_factory: Callable[[RunConfig, Strategy], Builder] | None = None) -> None:
+                 builder_factory: Callable[[RunConfig, Strategy], Builder] | None = None,
+                 allowed_roots: list[Path] | None = None) -> None:
         """provider and vision may be None for a service that only reads run folders (list, status, report);
-        `builder_factory` replaces the configured builders (the benchmark's random-search baseline)."""
+        `builder_factory` replaces the configured builders (the benchmark's random-search baseline);
+        inline tasks may name reference images by path only under `allowed_roots` (default: the runs
+        directory and the working directory)."""
         self.provider, self.vision = provider, vision
         self.runs_dir = Path(runs_dir)
         self.models_config = models_config or ModelsConfig()
         self.recall = RecallStore(memory_dir or self.runs_dir / ".memory")
         self.listener = listener
         self.builder_factory = builder_factory
+        self.allowed_roots = allowed_roots if allowed_roots is not None else [self.runs_dir, Path.cwd()]
         self._active: dict[str, _Active] = {}
         self._models: dict[int, Any] = {}
 
@@ -103,7 +107,8 @@ class RunService:
         if not spec.get("description"):
             raise TaskError("inline task: description: required")
         return inline_task(spec.pop("description"), spec.pop("references", None),
-                           staging_dir=self.runs_dir / ".inline" / f"{time.time_ns()}", **spec)
+                           staging_dir=self.runs_dir / ".inline" / f"{time.time_ns()}",
+                           allowed_roots=self.allowed_roots, **spec)
 
     def _config(self, task: Task, overrides: dict[str, Any]) -> RunConfig:
         b = task.budget

@@ -133,6 +133,7 @@ def execute(args: argparse.Namespace, begin: Callable[[Any], Awaitable[str]], it
             except OrchestratorError as e:
                 print(f"colossus: {e}", file=sys.stderr)
                 return 2
+            progress.iterations = service.status(run_id).iterations_budget
             print(f"run {run_id} started", file=sys.stderr)
             return finish(await service.wait(run_id), args.json)
 
