@@ -15,6 +15,7 @@ import pytest
 from gateway.config import GatewayConfig
 from gateway.services import GatewayServices
 from harness.model_config import ModelsConfig
+from orchestrator.checkpoint import Checkpoint
 from orchestrator.errors import TaskError
 from orchestrator.service import RunService
 from tests.fakes.openai_server import FakeOpenAIServer, Reply
@@ -140,3 +141,26 @@ async def test_programs_that_scored_well_come_back_as_examples_for_similar_tasks
     await runs.wait(run_id)
     first_prompt = json.dumps(fake.requests_for("gen-ok")[-1].body["messages"][1])
     assert "scored well on a similar past task" in first_prompt
+
+
+async def test_iterations_that_leave_the_window_are_summarised_by_the_summarizer_role(services, fake: FakeOpenAIServer):
+    models = ModelsConfig.from_table({
+        "builder": ["openai/gen-ok"], "summarizer": ["openai/sum"],
+        "settings": {m: {"api_base": fake.base_url, "api_key": "sk-test"} for m in ("openai/gen-ok", "openai/sum")},
+    }, env={})
+    runs = RunService(services.provider, services.vision, services.config.runs_dir, models)
+    start = (CUBE.parent / "start.py").read_text()
+    fake.script("gen-ok", *[f"Try {i}.\n```python\n{start}```" for i in range(4)])
+    fake.script("sum", "SUMMARY-OF-ZERO: a small cube on the left.")
+    run_id = await runs.start(CUBE, builder="llm", attempts=1, iterations=4, threshold=1.0, window=2)
+    status = await runs.wait(run_id)
+    assert status.status == "completed" and status.attempts[0].iterations == 4
+    last_prompt = json.dumps(fake.requests_for("gen-ok")[-1].body["messages"])
+    assert "Summary of earlier iterations" in last_prompt and "SUMMARY-OF-ZERO" in last_prompt
+    cp = Checkpoint(Path(status.run_dir))
+    summaries = cp.load()[0].memory.summaries
+    cp.close()
+    assert summaries[0].startswith("SUMMARY-OF-ZERO")
+    assert summaries[1].startswith("Iteration 1 (llm): score")  # the summarizer failed: the extractive one stands in
+    calls = json.loads((Path(status.run_dir) / "attempts/attempt-000/iterations/iter-002/models.json").read_text())
+    assert [c["role"] for c in calls] == ["builder", "summarizer"]
