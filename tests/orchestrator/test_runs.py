@@ -164,3 +164,10 @@ async def test_iterations_that_leave_the_window_are_summarised_by_the_summarizer
     assert summaries[1].startswith("Iteration 1 (llm): score")  # the summarizer failed: the extractive one stands in
     calls = json.loads((Path(status.run_dir) / "attempts/attempt-000/iterations/iter-002/models.json").read_text())
     assert [c["role"] for c in calls] == ["builder", "summarizer"]
+
+
+async def test_the_wall_clock_timeout_stops_a_run_between_iterations(runs: RunService):
+    run_id = await runs.start(CUBE, builder="parametric", attempts=1, iterations=500, threshold=1.0, timeout_s=2.0)
+    status = await runs.wait(run_id)
+    assert status.status == "timeout" and status.attempts[0].status == "timeout"
+    assert 1 <= status.attempts[0].iterations < 500 and status.best is not None
