@@ -30,7 +30,6 @@ from orchestrator.task import Task
 
 __all__ = ["AttemptContext", "run_attempt", "sentinel_penalty"]
 
-EXECUTE_TIMEOUT_S = 60.0
 VISION_RETRIES = 4
 VISION_RETRY_DELAY_S = 0.5
 
@@ -134,7 +133,7 @@ async def _execute(ctx: AttemptContext, step: IterationStep, code: str) -> None:
     else:
         await _reset(ctx)
         try:
-            report = await ctx.scene.execute(code, timeout_s=EXECUTE_TIMEOUT_S)
+            report = await ctx.scene.execute(code, timeout_s=ctx.config.execute_timeout_s)
         except Exception as e:  # the worker died or hung running this code: feed it back
             timed_out = "timeout" in str(e).lower() or "timed out" in str(e).lower()
             report = ExecutionReport(
@@ -277,7 +276,7 @@ async def _save_final_scene(ctx: AttemptContext, state: AttemptState) -> None:
         return
     try:
         await _reset(ctx)
-        await ctx.scene.execute(best.code, timeout_s=EXECUTE_TIMEOUT_S)
+        await ctx.scene.execute(best.code, timeout_s=ctx.config.execute_timeout_s)
         await ctx.scene.save_blend(ctx.folder.attempt_dir(state.index) / "final_scene.blend")
     except Exception as e:
         state.error = f"final scene not saved: {e}"

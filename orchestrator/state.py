@@ -14,7 +14,8 @@ __all__ = ["BuilderKind", "VerifierKind", "AttemptStatus", "RunConfig", "Strateg
 BuilderKind = Literal["llm", "parametric", "hybrid"]
 VerifierKind = Literal["metrics", "vlm", "both"]
 AttemptStatus = Literal["pending", "running", "converged", "exhausted", "failed", "cancelled", "timeout", "skipped"]
-FINAL_STATUSES: frozenset[str] = frozenset({"converged", "exhausted", "failed", "skipped"})
+# a failed attempt failed on our side (scene, vision, every builder model down): resume tries it again
+FINAL_STATUSES: frozenset[str] = frozenset({"converged", "exhausted", "skipped"})
 
 
 class RunConfig(BaseModel):
@@ -29,6 +30,7 @@ class RunConfig(BaseModel):
     window: int = Field(3, ge=1, le=50)
     seed: int = 0
     fix_retries: int = Field(3, ge=0, le=10)
+    execute_timeout_s: float = Field(60.0, gt=0, le=3600, description="per program run; a hang past it is the code's fault")
     hybrid_refine: int = Field(4, ge=1, description="parametric iterations between llm edits (hybrid)")
     skip_after_success: bool = Field(True, description="attempts not started when another converged are skipped")
     sentinel_error_penalty: float = Field(0.1, ge=0, le=1)

@@ -35,7 +35,7 @@ def fake() -> FakeOpenAIServer:
 async def services(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[GatewayServices]:
     root = tmp_path_factory.mktemp("runs")
     config = GatewayConfig.from_raw({"pool": {"workers": 2, "workdir": str(root / "pool"), "health_interval_s": 3600,
-                                              "warm_spare": False}})
+                                              "warm_spare": False, "exec_grace_s": 1}})
     config.runs_dir = root / "runs"
     services = GatewayServices(config)
     await services.start()
@@ -171,3 +171,14 @@ async def test_the_wall_clock_timeout_stops_a_run_between_iterations(runs: RunSe
     status = await runs.wait(run_id)
     assert status.status == "timeout" and status.attempts[0].status == "timeout"
     assert 1 <= status.attempts[0].iterations < 500 and status.best is not None
+
+
+async def test_a_program_that_hangs_blender_comes_back_to_the_model_as_a_timeout_and_the_fix_runs(
+        runs: RunService, fake: FakeOpenAIServer):
+    fake.script("gen-ok", "Spin.\n```python\nwhile True:\n    pass\n```", f"Do not spin.\n```python\n{GOOD}```")
+    run_id = await runs.start(CUBE, builder="llm", attempts=1, iterations=1, threshold=0.95, execute_timeout_s=2)
+    status = await runs.wait(run_id)
+    assert status.status == "completed" and status.best_score >= 0.95, status
+    runs_of = json.loads((Path(status.run_dir) / "attempts/attempt-000/iterations/iter-000/execution.json").read_text())["runs"]
+    assert runs_of[0]["report"]["error_class"] == "TIMEOUT" and runs_of[1]["report"]["success"]
+    assert "TIMEOUT" in fake.requests_for("gen-ok")[-1].body["messages"][-1]["content"]
