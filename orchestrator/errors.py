@@ -4,7 +4,8 @@
     ├── TaskError                     a task file or inline task is invalid (names the field and the file)
     ├── ParamError                    a program's `# param` markers are malformed or values out of shape
     ├── ModelFault                    the MODEL caused it: fed back to the builder as feedback, never raised out of an attempt
-    │   └── NoCodeError               the builder's reply held no python code
+    │   ├── NoCodeError               the builder's reply held no python code
+    │   └── PatchError                a fixer's unified diff does not apply (orchestrator.patch)
     ├── AttemptStopped                WE caused it: the attempt stops, its completed iterations are kept
     │   ├── SceneFault                the scene (pool worker) failed outside the model's code: reset, render, info
     │   ├── VerifierFault             the vision server failed to score renders

@@ -19,6 +19,7 @@ from orchestrator.builders.interface import BuildContext, Proposal
 from orchestrator.errors import BuilderUnavailable
 from orchestrator.memory import image_part
 from orchestrator.params import ParamError, find_params
+from orchestrator.patch import PatchError, apply_unified_diff
 from orchestrator.prompts import render
 
 __all__ = ["Completer", "LLMBuilder", "extract_code", "task_messages"]
@@ -97,7 +98,17 @@ class LLMBuilder:
         return self._proposal(*await self._ask(messages))
 
     async def fix(self, ctx: BuildContext, code: str, report: ExecutionReport, number: int = 1) -> Proposal | None:
+        """The fixer may answer with the full program or a unified diff against it (```diff)."""
         messages = task_messages(ctx) + [{"role": "user", "content": render(
             "builder_fix", code=code.rstrip(), error=report.feedback(), fix_number=number,
             fix_limit=ctx.config.fix_retries)}]
-        return self._proposal(*await self._ask(messages))
+        text, log, seconds = await self._ask(messages)
+        diff = next((b.group("body") for b in _FENCE.finditer(text) if b.group("lang").lower() in ("diff", "patch")), None)
+        if diff is None:
+            return self._proposal(text, log, seconds)
+        try:
+            patched = apply_unified_diff(code, diff)
+        except PatchError as e:  # the model's fault: the next fix sees this as the error
+            patched = f"raise RuntimeError({str(e)!r})  # the fixer's diff did not apply\n"
+        proposal = self._proposal(f"```python\n{patched}```", log, seconds)
+        return proposal.model_copy(update={"raw": text, "plan": text[: text.find("```")].strip()})

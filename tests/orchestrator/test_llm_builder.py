@@ -69,3 +69,16 @@ async def test_every_model_failing_stops_the_attempt_with_the_call_log(fake, tmp
     with pytest.raises(BuilderUnavailable) as err:
         await LLMBuilder(roles(fake, "gen-a")).propose(context(tmp_path))
     assert err.value.log is not None and err.value.log.model is None
+
+
+async def test_a_fixer_may_answer_with_a_unified_diff(fake, tmp_path):
+    broken = "import bpy\nbpyy.ops.mesh.primitive_cube_add()\n"
+    reply = "One letter.\n```diff\n@@ -2,1 +2,1 @@\n-bpyy.ops.mesh.primitive_cube_add()\n+bpy.ops.mesh.primitive_cube_add()\n```"
+    fake.script("gen-a", reply, "```diff\n@@ -1,1 +1,1 @@\n-import numpy\n+import bpy\n```")
+    report = ExecutionReport(success=False, error_class=ErrorClass.RUNTIME,
+                             exception=ExceptionInfo(type="NameError", message="name 'bpyy' is not defined", line=2))
+    builder = LLMBuilder(roles(fake, "gen-a"))
+    fixed = await builder.fix(context(tmp_path), broken, report, 1)
+    assert fixed.code == "import bpy\nbpy.ops.mesh.primitive_cube_add()\n" and fixed.raw == reply and fixed.plan == "One letter."
+    stale = await builder.fix(context(tmp_path), broken, report, 2)
+    assert stale.code.startswith("raise RuntimeError(") and "expected line 1" in stale.code
