@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,13 +67,18 @@ async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
             started = time.perf_counter()
             completed = False
             try:
-                proposal = await _build(ctx, state, step)
-                await _execute(ctx, step, proposal.code)
-                await _fast_fix(ctx, state, step)
+                with _phase(step, "build"):
+                    proposal = await _build(ctx, state, step)
+                with _phase(step, "execute"):
+                    await _execute(ctx, step, proposal.code)
+                    await _fast_fix(ctx, state, step)
                 if step.ran:
-                    await _render(ctx, state, step)
-                    await _evaluate(ctx, step)
-                await _remember(ctx, state, step)
+                    with _phase(step, "render"):
+                        await _render(ctx, state, step)
+                    with _phase(step, "evaluate"):
+                        await _evaluate(ctx, step)
+                with _phase(step, "remember"):
+                    await _remember(ctx, state, step)
                 completed = True
             except AttemptStopped as e:
                 step.error = f"{type(e).__name__}: {e}"
@@ -103,6 +109,16 @@ async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
 
 
 # ---- phases ------------------------------------------------------------------------------------
+
+@contextmanager
+def _phase(step: IterationStep, name: str) -> Iterator[None]:
+    """Wall time of a phase into step.phase_ms (the benchmark's and the report's breakdown)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        step.phase_ms[name] = round((time.perf_counter() - started) * 1000, 2)
+
 
 def _context(ctx: AttemptContext, state: AttemptState, iteration: int) -> BuildContext:
     return BuildContext(task=ctx.task, config=ctx.config, strategy=state.strategy, memory=state.memory,
