@@ -50,7 +50,7 @@ class AttemptContext:
     summarizer: Completer | None = None
     examples: list[str] = field(default_factory=list)
     on_step: Callable[[AttemptState, IterationStep], None] | None = None
-    scene_clean: bool = False  # the worker already holds a fresh baseline (reset while evaluators looked)
+    reset_ahead: asyncio.Future[None] | None = None  # the next iteration's reset, started when the worker was done
 
 
 async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
@@ -101,6 +101,9 @@ async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
         state.status = "cancelled"
         raise
     finally:
+        if ctx.reset_ahead is not None:  # never leave a call running on a scene about to be released
+            await _succeeded(ctx.reset_ahead)
+            ctx.reset_ahead = None
         state.finished_at = time.time()
         ctx.checkpoint.save(state)
         ctx.folder.write_attempt(state)
@@ -159,9 +162,9 @@ async def _execute(ctx: AttemptContext, step: IterationStep, code: str) -> None:
 
 
 async def _reset(ctx: AttemptContext) -> None:
-    """Back to the baseline, unless that already happened while the last iteration was evaluated."""
-    if ctx.scene_clean:
-        ctx.scene_clean = False
+    """Back to the baseline: the reset started ahead if it succeeded, else a fresh one."""
+    ahead, ctx.reset_ahead = ctx.reset_ahead, None
+    if ahead is not None and await _succeeded(ahead):
         return
     try:
         await ctx.scene.reset(ctx.task.start.baseline)
@@ -202,7 +205,7 @@ async def _evaluate(ctx: AttemptContext, step: IterationStep) -> None:
     """Sentinel and verifier look at the renders; they never execute anything.
 
     The metrics start at once; meanwhile the worker reports the scene facts the sentinel needs and
-    then, its part of the iteration done, resets to the baseline for the next iteration.
+    then, its part of the iteration done, starts resetting to the baseline for the next iteration.
     """
     renders = {view: Path(p) for view, p in step.renders.items()}
     refs = ctx.task.references
@@ -212,7 +215,8 @@ async def _evaluate(ctx: AttemptContext, step: IterationStep) -> None:
             step.scene = await ctx.scene.info()
         except Exception as e:
             raise SceneFault(f"scene info failed: {e}") from e
-        ctx.scene_clean = await _succeeded(ctx.scene.reset(ctx.task.start.baseline))
+        # the worker's part is done: its reset for the next iteration runs while we score and write
+        ctx.reset_ahead = asyncio.ensure_future(ctx.scene.reset(ctx.task.start.baseline))
 
     async def sentinel() -> None:  # a guardrail, not the score: its failure is noted, not fatal
         await facts
