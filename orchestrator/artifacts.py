@@ -66,7 +66,7 @@ class RunFolder:
     """Paths and writers of one run folder."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
+        self.root = root.resolve()  # artifact paths must not depend on the cwd of whoever reads them
 
     @property
     def run_id(self) -> str:
