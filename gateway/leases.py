@@ -30,6 +30,7 @@ class Lease:
     scene_id: str
     worker: Worker
     restore_point: str
+    checkpoint_executes: bool = True  # save a restore point after each successful execute_code
     last_used: float = field(default_factory=time.monotonic)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     incidents: list[str] = field(default_factory=list)

@@ -120,11 +120,16 @@ class Pool:
 
     # -- leases ------------------------------------------------------------------------------
 
-    async def lease(self, baseline_id: str = EMPTY) -> Lease:
-        """A new scene on a worker reset to `baseline_id`; waits (bounded) when every worker is busy."""
+    async def lease(self, baseline_id: str = EMPTY, checkpoint_executes: bool = True) -> Lease:
+        """A new scene on a worker reset to `baseline_id`; waits (bounded) when every worker is busy.
+
+        `checkpoint_executes=False` is for callers that rebuild the scene from a baseline themselves
+        (the coordinator replays its program every iteration): their restore point stays the last
+        baseline, and no .blend is saved after each execute_code.
+        """
         worker = await self._acquire(prefer_warm=baseline_id == EMPTY)
         scene_id = "s" + secrets.token_hex(6)
-        lease = Lease(scene_id=scene_id, worker=worker, restore_point=baseline_id)
+        lease = Lease(scene_id=scene_id, worker=worker, restore_point=baseline_id, checkpoint_executes=checkpoint_executes)
         self._state[worker] = "leased"
         self._leases[scene_id] = lease
         warm = worker in self._warm
@@ -266,7 +271,7 @@ class Pool:
             lease.restore_point = str(arguments.get("baseline_id", EMPTY))
         elif tool == "save_baseline":
             lease.restore_point = str(arguments.get("name"))
-        elif tool == "execute_code" and (result.structured_content or {}).get("success"):
+        elif tool == "execute_code" and lease.checkpoint_executes and (result.structured_content or {}).get("success"):
             ckpt = checkpoint_id(lease.scene_id)
             saved = await lease.worker.call("save_baseline", {"name": ckpt}, self.config.call_timeout_s)
             if not saved.is_error:

@@ -73,16 +73,16 @@ class PoolScene:
         await asyncio.to_thread(shutil.copyfile, source, dest)
         return dest
 
-    async def render(self, settings: RenderSettings) -> tuple[RenderPackResult, list[mcp_types.ContentBlock]]:
-        """Render on the worker; the result's paths are on the worker's disk."""
-        result = await self.call("render_pack", settings.model_dump(mode="json"))
+    async def render(self, settings: RenderSettings, with_scene_info: bool = False) -> tuple[RenderPackResult, list[mcp_types.ContentBlock]]:
+        """Render on the worker (and report the scene's facts in the same call when asked); paths are on the worker's disk."""
+        result = await self.call("render_pack", {**settings.model_dump(mode="json"), "with_scene_info": with_scene_info})
         pack = RenderPackResult.model_validate(structured(result))
         lease = self.pool.get(self.scene_id)
         lease.renders = {view: Path(v.path) for view, v in pack.views.items()}
         return pack, list(result.content)
 
-    async def render_pack(self, settings: RenderSettings, dest_dir: Path) -> RenderPackResult:
-        pack, _ = await self.render(settings)
+    async def render_pack(self, settings: RenderSettings, dest_dir: Path, with_scene_info: bool = False) -> RenderPackResult:
+        pack, _ = await self.render(settings, with_scene_info)
         dest_dir.mkdir(parents=True, exist_ok=True)
         views = {}
         for view, rendered in pack.views.items():
@@ -100,7 +100,9 @@ class PoolSceneProvider:
 
     @asynccontextmanager
     async def _lease(self, baseline_id: str) -> AsyncIterator[PoolScene]:
-        lease = await self.pool.lease(baseline_id)
+        # the coordinator resets to the baseline and replays its program every iteration, and keeps
+        # its own checkpoints: a .blend per execute would only cost time
+        lease = await self.pool.lease(baseline_id, checkpoint_executes=False)
         try:
             yield PoolScene(self.pool, lease.scene_id)
         finally:

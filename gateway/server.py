@@ -229,10 +229,10 @@ def create_gateway(config: GatewayConfig | None = None) -> FastMCP:
                 report = await s.execute(code, timeout_s)
                 pack, images, verification = None, [], None
                 if report.success:
-                    pack, images = await s.render(settings)
+                    pack, images = await s.render(settings, with_scene_info=True)
                     verification = await verify_images(
                         services.vision, {v: r.path for v, r in pack.views.items()}, task, reference,
-                        await s.info(), critique=services.verifier_configured())
+                        pack.scene, critique=services.verifier_configured())
         except GatewayError as e:
             raise to_tool_error(e) from e
         result = AttemptResult(scene_id=scene_id, report=report, render=pack, verification=verification,

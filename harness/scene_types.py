@@ -91,3 +91,4 @@ class RenderPackResult(BaseModel):
     views: dict[str, RenderedView]
     total_ms: float
     added_for_render: list[str] = Field(default_factory=list, description="camera/light provided for the render only, removed afterwards")
+    scene: SceneInfo | None = Field(None, description="the scene's facts as rendered, when asked for (saves a get_scene_info round trip)")

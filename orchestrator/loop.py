@@ -187,10 +187,11 @@ async def _fast_fix(ctx: AttemptContext, state: AttemptState, step: IterationSte
 async def _render(ctx: AttemptContext, state: AttemptState, step: IterationStep) -> None:
     dest = ctx.folder.renders_dir(state.index, step.index)
     try:
-        pack = await ctx.scene.render_pack(ctx.task.render, dest)
+        pack = await ctx.scene.render_pack(ctx.task.render, dest, with_scene_info=True)
     except Exception as e:
         raise SceneFault(f"render_pack failed: {e}") from e
     step.renders = {view: rv.path for view, rv in pack.views.items()}
+    step.scene = pack.scene
     step.render_ms = pack.total_ms
 
 
@@ -204,22 +205,13 @@ def sentinel_penalty(report: SentinelReport, config: RunConfig) -> float:
 async def _evaluate(ctx: AttemptContext, step: IterationStep) -> None:
     """Sentinel and verifier look at the renders; they never execute anything.
 
-    The metrics start at once; meanwhile the worker reports the scene facts the sentinel needs and
-    then, its part of the iteration done, starts resetting to the baseline for the next iteration.
+    Sentinel and metrics start at once (the render brought the scene facts along); meanwhile the
+    worker, its part of the iteration done, resets to the baseline for the next iteration.
     """
     renders = {view: Path(p) for view, p in step.renders.items()}
     refs = ctx.task.references
 
-    async def scene_side() -> None:
-        try:
-            step.scene = await ctx.scene.info()
-        except Exception as e:
-            raise SceneFault(f"scene info failed: {e}") from e
-        # the worker's part is done: its reset for the next iteration runs while we score and write
-        ctx.reset_ahead = asyncio.ensure_future(ctx.scene.reset(ctx.task.start.baseline))
-
     async def sentinel() -> None:  # a guardrail, not the score: its failure is noted, not fatal
-        await facts
         try:
             step.sentinel = await ctx.vision.sentinel(renders, step.scene)
         except Exception as e:
@@ -235,20 +227,18 @@ async def _evaluate(ctx: AttemptContext, step: IterationStep) -> None:
             step.critique = await ctx.vision.critique(renders, ctx.task.description, dict(refs) or None)
             step.calls += step.critique.calls
 
-    facts = asyncio.ensure_future(scene_side())
-    try:
-        for retry in range(VISION_RETRIES + 1):  # the gateway reconnects a dropped vision server in the background
-            try:
-                await asyncio.gather(sentinel(), compare(), critique())
-                break
-            except AttemptStopped:
-                raise
-            except Exception as e:
-                if retry == VISION_RETRIES:
-                    raise VerifierFault(f"vision failed: {e}") from e
-                await asyncio.sleep(VISION_RETRY_DELAY_S * 2**retry)  # 0.5, 1, 2, 4 s
-    finally:
-        await facts  # a SceneFault surfaces here
+    # the worker's part is done: its reset for the next iteration runs while we score and write
+    ctx.reset_ahead = asyncio.ensure_future(ctx.scene.reset(ctx.task.start.baseline))
+    for retry in range(VISION_RETRIES + 1):  # the gateway reconnects a dropped vision server in the background
+        try:
+            await asyncio.gather(sentinel(), compare(), critique())
+            break
+        except AttemptStopped:
+            raise
+        except Exception as e:
+            if retry == VISION_RETRIES:
+                raise VerifierFault(f"vision failed: {e}") from e
+            await asyncio.sleep(VISION_RETRY_DELAY_S * 2**retry)  # 0.5, 1, 2, 4 s
     scores = [r.score for r in (step.compare,) if r] + [c.overall_score for c in (step.critique,) if c]
     step.sentinel_penalty = sentinel_penalty(step.sentinel, ctx.config) if step.sentinel else 0.0
     step.score = max(0.0, sum(scores) / len(scores) - step.sentinel_penalty) if scores else 0.0

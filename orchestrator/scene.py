@@ -30,7 +30,7 @@ class Scene(Protocol):
     async def reset(self, baseline_id: str) -> None: ...
     async def save_baseline(self, name: str) -> None: ...  # also the gateway's respawn checkpoint
     async def save_blend(self, dest: Path) -> Path: ...  # copies the .blend to dest (run folder)
-    async def render_pack(self, settings: RenderSettings, dest_dir: Path) -> RenderPackResult: ...  # PNGs under dest_dir
+    async def render_pack(self, settings: RenderSettings, dest_dir: Path, with_scene_info: bool = False) -> RenderPackResult: ...  # PNGs under dest_dir
 
 
 @runtime_checkable

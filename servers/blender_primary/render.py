@@ -24,7 +24,7 @@ from servers.blender_primary.camera_pack import auto_frame, camera_matrix
 from servers.blender_primary.errors import RenderError
 from servers.blender_primary.png_text import strip_text_chunks
 from servers.blender_primary.render_state import RenderSession
-from servers.blender_primary.scene_facts import world_bounds
+from servers.blender_primary.scene_facts import scene_info, world_bounds
 from servers.blender_primary.state import worker_state
 
 __all__ = ["render_views", "register"]
@@ -90,6 +90,7 @@ def register(mcp: FastMCP) -> None:
         distance: Annotated[float, Field(gt=0)] = defaults.distance,
         lens: Annotated[float, Field(gt=1)] = defaults.lens,
         samples: Annotated[int | None, Field(ge=1, le=4096)] = None,
+        with_scene_info: bool = False,
     ) -> ToolResult:
         """Render the camera pack: one square image per view (front, side, top, iso, back, left).
 
@@ -98,6 +99,7 @@ def register(mcp: FastMCP) -> None:
         target + distance along the view direction with the given lens (absolute scale, comparable
         with references); `auto` frames the visible geometry. The same scene and settings give
         identical pixels. Returns the images plus file paths and timings; the scene is unchanged.
+        `with_scene_info` adds the get_scene_info facts of the rendered scene to the result.
         """
         settings = RenderSettings(
             views=views, preset=preset, resolution=resolution, framing=framing,
@@ -105,5 +107,7 @@ def register(mcp: FastMCP) -> None:
         )
         out_dir = worker_state(ctx).renders_dir / f"pack-{time.time_ns()}"
         result = render_views(settings, out_dir)
+        if with_scene_info:
+            result.scene = scene_info()
         images = [Image(path=v.path).to_image_content() for v in result.views.values()]
         return ToolResult(content=images, structured_content=result.model_dump(mode="json"))

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from fastmcp import Client
 
-from harness.scene_types import RenderPackResult
+from harness.scene_types import RenderPackResult, SceneInfo
 
 SCENE = """
 bpy.ops.mesh.primitive_plane_add(size=6)
@@ -119,3 +119,14 @@ async def test_auto_framing_fits_a_far_small_object_while_fixed_framing_misses_i
 
     assert 0.05 < covered(auto.views["front"].path) < 0.9
     assert covered(fixed.views["front"].path) == 0.0
+
+
+async def test_render_can_report_the_rendered_scene_facts_in_the_same_call(client: Client, bpy_eval) -> None:
+    await bpy_eval(SCENE)
+    plain, _ = await pack(client, views=["top"], resolution=32)
+    assert plain.scene is None
+    with_facts, _ = await pack(client, views=["top"], resolution=32, with_scene_info=True)
+    info = await client.call_tool("get_scene_info", {})
+    assert with_facts.scene is not None
+    assert with_facts.scene.model_dump() == SceneInfo.model_validate(info.structured_content).model_dump()
+    assert {o.name for o in with_facts.scene.objects} == {"Plane", "Cube"}  # the pack camera is not in it
