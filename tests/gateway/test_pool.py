@@ -61,6 +61,17 @@ async def test_released_worker_comes_back_empty_as_warm_spare(pool: Pool) -> Non
     await release_all(pool)
 
 
+async def test_host_scenes_checkpoint_each_execute_and_replaying_leases_keep_their_baseline(pool: Pool) -> None:
+    host = await lease(pool)
+    replay = PoolScene(pool, (await pool.lease(checkpoint_executes=False)).scene_id)
+    assert (await host.execute(ADD_CUBE.format(name="h"))).success
+    assert (await replay.execute(ADD_CUBE.format(name="r"))).success
+    assert pool.get(host.scene_id).restore_point == f"ckpt-{host.scene_id}"
+    assert pool.get(replay.scene_id).restore_point == "empty"
+    assert not (pool.baselines_dir / f"ckpt-{replay.scene_id}.blend").exists()
+    await release_all(pool)
+
+
 async def test_sigkilled_worker_gives_clear_error_and_the_scene_recovers(pool: Pool) -> None:
     scene = await lease(pool)
     assert (await scene.execute(ADD_CUBE.format(name="kept"))).success
