@@ -102,19 +102,11 @@ async def demo_task(services: GatewayServices, workdir: Path) -> Path:
     return dest / "task.toml"
 
 
-def steps_of(run_dir: str) -> dict[int, Any]:
-    cp = Checkpoint(Path(run_dir))
-    try:
-        return cp.load()
-    finally:
-        cp.close()
-
-
 async def overhead(service: RunService, task: Path, iterations: int) -> dict[str, float]:
     run_id = await service.start(task, builder="parametric", verifier="metrics", attempts=1,
                                  iterations=iterations, threshold=1.0)
     status = await service.wait(run_id)
-    steps = steps_of(status.run_dir)[0].memory.steps
+    steps = Checkpoint.read(Path(status.run_dir))[0].memory.steps
     # an iteration's wall time runs from its start to the next one's: checkpoint and artifacts included
     pairs = [(a, b.started_at - a.started_at - a.model_s) for a, b in zip(steps[1:], steps[2:]) if a.render_ms > 0]
     ratios = [wall / (a.render_ms / 1000) for a, wall in pairs]
@@ -142,7 +134,7 @@ async def renders_to_threshold(service: RunService, task: Path, builder: str, bu
                                  threshold=threshold, skip_after_success=False)
     status = await service.wait(run_id)
     counts = []
-    for state in steps_of(status.run_dir).values():
+    for state in Checkpoint.read(Path(status.run_dir)).values():
         hit = next((s.index + 1 for s in state.memory.steps if s.score >= threshold), budget)
         counts.append(hit)
     return counts

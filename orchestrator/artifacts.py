@@ -111,6 +111,11 @@ class RunFolder:
             raise RunNotFound(f"no run {run_id!r} under {runs_dir}")
         return cls(root)
 
+    def read_best(self) -> dict[str, Any] | None:
+        """best_attempt.json, or None before any attempt has scored."""
+        path = self.root / "best_attempt.json"
+        return read_json(path) if path.is_file() else None
+
     def load_task(self) -> Task:
         return load_task(self.root / "task.toml")
 

@@ -35,3 +35,12 @@ class Checkpoint:
 
     def close(self) -> None:
         self._cache.close()
+
+    @classmethod
+    def read(cls, run_dir: Path) -> dict[int, AttemptState]:
+        """The attempts of a run this process is not writing (opened, loaded and closed again)."""
+        checkpoint = cls(run_dir)
+        try:
+            return checkpoint.load()
+        finally:
+            checkpoint.close()

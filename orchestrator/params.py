@@ -22,7 +22,7 @@ from orchestrator.errors import ParamError
 __all__ = ["Param", "find_params", "apply_values", "skeleton"]
 
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_MARKER = re.compile(rf"#\s*param\b\s*(?P<rest>.*)$")
+_MARKER = re.compile(r"#\s*param\b\s*(?P<rest>.*)$")
 _RANGE = re.compile(rf"^(?P<lo>{_NUM})\s*\.\.\s*(?P<hi>{_NUM})\b")
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from harness.model_config import ModelsConfig
-from orchestrator.artifacts import RunFolder, read_json
+from orchestrator.artifacts import RunFolder
 from orchestrator.builders.hybrid import HybridBuilder
 from orchestrator.builders.interface import Builder
 from orchestrator.builders.llm import LLMBuilder
@@ -246,13 +246,7 @@ class RunService:
     def write_report(self, run_id: str) -> Path:
         """Rewrite report.html from the run's checkpoint; returns its path."""
         folder = RunFolder.open(self.runs_dir, run_id)
-        cp = Checkpoint(folder.root)
-        try:
-            states = cp.load()
-        finally:
-            cp.close()
-        best_path = folder.root / "best_attempt.json"
-        best = read_json(best_path) if best_path.is_file() else None
+        states, best = Checkpoint.read(folder.root), folder.read_best()
         threshold = folder.read_run().get("config", {}).get("threshold")
         write_report(folder, folder.load_task(), states, best, threshold)
         return folder.root / "report.html"
@@ -279,16 +273,8 @@ class RunService:
         meta = folder.read_run()
         active = self._active.get(run_id)
         running = active is not None and not active.task.done()
-        if active is not None:
-            states = active.coordinator.states
-        else:
-            cp = Checkpoint(folder.root)
-            try:
-                states = cp.load()
-            finally:
-                cp.close()
-        best_path = folder.root / "best_attempt.json"
-        best = read_json(best_path) if best_path.is_file() else None
+        states = active.coordinator.states if active is not None else Checkpoint.read(folder.root)
+        best = folder.read_best()
         if running:
             pick = active.coordinator.best()
             if pick is not None:

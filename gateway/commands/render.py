@@ -23,7 +23,6 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = RenderSettings()
     parser.add_argument("program", type=Path, help="a Python file using bpy")
     parser.add_argument("--out", type=Path, required=True, help="folder for <view>.png and execution.json")
     parser.add_argument("--task", type=Path, help="take the camera pack settings (and the views of its references) from this task.toml")

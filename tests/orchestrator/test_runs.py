@@ -157,9 +157,7 @@ async def test_iterations_that_leave_the_window_are_summarised_by_the_summarizer
     assert status.status == "completed" and status.attempts[0].iterations == 4
     last_prompt = json.dumps(fake.requests_for("gen-ok")[-1].body["messages"])
     assert "Summary of earlier iterations" in last_prompt and "SUMMARY-OF-ZERO" in last_prompt
-    cp = Checkpoint(Path(status.run_dir))
-    summaries = cp.load()[0].memory.summaries
-    cp.close()
+    summaries = Checkpoint.read(Path(status.run_dir))[0].memory.summaries
     assert summaries[0].startswith("SUMMARY-OF-ZERO")
     assert summaries[1].startswith("Iteration 1 (llm): score")  # the summarizer failed: the extractive one stands in
     calls = json.loads((Path(status.run_dir) / "attempts/attempt-000/iterations/iter-002/models.json").read_text())
