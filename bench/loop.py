@@ -31,6 +31,7 @@ from typing import Any
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
+from gateway.commands.demo import DEMO_TASK, EXAMPLES  # noqa: E402
 from gateway.config import GatewayConfig  # noqa: E402
 from gateway.services import GatewayServices  # noqa: E402
 from harness.model_config import ModelsConfig  # noqa: E402
@@ -43,8 +44,6 @@ from orchestrator.params import apply_values, find_params  # noqa: E402
 from orchestrator.service import RunService  # noqa: E402
 from orchestrator.task import load_task  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAIServer, Reply  # noqa: E402
-
-EXAMPLES = PROJECT / "examples" / "tasks"
 
 
 class RandomBuilder:
@@ -75,31 +74,6 @@ class Slots:
     @property
     def size(self) -> int:
         return self._size
-
-
-async def demo_task(services: GatewayServices, workdir: Path) -> Path:
-    """The demo task file; references rendered from its truth.py first if the example lacks them."""
-    src = sorted(p for p in EXAMPLES.iterdir() if (p / "task.toml").is_file())[0]
-    import tomllib
-
-    refs = tomllib.loads((src / "task.toml").read_text())["reference"]
-    if all((src / rel).is_file() for rel in refs.values()):
-        return src / "task.toml"
-    dest = workdir / src.name
-    shutil.copytree(src, dest)
-    task_raw = tomllib.loads((dest / "task.toml").read_text())
-    from harness.scene_types import RenderSettings
-
-    settings = RenderSettings(**{**task_raw.get("render", {}), "views": list(refs)})
-    async with services.provider.lease() as scene:
-        await scene.reset("empty")
-        report = await scene.execute((dest / "truth.py").read_text())
-        assert report.success, report.feedback()
-        pack = await scene.render_pack(settings, workdir / "truth_renders")
-    for view, rel in refs.items():
-        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(pack.views[view].path, dest / rel)
-    return dest / "task.toml"
 
 
 async def overhead(service: RunService, task: Path, iterations: int) -> dict[str, float]:
@@ -161,7 +135,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         models = ModelsConfig.from_table({"builder": ["openai/bench"], "settings": {
             "openai/bench": {"api_base": fake.base_url, "api_key": "sk-bench"}}}, env={})
         async with pool(workdir, 2) as services:
-            task_path = await demo_task(services, workdir)
+            task_path = EXAMPLES / DEMO_TASK / "task.toml"
             task = load_task(task_path)
             fake.set_default(Reply(text=f"Same program.\n```python\n{task.start_code}```"))
 

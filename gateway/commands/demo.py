@@ -11,16 +11,17 @@ from pathlib import Path
 
 from gateway.commands.run import add_run_options, execute, overrides
 
-__all__ = ["add_arguments", "run", "EXAMPLES"]
+__all__ = ["add_arguments", "run", "EXAMPLES", "DEMO_TASK"]
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "tasks"
 DEMO_ITERATIONS = 80
+DEMO_TASK = "red_block"  # colour, size and placement: the search has something to find in every view
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     tasks = sorted(p.name for p in EXAMPLES.iterdir() if (p / "task.toml").is_file()) if EXAMPLES.is_dir() else []
-    parser.add_argument("--task", choices=tasks or None, default=tasks[0] if tasks else None,
-                        help="which example (default: the first)")
+    parser.add_argument("--task", choices=tasks or None, default=DEMO_TASK if DEMO_TASK in tasks else None,
+                        help=f"which example (default: {DEMO_TASK})")
     add_run_options(parser)
     parser.set_defaults(builder="parametric", verifier="metrics", iterations=DEMO_ITERATIONS)
 
