@@ -1,13 +1,15 @@
 """The coordinator's view of the pool: `PoolScene` (orchestrator.scene.Scene) over a leased worker.
 
 Every method is one `Pool.call`, so the coordinator's scenes get the same restore points,
-timeouts and crash recovery as the host's. Files the worker writes (renders, .blend) are copied
-into the caller's folder, because the worker's folders belong to the pool and are reused.
+timeouts and crash recovery as the host's. Renders are written into the caller's folder from the
+image bytes of the result (so remote workers work too); a saved .blend is copied from the worker's
+folder, which only a local worker has.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 import shutil
@@ -82,12 +84,16 @@ class PoolScene:
         return pack, list(result.content)
 
     async def render_pack(self, settings: RenderSettings, dest_dir: Path, with_scene_info: bool = False) -> RenderPackResult:
-        pack, _ = await self.render(settings, with_scene_info)
+        pack, content = await self.render(settings, with_scene_info)
         dest_dir.mkdir(parents=True, exist_ok=True)
+        images = [block for block in content if isinstance(block, mcp_types.ImageContent)]
+        if len(images) != len(pack.views):
+            raise WorkerToolError(f"[RENDER_ERROR] render_pack returned {len(images)} images for {len(pack.views)} views")
         views = {}
-        for view, rendered in pack.views.items():
+        for (view, rendered), image in zip(pack.views.items(), images):
+            # the bytes came with the result: a remote worker's paths are on another machine
             target = dest_dir / f"{view}.png"
-            await asyncio.to_thread(shutil.copyfile, rendered.path, target)
+            await asyncio.to_thread(target.write_bytes, base64.b64decode(image.data))
             views[view] = rendered.model_copy(update={"path": str(target)})
         return pack.model_copy(update={"views": views})
 
