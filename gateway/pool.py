@@ -25,6 +25,7 @@ from gateway.config import PoolConfig
 from gateway.errors import (
     PoolExhausted,
     UnknownScene,
+    WorkerCrashed,
     WorkerError,
     WorkerOverMemory,
     WorkerToolError,
@@ -384,7 +385,7 @@ class Pool:
         async with lease.lock:
             if lease.worker is worker and lease.scene_id in self._leases:
                 note = await self._recover(lease)
-                lease.incidents[-1] = f"[{'WORKER_MEMORY' if over_memory else 'WORKER_CRASHED'}] {reason}. {note}"
+                lease.incidents[-1] = str((WorkerOverMemory if over_memory else WorkerCrashed)(f"{reason}. {note}"))
 
     def _drop_free(self, worker: Worker, reason: str) -> None:
         if worker in self._free:
