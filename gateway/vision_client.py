@@ -6,6 +6,7 @@ as allowed roots, so renders are never re-encoded on the way.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +20,33 @@ from harness.vision_types import CompareResult, SentinelReport, VerifierOutput
 __all__ = ["VisionClient"]
 
 
+RECONNECT_WAITS_S = (0.5, 1.0, 2.0, 4.0)
+
+
 class VisionClient:
-    def __init__(self, upstream: Upstream, timeout_s: float = 45.0) -> None:
+    def __init__(self, upstream: Upstream, timeout_s: float = 45.0,
+                 reconnect_waits_s: tuple[float, ...] = RECONNECT_WAITS_S) -> None:
         self.upstream = upstream
         self.timeout_s = timeout_s
+        self.reconnect_waits_s = reconnect_waits_s
 
     async def _call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """One tool call; a dropped server is waited for while the mesh reconnects it (backoff).
+
+        An error the server reports (bad image, no verifier, unparseable critique) is final: it
+        would fail the same way again, and a repeated critique would be paid for twice.
+        """
+        waits = iter(self.reconnect_waits_s)
+        while True:
+            try:
+                return await self._call_once(tool, arguments)
+            except UpstreamUnavailable:
+                wait_s = next(waits, None)
+                if wait_s is None:
+                    raise
+                await asyncio.sleep(wait_s)
+
+    async def _call_once(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
         client = self.upstream.client()
         try:
             result = await client.call_tool(tool, arguments, timeout=self.timeout_s)

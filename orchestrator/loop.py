@@ -31,9 +31,6 @@ from orchestrator.task import Task
 
 __all__ = ["AttemptContext", "run_attempt", "sentinel_penalty"]
 
-VISION_RETRIES = 4
-VISION_RETRY_DELAY_S = 0.5
-
 
 @dataclass
 class AttemptContext:
@@ -229,16 +226,12 @@ async def _evaluate(ctx: AttemptContext, step: IterationStep) -> None:
 
     # the worker's part is done: its reset for the next iteration runs while we score and write
     ctx.reset_ahead = asyncio.ensure_future(ctx.scene.reset(ctx.task.start.baseline))
-    for retry in range(VISION_RETRIES + 1):  # the gateway reconnects a dropped vision server in the background
-        try:
-            await asyncio.gather(sentinel(), compare(), critique())
-            break
-        except AttemptStopped:
-            raise
-        except Exception as e:
-            if retry == VISION_RETRIES:
-                raise VerifierFault(f"vision failed: {e}") from e
-            await asyncio.sleep(VISION_RETRY_DELAY_S * 2**retry)  # 0.5, 1, 2, 4 s
+    # every evaluator finishes before a failure is raised: none is left running to write into the step
+    # (the Vision implementation waits out a reconnecting server; what reaches us here is final)
+    failures = [r for r in await asyncio.gather(sentinel(), compare(), critique(), return_exceptions=True)
+                if isinstance(r, BaseException)]
+    if failures:
+        raise VerifierFault(f"vision failed: {failures[0]}") from failures[0]
     scores = [r.score for r in (step.compare,) if r] + [c.overall_score for c in (step.critique,) if c]
     step.sentinel_penalty = sentinel_penalty(step.sentinel, ctx.config) if step.sentinel else 0.0
     step.score = max(0.0, sum(scores) / len(scores) - step.sentinel_penalty) if scores else 0.0
