@@ -180,10 +180,11 @@ def create_gateway(config: GatewayConfig | None = None) -> FastMCP:
                 if scene_id is not None:
                     s = scene(scene_id)
                     lease = services.pool.get(scene_id)
-                    if not lease.renders:
-                        await s.render(RenderSettings())
+                    if lease.renders:
+                        info = await s.info()
+                    else:  # render the default pack, its scene facts in the same call
+                        info = (await s.render(RenderSettings(), with_scene_info=True))[0].scene
                     images = {**{v: str(p) for v, p in lease.renders.items()}, **(images or {})}
-                    info = await s.info()
                 return await verify_images(services.vision, dict(images or {}), task, reference, info,
                                            critique=services.verifier_configured())
         except GatewayError as e:

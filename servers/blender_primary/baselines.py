@@ -50,7 +50,7 @@ def save(state: WorkerState, baseline_id: str) -> Path:
     return path
 
 
-def load(state: WorkerState, path: Path) -> None:
+def load(path: Path) -> None:
     try:
         bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False, use_scripts=False)
     except RuntimeError as exc:
@@ -81,7 +81,7 @@ def register(mcp: FastMCP) -> None:
         if not path.exists():
             known = ", ".join(list_ids(state)) or "none"
             raise UnknownBaselineError(f"no baseline {baseline_id!r}; saved baselines: {known}")
-        load(state, path)
+        load(path)
         return BaselineInfo(baseline_id=baseline_id, path=str(path), elapsed_ms=(time.perf_counter() - started) * 1000)
 
     @mcp.tool(annotations={"readOnlyHint": True})

@@ -15,6 +15,7 @@ import bpy
 from mathutils import Euler
 
 from harness.scene_types import RenderSettings
+from servers.blender_primary.camera_pack import SENSOR_MM
 
 __all__ = ["PRESET_DEFAULT_SAMPLES", "RenderSession"]
 
@@ -105,7 +106,7 @@ class RenderSession:
     def _create_camera(self) -> bpy.types.Object:
         data = bpy.data.cameras.new("colossus_pack_camera")
         data.lens = self.settings.lens
-        data.sensor_width = 36.0
+        data.sensor_width = SENSOR_MM  # auto framing computes the field of view from the same width
         data.sensor_fit = "AUTO"
         data.clip_start = 0.01
         return self._link(bpy.data.objects.new("colossus_pack_camera", data))

@@ -58,7 +58,7 @@ def create_server(
     async def lifespan(_server: FastMCP) -> AsyncIterator[dict[str, WorkerState]]:
         state = WorkerState.prepare(workdir, baselines_dir, output_dir, code_policy)
         install_exit_guard()
-        baselines.load(state, baselines.ensure_empty(state))
+        baselines.load(baselines.ensure_empty(state))
         yield {"state": state}
 
     mcp = FastMCP("colossus-blender", instructions=INSTRUCTIONS, lifespan=lifespan, mask_error_details=True)
