@@ -50,6 +50,7 @@ class GatewayError(Exception):
 
 class WorkerError(GatewayError):
     tag = "WORKER_ERROR"
+    killed_for: str | None = None  # why the watchdog killed the worker, for harness.classifier.classify_exit
 
 
 class WorkerCrashed(WorkerError):
@@ -58,10 +59,12 @@ class WorkerCrashed(WorkerError):
 
 class WorkerTimedOut(WorkerError):
     tag = "WORKER_TIMEOUT"
+    killed_for = "timeout"
 
 
 class WorkerOverMemory(WorkerError):
     tag = "WORKER_MEMORY"
+    killed_for = "memory"
 
 
 class WorkerUnavailable(WorkerError):

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.classifier import classify_exit
 from harness.report import ErrorClass, ExceptionInfo, ExecutionReport
 from harness.vision_types import SentinelReport
 from orchestrator.artifacts import RunFolder
@@ -151,9 +152,8 @@ async def _execute(ctx: AttemptContext, step: IterationStep, code: str) -> None:
         try:
             report = await ctx.scene.execute(code, timeout_s=ctx.config.execute_timeout_s)
         except Exception as e:  # the worker died or hung running this code: feed it back
-            timed_out = "timeout" in str(e).lower() or "timed out" in str(e).lower()
             report = ExecutionReport(
-                success=False, error_class=ErrorClass.TIMEOUT if timed_out else ErrorClass.CRASH,
+                success=False, error_class=classify_exit(getattr(e, "killed_for", None)),
                 exception=ExceptionInfo(type=type(e).__name__, message=str(e)))
     step.executions.append(ExecutionRecord(code=code, report=report))
 
