@@ -1,13 +1,14 @@
 """Everything the gateway's tools use, started and stopped together by the server's lifespan.
 
 The pool, the upstream servers (vision + the user's mcpServers), the Vision client over the
-vision server, and the coordinator's RunService when the orchestrator provides one.
+vision server, the [models] table, and the coordinator's RunService.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import sys
 from pathlib import Path
@@ -21,6 +22,8 @@ from gateway.mesh import Upstream, allocate_namespace
 from gateway.pool import Pool
 from gateway.scene import PoolSceneProvider
 from gateway.vision_client import VisionClient
+from harness.model_config import ModelsConfig
+from orchestrator.service import RunService
 
 __all__ = ["GatewayServices", "PROJECT_ROOT", "RESERVED_NAMESPACES"]
 
@@ -41,8 +44,7 @@ class GatewayServices:
         for name, server in config.mcp_servers.items():
             self.upstreams.append(Upstream(name, allocate_namespace(name, taken), server.to_transport))
         self.vision = VisionClient(self.vision_upstream) if self.vision_upstream else None
-        self._runs: Any = None
-        self._runs_error: str | None = None
+        self._runs: RunService | None = None
 
     async def start(self) -> None:
         self.pool.start()
@@ -50,41 +52,36 @@ class GatewayServices:
             upstream.start()
 
     async def stop(self) -> None:
-        if self._runs is not None and hasattr(self._runs, "aclose"):
+        if self._runs is not None:
             with contextlib.suppress(Exception):
                 await self._runs.aclose()
         await asyncio.gather(*(u.stop() for u in self.upstreams), return_exceptions=True)
         await self.pool.stop()
 
-    def verifier_configured(self) -> bool:
-        from harness.model_config import ModelsConfig
+    @functools.cached_property
+    def models(self) -> ModelsConfig:
+        """The [models] table, read once (an invalid one raises on every use, naming the problem)."""
+        return ModelsConfig.load(self.config.config_path)
 
+    def verifier_configured(self) -> bool:
         try:
-            models = ModelsConfig.load(self.config.config_path)
-            return bool(models.roles.get("verifier"))
+            return bool(self.models.roles.get("verifier"))
         except Exception:  # noqa: BLE001 - an unreadable [models] table means no verifier
             return False
 
-    def runs(self) -> Any:
-        """The coordinator's RunService, created on first use; CoordinatorUnavailable until it exists."""
-        if self._runs is not None:
-            return self._runs
-        try:
-            from orchestrator.service import RunService
-        except ImportError as e:
-            raise CoordinatorUnavailable(
-                f"the run coordinator is not available in this installation ({e}); "
-                "use reset_to_baseline / run_attempt with your own code meanwhile"
-            ) from e
+    def run_service(self, listener: Any = None) -> RunService:
+        """A RunService on this pool and vision server; CoordinatorUnavailable when runs cannot work here."""
         if self.vision is None:
             raise CoordinatorUnavailable("runs need the vision server, which is disabled in [vision]")
         try:
-            from harness.model_config import ModelsConfig
-
-            self._runs = RunService(self.provider, self.vision, self.config.runs_dir,
-                                    ModelsConfig.load(self.config.config_path))
+            return RunService(self.provider, self.vision, self.config.runs_dir, self.models, listener=listener)
         except Exception as e:  # noqa: BLE001 - reported to the host as the coordinator being unavailable
             raise CoordinatorUnavailable(f"the run coordinator could not start: {e}") from e
+
+    def runs(self) -> RunService:
+        """The gateway's RunService, created on first use."""
+        if self._runs is None:
+            self._runs = self.run_service()
         return self._runs
 
     def _vision_transport(self) -> ClientTransport:

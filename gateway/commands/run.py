@@ -74,8 +74,6 @@ async def local_runs(args: argparse.Namespace, listener: Callable[..., None] | N
     """A RunService over a freshly started local pool and vision server, stopped on exit."""
     from gateway.config import load_gateway_config
     from gateway.services import GatewayServices
-    from harness.model_config import ModelsConfig
-    from orchestrator.service import RunService
 
     config = load_gateway_config(args.config)
     if getattr(args, "workers", None):
@@ -87,10 +85,7 @@ async def local_runs(args: argparse.Namespace, listener: Callable[..., None] | N
     await services.start()
     try:
         await services.pool.wait_ready(config.pool.startup_timeout_s)
-        if services.vision is None:
-            raise RuntimeError("runs need the vision server, which is disabled in [vision]")
-        yield RunService(services.provider, services.vision, config.runs_dir, ModelsConfig.load(config.config_path),
-                         listener=listener)
+        yield services.run_service(listener)
     finally:
         await services.stop()
 
@@ -122,6 +117,7 @@ def finish(status: Any, as_json: bool) -> int:
 
 def execute(args: argparse.Namespace, begin: Callable[[Any], Awaitable[str]], iterations: int = 0) -> int:
     """Start (or resume) a run with `begin(service) -> run_id`, show progress, wait for the end."""
+    from gateway.errors import CoordinatorUnavailable
     from orchestrator.errors import OrchestratorError
 
     progress = Progress(sys.stderr, iterations)
@@ -139,6 +135,9 @@ def execute(args: argparse.Namespace, begin: Callable[[Any], Awaitable[str]], it
 
     try:
         return asyncio.run(main())
+    except CoordinatorUnavailable as e:  # e.g. [vision] disabled in the config
+        print(f"colossus: {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted; continue with `colossus resume RUN`", file=sys.stderr)
         return 130
