@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from harness.image_format import image_mime
 from harness.report import ExecutionReport
 from harness.scene_types import SceneInfo
 from harness.vision_types import CallLog, CompareResult, SentinelReport, VerifierOutput
@@ -122,9 +123,12 @@ def _fmt(v: list[float]) -> str:
 
 
 def image_part(path: Path) -> dict[str, Any]:
-    """An OpenAI-style image part carrying the PNG as a data URL."""
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{data}"}}
+    """An OpenAI-style image part carrying the image (a PNG render or a PNG/JPEG reference) as a data URL."""
+    blob = path.read_bytes()
+    mime = image_mime(blob)
+    if mime is None:
+        raise ValueError(f"{path} is not a PNG or JPEG image")
+    return {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{base64.b64encode(blob).decode('ascii')}"}}
 
 
 class AttemptMemory(BaseModel):

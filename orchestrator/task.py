@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from harness.image_format import image_mime
 from harness.scene_types import VIEW_NAMES, RenderSettings
 from orchestrator.errors import TaskError
 
@@ -124,7 +125,7 @@ def _decode_image(value: str, field: str) -> bytes:
         blob = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         raise _fail("inline task", field, "neither an existing file path nor valid base64 image data") from None
-    if not (blob.startswith(b"\x89PNG\r\n\x1a\n") or blob.startswith(b"\xff\xd8\xff")):
+    if image_mime(blob) is None:
         raise _fail("inline task", field, "decoded data is not a PNG or JPEG image")
     return blob
 
@@ -151,7 +152,7 @@ def inline_task(description: str, references: dict[str, str] | None, staging_dir
             continue
         blob = _decode_image(value, field)
         staging_dir.mkdir(parents=True, exist_ok=True)
-        dest = staging_dir / (view + (".png" if blob.startswith(b"\x89PNG") else ".jpg"))
+        dest = staging_dir / (view + (".png" if image_mime(blob) == "image/png" else ".jpg"))
         dest.write_bytes(blob)
         refs[view] = dest.resolve()
     return Task(name=spec.name, description=spec.description, start=spec.start, references=refs,
