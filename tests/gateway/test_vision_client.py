@@ -7,7 +7,6 @@ import os
 import signal
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import psutil
 import pytest
@@ -21,28 +20,31 @@ REFS = PROJECT_ROOT / "examples" / "tasks" / "red_block" / "ref"
 PACK = {view: REFS / f"{view}.png" for view in ("front", "top")}
 
 
+def vision_pids() -> set[int]:
+    """Vision servers below this test process (other modules' gateways may have theirs running too)."""
+    return {p.pid for p in psutil.Process().children(recursive=True)
+            if "servers.viewport_vision" in " ".join(p.cmdline())}
+
+
 @pytest.fixture(scope="module")
 async def services(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[GatewayServices]:
     config = gateway_config(tmp_path_factory.mktemp("vision"), pool={"workers": 0}, vision={"enabled": True})
     services = GatewayServices(config)
+    others = vision_pids()
     await services.start()
     for _ in range(150):
         if services.vision_upstream.state == "available":
             break
         await asyncio.sleep(0.1)
+    services.test_vision_pid = (vision_pids() - others).pop()  # ours: the one that appeared with it
     yield services
     await services.stop()
-
-
-def vision_pid() -> int:
-    children = psutil.Process().children(recursive=True)
-    return next(p.pid for p in children if "servers.viewport_vision" in " ".join(p.cmdline()))
 
 
 async def test_a_call_while_the_vision_server_is_down_waits_for_the_reconnect(services: GatewayServices) -> None:
     assert services.vision is not None
     before = services.vision_upstream.restarts
-    os.kill(vision_pid(), signal.SIGKILL)
+    os.kill(services.test_vision_pid, signal.SIGKILL)
     await asyncio.sleep(0.3)
     result = await services.vision.compare(PACK, PACK)
     assert result.score == 1.0
