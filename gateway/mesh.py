@@ -30,6 +30,7 @@ from mcp_types import METHOD_NOT_FOUND
 from pydantic import BaseModel, Field
 
 from gateway.errors import UpstreamUnavailable, to_tool_error
+from gateway.relay_client import RelayClient
 
 __all__ = ["UpstreamState", "UpstreamStatus", "Upstream", "UpstreamProvider", "tool_name", "allocate_namespace"]
 
@@ -130,7 +131,7 @@ class Upstream:
         delay = self._backoff[0]
         while True:
             try:
-                client = Client(self._transport_factory(), name=f"colossus-{self.name}",
+                client = RelayClient(self._transport_factory(), name=f"colossus-{self.name}",
                                 init_timeout=self.connect_timeout_s, timeout=self.call_timeout_s)
                 async with client:
                     listed = await client.list_tools()

@@ -22,7 +22,7 @@ import mcp_types
 
 from gateway.errors import WorkerToolError
 from gateway.pool import EMPTY, Pool
-from gateway.worker import error_text
+from gateway.relay_client import error_text
 from harness.report import ExecutionReport
 from harness.scene_types import RenderPackResult, RenderSettings, SceneInfo
 

@@ -50,10 +50,8 @@ async def verify_images(
     if not images:
         raise BadRequest("nothing to verify: give scene_id (its latest renders are used) or images {view: path}")
     notes: list[str] = []
-    sentinel = await vision.sentinel(images, scene_info)  # type: ignore[arg-type]
-    compare = None
-    if reference:
-        compare = await vision.compare(images, reference)  # type: ignore[arg-type]
+    checked = await vision.check(images, reference, scene_info)  # type: ignore[arg-type]
+    sentinel, compare = checked.sentinel, checked.compare
     review = None
     if critique and task:
         try:

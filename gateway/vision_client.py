@@ -1,7 +1,8 @@
 """orchestrator.scene.Vision over an MCP client to the viewport-vision server (mounted as vision_*).
 
 Images travel as paths: the vision server is started with the pool, runs and examples folders
-as allowed roots, so renders are never re-encoded on the way.
+as allowed roots, so renders are never re-encoded on the way. Calls go straight to the session
+(no input-required driver, no second schema check): results are parsed into our own models.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from fastmcp.exceptions import ToolError
 
 from gateway.errors import UpstreamUnavailable
 from gateway.mesh import Upstream
+from gateway.relay_client import error_text
 from harness.scene_types import SceneInfo
-from harness.vision_types import CompareResult, SentinelReport, VerifierOutput
+from harness.vision_types import CheckResult, VerifierOutput
 
 __all__ = ["VisionClient"]
 
@@ -49,25 +51,24 @@ class VisionClient:
     async def _call_once(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
         client = self.upstream.client()
         try:
-            result = await client.call_tool(tool, arguments, timeout=self.timeout_s)
-        except ToolError:
-            raise
+            async with asyncio.timeout(self.timeout_s):
+                result = await client.session.call_tool(tool, arguments)
         except Exception as e:
             self.upstream.notice_failure()
             raise UpstreamUnavailable(f"vision server failed during {tool}: {e}") from e
+        if result.is_error:
+            raise ToolError(error_text(result))
         data = result.structured_content or {}
         return data["result"] if set(data) == {"result"} else data
 
-    async def sentinel(self, images: dict[str, Path], scene_info: SceneInfo | None) -> SentinelReport:
-        args: dict[str, Any] = {"images": _paths(images)}
+    async def check(self, renders: dict[str, Path], references: dict[str, Path] | None,
+                    scene_info: SceneInfo | None) -> CheckResult:
+        args: dict[str, Any] = {"renders": _paths(renders)}
+        if references:
+            args["references"] = _paths(references)
         if scene_info is not None:
             args["scene_info"] = scene_info.model_dump(mode="json")
-        return SentinelReport.model_validate(await self._call("sentinel", args))
-
-    async def compare(self, renders: dict[str, Path], references: dict[str, Path]) -> CompareResult:
-        return CompareResult.model_validate(
-            await self._call("compare", {"renders": _paths(renders), "references": _paths(references)})
-        )
+        return CheckResult.model_validate(await self._call("check", args))
 
     async def critique(self, images: dict[str, Path], task: str, reference: dict[str, Path] | None) -> VerifierOutput:
         args: dict[str, Any] = {"images": _paths(images), "task": task}

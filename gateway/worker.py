@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -24,32 +23,16 @@ import mcp_types
 import psutil
 from fastmcp import Client
 from fastmcp.client.transports import ClientTransport, StreamableHttpTransport
-from fastmcp.client.transports.base import TransportOptions
-from mcp import ClientSession, MCPError
+from mcp import MCPError
 
 from gateway.config import PoolConfig
 from gateway.errors import WorkerCrashed, WorkerError, WorkerTimedOut, WorkerToolError, WorkerUnavailable
+from gateway.relay_client import RelayClient, error_text  # noqa: F401 - TODO(lead): pool.py imports it from here until its edit lands
 from harness.launcher import WorkerLaunch
 
-__all__ = ["WorkerSpec", "Worker", "RelaySession", "WorkerClient", "error_text"]
+__all__ = ["WorkerSpec", "Worker"]
 
 log = logging.getLogger(__name__)
-
-
-class RelaySession(ClientSession):
-    """Skips output-schema validation: results are relayed to a host that validates them itself,
-    or parsed into our own models, so checking them here too would cost every call twice."""
-
-    async def validate_tool_result(self, name: str, result: mcp_types.CallToolResult) -> None:
-        return None
-
-
-class WorkerClient(Client):
-    """A fastmcp Client whose sessions are RelaySessions."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._transport_options = TransportOptions(session_class=RelaySession)
 
 
 @dataclass(frozen=True)
@@ -100,10 +83,10 @@ class Worker:
         await self.stop()
         self.generation += 1
         self.kill_reason = None
-        client: WorkerClient | None = None
+        client: RelayClient | None = None
         try:
             # the handshake era: a long-lived link to our own server, measured ~0.2 ms cheaper per call
-            client = WorkerClient(await self._transport(), name=f"colossus-pool-{self.label}", mode="legacy",
+            client = RelayClient(await self._transport(), name=f"colossus-pool-{self.label}", mode="legacy",
                                   init_timeout=self.config.startup_timeout_s)
             await asyncio.wait_for(client.__aenter__(), self.config.startup_timeout_s)
             self._client = client
@@ -252,9 +235,3 @@ def _describe(e: BaseException) -> str:
     if isinstance(e, BaseExceptionGroup) and e.exceptions:
         return _describe(e.exceptions[0])
     return (str(e) or type(e).__name__)[:300]
-
-
-def error_text(result: mcp_types.CallToolResult) -> str:
-    """The text of a tool result (a worker's error message starts with its [TAG])."""
-    texts = [b.text for b in result.content if isinstance(b, mcp_types.TextContent)]
-    return " ".join(texts)[:2000] or json.dumps(result.structured_content or {})[:500]

@@ -17,6 +17,7 @@ __all__ = [
     "SentinelReport",
     "ViewMetrics",
     "CompareResult",
+    "CheckResult",
     "COMBINED_WEIGHTS",
     "VerifierScores",
     "VerifierOutput",
@@ -96,6 +97,14 @@ class CompareResult(BaseModel):
     score: float = Field(description="combined score in [0,1] (mean of the per-view scores)")
     missing_references: list[str] = Field(default_factory=list, description="rendered views without a reference (not scored)")
     elapsed_ms: float = 0.0
+
+
+class CheckResult(BaseModel):
+    """Sentinel and, when references were given, compare of one set of renders: what the loop
+    needs every iteration, in one call that decodes and segments each render once."""
+
+    sentinel: SentinelReport
+    compare: CompareResult | None = Field(None, description="metrics against the references, when given")
 
 
 class VerifierScores(BaseModel):

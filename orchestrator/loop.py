@@ -202,33 +202,33 @@ def sentinel_penalty(report: SentinelReport, config: RunConfig) -> float:
 async def _evaluate(ctx: AttemptContext, step: IterationStep) -> None:
     """Sentinel and verifier look at the renders; they never execute anything.
 
-    Sentinel and metrics start at once (the render brought the scene facts along); meanwhile the
-    worker, its part of the iteration done, resets to the baseline for the next iteration.
+    Sentinel and metrics are one vision call (the render brought the scene facts along), the VLM
+    critique another; meanwhile the worker, its part of the iteration done, resets to the
+    baseline for the next iteration.
     """
     renders = {view: Path(p) for view, p in step.renders.items()}
-    refs = ctx.task.references
+    refs = ctx.task.references if ctx.config.verifier in ("metrics", "both") else {}
 
-    async def sentinel() -> None:  # a guardrail, not the score: its failure is noted, not fatal
+    async def check() -> None:
         try:
-            step.sentinel = await ctx.vision.sentinel(renders, step.scene)
+            checked = await ctx.vision.check(renders, refs or None, step.scene)
         except Exception as e:
-            step.evaluator_errors.append(f"sentinel failed: {e}")
-
-    async def compare() -> None:
-        if ctx.config.verifier in ("metrics", "both"):
-            scored = {v: p for v, p in renders.items() if v in refs}
-            step.compare = await ctx.vision.compare(scored, {v: refs[v] for v in scored})
+            if refs:  # the metrics are the score: without them the iteration cannot be judged
+                raise
+            step.evaluator_errors.append(f"sentinel failed: {e}")  # a guardrail, not the score
+            return
+        step.sentinel, step.compare = checked.sentinel, checked.compare
 
     async def critique() -> None:
         if ctx.config.verifier in ("vlm", "both"):
-            step.critique = await ctx.vision.critique(renders, ctx.task.description, dict(refs) or None)
+            step.critique = await ctx.vision.critique(renders, ctx.task.description, dict(ctx.task.references) or None)
             step.calls += step.critique.calls
 
     # the worker's part is done: its reset for the next iteration runs while we score and write
     ctx.reset_ahead = asyncio.ensure_future(ctx.scene.reset(ctx.task.start.baseline))
     # every evaluator finishes before a failure is raised: none is left running to write into the step
     # (the Vision implementation waits out a reconnecting server; what reaches us here is final)
-    failures = [r for r in await asyncio.gather(sentinel(), compare(), critique(), return_exceptions=True)
+    failures = [r for r in await asyncio.gather(check(), critique(), return_exceptions=True)
                 if isinstance(r, BaseException)]
     if failures:
         raise VerifierFault(f"vision failed: {failures[0]}") from failures[0]

@@ -14,7 +14,7 @@ from harness.report import ExecutionReport
 from harness.scene_types import RenderPackResult, RenderSettings, SceneInfo
 
 if TYPE_CHECKING:  # written by the vision helper; imported lazily so this module stays importable alone
-    from harness.vision_types import CompareResult, SentinelReport, VerifierOutput
+    from harness.vision_types import CheckResult, VerifierOutput
 
 __all__ = ["Scene", "SceneProvider", "Vision"]
 
@@ -47,8 +47,9 @@ class SceneProvider(Protocol):
 class Vision(Protocol):
     """Evaluators: they look at images and never execute code."""
 
-    async def sentinel(self, images: dict[str, Path], scene_info: SceneInfo | None) -> "SentinelReport": ...
-    async def compare(self, renders: dict[str, Path], references: dict[str, Path]) -> "CompareResult": ...
+    async def check(  # sentinel, plus metrics against the references when given: one call
+        self, renders: dict[str, Path], references: dict[str, Path] | None, scene_info: SceneInfo | None
+    ) -> "CheckResult": ...
     async def critique(
         self, images: dict[str, Path], task: str, reference: dict[str, Path] | None
     ) -> "VerifierOutput": ...

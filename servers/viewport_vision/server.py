@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from harness.model_config import ModelsConfig
 from harness.model_roles import ModelRoles
 from harness.scene_types import SceneInfo
-from harness.vision_types import CompareResult, SentinelReport, VerifierOutput
+from harness.vision_types import CheckResult, CompareResult, SentinelReport, VerifierOutput
 from servers.viewport_vision.critique import critique as run_critique
 from servers.viewport_vision.errors import BadImageError
 from servers.viewport_vision.images import ImageInput, ImageLimits, ImageLoader, LoadedImage
@@ -34,8 +34,8 @@ MAX_VIEWS = 16
 INSTRUCTIONS = (
     "Looks at renders and never changes the scene. sentinel: fast gross-failure checks (blank, clipped, "
     "too small, dark, floating, ...) each with a suggested corrective tool. compare: metrics against "
-    "reference images and one score in [0,1]. critique: a VLM's structured judgement (needs a verifier "
-    "model). phash: perceptual hash for indexing renders. Images are {view: image}; an image is a path "
+    "reference images and one score in [0,1]. check: sentinel and compare in one call. critique: a VLM's "
+    "structured judgement (needs a verifier model). phash: perceptual hash for indexing renders. Images are {view: image}; an image is a path "
     "under the server's allowed roots, base64 PNG/JPEG, or a data URL."
 )
 
@@ -66,6 +66,14 @@ class VisionCore:
 
     def compare(self, renders: dict[str, ImageInput], references: dict[str, ImageInput]) -> CompareResult:
         return compare_views(self._views(renders, "renders"), self._views(references, "references"))
+
+    def check(
+        self, renders: dict[str, ImageInput], references: dict[str, ImageInput] | None = None,
+        scene_info: SceneInfo | None = None, thresholds: SentinelThresholds | None = None,
+    ) -> CheckResult:
+        loaded = self._views(renders, "renders")
+        compared = compare_views(loaded, self._views(references, "references")) if references else None
+        return CheckResult(sentinel=sentinel_check(loaded, scene_info, thresholds), compare=compared)
 
     async def critique(
         self, images: dict[str, ImageInput], task: str, reference: dict[str, ImageInput] | None = None,
@@ -116,6 +124,18 @@ def create_server(
         [0,1] (1 = identical). References of another size are resized to the render's size.
         """
         return core.compare(renders, references)
+
+    @mcp.tool(annotations={"readOnlyHint": True}, timeout=60)
+    def check(
+        renders: Images,
+        references: Annotated[dict[str, str] | None, Field(description="view name → reference image; omit for sentinel only")] = None,
+        scene_info: Annotated[SceneInfo | None, Field(description="the worker's get_scene_info result")] = None,
+        thresholds: Annotated[SentinelThresholds | None, Field(description="override any sentinel limit")] = None,
+    ) -> CheckResult:
+        """sentinel and compare in one call (each render decoded and segmented once): what an
+        inverse-graphics loop needs after every render pack. compare is null without references.
+        """
+        return core.check(renders, references, scene_info, thresholds)
 
     @mcp.tool(annotations={"readOnlyHint": True, "openWorldHint": True}, timeout=300)
     async def critique(

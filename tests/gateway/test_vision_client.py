@@ -46,8 +46,8 @@ async def test_a_call_while_the_vision_server_is_down_waits_for_the_reconnect(se
     before = services.vision_upstream.restarts
     os.kill(services.test_vision_pid, signal.SIGKILL)
     await asyncio.sleep(0.3)
-    result = await services.vision.compare(PACK, PACK)
-    assert result.score == 1.0
+    result = await services.vision.check(PACK, PACK, None)
+    assert result.compare is not None and result.compare.score == 1.0
     assert services.vision_upstream.restarts > before
 
 
@@ -55,5 +55,5 @@ async def test_an_error_the_server_reports_fails_at_once_without_waiting(service
     assert services.vision is not None
     started = time.monotonic()
     with pytest.raises(ToolError, match="no view in common"):
-        await services.vision.compare({"front": PACK["front"]}, {"top": PACK["top"]})
+        await services.vision.check({"front": PACK["front"]}, {"top": PACK["top"]}, None)
     assert time.monotonic() - started < 0.5, "a reported error must not go through the reconnect backoff"

@@ -36,9 +36,27 @@ def _env(tmp_path: Path) -> dict[str, str]:
 async def test_tools_have_structured_output_schemas() -> None:
     async with Client(create_server()) as client:
         tools = {t.name: t for t in await client.list_tools()}
-    assert set(tools) == {"sentinel", "compare", "critique", "phash"}
+    assert set(tools) == {"sentinel", "compare", "check", "critique", "phash"}
     assert "issues" in tools["sentinel"].output_schema["properties"]
     assert "overall_score" in json.dumps(tools["critique"].output_schema)
+
+
+async def test_check_gives_what_sentinel_and_compare_give_separately(tmp_path: Path) -> None:
+    blank = tmp_path / "side.png"
+    cv2.imwrite(str(blank), np.full((128, 128, 3), 60, np.uint8))
+    renders = {"front": str(_render_like(tmp_path / "front.png")), "side": str(blank)}
+    refs = {"front": str(_render_like(tmp_path / "ref.png", dx=6))}
+    async with Client(create_server([tmp_path])) as client:
+        both = (await client.call_tool("check", {"renders": renders, "references": refs})).structured_content
+        sentinel_only = (await client.call_tool("check", {"renders": renders})).structured_content
+        alone = (await client.call_tool("sentinel", {"images": renders})).structured_content
+        scored = (await client.call_tool("compare", {"renders": renders, "references": refs})).structured_content
+    def timeless(report: dict) -> dict:
+        return {k: v for k, v in report.items() if k != "elapsed_ms"}
+    assert timeless(both["sentinel"]) == timeless(alone) == timeless(sentinel_only["sentinel"])
+    assert any(i["view"] == "side" for i in alone["issues"]), "the blank view should be flagged"
+    assert timeless(both["compare"]) == timeless(scored) and both["compare"]["missing_references"] == ["side"]
+    assert sentinel_only["compare"] is None
 
 
 async def test_stdio_entry_point_serves_sentinel_and_compare(tmp_path: Path) -> None:
