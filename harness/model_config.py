@@ -105,6 +105,10 @@ class ModelsConfig(BaseModel):
         """The models of the role's chain that litellm serves (offline backends left out)."""
         return [m for m in self.chain(role) if m not in OFFLINE_BACKENDS]
 
+    def has_remote(self, role: str) -> bool:
+        """The role is configured with a model litellm can call (not only offline backends)."""
+        return role in self.roles and bool(self.remote_chain(role))
+
     def settings_for(self, model: str) -> ModelSettings:
         return self.settings.get(model) or ModelSettings()
 

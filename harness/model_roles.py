@@ -45,9 +45,6 @@ class ModelRoles:
     def chain(self, role: str) -> list[str]:
         return self.config.chain(role)
 
-    def has(self, role: str) -> bool:
-        return role in self.config.roles and bool(self.config.remote_chain(role))
-
     async def complete(
         self,
         role: str,

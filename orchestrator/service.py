@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from harness.model_config import ModelsConfig
-from orchestrator.artifacts import RunFolder
+from orchestrator.artifacts import RunFolder, write_atomic
 from orchestrator.builders.hybrid import HybridBuilder
 from orchestrator.builders.interface import Builder
 from orchestrator.builders.llm import LLMBuilder
@@ -32,7 +32,7 @@ from orchestrator.recall import RecallStore
 from orchestrator.report import write_report
 from orchestrator.scene import SceneProvider, Vision
 from orchestrator.state import AttemptState, RunConfig, Strategy
-from orchestrator.task import Task, inline_task, load_task
+from orchestrator.task import RUN_BASELINE, Task, inline_task, load_task
 
 __all__ = ["AttemptView", "RunStatus", "RunService", "MAX_WAIT_S"]
 
@@ -127,14 +127,11 @@ class RunService:
         self._check(task, config)
         return config
 
-    def _has_role(self, role: str) -> bool:
-        return role in self.models_config.roles and bool(self.models_config.remote_chain(role))
-
     def _check(self, task: Task, config: RunConfig) -> None:
         where = str(task.source or "inline task")
         if config.builder == "parametric" and not (task.start_code and find_params(task.start_code)):
             raise TaskError(f"{where}: start.program: the parametric builder needs a start program with `# param` literals")
-        if config.builder in ("llm", "hybrid") and not self._has_role("builder"):
+        if config.builder in ("llm", "hybrid") and not self.models_config.has_remote("builder"):
             raise TaskError(f"{where}: builder {config.builder!r} needs the `builder` model role in [models] "
                             "of colossus.toml (or COLOSSUS_MODELS_BUILDER); offline, give the task a start program "
                             "with `# param` literals and use the parametric builder")
@@ -148,6 +145,8 @@ class RunService:
         task = self._task(task)
         config = self._config(task, overrides)
         folder = RunFolder.create(self.runs_dir, task)
+        if task.baseline_file is not None:  # next to the copied task.toml, which names it RUN_BASELINE
+            write_atomic(folder.root / RUN_BASELINE, task.baseline_file.read_bytes())
         folder.write_run({
             "run_id": folder.run_id, "task": task.name, "created_at": time.time(), "status": "starting",
             "config": config.model_dump(mode="json"), "baseline": task.start.baseline, "isolation": ISOLATION,
@@ -176,7 +175,7 @@ class RunService:
         coordinator = Coordinator(
             folder=folder, task=task, config=config, provider=self.provider, vision=self.vision,
             builder_for=lambda strategy: (self.builder_factory or self._builder)(config, strategy),
-            summarizer=self._roles(0) if config.builder != "parametric" and self._has_role("summarizer") else None,
+            summarizer=self._roles(0) if config.builder != "parametric" and self.models_config.has_remote("summarizer") else None,
             recall=self.recall, on_step=lambda state, step: self._stepped(run_id, state, step))
         active = _Active(task=asyncio.get_running_loop().create_task(coordinator.run(), name=f"run {run_id}"),
                          coordinator=coordinator)

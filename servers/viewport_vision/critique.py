@@ -143,7 +143,7 @@ async def critique(
     reference: Mapping[str, LoadedImage] | None = None,
     rubric: str | None = None,
 ) -> VerifierOutput:
-    if roles is None or ROLE not in roles.config.roles or not roles.has(ROLE):
+    if roles is None or not roles.config.has_remote(ROLE):
         raise NoVerifierError(
             "no verifier model configured: set [models] verifier = [\"provider/model\", ...] in colossus.toml "
             "or COLOSSUS_MODELS_VERIFIER; the offline `metrics` verifier is compare + sentinel"

@@ -25,6 +25,13 @@ def test_env_override_replaces_a_roles_chain() -> None:
     assert config.remote_chain("builder") == []
 
 
+def test_only_a_role_with_a_callable_model_counts_as_having_one() -> None:
+    config = ModelsConfig.from_table({"builder": ["parametric"], "verifier": ["metrics", "openai/vlm"]}, env={})
+    assert config.has_remote("verifier")
+    assert not config.has_remote("builder"), "offline backends alone are no model to call"
+    assert not config.has_remote("summarizer"), "an unconfigured role is not an error here, just absent"
+
+
 def test_unconfigured_role_is_a_clear_error() -> None:
     config = ModelsConfig.from_table({"builder": ["openai/a"]}, env={})
     with pytest.raises(ModelConfigError, match=r"'verifier' is not configured.*COLOSSUS_MODELS_VERIFIER"):
