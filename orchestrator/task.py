@@ -2,34 +2,53 @@
 
 A task comes from a TOML file (DESIGN.md "Task file") or inline (description, optional reference
 images as paths, base64 or data URLs). Every path is resolved against the task file's folder and
-may not escape it; every validation error names the field and the file.
+may not escape it; every validation error names the field and the file. The start baseline is a
+baseline id or, in a task file, a .blend next to it (an inline task has no folder: ids only).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import gzip
 import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.image_format import image_mime
 from harness.scene_types import VIEW_NAMES, RenderSettings
 from orchestrator.errors import TaskError
 
-__all__ = ["StartSpec", "Budget", "Task", "load_task", "inline_task", "task_to_toml"]
+__all__ = ["StartSpec", "Budget", "Task", "load_task", "inline_task", "task_to_toml", "RUN_BASELINE"]
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_BASELINE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_BLEND_SUFFIX = ".blend"
+RUN_BASELINE = "baseline.blend"  # where a run folder keeps a task's .blend baseline, next to its task.toml
+# bpy 5.0.1 writes zstd-compressed files by default; uncompressed ones start with BLENDER, old ones are gzip
+_BLEND_MAGIC, _ZSTD_MAGIC, _GZIP_MAGIC = b"BLENDER", b"\x28\xb5\x2f\xfd", b"\x1f\x8b"
 
 
 class StartSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     program: str | None = Field(None, description="starting program, relative to the task file")
-    baseline: str = Field("empty", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="baseline id the attempts start from")
+    baseline: str = Field("empty", min_length=1, max_length=1024,
+                          description="baseline id the attempts start from, or a .blend relative to the task file")
+
+    @field_validator("baseline")
+    @classmethod
+    def _id_or_blend(cls, value: str) -> str:
+        if _BASELINE_ID.fullmatch(value) or value.endswith(_BLEND_SUFFIX):
+            return value
+        raise ValueError(f"{value!r} is neither a baseline id (1-64 of A-Z a-z 0-9 _ -) nor a path ending in .blend")
+
+    @property
+    def baseline_is_file(self) -> bool:
+        return not _BASELINE_ID.fullmatch(self.baseline)
 
 
 class Budget(BaseModel):
@@ -62,6 +81,7 @@ class Task(BaseModel):
     render: RenderSettings
     budget: Budget
     start_code: str | None = None
+    baseline_file: Path | None = Field(None, description="the start .blend, absolute, when start.baseline is a path")
     source: Path | None = Field(None, description="the task file, when there was one")
 
 
@@ -78,6 +98,26 @@ def _inside(base: Path, rel: str, where: str, field: str) -> Path:
         raise _fail(where, field, f"{rel!r} escapes the task folder {base}")
     if not path.is_file():
         raise _fail(where, field, f"file not found: {path}")
+    return path
+
+
+def _is_blend(path: Path) -> bool:
+    """A .blend by its first bytes: plain, zstd (Blender's default since 3.0) or gzip (older Blenders)."""
+    with path.open("rb") as f:
+        head = f.read(len(_BLEND_MAGIC))
+    if head.startswith(_GZIP_MAGIC):
+        try:
+            with gzip.open(path, "rb") as f:
+                head = f.read(len(_BLEND_MAGIC))
+        except (OSError, EOFError):
+            return False
+    return head == _BLEND_MAGIC or head.startswith(_ZSTD_MAGIC)
+
+
+def _blend_file(base: Path, rel: str, where: str) -> Path:
+    path = _inside(base, rel, where, "start.baseline")
+    if not _is_blend(path):
+        raise _fail(where, "start.baseline", f"{path} is not a .blend file (no BLENDER header, zstd or gzip frame)")
     return path
 
 
@@ -113,8 +153,10 @@ def load_task(path: str | Path) -> Task:
     code = None
     if spec.start.program:
         code = _inside(base, spec.start.program, where, "start.program").read_text(encoding="utf-8")
+    blend = _blend_file(base, spec.start.baseline, where) if spec.start.baseline_is_file else None
     return Task(name=spec.name, description=spec.description, start=spec.start, references=refs,
-                render=spec.render, budget=spec.budget, start_code=code, source=path.resolve())
+                render=spec.render, budget=spec.budget, start_code=code, baseline_file=blend,
+                source=path.resolve())
 
 
 def _decode_image(value: str, field: str) -> bytes:
@@ -138,6 +180,9 @@ def inline_task(description: str, references: dict[str, str] | None, staging_dir
     """
     name = tables.pop("name", None) or (re.sub(r"[^A-Za-z0-9]+", "_", description).strip("_")[:40] or "task")
     spec = _parse({"name": name, "description": description, **tables}, "inline task")
+    if spec.start.baseline_is_file:
+        raise _fail("inline task", "start.baseline", "a .blend path needs a task file to be relative to; "
+                    "an inline task takes a baseline id such as 'empty' (or give the task as a task file)")
     refs_in = references or {}
     _check_views(refs_in, "inline task")
     refs: dict[str, Path] = {}
@@ -170,9 +215,14 @@ def _toml_value(value: Any) -> str:
 
 
 def task_to_toml(task: Task, references: dict[str, str], program: str | None) -> str:
-    """The task as a task file whose reference and program paths are the given relative ones."""
+    """The task as a task file whose reference and program paths are the given relative ones.
+
+    A .blend baseline is written as RUN_BASELINE: the copy of the task lives in a run folder, which
+    keeps the .blend under that name next to its task.toml.
+    """
+    baseline = RUN_BASELINE if task.baseline_file else task.start.baseline
     tables: dict[str, dict[str, Any]] = {
-        "start": {"baseline": task.start.baseline, **({"program": program} if program else {})},
+        "start": {"baseline": baseline, **({"program": program} if program else {})},
         "reference": references,
         "render": task.render.model_dump(exclude_none=True),
         "budget": task.budget.model_dump(),
