@@ -4,33 +4,34 @@ Every message crossing MCP starts with a stable tag so the far side (gateway, co
 can map it back without parsing prose::
 
     ToolError (fastmcp: the message the host model sees; anything else is masked)
-     └── WorkerToolError            [TAG] message
-          ├── BadIdError            [BAD_ID]          id/name outside ^[A-Za-z0-9_-]{1,64}$
-          ├── BadPathError          [BAD_PATH]        output path escaping the output dir
-          ├── UnknownObjectError    [UNKNOWN_OBJECT]  no object of that name (lists closest names)
-          ├── UnknownBaselineError  [UNKNOWN_BASELINE] no saved baseline of that id
-          ├── BaselineError         [BASELINE_ERROR]  a baseline could not be loaded or is built in
-          ├── SaveError             [SAVE_ERROR]      writing a .blend failed (blend_files)
-          ├── RenderError           [RENDER_ERROR]    Blender failed to render a view
-          ├── BadArgumentError      [BAD_ARGUMENT]    arguments that contradict each other or the object (e.g. zero size)
-          ├── UnsupportedObjectError [UNSUPPORTED_OBJECT] the object's type cannot take this operation
-          ├── BadFormatError        [BAD_FORMAT]      export format not one of glb/fbx/obj/blend
-          ├── ExportError           [EXPORT_ERROR]    Blender's exporter failed
-          └── geometry nodes (names the valid choices)
-               ├── GNUnknownGroupError    [GN_UNKNOWN_GROUP]     no such node group / geometry-nodes modifier
-               ├── GNUnknownNodeError     [GN_UNKNOWN_NODE]      no node of that name in the group
-               ├── GNUnknownNodeTypeError [GN_UNKNOWN_NODE_TYPE] not a node type of this Blender build
-               ├── GNUnknownSocketError   [GN_UNKNOWN_SOCKET]    no such socket on the node or modifier
-               ├── GNBadLinkError         [GN_BAD_LINK]          incompatible socket types
-               ├── GNBadValueError        [GN_BAD_VALUE]         value of the wrong type or setting outside its choices
-               └── GNNameTakenError       [GN_NAME_TAKEN]        node / input / group name already used
+     └── TaggedToolError (harness.tool_error)  [TAG] message
+          └── WorkerToolError    [WORKER_ERROR]
+               ├── BadIdError            [BAD_ID]          id/name outside ^[A-Za-z0-9_-]{1,64}$
+               ├── BadPathError          [BAD_PATH]        output path escaping the output dir
+               ├── UnknownObjectError    [UNKNOWN_OBJECT]  no object of that name (lists closest names)
+               ├── UnknownBaselineError  [UNKNOWN_BASELINE] no saved baseline of that id
+               ├── BaselineError         [BASELINE_ERROR]  a baseline could not be loaded or is built in
+               ├── SaveError             [SAVE_ERROR]      writing a .blend failed (blend_files)
+               ├── RenderError           [RENDER_ERROR]    Blender failed to render a view
+               ├── BadArgumentError      [BAD_ARGUMENT]    arguments that contradict each other or the object (e.g. zero size)
+               ├── UnsupportedObjectError [UNSUPPORTED_OBJECT] the object's type cannot take this operation
+               ├── BadFormatError        [BAD_FORMAT]      export format not one of glb/fbx/obj/blend
+               ├── ExportError           [EXPORT_ERROR]    Blender's exporter failed
+               └── geometry nodes (names the valid choices)
+                    ├── GNUnknownGroupError    [GN_UNKNOWN_GROUP]     no such node group / geometry-nodes modifier
+                    ├── GNUnknownNodeError     [GN_UNKNOWN_NODE]      no node of that name in the group
+                    ├── GNUnknownNodeTypeError [GN_UNKNOWN_NODE_TYPE] not a node type of this Blender build
+                    ├── GNUnknownSocketError   [GN_UNKNOWN_SOCKET]    no such socket on the node or modifier
+                    ├── GNBadLinkError         [GN_BAD_LINK]          incompatible socket types
+                    ├── GNBadValueError        [GN_BAD_VALUE]         value of the wrong type or setting outside its choices
+                    └── GNNameTakenError       [GN_NAME_TAKEN]        node / input / group name already used
 
 A snippet's own failure is not an error here: execute_code returns a failed ExecutionReport.
 """
 
 from __future__ import annotations
 
-from fastmcp.exceptions import ToolError
+from harness.tool_error import TaggedToolError
 
 __all__ = [
     "WorkerToolError",
@@ -54,11 +55,8 @@ __all__ = [
 ]
 
 
-class WorkerToolError(ToolError):
+class WorkerToolError(TaggedToolError):
     tag = "WORKER_ERROR"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(f"[{self.tag}] {message}")
 
 
 class BadIdError(WorkerToolError):

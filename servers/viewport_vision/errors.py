@@ -3,24 +3,25 @@
 Every message starts with a stable tag so the gateway and the coordinator can map it back::
 
     ToolError (fastmcp: the message the host model sees; anything else is masked)
-     └── VisionError                 [TAG] message
-          ├── ImageInputError        where an input image came from or what it holds
-          │    ├── BadImageError          [BAD_IMAGE]          not decodable PNG/JPEG, bad base64 or data URL
-          │    ├── ImageTooLargeError     [IMAGE_TOO_LARGE]    over the byte or pixel limits
-          │    ├── ImageNotFoundError     [IMAGE_NOT_FOUND]    no file at that path
-          │    └── PathOutsideRootsError  [PATH_OUTSIDE_ROOTS] path (after ../ and symlinks) outside the allowed roots
-          ├── CompareInputError      [COMPARE_INPUT]      no common view, or aspect ratios that differ
-          └── VerifierError          the VLM critique could not be obtained
-               ├── NoVerifierError        [NO_VERIFIER]          no `verifier` model role configured
-               ├── VerifierUnavailableError [VERIFIER_UNAVAILABLE] every model of the chain failed
-               └── VerifierOutputError    [VERIFIER_BAD_OUTPUT]  the reply was not valid JSON for the schema, even after one retry
+     └── TaggedToolError (harness.tool_error)  [TAG] message
+          └── VisionError    [VISION_ERROR]
+               ├── ImageInputError        where an input image came from or what it holds
+               │    ├── BadImageError          [BAD_IMAGE]          not decodable PNG/JPEG, bad base64 or data URL
+               │    ├── ImageTooLargeError     [IMAGE_TOO_LARGE]    over the byte or pixel limits
+               │    ├── ImageNotFoundError     [IMAGE_NOT_FOUND]    no file at that path
+               │    └── PathOutsideRootsError  [PATH_OUTSIDE_ROOTS] path (after ../ and symlinks) outside the allowed roots
+               ├── CompareInputError      [COMPARE_INPUT]      no common view, or aspect ratios that differ
+               └── VerifierError          the VLM critique could not be obtained
+                    ├── NoVerifierError        [NO_VERIFIER]          no `verifier` model role configured
+                    ├── VerifierUnavailableError [VERIFIER_UNAVAILABLE] every model of the chain failed
+                    └── VerifierOutputError    [VERIFIER_BAD_OUTPUT]  the reply was not valid JSON for the schema, even after one retry
 
 Errors carry no silent fallbacks: a critique that fails never turns into a default score.
 """
 
 from __future__ import annotations
 
-from fastmcp.exceptions import ToolError
+from harness.tool_error import TaggedToolError
 
 __all__ = [
     "VisionError",
@@ -37,11 +38,8 @@ __all__ = [
 ]
 
 
-class VisionError(ToolError):
+class VisionError(TaggedToolError):
     tag = "VISION_ERROR"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(f"[{self.tag}] {message}")
 
 
 class ImageInputError(VisionError):
