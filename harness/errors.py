@@ -3,6 +3,7 @@
     HarnessError                   something in the harness itself went wrong
      ├── CodeRejected              a snippet refused before it ran (syntax, size, policy);
      │                             carries the ErrorClass and ExceptionInfo for its report
+     ├── PromptError               a prompt template and the variables given to it disagree (harness.prompt_files)
      └── LaunchError               a worker process could not be started
           └── BlenderBinaryMissing the configured Blender executable does not exist / is not executable
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from harness.report import ErrorClass, ExceptionInfo
 
-__all__ = ["HarnessError", "CodeRejected", "LaunchError", "BlenderBinaryMissing"]
+__all__ = ["HarnessError", "CodeRejected", "PromptError", "LaunchError", "BlenderBinaryMissing"]
 
 
 class HarnessError(Exception):
@@ -23,6 +24,10 @@ class CodeRejected(HarnessError):
         super().__init__(f"{info.type}: {info.message}")
         self.error_class = error_class
         self.info = info
+
+
+class PromptError(HarnessError):
+    pass
 
 
 class LaunchError(HarnessError):

@@ -10,7 +10,7 @@
     │   ├── SceneFault                the scene (pool worker) failed outside the model's code: reset, render, info
     │   ├── VerifierFault             the vision server failed to score renders
     │   └── BuilderUnavailable        every model of the builder role failed (the fallback chain is exhausted)
-    ├── PromptError                   a prompt template referenced a variable nobody supplied
+    ├── PromptError                   a prompt template and its variables disagree (missing, unknown, malformed)
     └── RunNotFound                   no run with that id under the runs directory
 
 Foreign exceptions are translated into these at exactly one boundary per seam (`raise ... from e`).
@@ -72,7 +72,7 @@ class BuilderUnavailable(AttemptStopped):
 
 
 class PromptError(OrchestratorError):
-    """A prompt template needs a variable that was not given."""
+    """A prompt template and the variables given to it disagree (from harness.prompt_files)."""
 
 
 class RunNotFound(OrchestratorError):

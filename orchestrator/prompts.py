@@ -1,32 +1,27 @@
-"""Prompts are data files next to this module, rendered strictly: a missing variable is an error."""
+"""The coordinator's prompts: data files in prompts/ next to this module, rendered strictly (harness.prompt_files)."""
 
 from __future__ import annotations
 
-import string
 import tomllib
 from functools import cache
 from pathlib import Path
 
+from harness.errors import PromptError as TemplateMismatch
+from harness.prompt_files import PromptFiles
 from orchestrator.errors import PromptError
 
 __all__ = ["render", "strategy_variants"]
 
 _DIR = Path(__file__).parent / "prompts"
-
-
-@cache
-def _template(name: str) -> string.Template:
-    return string.Template((_DIR / f"{name}.txt").read_text(encoding="utf-8"))
+_PROMPTS = PromptFiles(_DIR)
 
 
 def render(template: str, /, **variables: object) -> str:
-    """The prompt `template` with `$variables` filled in; raises PromptError naming what is missing."""
+    """The prompt `template` with `$variables` filled in; raises PromptError naming what does not match."""
     try:
-        return _template(template).substitute({k: str(v) for k, v in variables.items()})
-    except KeyError as e:
-        raise PromptError(f"prompt {template!r} needs variable {e.args[0]!r}") from None
-    except ValueError as e:
-        raise PromptError(f"prompt {template!r} is malformed: {e}") from None
+        return _PROMPTS.render(template, **variables)
+    except TemplateMismatch as e:
+        raise PromptError(str(e)) from e
 
 
 @cache

@@ -14,13 +14,13 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from string import Template
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.model_config import ModelConfigError
 from harness.model_roles import ModelCallError, ModelRoles
+from harness.prompt_files import PromptFiles
 from harness.vision_types import CallLog, VerifierOutput, VerifierScores
 from servers.viewport_vision.errors import NoVerifierError, VerifierOutputError, VerifierUnavailableError
 from servers.viewport_vision.images import LoadedImage
@@ -29,7 +29,7 @@ __all__ = ["ROLE", "DEFAULT_RUBRIC", "render_prompt", "build_messages", "parse_r
 
 ROLE = "verifier"
 DEFAULT_RUBRIC = "composition, lighting, materials, goal_match (how well the scene matches the task)"
-_PROMPTS = Path(__file__).with_name("prompts")
+render_prompt = PromptFiles(Path(__file__).with_name("prompts")).render  # prompts/<name>.txt, strictly
 _FENCE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.S)
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 
@@ -72,17 +72,6 @@ RESPONSE_FORMAT = {"type": "json_schema", "json_schema": {"name": "verifier_outp
 
 class ReplyParseError(ValueError):
     """The reply is not usable VerifierOutput JSON; the message is written for the model."""
-
-
-def render_prompt(name: str, **values: str) -> str:
-    """Render prompts/<name>.txt; a missing or an unused variable is an error (catches typos both ways)."""
-    template = Template((_PROMPTS / f"{name}.txt").read_text(encoding="utf-8"))
-    wanted = set(template.get_identifiers())
-    if missing := wanted - values.keys():
-        raise KeyError(f"prompt {name}: missing variables {sorted(missing)}")
-    if unused := values.keys() - wanted:
-        raise KeyError(f"prompt {name}: unknown variables {sorted(unused)}")
-    return template.substitute(values)
 
 
 def build_messages(

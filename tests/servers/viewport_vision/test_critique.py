@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from fastmcp import Client
 
+from harness.errors import PromptError
 from harness.model_config import ModelsConfig
 from servers.viewport_vision.critique import parse_reply, render_prompt, ReplyParseError
 from servers.viewport_vision.server import create_server
@@ -162,7 +163,7 @@ def test_partial_json_is_not_completed_with_defaults() -> None:
 
 
 def test_prompts_render_strictly() -> None:
-    with pytest.raises(KeyError, match="missing variables"):
+    with pytest.raises(PromptError, match="missing variables"):
         render_prompt("critique_retry")
-    with pytest.raises(KeyError, match="unknown variables"):
+    with pytest.raises(PromptError, match="unknown variables"):
         render_prompt("critique_retry", error="x", eror="typo")
