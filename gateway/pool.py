@@ -33,7 +33,8 @@ from gateway.errors import (
 )
 from gateway.leases import EMPTY, Lease, PoolStatus, WorkerStatus, checkpoint_id
 from gateway.ports import free_ports
-from gateway.worker import Worker, WorkerSpec, error_text
+from gateway.relay_client import error_text
+from gateway.worker import Worker, WorkerSpec
 
 __all__ = ["Pool", "EMPTY"]
 
@@ -137,10 +138,8 @@ class Pool:
         self._warm.discard(worker)
         if warm and baseline_id == EMPTY:
             return lease
-        try:
-            result = await self.call(scene_id, "reset_to_baseline", {"baseline_id": baseline_id})
-            if result.is_error:
-                raise WorkerToolError(error_text(result))
+        try:  # through the scene: a spare that died idle is replaced before the reset
+            _refused(await self.call(scene_id, "reset_to_baseline", {"baseline_id": baseline_id}))
         except BaseException:
             if self._leases.pop(scene_id, None) is not None:
                 self._give_back(lease.worker)
@@ -191,10 +190,14 @@ class Pool:
                         await asyncio.wait_for(self._changed.wait(), remaining)
             finally:
                 self._waiting -= 1
-            warm = [w for w in self._free if w in self._warm]
-            worker = warm[0] if prefer_warm and warm else self._free[0]
-            self._free.remove(worker)
-            return worker
+            return self._take_free(prefer_warm)
+
+    def _take_free(self, prefer_warm: bool) -> Worker:
+        """Take a worker off the free list (not empty): a warm spare, needing no reset, first when asked."""
+        warm = [w for w in self._free if w in self._warm] if prefer_warm else []
+        worker = (warm or self._free)[0]
+        self._free.remove(worker)
+        return worker
 
     async def _put_free(self, worker: Worker, warm: bool) -> None:
         async with self._changed:
@@ -220,9 +223,7 @@ class Pool:
             await self._put_free(worker, warm=False)
             return
         try:
-            result = await worker.call("reset_to_baseline", {"baseline_id": EMPTY}, self.config.call_timeout_s)
-            if result.is_error:
-                raise WorkerToolError(error_text(result))
+            await self._reset(worker, EMPTY)
         except (WorkerError, WorkerToolError) as e:
             self._errors[worker] = str(e)
             await self._respawn(worker)
@@ -283,7 +284,7 @@ class Pool:
         dead = lease.worker
         self._state[dead] = "down"
         try:
-            worker = self._take_free_now()
+            worker = self._take_free(prefer_warm=True) if self._free else None
             if worker is None:
                 await asyncio.wait_for(self._respawn(dead, offer=False), budget_s)
                 worker = dead
@@ -292,10 +293,7 @@ class Pool:
             self._state[worker] = "leased"
             self._warm.discard(worker)
             lease.worker = worker
-            result = await worker.call("reset_to_baseline", {"baseline_id": lease.restore_point},
-                                       self.config.call_timeout_s)
-            if result.is_error:
-                raise WorkerToolError(error_text(result))
+            await self._reset(worker, lease.restore_point)
         except TimeoutError:
             note = (f"No worker could be restarted within {budget_s:.0f} s; scene {lease.scene_id} will be "
                     f"restored to {_describe_point(lease)} by the next call on it")
@@ -311,13 +309,9 @@ class Pool:
         lease.incidents.append(note)
         return note
 
-    def _take_free_now(self) -> Worker | None:
-        if not self._free:
-            return None
-        warm = [w for w in self._free if w in self._warm]
-        worker = (warm or self._free)[0]
-        self._free.remove(worker)
-        return worker
+    async def _reset(self, worker: Worker, baseline_id: str) -> None:
+        """Reset a worker directly, not through a scene (cleaning a released one, restoring onto a fresh one)."""
+        _refused(await worker.call("reset_to_baseline", {"baseline_id": baseline_id}, self.config.call_timeout_s))
 
     # -- respawn and health --------------------------------------------------------------------
 
@@ -408,6 +402,12 @@ class Pool:
                                         rss_mb=w.rss_mb(), generation=w.generation, error=self._errors.get(w)))
         return PoolStatus(size=self.size, free=len(self._free), leased=len(self._leases),
                           waiting=self._waiting, workers=workers)
+
+
+def _refused(result: mcp_types.CallToolResult) -> None:
+    """A worker's refusal of a call ([UNKNOWN_BASELINE] ...) raised as WorkerToolError, its tag kept."""
+    if result.is_error:
+        raise WorkerToolError(error_text(result))
 
 
 def _describe_point(lease: Lease) -> str:
