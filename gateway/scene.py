@@ -126,3 +126,10 @@ class PoolSceneProvider:
     @property
     def size(self) -> int:
         return self.pool.size
+
+    async def import_baseline(self, blend: Path) -> str:
+        """A task's .blend as a baseline id the leases can use (local workers only: see gateway.blend_baselines)."""
+        # TODO(lead): hoist to the imports at the top (this method was added without touching the rest)
+        from gateway.blend_baselines import import_blend
+
+        return await import_blend(self.pool, blend)

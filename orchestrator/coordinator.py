@@ -25,7 +25,7 @@ from orchestrator.recall import RecallEntry, RecallStore, render_hash
 from orchestrator.report import write_report
 from orchestrator.scene import SceneProvider, Vision
 from orchestrator.state import FINAL_STATUSES, AttemptState, RunConfig, Strategy
-from orchestrator.task import Task
+from orchestrator.task import RUN_BASELINE, Task
 
 __all__ = ["Coordinator", "make_strategy", "ISOLATION"]
 
@@ -62,6 +62,7 @@ class Coordinator:
     on_step: StepCallback | None = None
     states: dict[int, AttemptState] = field(default_factory=dict)
     _baseline_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _pool_baseline: str | None = None  # the id a .blend baseline was imported under
     _slots: asyncio.Semaphore = field(init=False)  # attempts queue here, not in the pool's bounded wait
 
     def __post_init__(self) -> None:
@@ -100,15 +101,16 @@ class Coordinator:
 
     async def _attempt(self, state: AttemptState, checkpoint: Checkpoint, deadline: float, examples: list[str]) -> None:
         try:
-            async with self._slots, self.provider.lease(self.task.start.baseline) as scene:
+            task = await self._pool_task()
+            async with self._slots, self.provider.lease(task.start.baseline) as scene:
                 converged = any(s.status == "converged" for s in self.states.values())
                 if converged and self.config.skip_after_success and not state.memory.steps:
                     state.status = "skipped"
                     checkpoint.save(state)
                     self.folder.write_attempt(state)
                     return
-                await self._save_baseline(scene)
-                ctx = AttemptContext(task=self.task, config=self.config, folder=self.folder, scene=scene,
+                await self._save_baseline(scene, task.start.baseline)
+                ctx = AttemptContext(task=task, config=self.config, folder=self.folder, scene=scene,
                                      vision=self.vision, builder=self.builder_for(state.strategy),
                                      checkpoint=checkpoint, deadline=deadline, summarizer=self.summarizer,
                                      examples=examples, on_step=self.on_step)
@@ -123,12 +125,26 @@ class Coordinator:
             checkpoint.save(state)
             self.folder.write_attempt(state)
 
-    async def _save_baseline(self, scene: Any) -> None:
+    async def _pool_task(self) -> Task:
+        """The task as the pool knows it: a .blend baseline is imported once and replaced by its baseline id.
+
+        The run folder already holds that .blend as baseline.blend (RunService.start copies it).
+        """
+        if self.task.baseline_file is None:
+            return self.task
+        async with self._baseline_lock:
+            if self._pool_baseline is None:
+                self._pool_baseline = await self.provider.import_baseline(self.task.baseline_file)
+                self._update_run(baseline_id=self._pool_baseline)
+        start = self.task.start.model_copy(update={"baseline": self._pool_baseline})
+        return self.task.model_copy(update={"start": start})
+
+    async def _save_baseline(self, scene: Any, baseline_id: str) -> None:
         """baseline.blend: the state every attempt starts from, saved once by whichever attempt is first."""
         async with self._baseline_lock:
-            dest = self.folder.root / "baseline.blend"
+            dest = self.folder.root / RUN_BASELINE
             if not dest.exists():
-                await scene.reset(self.task.start.baseline)
+                await scene.reset(baseline_id)
                 await scene.save_blend(dest)
 
     def _examples(self) -> list[str]:

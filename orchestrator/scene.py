@@ -42,6 +42,8 @@ class SceneProvider(Protocol):
     @property
     def size(self) -> int: ...  # number of workers
 
+    async def import_baseline(self, blend: Path) -> str: ...  # a task's .blend → the baseline id to lease with
+
 
 @runtime_checkable
 class Vision(Protocol):
