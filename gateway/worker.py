@@ -27,7 +27,7 @@ from mcp import MCPError
 
 from gateway.config import PoolConfig
 from gateway.errors import WorkerCrashed, WorkerError, WorkerTimedOut, WorkerToolError, WorkerUnavailable
-from gateway.relay_client import RelayClient, error_text  # noqa: F401 - TODO(lead): pool.py imports it from here until its edit lands
+from gateway.relay_client import RelayClient
 from harness.launcher import WorkerLaunch
 
 __all__ = ["WorkerSpec", "Worker"]
