@@ -30,8 +30,9 @@ from gateway.run_tools import register_run_tools
 from gateway.scene import PoolScene
 from gateway.services import GatewayServices
 from gateway.verification import AttemptResult, Verification, attempt_feedback, verify_images
+from harness.render_options import render_options
 from harness.report import ExecutionReport
-from harness.scene_types import Framing, Preset, RenderPackResult, RenderSettings, ViewName
+from harness.scene_types import RenderPackResult, RenderSettings
 
 __all__ = ["create_gateway", "HIGH_LEVEL_TOOLS"]
 
@@ -40,6 +41,7 @@ HIGH_LEVEL_TOOLS = (
     "start_run", "get_run", "list_runs", "cancel_run", "resume_run", "mesh_status",
 )
 MAX_CODE_TIMEOUT_S = 40.0
+RENDER_CAPS = {"resolution": 2048, "samples": 1024}  # what one host call may ask for: it must end in ~50 s
 
 INSTRUCTIONS = (
     "Colossus drives headless Blender. Get a scene with reset_to_baseline (returns scene_id), run bpy "
@@ -135,29 +137,16 @@ def create_gateway(config: GatewayConfig | None = None) -> FastMCP:
             raise to_tool_error(e) from e
 
     @app.tool(annotations={"readOnlyHint": True}, output_schema=RenderPackResult.model_json_schema())
-    async def render_pack(
-        scene_id: SceneId,
-        views: list[ViewName] | None = None,
-        preset: Preset = "preview",
-        resolution: Annotated[int, Field(ge=16, le=2048)] = 256,
-        framing: Framing = "fixed",
-        target: tuple[float, float, float] = (0.0, 0.0, 0.5),
-        distance: Annotated[float, Field(gt=0)] = 6.0,
-        lens: Annotated[float, Field(gt=1)] = 50.0,
-        samples: Annotated[int | None, Field(ge=1, le=1024)] = None,
-        ctx: Context | None = None,
-    ) -> ToolResult:
+    @render_options(RENDER_CAPS)
+    async def render_pack(scene_id: SceneId, render: RenderSettings, ctx: Context | None = None) -> ToolResult:
         """Render the camera pack (front, side, top, iso by default); returns the images and their paths.
 
         preset `preview` is fast Workbench, `final` is Cycles. framing `fixed` uses target/distance/lens
         (comparable with a reference), `auto` frames the scene. Also readable as renders://{scene_id}/{view}.
         """
-        settings = RenderSettings(views=views or ["front", "side", "top", "iso"], preset=preset,
-                                  resolution=resolution, framing=framing, target=target,
-                                  distance=distance, lens=lens, samples=samples)
         try:
             async with heartbeat(ctx, "rendering the camera pack", config.pool.render_timeout_s):
-                pack, images = await scene(scene_id).render(settings)
+                pack, images = await scene(scene_id).render(render)
         except GatewayError as e:
             raise to_tool_error(e) from e
         summary = mcp_types.TextContent(type="text", text=json.dumps(
@@ -200,28 +189,24 @@ def create_gateway(config: GatewayConfig | None = None) -> FastMCP:
         return {"released": scene_id}
 
     @app.tool(annotations={"destructiveHint": True})
+    @render_options(RENDER_CAPS)
     async def run_attempt(
         code: Annotated[Code | None, Field(description="the bpy program of this attempt (host-driven)")] = None,
         scene_id: Annotated[str | None, Field(description="scene to run on; a new one from baseline_id when omitted")] = None,
         baseline_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = EMPTY,
         task: str = "",
         reference: Images | None = None,
-        views: list[ViewName] | None = None,
-        preset: Preset = "preview",
-        resolution: Annotated[int, Field(ge=16, le=1024)] = 256,
-        framing: Framing = "fixed",
-        target: tuple[float, float, float] = (0.0, 0.0, 0.5),
-        distance: Annotated[float, Field(gt=0)] = 6.0,
+        *,
+        render: RenderSettings,
         timeout_s: Annotated[float, Field(gt=0, le=30)] = 20.0,
         ctx: Context | None = None,
     ) -> ToolResult:
-        """One attempt in one call: execute the code, render the camera pack, verify; returns the report,
-        the images, the verification and feedback to act on. Keep the scene_id to iterate on it."""
+        """One attempt in one call: execute the code, render the camera pack (same options as render_pack),
+        verify; returns the report, the images, the verification and feedback to act on. Keep the scene_id
+        to iterate on it."""
         if code is None:
             raise to_tool_error(BadRequest(
                 "run_attempt needs `code` (host-driven); coordinator-driven attempts run inside start_run"))
-        settings = RenderSettings(views=views or ["front", "side", "top", "iso"], preset=preset,
-                                  resolution=resolution, framing=framing, target=target, distance=distance)
         try:
             async with heartbeat(ctx, "running the attempt", timeout_s + 20):
                 if scene_id is None:
@@ -230,7 +215,7 @@ def create_gateway(config: GatewayConfig | None = None) -> FastMCP:
                 report = await s.execute(code, timeout_s)
                 pack, images, verification = None, [], None
                 if report.success:
-                    pack, images = await s.render(settings, with_scene_info=True)
+                    pack, images = await s.render(render, with_scene_info=True)
                     verification = await verify_images(
                         services.vision, {v: r.path for v, r in pack.views.items()}, task, reference,
                         pack.scene, critique=services.verifier_configured())

@@ -23,6 +23,7 @@ from fastmcp.client.transports import StdioTransport, StreamableHttpTransport
 from fastmcp.exceptions import ToolError
 
 from gateway.server import HIGH_LEVEL_TOOLS, create_gateway
+from harness.scene_types import RenderSettings
 from tests.gateway.conftest import gateway_config
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -100,6 +101,14 @@ async def test_every_high_level_tool_is_listed_with_a_valid_name(client: Client)
     assert set(HIGH_LEVEL_TOOLS) <= names
     assert {"blender_execute_code", "blender_get_scene_info"} <= names
     assert all(re.fullmatch(r"[A-Za-z0-9_-]{1,63}", n) for n in names)
+
+
+async def test_render_pack_and_run_attempt_offer_the_same_render_options_flat(client: Client) -> None:
+    tools = {t.name: t.input_schema["properties"] for t in await client.list_tools()}
+    options = set(RenderSettings.model_fields)
+    assert options <= set(tools["render_pack"]) and "render" not in tools["render_pack"]
+    assert {k: tools["run_attempt"][k] for k in options} == {k: tools["render_pack"][k] for k in options}
+    assert tools["render_pack"]["resolution"]["maximum"] == 2048 and tools["render_pack"]["samples"]["anyOf"][0]["maximum"] == 1024
 
 
 async def test_scene_tools_build_render_and_release_a_scene(client: Client) -> None:
