@@ -32,6 +32,8 @@ from servers.blender_primary.geonodes_sockets import (
     describe_link,
     describe_node,
     find_socket,
+    group_users,
+    interface_sockets,
     kind_of_interface_socket,
     node_properties,
     plain,
@@ -262,10 +264,9 @@ def set_node_input(group_name: str, node_name: str, socket: str | int, value: Js
         raise GNBadValueError(f"{what} ({target.type}) has no value of its own; link something into it instead")
     if target.is_linked:
         raise GNBadValueError(f"{what} is linked, so its value is ignored; remove the link or set the source instead")
-    width = len(target.default_value) if target.type in {"VECTOR", "ROTATION", "RGBA"} else 1
     before = plain(target.default_value)
     try:
-        target.default_value = coerce(target.type, value, width, what)
+        target.default_value = coerce(target.type, value, target.default_value, what)
     except (TypeError, ValueError) as e:  # e.g. a menu item the socket does not offer
         raise GNBadValueError(f"{what} refused {value!r}: {e}") from e
     return InputSet(target=what, before=before, after=plain(target.default_value))
@@ -274,11 +275,7 @@ def set_node_input(group_name: str, node_name: str, socket: str | int, value: Js
 def set_modifier_input(object_name: str, modifier_name: str | None, socket: str | int, value: JsonValue) -> InputSet:
     obj = find_object(object_name)
     modifier = _modifier(obj, modifier_name)
-    inputs = [
-        item
-        for item in modifier.node_group.interface.items_tree
-        if item.item_type == "SOCKET" and item.in_out == "INPUT" and item.socket_type != "NodeSocketGeometry"
-    ]
+    inputs = [item for item in interface_sockets(modifier.node_group, "INPUT") if item.socket_type != "NodeSocketGeometry"]
     chosen = [item for i, item in enumerate(inputs) if socket in (item.name, item.identifier, i)]
     if not chosen:
         listing = ", ".join(f"{i} '{item.name}' ({item.identifier})" for i, item in enumerate(inputs)) or "none"
@@ -290,10 +287,9 @@ def set_modifier_input(object_name: str, modifier_name: str | None, socket: str 
     what = f"modifier '{modifier.name}' input '{item.name}'"
     kind = kind_of_interface_socket(item.socket_type)
     current = modifier.get(item.identifier)
-    width = len(current) if kind in {"VECTOR", "ROTATION", "RGBA"} and current is not None else 3
     before = plain(current)
     try:
-        modifier[item.identifier] = coerce(kind, value, width, what)
+        modifier[item.identifier] = coerce(kind, value, current, what)
     except TypeError as e:
         raise GNBadValueError(f"{what} refused {value!r}: {e}") from e
     obj.update_tag()
@@ -302,15 +298,14 @@ def set_modifier_input(object_name: str, modifier_name: str | None, socket: str 
 
 def add_group_input(group_name: str, name: str, socket_type: str, default: JsonValue) -> InterfaceSocketInfo:
     group = find_group(group_name)
-    taken = [item.name for item in group.interface.items_tree if item.item_type == "SOCKET" and item.in_out == "INPUT"]
+    taken = [item.name for item in interface_sockets(group, "INPUT")]
     if name in taken:
         raise GNNameTakenError(f"group '{group.name}' already has an input {name!r}; inputs: {', '.join(taken)}")
     item = group.interface.new_socket(name, in_out="INPUT", socket_type=INTERFACE_TYPES[socket_type])
     try:
         if default is not None:
             kind = kind_of_interface_socket(item.socket_type)
-            width = len(item.default_value) if kind in {"VECTOR", "ROTATION", "RGBA"} else 1
-            item.default_value = coerce(kind, default, width, f"group input '{name}'")
+            item.default_value = coerce(kind, default, item.default_value, f"group input '{name}'")
     except Exception:
         group.interface.remove(item)
         raise
@@ -322,9 +317,7 @@ def _refresh_users(group: bpy.types.NodeTree, item: object) -> None:
     """Give modifiers already using `group` the new input's default (Blender starts them at zero)."""
     group.interface_update(bpy.context)
     value = getattr(item, "default_value", None)
-    for obj in bpy.data.objects:
-        for mod in obj.modifiers:
-            if mod.type == "NODES" and mod.node_group == group:
-                if value is not None and item.identifier in mod:
-                    mod[item.identifier] = value if isinstance(value, bpy.types.ID) else plain(value)
-                obj.update_tag()
+    for obj, mod in group_users(group):
+        if value is not None and item.identifier in mod:
+            mod[item.identifier] = value if isinstance(value, bpy.types.ID) else plain(value)
+        obj.update_tag()

@@ -30,6 +30,8 @@ __all__ = [
     "node_properties",
     "coerce",
     "kind_of_interface_socket",
+    "interface_sockets",
+    "group_users",
     "plain",
 ]
 
@@ -162,21 +164,25 @@ def describe_interface_socket(item: Any) -> InterfaceSocketInfo:
     )
 
 
+def interface_sockets(group: bpy.types.NodeTree, in_out: Literal["INPUT", "OUTPUT"]) -> list[Any]:
+    """The group's interface sockets on one side, in order (panels left out)."""
+    return [item for item in group.interface.items_tree if item.item_type == "SOCKET" and item.in_out == in_out]
+
+
+def group_users(group: bpy.types.NodeTree) -> list[tuple[bpy.types.Object, bpy.types.NodesModifier]]:
+    """The (object, geometry-nodes modifier) pairs that run `group`."""
+    return [(obj, mod) for obj in bpy.data.objects for mod in obj.modifiers
+            if mod.type == "NODES" and mod.node_group == group]
+
+
 def describe_group(group: bpy.types.NodeTree) -> GroupInfo:
-    sockets = [item for item in group.interface.items_tree if item.item_type == "SOCKET"]
-    users = [
-        f"{obj.name}/{mod.name}"
-        for obj in bpy.data.objects
-        for mod in obj.modifiers
-        if mod.type == "NODES" and mod.node_group == group
-    ]
     return GroupInfo(
         name=group.name,
-        inputs=[describe_interface_socket(item) for item in sockets if item.in_out == "INPUT"],
-        outputs=[describe_interface_socket(item) for item in sockets if item.in_out == "OUTPUT"],
+        inputs=[describe_interface_socket(item) for item in interface_sockets(group, "INPUT")],
+        outputs=[describe_interface_socket(item) for item in interface_sockets(group, "OUTPUT")],
         nodes=[describe_node(node) for node in group.nodes],
         links=[describe_link(link) for link in group.links],
-        users=users,
+        users=[f"{obj.name}/{mod.name}" for obj, mod in group_users(group)],
     )
 
 
@@ -232,8 +238,11 @@ def kind_of_interface_socket(socket_type: str) -> str:
 _ID_COLLECTIONS = {"OBJECT": "objects", "MATERIAL": "materials", "COLLECTION": "collections", "IMAGE": "images"}
 
 
-def coerce(kind: str, value: JsonValue, width: int, what: str) -> Any:
-    """`value` converted for a socket of type `kind` holding `width` components, or [GN_BAD_VALUE]."""
+def coerce(kind: str, value: JsonValue, current: Any, what: str) -> Any:
+    """`value` converted for a socket of type `kind` whose value is now `current`, or [GN_BAD_VALUE].
+
+    A vector or colour takes as many components as `current` holds (3 when it has no value yet).
+    """
 
     def bad(expected: str) -> GNBadValueError:
         return GNBadValueError(f"{what} is a {kind} socket: give {expected}, got {value!r}")
@@ -252,6 +261,7 @@ def coerce(kind: str, value: JsonValue, width: int, what: str) -> Any:
             raise bad("true or false")
         return value
     if kind in {"VECTOR", "ROTATION", "RGBA"}:
+        width = len(current) if current is not None else 3
         if isinstance(value, list) and kind == "RGBA" and len(value) == 3:
             value = [*value, 1.0]
         if (
