@@ -85,17 +85,22 @@ class PoolScene:
 
     async def render_pack(self, settings: RenderSettings, dest_dir: Path, with_scene_info: bool = False) -> RenderPackResult:
         pack, content = await self.render(settings, with_scene_info)
-        dest_dir.mkdir(parents=True, exist_ok=True)
         images = [block for block in content if isinstance(block, mcp_types.ImageContent)]
         if len(images) != len(pack.views):
             raise WorkerToolError(f"[RENDER_ERROR] render_pack returned {len(images)} images for {len(pack.views)} views")
-        views = {}
-        for (view, rendered), image in zip(pack.views.items(), images):
-            # the bytes came with the result: a remote worker's paths are on another machine
-            target = dest_dir / f"{view}.png"
-            await asyncio.to_thread(target.write_bytes, base64.b64decode(image.data))
-            views[view] = rendered.model_copy(update={"path": str(target)})
+        # the bytes came with the result: a remote worker's paths are on another machine
+        files = {dest_dir / f"{view}.png": image.data for view, image in zip(pack.views, images)}
+        await asyncio.to_thread(_write_images, dest_dir, files)
+        views = {view: rendered.model_copy(update={"path": str(target)})
+                 for (view, rendered), target in zip(pack.views.items(), files)}
         return pack.model_copy(update={"views": views})
+
+
+def _write_images(dest_dir: Path, files: dict[Path, str]) -> None:
+    """One trip to a thread for the whole pack: base64 decoding and the writes."""
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    for target, data in files.items():
+        target.write_bytes(base64.b64decode(data))
 
 
 class PoolSceneProvider:

@@ -21,7 +21,11 @@ class Checkpoint:
         self._cache = diskcache.Cache(str(run_dir / "checkpoint"))
 
     def save(self, state: AttemptState) -> None:
-        self._cache.set(f"attempt/{state.index:03d}", state.model_dump_json())
+        self.put(state.index, state.model_dump_json())
+
+    def put(self, attempt: int, frozen: str) -> None:
+        """Store a state serialised earlier (the loop freezes it, a writer thread stores it)."""
+        self._cache.set(f"attempt/{attempt:03d}", frozen)
 
     def load(self) -> dict[int, AttemptState]:
         out: dict[int, AttemptState] = {}

@@ -29,6 +29,7 @@ from orchestrator.prompts import render
 from orchestrator.scene import Scene, Vision
 from orchestrator.state import AttemptState, RunConfig
 from orchestrator.task import Task
+from orchestrator.writer import SerialWriter
 
 __all__ = ["AttemptContext", "run_attempt", "sentinel_penalty"]
 
@@ -56,6 +57,7 @@ async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
     state.status, state.error = "running", None
     state.touch()
     state.memory.window = ctx.config.window
+    writer = SerialWriter(f"attempt-{state.index}")
     try:
         while state.done_iterations < ctx.config.iterations:
             if time.time() >= ctx.deadline:
@@ -86,7 +88,7 @@ async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
             finally:
                 step.elapsed_s = time.perf_counter() - started
                 if completed or step.error:
-                    _checkpoint(ctx, state, step, completed)
+                    _checkpoint(ctx, writer, state, step, completed)
             if state.status == "failed":
                 break
             if state.best_score >= ctx.config.threshold:
@@ -102,10 +104,13 @@ async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
         if ctx.reset_ahead is not None:  # never leave a call running on a scene about to be released
             await _succeeded(ctx.reset_ahead)
             ctx.reset_ahead = None
-        state.finished_at = time.time()
-        ctx.checkpoint.save(state)
-        ctx.folder.write_attempt(state)
-        ctx.folder.write_final_score(state)
+        try:
+            await writer.close()  # the iterations' files land before the attempt's final ones
+        finally:
+            state.finished_at = time.time()
+            ctx.checkpoint.save(state)
+            ctx.folder.write_attempt(state)
+            ctx.folder.write_final_score(state)
     return state
 
 
@@ -262,14 +267,24 @@ async def _remember(ctx: AttemptContext, state: AttemptState, step: IterationSte
             step.calls.append(log)
 
 
-def _checkpoint(ctx: AttemptContext, state: AttemptState, step: IterationStep, completed: bool) -> None:
-    """Artifacts of the iteration, then the checkpoint; an unfinished step is written but not kept."""
-    ctx.folder.write_iteration(state.index, step)
-    if completed:
-        ctx.checkpoint.save(state)
-        ctx.folder.write_attempt(state)
+def _checkpoint(ctx: AttemptContext, writer: SerialWriter, state: AttemptState, step: IterationStep,
+                completed: bool) -> None:
+    """Artifacts of the iteration, then the checkpoint; an unfinished step is written but not kept.
+
+    The state is frozen here, as it is now; the writer thread stores it while the next iteration
+    runs (the step itself no longer changes once its iteration is over).
+    """
+    frozen = state.model_dump_json() if completed else None
+    writer.submit(_persist, ctx.folder, ctx.checkpoint, state.index, step, frozen)
     if ctx.on_step is not None:
         ctx.on_step(state, step)
+
+
+def _persist(folder: RunFolder, checkpoint: Checkpoint, attempt: int, step: IterationStep, frozen: str | None) -> None:
+    folder.write_iteration(attempt, step)
+    if frozen is not None:
+        checkpoint.put(attempt, frozen)
+        folder.write_attempt(AttemptState.model_validate_json(frozen))
 
 
 async def _save_final_scene(ctx: AttemptContext, state: AttemptState) -> None:
