@@ -13,7 +13,6 @@ import atexit
 import contextlib
 import signal
 import sys
-from typing import Any
 
 import psutil
 
@@ -28,15 +27,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, help="local Blender workers (default: [pool] workers, else the core count)")
 
 
-def _loop_factory() -> Any:
-    """uvloop when installed (a faster event loop: less gateway overhead per call), else asyncio's."""
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
-
-
 def kill_descendants() -> None:
     """Last resort at exit: SIGKILL every process this gateway started, directly or not."""
     with contextlib.suppress(psutil.Error):
@@ -45,32 +35,12 @@ def kill_descendants() -> None:
                 child.kill()
 
 
-async def serve_stdio(app: Any) -> None:
-    """fastmcp's run_stdio_async, but on thread-free pipe streams (see gateway/stdio_streams.py)."""
-    from fastmcp.server.context import reset_transport, set_transport
-    from mcp.server.stdio import stdio_server
-
-    from gateway.stdio_streams import claimed_stdio
-
-    async with claimed_stdio() as streams:
-        if streams is None:
-            await app.run_stdio_async(show_banner=False)
-            return
-        token = set_transport("stdio")
-        try:
-            async with app._lifespan_manager():
-                async with stdio_server(stdin=streams[0], stdout=streams[1]) as (read_stream, write_stream):
-                    low_level = app._mcp_server
-                    await low_level.run(read_stream, write_stream, low_level.create_initialization_options())
-        finally:
-            reset_transport(token)
-
-
 def run(args: argparse.Namespace) -> int:
     from gateway.config import load_gateway_config
     from gateway.errors import ConfigError
     from gateway.http_security import http_middleware
     from gateway.server import create_gateway
+    from harness.serving import loop_factory, serve_stdio
 
     try:
         config = load_gateway_config(args.config)
@@ -98,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             await serve_stdio(app)
 
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
             runner.run(serve())
     kill_descendants()
     return 0

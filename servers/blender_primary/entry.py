@@ -39,16 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     watch_parent()
     wire_fd = None if args.http else divert_stdout()
 
-    import anyio  # noqa: PLC0415  (bpy is imported by the server module, after the diversion)
-
+    # bpy is imported by the server module, after the diversion
+    from harness.serving import run, serve_stdio  # noqa: PLC0415
     from servers.blender_primary.server import create_server  # noqa: PLC0415
-    from servers.blender_primary.transport import serve_http, serve_stdio  # noqa: PLC0415
+    from servers.blender_primary.transport import serve_http  # noqa: PLC0415
 
     mcp = create_server(args.workdir, args.baselines_dir, args.output_dir, args.code_policy)
-    if wire_fd is None:
-        anyio.run(serve_http, mcp, args.host, args.port)
-    else:
-        anyio.run(serve_stdio, mcp, wire_fd)
+    run(serve_http(mcp, args.host, args.port) if wire_fd is None else serve_stdio(mcp, wire_fd))
     return 0
 
 

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from harness.model_config import ModelConfigError, ModelsConfig
+from harness.serving import run, serve_stdio
 from servers.viewport_vision.images import default_roots
 from servers.viewport_vision.server import create_server
 
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.http:
         mcp.run(transport="http", host=args.host, port=args.port, show_banner=False)
     else:
-        mcp.run(show_banner=False)
+        run(serve_stdio(mcp))
     return 0
 
 
