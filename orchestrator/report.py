@@ -1,108 +1,255 @@
-"""report.html: the run at a glance — best result first, then per attempt its score curve and renders.
+"""report.html: the run at a glance — best result against the references first, then per attempt
+its score curve, its iterations' renders and what failed, then the model log.
 
-Self-contained HTML (inline CSS and SVG); images are relative paths into the run folder, so the
-page works when the folder is copied or served as is.
+Self-contained HTML (inline CSS and SVG, no script, nothing fetched); images are relative paths
+derived from the run folder's layout, so the page works when the folder is moved, copied or
+served as is. Every piece of task, code, model or error text is escaped.
 """
 
 from __future__ import annotations
 
 import html
 import time
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from orchestrator.artifacts import RunFolder, write_atomic
+from orchestrator.memory import IterationStep
 from orchestrator.state import AttemptState
 from orchestrator.task import Task
 
-__all__ = ["write_report", "score_svg"]
+__all__ = ["score_svg", "write_report"]
 
 _CSS = """
-body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#1d1d1f;background:#fafafa}
-h1{margin-bottom:.2rem} .muted{color:#6e6e73} .card{background:#fff;border-radius:10px;padding:1rem 1.2rem;
-margin:1rem 0;box-shadow:0 1px 3px #0002} .best{border-left:6px solid #34c759}
-.strip{display:flex;gap:.5rem;overflow-x:auto;padding:.3rem 0} .strip figure{margin:0;text-align:center}
-.strip img{width:128px;height:128px;object-fit:contain;background:#eee;border-radius:6px;display:block}
-.strip figcaption{font-size:12px} .win img{outline:3px solid #34c759}
-.refs img,.bestimgs img{width:180px;border-radius:6px;background:#eee}
-pre{background:#1d1d1f;color:#f5f5f7;padding:1rem;border-radius:8px;overflow-x:auto;font-size:12px}
-table{border-collapse:collapse;font-size:12px} td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:left}
-.badge{display:inline-block;padding:0 .5rem;border-radius:9px;background:#e5e5ea;font-size:12px}
+body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#1d1d1f;background:#fafafa}
+h1{margin:0 0 .2rem} h2{margin:.2rem 0 .6rem;font-size:1.25rem} h3{margin:1rem 0 .4rem;font-size:1rem}
+a{color:inherit} .muted{color:#6e6e73} .desc{white-space:pre-wrap;font-size:15px}
+.card{background:#fff;border-radius:10px;padding:1rem 1.2rem;margin:1rem 0;box-shadow:0 1px 3px #0002}
+.win{border-left:6px solid #34c759}
+.badge{display:inline-block;padding:0 .5rem;border-radius:9px;background:#e5e5ea;font-size:12px;font-weight:600;vertical-align:middle}
+.ok{background:#d4f5dc;color:#0b6b24} .bad{background:#ffd9d6;color:#a1120a} .warn{background:#ffedc2;color:#7a4d00}
+.busy{background:#d6e9ff;color:#0a4fa1}
+.views{border-collapse:collapse} .views th{font-weight:600;text-align:center;padding:.2rem .4rem}
+.views td{padding:.25rem .4rem;vertical-align:top} .views th[scope=row]{text-align:right;color:#6e6e73}
+.wide{overflow-x:auto} .views img{width:200px;height:200px} svg{max-width:100%;height:auto}
+h2 .muted{font-size:14px;font-weight:400}
+img{object-fit:contain;background:#111;border-radius:6px;display:block}
+.row{display:flex;gap:1.5rem;align-items:flex-start;flex-wrap:wrap}
+.row figure{margin:0;text-align:center} .row figure img{width:170px;height:170px}
+.strip{display:flex;gap:.5rem;overflow-x:auto;padding:.3rem .1rem .6rem}
+.strip figure{margin:0;text-align:center;flex:0 0 auto}
+.strip img,.strip .fail{width:112px;height:112px}
+.strip .best img{outline:3px solid #34c759;outline-offset:-3px}
+.fail{background:#fde2e0;color:#a1120a;border-radius:6px;display:flex;align-items:center;justify-content:center;
+font:600 12px ui-monospace,monospace;padding:4px;box-sizing:border-box;overflow:hidden;word-break:break-all}
+figcaption{font-size:12px;white-space:nowrap}
+pre{background:#1d1d1f;color:#f5f5f7;padding:1rem;border-radius:8px;overflow-x:auto;font-size:12px;line-height:1.4}
+.err{color:#a1120a} pre.err{background:#fff4f3;color:#5e0b05;border:1px solid #f4c7c3;max-height:16em}
+details summary{cursor:pointer;margin:.5rem 0}
+table.log{border-collapse:collapse;font-size:12px} .log td,.log th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:left}
+.log td.n{text-align:right;font-variant-numeric:tabular-nums}
 """
 
-
-def score_svg(scores: list[float], threshold: float, width: int = 360, height: int = 120) -> str:
-    """The score per iteration as an inline SVG line chart with the threshold dashed."""
-    pad = 24
-    n = max(1, len(scores) - 1)
-    xs = [pad + (width - 2 * pad) * i / n for i in range(len(scores))]
-    y = lambda s: height - pad - (height - 2 * pad) * max(0.0, min(1.0, s))  # noqa: E731
-    points = " ".join(f"{x:.1f},{y(s):.1f}" for x, s in zip(xs, scores))
-    dots = "".join(f'<circle cx="{x:.1f}" cy="{y(s):.1f}" r="3" fill="#0a84ff"><title>iter {i}: {s:.3f}</title></circle>'
-                   for i, (x, s) in enumerate(zip(xs, scores)))
-    return (f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="score curve">'
-            f'<rect width="100%" height="100%" fill="#fff"/>'
-            f'<line x1="{pad}" y1="{y(threshold):.1f}" x2="{width - pad}" y2="{y(threshold):.1f}" stroke="#34c759" stroke-dasharray="4 3"/>'
-            f'<text x="{width - pad}" y="{y(threshold) - 3:.1f}" font-size="10" text-anchor="end" fill="#34c759">threshold {threshold:.2f}</text>'
-            f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#ccc"/>'
-            f'<text x="4" y="{y(1.0) + 4:.1f}" font-size="10" fill="#888">1</text><text x="4" y="{y(0.0) + 4:.1f}" font-size="10" fill="#888">0</text>'
-            f'<polyline points="{points}" fill="none" stroke="#0a84ff" stroke-width="2"/>{dots}</svg>')
+_STATUS_CLASS = {"converged": "ok", "failed": "bad", "timeout": "bad", "cancelled": "warn", "skipped": "warn",
+                 "running": "busy", "pending": "busy"}
+_LOG_OPEN_ROWS = 40  # a longer model log starts folded
+_ERRORS_OPEN = 5  # so does a longer list of failed iterations
 
 
-def _img(folder: RunFolder, path: str, caption: str, cls: str = "") -> str:
-    return (f'<figure class="{cls}"><img loading="lazy" src="{html.escape(folder.rel(path))}" alt="{html.escape(caption)}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+def _e(value: Any) -> str:
+    return html.escape(str(value))
 
 
-def _calls_table(states: dict[int, AttemptState]) -> str:
-    rows = []
-    for state in states.values():
-        for step in state.memory.steps:
-            for c in step.calls:
-                tokens = f"{c.tokens_in or 0}/{c.tokens_out or 0}" if c.tokens_in is not None else "–"
-                cost = f"${c.cost_usd:.4f}" if c.cost_usd is not None else "–"
-                rows.append(f"<tr><td>{state.index}</td><td>{step.index}</td><td>{html.escape(c.role)}</td>"
-                            f"<td>{html.escape(c.model or 'none')}</td><td>{c.fallbacks_taken}</td><td>{tokens}</td>"
-                            f"<td>{c.latency_ms:.0f} ms</td><td>{cost}</td><td>{html.escape('; '.join(c.errors))}</td></tr>")
-    if not rows:
+def _badge(text: str, cls: str = "") -> str:
+    return f'<span class="badge {cls}">{_e(text)}</span>'
+
+
+def score_svg(points: list[tuple[int, float | None]], threshold: float, best: int | None = None,
+              width: int = 560, height: int = 170) -> str:
+    """Score per iteration (None: the iteration failed, drawn as a red cross on the axis) on a fixed
+    0..1 scale with gridlines, the threshold dashed and the attempt's best iteration ringed."""
+    left, right, top, bottom = 34, 96, 10, 30
+    pw, ph = width - left - right, height - top - bottom
+    span = max(1, len(points) - 1)
+    x = lambda i: left + 8 + (pw - 16) * i / span  # inset: a mark at 0 clears the y labels
+    y = lambda s: top + ph * (1 - max(0.0, min(1.0, s)))
+    out = [(f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="score per iteration" '
+            f'font-size="10" font-family="system-ui,sans-serif">')]
+    for g in (0.0, 0.25, 0.5, 0.75, 1.0):
+        out.append(f'<line x1="{left}" y1="{y(g):.1f}" x2="{left + pw}" y2="{y(g):.1f}" stroke="{"#bbb" if g == 0 else "#eee"}"/>'
+                   f'<text x="{left - 5}" y="{y(g) + 3:.1f}" text-anchor="end" fill="#888">{g:g}</text>')
+    step = max(1, -(-len(points) // 10))  # at most ~10 labels on the x axis
+    last = len(points) - 1
+    for i in [*(i for i in range(0, last, step) if last - i >= step / 2), last]:  # the last label never collides
+        out.append(f'<text x="{x(i):.1f}" y="{top + ph + 13}" text-anchor="middle" fill="#888">{points[i][0]}</text>')
+    out.append(f'<text x="{left + pw / 2:.1f}" y="{height - 3}" text-anchor="middle" fill="#888">iteration</text>')
+    ty = y(threshold)
+    out.append(f'<line x1="{left}" y1="{ty:.1f}" x2="{left + pw}" y2="{ty:.1f}" stroke="#34c759" stroke-dasharray="5 3"/>'
+               f'<text x="{left + pw + 5}" y="{ty + 3:.1f}" fill="#1f8a3a">threshold {threshold:.2f}</text>')
+    ran = [(i, s) for i, (_, s) in enumerate(points) if s is not None]
+    if len(ran) > 1:
+        line = " ".join(f"{x(i):.1f},{y(s):.1f}" for i, s in ran)
+        out.append(f'<polyline points="{line}" fill="none" stroke="#0a84ff" stroke-width="1.5"/>')
+    dots = len(points) <= 120  # past that the dots are a smear; the line and the crosses stay
+    for i, (index, s) in enumerate(points):
+        if s is None:
+            cx, cy = x(i), y(0.0)
+            out.append(f'<path d="M{cx - 3:.1f} {cy - 3:.1f}l6 6m0 -6l-6 6" stroke="#d70015" stroke-width="1.5">'
+                       f'<title>iteration {index}: failed</title></path>')
+        elif index == best:
+            out.append(f'<circle cx="{x(i):.1f}" cy="{y(s):.1f}" r="5" fill="#fff" stroke="#34c759" stroke-width="2.5">'
+                       f'<title>iteration {index}: {s:.3f} (best)</title></circle>')
+        elif dots:
+            out.append(f'<circle cx="{x(i):.1f}" cy="{y(s):.1f}" r="2.5" fill="#0a84ff"><title>iteration {index}: {s:.3f}</title></circle>')
+    return "".join(out) + "</svg>"
+
+
+def _src(folder: RunFolder, path: Path) -> str:
+    return html.escape(quote(folder.rel(path)))
+
+
+def _render(folder: RunFolder, attempt: int, step: IterationStep, view: str) -> Path:
+    """Where a render lives by the folder's layout: the path recorded in the step is absolute and goes
+    stale when the run folder is moved."""
+    return folder.renders_dir(attempt, step.index) / Path(step.renders[view]).name
+
+
+def _failure(step: IterationStep) -> str:
+    """Why an iteration produced no renders, in one line."""
+    if step.error:
+        return step.error
+    report = step.execution
+    if report is None:
+        return "nothing ran"
+    if report.exception is not None:
+        return f"{report.exception.type}: {report.exception.message}"
+    return report.error_class.value
+
+
+def _views_table(folder: RunFolder, views: list[str], refs: dict[str, Path], attempt: int, step: IterationStep | None) -> str:
+    """Reference and best render side by side per view, with the view's own score when there is one."""
+    renders = {v: _render(folder, attempt, step, v) for v in step.renders} if step else {}
+    per_view = step.compare.views if step and step.compare else {}
+    views = [v for v in views if v in renders or v in refs]
+    head = "".join(f"<th>{_e(v)}" + (f' <span class=muted>{per_view[v].score:.3f}</span>' if v in per_view else "") + "</th>"
+                   for v in views)
+    rows = [(name, row) for name, row in (("reference", refs), ("best", renders)) if row]
+    body = "".join(f"<tr><th scope=row>{name}</th>" + "".join(
+        f'<td><img src="{_src(folder, row[v])}" alt="{name} {_e(v)}"></td>' if v in row else "<td></td>" for v in views)
+        + "</tr>" for name, row in rows)
+    return f"<div class=wide><table class=views><tr><th></th>{head}</tr>{body}</table></div>"
+
+
+def _best_card(folder: RunFolder, task: Task, refs: dict[str, Path], states: dict[int, AttemptState],
+               best: dict[str, Any] | None, threshold: float) -> str:
+    state = states.get(best["attempt"]) if best else None
+    step = next((s for s in state.memory.steps if s.index == best["iteration"]), None) if state and best else None
+    if step is None or not step.renders:
+        failed = [s for st in states.values() for s in st.memory.steps if not s.renders]
+        why = f'<p class=err>First failure: {_e(_failure(failed[0]))}</p>' if failed else ""
+        refs_table = _views_table(folder, task.render.views, refs, 0, None) if refs else ""
+        return f'<section class=card><h2>No iteration produced renders.</h2>{why}{refs_table}</section>'
+    penalty = f' <span class=muted>(sentinel penalty {step.sentinel_penalty:.2f})</span>' if step.sentinel_penalty else ""
+    reached = _badge("reached the threshold", "ok") if best["score"] >= threshold else _badge(f"below the threshold {threshold:.2f}", "warn")
+    plan = f'<p class=muted>Plan: {_e(step.plan.strip())}</p>' if step.plan.strip() else ""
+    return (f'<section class="card win"><h2>Best: <a href="#attempt-{state.index}">attempt {state.index}</a>, iteration {step.index}'
+            f' — score {best["score"]:.3f}{penalty} {reached}</h2>{_views_table(folder, task.render.views, refs, state.index, step)}'
+            f'<h3>Winning code</h3>{plan}<pre><code>{_e(step.code)}</code></pre></section>')
+
+
+def _thumb(folder: RunFolder, state: AttemptState, step: IterationStep, views: list[str], best: int | None) -> str:
+    if not step.renders:
+        why = _failure(step)
+        report = step.execution
+        label = "error" if step.error or report is None else report.exception.type if report.exception else report.error_class.value
+        return (f'<figure><div class=fail title="{_e(why)}">{_e(label)}</div>'
+                f'<figcaption class=err>iter {step.index} · failed</figcaption></figure>')
+    view = next((v for v in ("iso", *views) if v in step.renders), next(iter(step.renders)))
+    cls = ' class="best"' if step.index == best else ""
+    return (f'<figure{cls}><img loading="lazy" src="{_src(folder, _render(folder, state.index, step, view))}" '
+            f'alt="iteration {step.index}, {_e(view)} view" title="iteration {step.index}: {step.score:.3f}">'
+            f'<figcaption>iter {step.index} · {step.score:.3f}</figcaption></figure>')
+
+
+def _attempt_card(folder: RunFolder, task: Task, state: AttemptState, threshold: float, winner: bool) -> str:
+    steps = state.memory.steps
+    top = state.best
+    failed = [s for s in steps if not s.renders or s.error or s.evaluator_errors]
+    facts = [f"{len(steps)} iteration(s)"]
+    if top:
+        facts.insert(0, f"best {top.score:.3f} at iteration {top.index}")
+    if any(not s.renders for s in steps):
+        facts.append(f"{sum(1 for s in steps if not s.renders)} failed")
+    if state.started_at and state.finished_at:
+        facts.append(f"{state.finished_at - state.started_at:.1f} s")
+    head = (f'<h2>Attempt {state.index} {_badge(state.status, _STATUS_CLASS.get(state.status, ""))} '
+            f'{_badge(state.strategy.prompt_variant)}' + (" " + _badge("best of the run", "ok") if winner else "")
+            + f'</h2><p class=muted>{" · ".join(facts)}</p>')
+    best_fig = ""
+    if top:
+        view = next((v for v in ("iso", *task.render.views) if v in top.renders), next(iter(top.renders)))
+        best_fig = (f'<figure><img src="{_src(folder, _render(folder, state.index, top, view))}" alt="best of attempt {state.index}">'
+                    f'<figcaption>best · iter {top.index} · {top.score:.3f}</figcaption></figure>')
+    chart = score_svg([(s.index, s.score if s.renders else None) for s in steps], threshold, top.index if top else None)
+    strip = "".join(_thumb(folder, state, s, task.render.views, top.index if top else None) for s in steps)
+    parts = [head, f'<div class=row>{chart if steps else ""}{best_fig}</div>', f"<div class=strip>{strip}</div>"]
+    if state.error:
+        parts.append(f'<p class=err>Attempt stopped: {_e(state.error)}</p>')
+    if failed:
+        items = []
+        for s in failed:
+            lines = ([] if s.renders else [_failure(s)]) + [f"evaluator: {e}" for e in s.evaluator_errors]
+            trace = s.execution.exception.traceback if s.execution and s.execution.exception and not s.renders else ""
+            items.append(f"<li>iteration {s.index}: {_e('; '.join(lines))}" + (f'<pre class=err>{_e(trace)}</pre>' if trace else "") + "</li>")
+        opened = " open" if len(failed) <= _ERRORS_OPEN else ""
+        parts.append(f"<details{opened}><summary class=err>{len(failed)} iteration(s) with errors</summary><ul>{''.join(items)}</ul></details>")
+    return f'<section class="card{" win" if winner else ""}" id="attempt-{state.index}">{"".join(parts)}</section>'
+
+
+def _model_log(states: dict[int, AttemptState]) -> str:
+    calls = [(state.index, step.index, c) for state in states.values() for step in state.memory.steps for c in step.calls]
+    if not calls:
         return '<p class="muted">No model calls: this run used only offline backends.</p>'
-    head = "<tr><th>attempt</th><th>iter</th><th>role</th><th>served by</th><th>fallbacks</th><th>tokens in/out</th><th>latency</th><th>cost</th><th>errors</th></tr>"
-    return f"<table>{head}{''.join(rows)}</table>"
+    rows = []
+    for attempt, index, c in calls:
+        tokens = f"{c.tokens_in or 0} / {c.tokens_out or 0}" if c.tokens_in is not None else "–"
+        cost = f"${c.cost_usd:.4f}" if c.cost_usd is not None else "–"
+        rows.append(f'<tr><td><a href="#attempt-{attempt}">{attempt}</a></td><td>{index}</td><td>{_e(c.role)}</td>'
+                    f'<td>{_e(c.model or "none (every model failed)")}</td><td class=n>{c.fallbacks_taken}</td><td class=n>{tokens}</td>'
+                    f'<td class=n>{c.latency_ms:.0f} ms</td><td class=n>{cost}</td><td>{_e("; ".join(c.errors))}</td></tr>')
+    tin = sum(c.tokens_in or 0 for *_, c in calls)
+    tout = sum(c.tokens_out or 0 for *_, c in calls)
+    costs = [c.cost_usd for *_, c in calls if c.cost_usd is not None]
+    totals = (f"{len(calls)} call(s) · {sum(c.fallbacks_taken > 0 for *_, c in calls)} with fallbacks · tokens {tin} in / {tout} out · "
+              f"{sum(c.latency_ms for *_, c in calls) / 1000:.1f} s waiting" + (f" · ${sum(costs):.4f}" if costs else ""))
+    head = ("<tr><th>attempt</th><th>iter</th><th>role</th><th>served by</th><th>fallbacks</th><th>tokens in / out</th>"
+            "<th>latency</th><th>cost</th><th>errors</th></tr>")
+    opened = " open" if len(rows) <= _LOG_OPEN_ROWS else ""
+    return f'<details{opened}><summary>{totals}</summary><table class=log>{head}{"".join(rows)}</table></details>'
 
 
 def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState], best: dict[str, Any] | None,
                  threshold: float | None = None) -> None:
+    """Write report.html. The references shown are the run folder's own copies in ref/ (named by view):
+    the task given may be the original, whose reference paths lie outside the folder."""
     threshold = task.budget.threshold if threshold is None else threshold
     meta = folder.read_run()
-    parts = [f"<!doctype html><meta charset=utf-8><title>{html.escape(task.name)} · Colossus run</title><style>{_CSS}</style>",
-             f"<h1>{html.escape(task.name)}</h1><p class=muted>{html.escape(folder.run_id)} · status "
-             f"<b>{html.escape(str(meta.get('status', '?')))}</b> · builder {html.escape(str(meta.get('config', {}).get('builder', '?')))}"
-             f" · verifier {html.escape(str(meta.get('config', {}).get('verifier', '?')))} · written "
-             f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}</p><p>{html.escape(task.description)}</p>"]
-    if task.references:
-        refs = "".join(_img(folder, f"ref/{v}{p.suffix.lower() or '.png'}", f"reference {v}") for v, p in sorted(task.references.items()))
-        parts.append(f'<div class="card refs"><h3>References</h3><div class=strip>{refs}</div></div>')
-    if best:
-        imgs = "".join(_img(folder, p, v) for v, p in sorted(best["renders"].items()))
-        state = states[best["attempt"]]
-        step = next(s for s in state.memory.steps if s.index == best["iteration"])
-        parts.append(f'<div class="card best"><h2>Best: attempt {best["attempt"]}, iteration {best["iteration"]} — '
-                     f'score {best["score"]:.3f}</h2><div class="strip bestimgs">{imgs}</div>'
-                     f"<h3>Winning code</h3><pre>{html.escape(step.code)}</pre></div>")
-    else:
-        parts.append('<div class="card"><h2>No iteration produced renders yet.</h2></div>')
-    for state in states.values():
-        scores = [s.score for s in state.memory.steps]
-        win = best and best["attempt"] == state.index
-        strip = "".join(
-            _img(folder, s.renders.get("iso") or next(iter(s.renders.values())), f"iter {s.index} · {s.score:.3f}",
-                 "win" if win and s.index == best["iteration"] else "")
-            if s.renders else f"<figure><div style='width:128px;height:128px;background:#fdd;border-radius:6px'></div>"
-                              f"<figcaption>iter {s.index} · failed</figcaption></figure>"
-            for s in state.memory.steps)
-        parts.append(f'<div class="card"><h3>Attempt {state.index} <span class=badge>{state.status}</span> '
-                     f'<span class=badge>{html.escape(state.strategy.prompt_variant)}</span> '
-                     f'<span class=muted>best {state.best_score:.3f} over {len(scores)} iteration(s)</span></h3>'
-                     f'{score_svg(scores, threshold) if scores else ""}<div class=strip>{strip}</div>'
-                     + (f"<p class=muted>{html.escape(state.error)}</p>" if state.error else "") + "</div>")
-    parts.append(f'<div class="card"><h3>Model log</h3>{_calls_table(states)}</div>')
+    config = meta.get("config", {})
+    ref_dir = folder.root / "ref"
+    refs = {p.stem: p for p in sorted(ref_dir.iterdir()) if p.stem in task.references} if ref_dir.is_dir() else {}
+    elapsed = meta.get("finished_at", 0) - meta.get("created_at", 0) if meta.get("finished_at") else None
+    facts = [f"status <b>{_e(meta.get('status', '?'))}</b>", f"builder {_e(config.get('builder', '?'))}",
+             f"verifier {_e(config.get('verifier', '?'))}", f"{len(states)} attempt(s)", f"threshold {threshold:.2f}"]
+    if elapsed is not None:
+        facts.append(f"{elapsed:.1f} s")
+    facts.append(f"written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    winner = best["attempt"] if best else None
+    parts = [(f'<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content="width=device-width,initial-scale=1">'
+              f"<title>{_e(task.name)} · Colossus run</title><style>{_CSS}</style>"),
+             (f"<h1>{_e(task.name)}</h1><p class=muted>{_e(folder.run_id)} · {' · '.join(facts)}</p>"
+              f"<p class=desc>{_e(task.description)}</p>"),
+             _best_card(folder, task, refs, states, best, threshold),
+             *(_attempt_card(folder, task, s, threshold, s.index == winner) for s in states.values()),
+             f'<section class=card><h2>Model log</h2>{_model_log(states)}</section></html>']
     write_atomic(folder.root / "report.html", "\n".join(parts))
