@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from gateway.commands.runs import add_arguments as add_common, offline_service
+from gateway.commands.runs import add_run_arguments, one_run
 
 __all__ = ["add_arguments", "run"]
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_id")
-    add_common(parser)
+add_arguments = add_run_arguments
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator.errors import RunNotFound
-
-    try:
-        path = offline_service(args).write_report(args.run_id)
-    except RunNotFound as e:
-        print(f"colossus report: {e}", file=sys.stderr)
+    path = one_run(args, "report", lambda service, run_id: service.write_report(run_id))
+    if path is None:
         return 2
     print(path)
     return 0

@@ -1,12 +1,17 @@
-"""`colossus runs`: the runs under the runs directory, newest first."""
+"""`colossus runs`: the runs under the runs directory, newest first; and what `show` and `report` share."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
-__all__ = ["add_arguments", "run", "offline_service"]
+__all__ = ["add_arguments", "run", "offline_service", "add_run_arguments", "one_run"]
+
+T = TypeVar("T")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +26,23 @@ def offline_service(args: argparse.Namespace):  # -> RunService that only reads 
 
     runs_dir = args.runs_dir or load_gateway_config(args.config).runs_dir
     return RunService(None, None, runs_dir)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """For the commands about one run (show, report): its id, then the options every runs command takes."""
+    parser.add_argument("run_id", help="run folder name under the runs directory (see `colossus runs`)")
+    add_arguments(parser)
+
+
+def one_run(args: argparse.Namespace, command: str, read: Callable[[Any, str], T]) -> T | None:
+    """`read(service, run_id)` on a read-only RunService; an unknown run is said on stderr and gives None."""
+    from orchestrator.errors import RunNotFound
+
+    try:
+        return read(offline_service(args), args.run_id)
+    except RunNotFound as e:
+        print(f"colossus {command}: {e}", file=sys.stderr)
+        return None
 
 
 def run(args: argparse.Namespace) -> int:

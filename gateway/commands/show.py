@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from gateway.commands.runs import add_arguments as add_common, offline_service
+from gateway.commands.runs import add_run_arguments, one_run
 
 __all__ = ["add_arguments", "run"]
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_id")
-    add_common(parser)
+add_arguments = add_run_arguments
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator.errors import RunNotFound
-
-    try:
-        status = offline_service(args).status(args.run_id)
-    except RunNotFound as e:
-        print(f"colossus show: {e}", file=sys.stderr)
+    status = one_run(args, "show", lambda service, run_id: service.status(run_id))
+    if status is None:
         return 2
     if args.json:
         print(status.model_dump_json())
