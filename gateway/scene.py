@@ -20,6 +20,7 @@ from typing import Any
 
 import mcp_types
 
+from gateway.blend_baselines import import_blend
 from gateway.errors import WorkerToolError
 from gateway.pool import EMPTY, Pool
 from gateway.relay_client import error_text
@@ -134,7 +135,4 @@ class PoolSceneProvider:
 
     async def import_baseline(self, blend: Path) -> str:
         """A task's .blend as a baseline id the leases can use (local workers only: see gateway.blend_baselines)."""
-        # TODO(lead): hoist to the imports at the top (this method was added without touching the rest)
-        from gateway.blend_baselines import import_blend
-
         return await import_blend(self.pool, blend)

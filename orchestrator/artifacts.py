@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from orchestrator.errors import RunNotFound
 from orchestrator.memory import IterationStep
 from orchestrator.state import AttemptState
-from orchestrator.task import Task, load_task, task_to_toml
+from orchestrator.task import RUN_BASELINE, Task, load_task, task_to_toml
 
 __all__ = ["write_atomic", "write_json", "read_json", "RunFolder"]
 
@@ -99,6 +99,8 @@ class RunFolder:
         if task.start_code:
             write_atomic(root / "start.py", task.start_code)
             program = "start.py"
+        if task.baseline_file is not None:  # the copied task.toml names it RUN_BASELINE
+            shutil.copyfile(task.baseline_file, root / RUN_BASELINE)
         write_atomic(root / "task.toml", task_to_toml(task, refs, program))
         return folder
 

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from harness.model_config import ModelsConfig
-from orchestrator.artifacts import RunFolder, write_atomic
+from orchestrator.artifacts import RunFolder
 from orchestrator.builders.hybrid import HybridBuilder
 from orchestrator.builders.interface import Builder
 from orchestrator.builders.llm import LLMBuilder
@@ -32,7 +32,7 @@ from orchestrator.recall import RecallStore
 from orchestrator.report import write_report
 from orchestrator.scene import SceneProvider, Vision
 from orchestrator.state import AttemptState, RunConfig, Strategy
-from orchestrator.task import RUN_BASELINE, Task, inline_task, load_task
+from orchestrator.task import Task, inline_task, load_task
 
 __all__ = ["AttemptView", "RunStatus", "RunService", "MAX_WAIT_S"]
 
@@ -145,8 +145,6 @@ class RunService:
         task = self._task(task)
         config = self._config(task, overrides)
         folder = RunFolder.create(self.runs_dir, task)
-        if task.baseline_file is not None:  # next to the copied task.toml, which names it RUN_BASELINE
-            write_atomic(folder.root / RUN_BASELINE, task.baseline_file.read_bytes())
         folder.write_run({
             "run_id": folder.run_id, "task": task.name, "created_at": time.time(), "status": "starting",
             "config": config.model_dump(mode="json"), "baseline": task.start.baseline, "isolation": ISOLATION,
