@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import random
 import shutil
@@ -34,6 +33,7 @@ sys.path.insert(0, str(PROJECT))
 from gateway.commands.demo import DEMO_TASK, EXAMPLES  # noqa: E402
 from gateway.config import GatewayConfig  # noqa: E402
 from gateway.services import GatewayServices  # noqa: E402
+from harness import serving  # noqa: E402
 from harness.model_config import ModelsConfig  # noqa: E402
 from harness.report import ExecutionReport  # noqa: E402
 from orchestrator.builders.interface import BuildContext, Proposal  # noqa: E402
@@ -70,6 +70,9 @@ class Slots:
 
     def lease(self, baseline_id: str = "empty") -> Any:
         return self.provider.lease(baseline_id)
+
+    async def import_baseline(self, blend: Path) -> str:
+        return await self.provider.import_baseline(blend)
 
     @property
     def size(self) -> int:
@@ -179,5 +182,5 @@ if __name__ == "__main__":
     parser.add_argument("--budget", type=int, default=150, help="renders per search")
     parser.add_argument("--seeds", type=int, default=4)
     args = parser.parse_args()
-    result = asyncio.run(main(args))
+    result = serving.run(main(args))
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))

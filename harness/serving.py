@@ -15,9 +15,9 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from io import TextIOWrapper
-from typing import Any
+from typing import Any, TypeVar
 
 from fastmcp import FastMCP
 
@@ -66,6 +66,7 @@ class LineWriter:
 
 
 Streams = tuple[LineReader, LineWriter]
+T = TypeVar("T")
 
 
 @contextlib.asynccontextmanager
@@ -148,7 +149,7 @@ async def serve_stdio(app: FastMCP, wire_fd: int | None = None) -> None:
             reset_transport(token)
 
 
-def run(main: Any) -> None:
-    """Run a coroutine to completion on `loop_factory()`'s loop."""
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run on `loop_factory()`'s loop: servers and the coordinator's CLI both run on it."""
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        runner.run(main)
+        return runner.run(main)

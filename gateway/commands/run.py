@@ -8,13 +8,14 @@ and stopped after it; the run itself is the coordinator's RunService. `--json` p
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TextIO
+
+from harness import serving
 
 __all__ = ["add_arguments", "run", "add_run_options", "local_runs", "Progress", "finish", "execute"]
 
@@ -134,7 +135,7 @@ def execute(args: argparse.Namespace, begin: Callable[[Any], Awaitable[str]], it
             return finish(await service.wait(run_id), args.json)
 
     try:
-        return asyncio.run(main())
+        return serving.run(main())
     except CoordinatorUnavailable as e:  # e.g. [vision] disabled in the config
         print(f"colossus: {e}", file=sys.stderr)
         return 2
