@@ -24,7 +24,7 @@ __all__ = ["score_svg", "write_report"]
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#1d1d1f;background:#fafafa}
 h1{margin:0 0 .2rem} h2{margin:.2rem 0 .6rem;font-size:1.25rem} h3{margin:1rem 0 .4rem;font-size:1rem}
-a{color:inherit} .muted{color:#6e6e73} .desc{white-space:pre-wrap;font-size:15px}
+a{color:inherit} figcaption a{text-decoration:none} figcaption a:hover{text-decoration:underline} .muted{color:#6e6e73} .desc{white-space:pre-wrap;font-size:15px}
 .card{background:#fff;border-radius:10px;padding:1rem 1.2rem;margin:1rem 0;box-shadow:0 1px 3px #0002}
 .win{border-left:6px solid #34c759}
 .badge{display:inline-block;padding:0 .5rem;border-radius:9px;background:#e5e5ea;font-size:12px;font-weight:600;vertical-align:middle}
@@ -46,7 +46,8 @@ font:600 12px ui-monospace,monospace;padding:4px;box-sizing:border-box;overflow:
 figcaption{font-size:12px;white-space:nowrap}
 pre{background:#1d1d1f;color:#f5f5f7;padding:1rem;border-radius:8px;overflow-x:auto;font-size:12px;line-height:1.4}
 .err{color:#a1120a} pre.err{background:#fff4f3;color:#5e0b05;border:1px solid #f4c7c3;max-height:16em}
-details summary{cursor:pointer;margin:.5rem 0}
+details summary{cursor:pointer;margin:.5rem 0} h3 .muted{font-weight:400;font-size:13px}
+.crit dt{font-weight:600;margin-top:.3rem} .crit dd{margin:0} .crit ul{margin:.1rem 0;padding-left:1.2rem}
 table.log{border-collapse:collapse;font-size:12px} .log td,.log th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:left}
 .log td.n{text-align:right;font-variant-numeric:tabular-nums}
 """
@@ -141,6 +142,17 @@ def _views_table(folder: RunFolder, views: list[str], refs: dict[str, Path], att
     return f"<div class=wide><table class=views><tr><th></th>{head}</tr>{body}</table></div>"
 
 
+def _critique(step: IterationStep) -> str:
+    """What the VLM verifier said about an iteration, when one was asked."""
+    c = step.critique
+    if c is None:
+        return ""
+    scores = " · ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in c.scores.model_dump().items())
+    lists = "".join(f"<dt>{name}</dt><dd><ul>{''.join(f'<li>{_e(x)}</li>' for x in xs)}</ul></dd>"
+                    for name, xs in (("Issues", c.issues), ("Suggestions", c.suggestions), ("Good", c.positive_aspects)) if xs)
+    return f'<h3>Verifier critique <span class=muted>overall {c.overall_score:.2f} · {scores}</span></h3><dl class=crit>{lists}</dl>'
+
+
 def _best_card(folder: RunFolder, task: Task, refs: dict[str, Path], states: dict[int, AttemptState],
                best: dict[str, Any] | None, threshold: float) -> str:
     state = states.get(best["attempt"]) if best else None
@@ -155,21 +167,24 @@ def _best_card(folder: RunFolder, task: Task, refs: dict[str, Path], states: dic
     plan = f'<p class=muted>Plan: {_e(step.plan.strip())}</p>' if step.plan.strip() else ""
     return (f'<section class="card win"><h2>Best: <a href="#attempt-{state.index}">attempt {state.index}</a>, iteration {step.index}'
             f' — score {best["score"]:.3f}{penalty} {reached}</h2>{_views_table(folder, task.render.views, refs, state.index, step)}'
-            f'<h3>Winning code</h3>{plan}<pre><code>{_e(step.code)}</code></pre></section>')
+            f'{_critique(step)}<h3>Winning code</h3>{plan}<pre><code>{_e(step.code)}</code></pre></section>')
 
 
 def _thumb(folder: RunFolder, state: AttemptState, step: IterationStep, views: list[str], best: int | None) -> str:
+    """One iteration in the strip: its render opens full size, its caption opens the code that made it."""
+    code = _src(folder, folder.iter_dir(state.index, step.index) / "code.py")
     if not step.renders:
         why = _failure(step)
         report = step.execution
         label = "error" if step.error or report is None else report.exception.type if report.exception else report.error_class.value
         return (f'<figure><div class=fail title="{_e(why)}">{_e(label)}</div>'
-                f'<figcaption class=err>iter {step.index} · failed</figcaption></figure>')
+                f'<figcaption><a class=err href="{code}">iter {step.index} · failed</a></figcaption></figure>')
     view = next((v for v in ("iso", *views) if v in step.renders), next(iter(step.renders)))
     cls = ' class="best"' if step.index == best else ""
-    return (f'<figure{cls}><img loading="lazy" src="{_src(folder, _render(folder, state.index, step, view))}" '
-            f'alt="iteration {step.index}, {_e(view)} view" title="iteration {step.index}: {step.score:.3f}">'
-            f'<figcaption>iter {step.index} · {step.score:.3f}</figcaption></figure>')
+    src = _src(folder, _render(folder, state.index, step, view))
+    return (f'<figure{cls}><a href="{src}"><img loading="lazy" src="{src}" alt="iteration {step.index}, {_e(view)} view" '
+            f'title="iteration {step.index}: {step.score:.3f}"></a>'
+            f'<figcaption><a href="{code}">iter {step.index} · {step.score:.3f}</a></figcaption></figure>')
 
 
 def _attempt_card(folder: RunFolder, task: Task, state: AttemptState, threshold: float, winner: bool) -> str:

@@ -11,7 +11,7 @@ from urllib.parse import unquote
 import pytest
 
 from harness.report import ErrorClass, ExceptionInfo, ExecutionReport
-from harness.vision_types import CallLog
+from harness.vision_types import CallLog, VerifierOutput, VerifierScores
 from orchestrator.artifacts import RunFolder
 from orchestrator.memory import AttemptMemory, ExecutionRecord, IterationStep
 from orchestrator.report import score_svg, write_report
@@ -62,11 +62,12 @@ class Page(HTMLParser):
 
 
 def _step(folder: RunFolder, attempt: int, index: int, score: float, png: bytes, code: str = CODE) -> IterationStep:
-    """An iteration that rendered: its PNGs are real files where the loop puts them."""
+    """An iteration that rendered: its PNGs and code are real files where the loop puts them."""
+    (folder.iter_dir(attempt, index) / "renders").mkdir(parents=True)
+    (folder.iter_dir(attempt, index) / "code.py").write_text(code)
     renders = {}
     for view in ("front", "top"):
         path = folder.renders_dir(attempt, index) / f"{view}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(png)
         renders[view] = str(path)
     ok = ExecutionReport(success=True)
@@ -74,14 +75,16 @@ def _step(folder: RunFolder, attempt: int, index: int, score: float, png: bytes,
                          executions=[ExecutionRecord(code=code, report=ok)])
 
 
-def _failed(index: int, message: str) -> IterationStep:
+def _failed(folder: RunFolder, attempt: int, index: int, message: str) -> IterationStep:
+    folder.iter_dir(attempt, index).mkdir(parents=True)
+    (folder.iter_dir(attempt, index) / "code.py").write_text("raise ValueError()")
     report = ExecutionReport(success=False, error_class=ErrorClass.RUNTIME,
                              exception=ExceptionInfo(type="ValueError", message=message, traceback=f"Traceback\nValueError: {message}"))
     return IterationStep(index=index, code="raise ValueError()", executions=[ExecutionRecord(code="raise ValueError()", report=report)])
 
 
-def _attempt(index: int, steps: list[IterationStep], status: str = "exhausted") -> AttemptState:
-    return AttemptState(index=index, strategy=Strategy(index=index), status=status, memory=AttemptMemory(steps=steps))
+def _attempt(index: int, steps: list[IterationStep], status: str = "exhausted", error: str | None = None) -> AttemptState:
+    return AttemptState(index=index, strategy=Strategy(index=index), status=status, memory=AttemptMemory(steps=steps), error=error)
 
 
 @pytest.fixture
@@ -96,7 +99,9 @@ def _run(tmp_path: Path, task: Task, png: bytes) -> tuple[RunFolder, dict[int, A
                    latency_ms=12.0, errors=["openai/down: <em>500</em>"])
     s0, s2 = _step(folder, 0, 0, 0.5, png), _step(folder, 0, 2, 0.93, png)
     s0.calls = [call]
-    states = {0: _attempt(0, [s0, _failed(1, "<img src=x onerror=alert(2)>"), s2], "converged"),
+    s2.critique = VerifierOutput(overall_score=0.7, is_complete=False, issues=["legs <b>missing</b>"], suggestions=["add legs"],
+                                 scores=VerifierScores(composition=0.8, lighting=0.6, materials=0.5, goal_match=0.7))
+    states = {0: _attempt(0, [s0, _failed(folder, 0, 1, "<img src=x onerror=alert(2)>"), s2], "converged"),
               1: _attempt(1, [_step(folder, 1, 0, 0.4, png)])}
     best = {"attempt": 0, "iteration": 2, "score": 0.93, "renders": {v: folder.rel(p) for v, p in s2.renders.items()}}
     return folder, states, best
@@ -114,9 +119,11 @@ def test_the_page_runs_no_script_and_fetches_nothing_from_outside_the_run_folder
     assert not [a for _, attrs in page.elements for a in attrs if a.startswith("on")], "no event handler attributes"
     srcs = [a["src"] for a in page.all("img")]
     assert len(srcs) == 2 + 2 + 3 + 2  # references, best renders, then per attempt its best and its rendered iterations
-    for src in srcs + [a["href"] for a in page.all("a")]:
+    links = [a["href"] for a in page.all("a") if not a["href"].startswith("#")]  # renders full size, iterations' code
+    assert len(links) == 4 + 3, links  # each of the 4 iterations its caption, each of the 3 rendered its image
+    for src in srcs + links:
         assert "://" not in src and not src.startswith(("/", "data:")), src
-    assert all((folder.root / unquote(s)).is_file() for s in srcs)
+        assert (folder.root / unquote(src)).is_file(), src
     assert "ref/front.png" in srcs
 
 
@@ -128,6 +135,7 @@ def test_task_code_model_and_error_text_is_shown_as_text_not_markup(tmp_path: Pa
     assert HOSTILE in text and CODE in text and "cube <i>" in text
     assert "openai/<b>m</b>" in text and "openai/down: <em>500</em>" in text
     assert "ValueError: <img src=x onerror=alert(2)>" in text, "a failed iteration says why, literally"
+    assert "legs <b>missing</b>" in text and "goal match 0.70" in text, "the best iteration's critique"
     assert not page.all("i") and not page.all("em") and len(page.all("b")) == 1, "the run status is the only bold text"
     assert "x" not in [a["src"] for a in page.all("img")]
 
@@ -164,12 +172,16 @@ def test_the_model_log_has_a_row_per_call_and_totals(tmp_path: Path, task: Task,
     assert "1 call(s) · 1 with fallbacks · tokens 10 in / 5 out" in "".join(page.text)
 
 
-def test_a_run_where_nothing_rendered_says_so_and_why(tmp_path: Path, task: Task, png: bytes):
+def test_a_run_where_nothing_rendered_says_so_and_why(tmp_path: Path, task: Task):
     folder = RunFolder.create(tmp_path / "runs", task)
-    folder.write_run({"status": "completed", "config": {}})
-    write_report(folder, task, {0: _attempt(0, [_failed(0, "no cube")])}, None, 0.9)
-    text = "".join(_page(folder).text)
+    folder.write_run({"status": "failed", "config": {}})
+    state = _attempt(0, [_failed(folder, 0, 0, "no cube")], "failed", error="scene lost: worker <3> died")
+    write_report(folder, task, {0: state}, None, 0.9)
+    page = _page(folder)
+    text = "".join(page.text)
     assert "No iteration produced renders" in text and "First failure: ValueError: no cube" in text
+    assert "Attempt stopped: scene lost: worker <3> died" in text
+    assert [a["src"] for a in page.all("img")] == ["ref/front.png", "ref/top.png"], "the references are still shown"
 
 
 def test_the_score_curve_of_a_long_attempt_keeps_its_size_and_a_readable_axis():
