@@ -206,9 +206,11 @@ def _attempt_card(folder: RunFolder, task: Task, state: AttemptState, threshold:
         view = next((v for v in ("iso", *task.render.views) if v in top.renders), next(iter(top.renders)))
         best_fig = (f'<figure><img src="{_src(folder, _render(folder, state.index, top, view))}" alt="best of attempt {state.index}">'
                     f'<figcaption>best · iter {top.index} · {top.score:.3f}</figcaption></figure>')
-    chart = score_svg([(s.index, s.score if s.renders else None) for s in steps], threshold, top.index if top else None)
+    chart = ""  # an attempt that never ran (skipped, pending) has no curve
+    if steps:
+        chart = score_svg([(s.index, s.score if s.renders else None) for s in steps], threshold, top.index if top else None)
     strip = "".join(_thumb(folder, state, s, task.render.views, top.index if top else None) for s in steps)
-    parts = [head, f'<div class=row>{chart if steps else ""}{best_fig}</div>', f"<div class=strip>{strip}</div>"]
+    parts = [head, f'<div class=row>{chart}{best_fig}</div>', f"<div class=strip>{strip}</div>"]
     if state.error:
         parts.append(f'<p class=err>Attempt stopped: {_e(state.error)}</p>')
     if failed:

@@ -102,7 +102,7 @@ def _run(tmp_path: Path, task: Task, png: bytes) -> tuple[RunFolder, dict[int, A
     s2.critique = VerifierOutput(overall_score=0.7, is_complete=False, issues=["legs <b>missing</b>"], suggestions=["add legs"],
                                  scores=VerifierScores(composition=0.8, lighting=0.6, materials=0.5, goal_match=0.7))
     states = {0: _attempt(0, [s0, _failed(folder, 0, 1, "<img src=x onerror=alert(2)>"), s2], "converged"),
-              1: _attempt(1, [_step(folder, 1, 0, 0.4, png)])}
+              1: _attempt(1, [_step(folder, 1, 0, 0.4, png)]), 2: _attempt(2, [], "skipped")}
     best = {"attempt": 0, "iteration": 2, "score": 0.93, "renders": {v: folder.rel(p) for v, p in s2.renders.items()}}
     return folder, states, best
 
@@ -161,6 +161,7 @@ def test_the_best_attempt_is_marked_and_a_failed_iteration_shows_in_strip_curve_
     assert "iter 1 · failed" in win_text and "1 iteration(s) with errors" in win_text
     assert "iteration 1: failed" in win_text, "the score curve marks the failure instead of plotting a zero"
     assert "Best: attempt 0, iteration 2 — score 0.930" in "".join(page.text)
+    assert "skipped" in page.section("attempt-2")[1], "an attempt that never ran still has its card"
     assert "Winning code" in "".join(page.text)
 
 
