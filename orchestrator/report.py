@@ -24,10 +24,12 @@ __all__ = ["score_svg", "write_report"]
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#1d1d1f;background:#fafafa}
 h1{margin:0 0 .2rem} h2{margin:.2rem 0 .6rem;font-size:1.25rem} h3{margin:1rem 0 .4rem;font-size:1rem}
-a{color:inherit} figcaption a{text-decoration:none} figcaption a:hover{text-decoration:underline} .muted{color:#6e6e73} .desc{white-space:pre-wrap;font-size:15px}
+a{color:inherit} figcaption a{text-decoration:none} figcaption a:hover{text-decoration:underline}
+.muted{color:#6e6e73} .desc{white-space:pre-wrap;font-size:15px}
 .card{background:#fff;border-radius:10px;padding:1rem 1.2rem;margin:1rem 0;box-shadow:0 1px 3px #0002}
 .win{border-left:6px solid #34c759}
-.badge{display:inline-block;padding:0 .5rem;border-radius:9px;background:#e5e5ea;font-size:12px;font-weight:600;vertical-align:middle}
+.badge{display:inline-block;padding:0 .5rem;border-radius:9px;background:#e5e5ea;font-size:12px;font-weight:600;
+vertical-align:middle}
 .ok{background:#d4f5dc;color:#0b6b24} .bad{background:#ffd9d6;color:#a1120a} .warn{background:#ffedc2;color:#7a4d00}
 .busy{background:#d6e9ff;color:#0a4fa1}
 .views{border-collapse:collapse} .views th{font-weight:600;text-align:center;padding:.2rem .4rem}
@@ -48,7 +50,8 @@ pre{background:#1d1d1f;color:#f5f5f7;padding:1rem;border-radius:8px;overflow-x:a
 .err{color:#a1120a} pre.err{background:#fff4f3;color:#5e0b05;border:1px solid #f4c7c3;max-height:16em}
 details summary{cursor:pointer;margin:.5rem 0} h3 .muted{font-weight:400;font-size:13px}
 .crit dt{font-weight:600;margin-top:.3rem} .crit dd{margin:0} .crit ul{margin:.1rem 0;padding-left:1.2rem}
-table.log{border-collapse:collapse;font-size:12px} .log td,.log th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:left}
+table.log{border-collapse:collapse;font-size:12px}
+.log td,.log th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:left}
 .log td.n{text-align:right;font-variant-numeric:tabular-nums}
 """
 
@@ -102,7 +105,8 @@ def score_svg(points: list[tuple[int, float | None]], threshold: float, best: in
             out.append(f'<circle cx="{x(i):.1f}" cy="{y(s):.1f}" r="5" fill="#fff" stroke="#34c759" stroke-width="2.5">'
                        f'<title>iteration {index}: {s:.3f} (best)</title></circle>')
         elif dots:
-            out.append(f'<circle cx="{x(i):.1f}" cy="{y(s):.1f}" r="2.5" fill="#0a84ff"><title>iteration {index}: {s:.3f}</title></circle>')
+            out.append(f'<circle cx="{x(i):.1f}" cy="{y(s):.1f}" r="2.5" fill="#0a84ff">'
+                       f'<title>iteration {index}: {s:.3f}</title></circle>')
     return "".join(out) + "</svg>"
 
 
@@ -150,7 +154,8 @@ def _critique(step: IterationStep) -> str:
     scores = " · ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in c.scores.model_dump().items())
     lists = "".join(f"<dt>{name}</dt><dd><ul>{''.join(f'<li>{_e(x)}</li>' for x in xs)}</ul></dd>"
                     for name, xs in (("Issues", c.issues), ("Suggestions", c.suggestions), ("Good", c.positive_aspects)) if xs)
-    return f'<h3>Verifier critique <span class=muted>overall {c.overall_score:.2f} · {scores}</span></h3><dl class=crit>{lists}</dl>'
+    return (f'<h3>Verifier critique <span class=muted>overall {c.overall_score:.2f} · {scores}</span></h3>'
+            f'<dl class=crit>{lists}</dl>')
 
 
 def _best_card(folder: RunFolder, task: Task, refs: dict[str, Path], states: dict[int, AttemptState],
@@ -163,23 +168,31 @@ def _best_card(folder: RunFolder, task: Task, refs: dict[str, Path], states: dic
         refs_table = _views_table(folder, task.render.views, refs, 0, None) if refs else ""
         return f'<section class=card><h2>No iteration produced renders.</h2>{why}{refs_table}</section>'
     penalty = f' <span class=muted>(sentinel penalty {step.sentinel_penalty:.2f})</span>' if step.sentinel_penalty else ""
-    reached = _badge("reached the threshold", "ok") if best["score"] >= threshold else _badge(f"below the threshold {threshold:.2f}", "warn")
+    reached = (_badge("reached the threshold", "ok") if best["score"] >= threshold
+               else _badge(f"below the threshold {threshold:.2f}", "warn"))
     plan = f'<p class=muted>Plan: {_e(step.plan.strip())}</p>' if step.plan.strip() else ""
-    return (f'<section class="card win"><h2>Best: <a href="#attempt-{state.index}">attempt {state.index}</a>, iteration {step.index}'
-            f' — score {best["score"]:.3f}{penalty} {reached}</h2>{_views_table(folder, task.render.views, refs, state.index, step)}'
-            f'{_critique(step)}<h3>Winning code</h3>{plan}<pre><code>{_e(step.code)}</code></pre></section>')
+    return (f'<section class="card win"><h2>Best: <a href="#attempt-{state.index}">attempt {state.index}</a>, '
+            f'iteration {step.index} — score {best["score"]:.3f}{penalty} {reached}</h2>'
+            f'{_views_table(folder, task.render.views, refs, state.index, step)}{_critique(step)}'
+            f'<h3>Winning code</h3>{plan}<pre><code>{_e(step.code)}</code></pre></section>')
+
+
+def _face(step: IterationStep, views: list[str]) -> str:
+    """The view that stands for an iteration in small: iso when rendered (it shows the most), else the first."""
+    return next((v for v in ("iso", *views) if v in step.renders), next(iter(step.renders)))
 
 
 def _thumb(folder: RunFolder, state: AttemptState, step: IterationStep, views: list[str], best: int | None) -> str:
     """One iteration in the strip: its render opens full size, its caption opens the code that made it."""
     code = _src(folder, folder.iter_dir(state.index, step.index) / "code.py")
     if not step.renders:
-        why = _failure(step)
         report = step.execution
-        label = "error" if step.error or report is None else report.exception.type if report.exception else report.error_class.value
-        return (f'<figure><div class=fail title="{_e(why)}">{_e(label)}</div>'
+        label = "error" if step.error or report is None else report.error_class.value
+        if report is not None and report.exception is not None and not step.error:
+            label = report.exception.type
+        return (f'<figure><div class=fail title="{_e(_failure(step))}">{_e(label)}</div>'
                 f'<figcaption><a class=err href="{code}">iter {step.index} · failed</a></figcaption></figure>')
-    view = next((v for v in ("iso", *views) if v in step.renders), next(iter(step.renders)))
+    view = _face(step, views)
     cls = ' class="best"' if step.index == best else ""
     src = _src(folder, _render(folder, state.index, step, view))
     return (f'<figure{cls}><a href="{src}"><img loading="lazy" src="{src}" alt="iteration {step.index}, {_e(view)} view" '
@@ -203,8 +216,8 @@ def _attempt_card(folder: RunFolder, task: Task, state: AttemptState, threshold:
             + f'</h2><p class=muted>{" · ".join(facts)}</p>')
     best_fig = ""
     if top:
-        view = next((v for v in ("iso", *task.render.views) if v in top.renders), next(iter(top.renders)))
-        best_fig = (f'<figure><img src="{_src(folder, _render(folder, state.index, top, view))}" alt="best of attempt {state.index}">'
+        src = _src(folder, _render(folder, state.index, top, _face(top, task.render.views)))
+        best_fig = (f'<figure><a href="{src}"><img src="{src}" alt="best of attempt {state.index}"></a>'
                     f'<figcaption>best · iter {top.index} · {top.score:.3f}</figcaption></figure>')
     chart = ""  # an attempt that never ran (skipped, pending) has no curve
     if steps:
@@ -218,9 +231,11 @@ def _attempt_card(folder: RunFolder, task: Task, state: AttemptState, threshold:
         for s in failed:
             lines = ([] if s.renders else [_failure(s)]) + [f"evaluator: {e}" for e in s.evaluator_errors]
             trace = s.execution.exception.traceback if s.execution and s.execution.exception and not s.renders else ""
-            items.append(f"<li>iteration {s.index}: {_e('; '.join(lines))}" + (f'<pre class=err>{_e(trace)}</pre>' if trace else "") + "</li>")
+            items.append(f"<li>iteration {s.index}: {_e('; '.join(lines))}"
+                         + (f"<pre class=err>{_e(trace)}</pre>" if trace else "") + "</li>")
         opened = " open" if len(failed) <= _ERRORS_OPEN else ""
-        parts.append(f"<details{opened}><summary class=err>{len(failed)} iteration(s) with errors</summary><ul>{''.join(items)}</ul></details>")
+        parts.append(f"<details{opened}><summary class=err>{len(failed)} iteration(s) with errors</summary>"
+                     f"<ul>{''.join(items)}</ul></details>")
     return f'<section class="card{" win" if winner else ""}" id="attempt-{state.index}">{"".join(parts)}</section>'
 
 
@@ -233,13 +248,15 @@ def _model_log(states: dict[int, AttemptState]) -> str:
         tokens = f"{c.tokens_in or 0} / {c.tokens_out or 0}" if c.tokens_in is not None else "–"
         cost = f"${c.cost_usd:.4f}" if c.cost_usd is not None else "–"
         rows.append(f'<tr><td><a href="#attempt-{attempt}">{attempt}</a></td><td>{index}</td><td>{_e(c.role)}</td>'
-                    f'<td>{_e(c.model or "none (every model failed)")}</td><td class=n>{c.fallbacks_taken}</td><td class=n>{tokens}</td>'
+                    f'<td>{_e(c.model or "none (every model failed)")}</td><td class=n>{c.fallbacks_taken}</td>'
+                    f'<td class=n>{tokens}</td>'
                     f'<td class=n>{c.latency_ms:.0f} ms</td><td class=n>{cost}</td><td>{_e("; ".join(c.errors))}</td></tr>')
     tin = sum(c.tokens_in or 0 for *_, c in calls)
     tout = sum(c.tokens_out or 0 for *_, c in calls)
     costs = [c.cost_usd for *_, c in calls if c.cost_usd is not None]
-    totals = (f"{len(calls)} call(s) · {sum(c.fallbacks_taken > 0 for *_, c in calls)} with fallbacks · tokens {tin} in / {tout} out · "
-              f"{sum(c.latency_ms for *_, c in calls) / 1000:.1f} s waiting" + (f" · ${sum(costs):.4f}" if costs else ""))
+    totals = (f"{len(calls)} call(s) · {sum(c.fallbacks_taken > 0 for *_, c in calls)} with fallbacks · "
+              f"tokens {tin} in / {tout} out · {sum(c.latency_ms for *_, c in calls) / 1000:.1f} s waiting"
+              + (f" · ${sum(costs):.4f}" if costs else ""))
     head = ("<tr><th>attempt</th><th>iter</th><th>role</th><th>served by</th><th>fallbacks</th><th>tokens in / out</th>"
             "<th>latency</th><th>cost</th><th>errors</th></tr>")
     opened = " open" if len(rows) <= _LOG_OPEN_ROWS else ""
@@ -262,7 +279,8 @@ def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState],
         facts.append(f"{elapsed:.1f} s")
     facts.append(f"written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     winner = best["attempt"] if best else None
-    parts = [(f'<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content="width=device-width,initial-scale=1">'
+    parts = [('<!doctype html><html lang=en><meta charset=utf-8>'
+              '<meta name=viewport content="width=device-width,initial-scale=1">'
               f"<title>{_e(task.name)} · Colossus run</title><style>{_CSS}</style>"),
              (f"<h1>{_e(task.name)}</h1><p class=muted>{_e(folder.run_id)} · {' · '.join(facts)}</p>"
               f"<p class=desc>{_e(task.description)}</p>"),

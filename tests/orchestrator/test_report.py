@@ -78,13 +78,15 @@ def _step(folder: RunFolder, attempt: int, index: int, score: float, png: bytes,
 def _failed(folder: RunFolder, attempt: int, index: int, message: str) -> IterationStep:
     folder.iter_dir(attempt, index).mkdir(parents=True)
     (folder.iter_dir(attempt, index) / "code.py").write_text("raise ValueError()")
-    report = ExecutionReport(success=False, error_class=ErrorClass.RUNTIME,
-                             exception=ExceptionInfo(type="ValueError", message=message, traceback=f"Traceback\nValueError: {message}"))
-    return IterationStep(index=index, code="raise ValueError()", executions=[ExecutionRecord(code="raise ValueError()", report=report)])
+    error = ExceptionInfo(type="ValueError", message=message, traceback=f"Traceback\nValueError: {message}")
+    report = ExecutionReport(success=False, error_class=ErrorClass.RUNTIME, exception=error)
+    code = "raise ValueError()"
+    return IterationStep(index=index, code=code, executions=[ExecutionRecord(code=code, report=report)])
 
 
 def _attempt(index: int, steps: list[IterationStep], status: str = "exhausted", error: str | None = None) -> AttemptState:
-    return AttemptState(index=index, strategy=Strategy(index=index), status=status, memory=AttemptMemory(steps=steps), error=error)
+    return AttemptState(index=index, strategy=Strategy(index=index), status=status, error=error,
+                        memory=AttemptMemory(steps=steps))
 
 
 @pytest.fixture
@@ -120,7 +122,7 @@ def test_the_page_runs_no_script_and_fetches_nothing_from_outside_the_run_folder
     srcs = [a["src"] for a in page.all("img")]
     assert len(srcs) == 2 + 2 + 3 + 2  # references, best renders, then per attempt its best and its rendered iterations
     links = [a["href"] for a in page.all("a") if not a["href"].startswith("#")]  # renders full size, iterations' code
-    assert len(links) == 4 + 3, links  # each of the 4 iterations its caption, each of the 3 rendered its image
+    assert len(links) == 4 + 3 + 2, links  # the 4 iterations' captions, the 3 rendered ones' images, each attempt's best
     for src in srcs + links:
         assert "://" not in src and not src.startswith(("/", "data:")), src
         assert (folder.root / unquote(src)).is_file(), src
