@@ -235,6 +235,8 @@ class Pool:
     def call_timeout(self, tool: str, arguments: dict[str, Any]) -> float:
         if tool == "execute_code":
             return float(arguments.get("timeout_s", 30.0)) + self.config.exec_grace_s
+        if tool == "execute_and_render":
+            return float(arguments.get("timeout_s", 30.0)) + self.config.exec_grace_s + self.config.render_timeout_s
         if tool == "render_pack" or tool.startswith("export") or tool.startswith("gn_"):
             return self.config.render_timeout_s
         return self.config.call_timeout_s
@@ -273,7 +275,7 @@ class Pool:
             lease.restore_point = str(arguments.get("baseline_id", EMPTY))
         elif tool == "save_baseline":
             lease.restore_point = str(arguments.get("name"))
-        elif tool == "execute_code" and lease.checkpoint_executes and (result.structured_content or {}).get("success"):
+        elif tool in ("execute_code", "execute_and_render") and lease.checkpoint_executes and _succeeded(tool, result):
             ckpt = checkpoint_id(lease.scene_id)
             saved = await lease.worker.call("save_baseline", {"name": ckpt}, self.config.call_timeout_s)
             if not saved.is_error:
@@ -408,6 +410,13 @@ def _refused(result: mcp_types.CallToolResult) -> None:
     """A worker's refusal of a call ([UNKNOWN_BASELINE] ...) raised as WorkerToolError, its tag kept."""
     if result.is_error:
         raise WorkerToolError(error_text(result))
+
+
+def _succeeded(tool: str, result: mcp_types.CallToolResult) -> bool:
+    """Whether the code of an execute_code / execute_and_render result ran cleanly."""
+    data = result.structured_content or {}
+    report = (data.get("report") or {}) if tool == "execute_and_render" else data
+    return bool(report.get("success"))
 
 
 def _describe_point(lease: Lease) -> str:

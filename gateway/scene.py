@@ -25,7 +25,7 @@ from gateway.errors import WorkerToolError
 from gateway.pool import EMPTY, Pool
 from gateway.relay_client import error_text
 from harness.report import ExecutionReport
-from harness.scene_types import RenderPackResult, RenderSettings, SceneInfo
+from harness.scene_types import ExecutedRender, RenderPackResult, RenderSettings, SceneInfo
 
 __all__ = ["PoolScene", "PoolSceneProvider", "structured"]
 
@@ -79,22 +79,44 @@ class PoolScene:
     async def render(self, settings: RenderSettings, with_scene_info: bool = False) -> tuple[RenderPackResult, list[mcp_types.ContentBlock]]:
         """Render on the worker (and report the scene's facts in the same call when asked); paths are on the worker's disk."""
         result = await self.call("render_pack", {**settings.model_dump(mode="json"), "with_scene_info": with_scene_info})
-        pack = RenderPackResult.model_validate(structured(result))
-        lease = self.pool.get(self.scene_id)
-        lease.renders = {view: Path(v.path) for view, v in pack.views.items()}
+        pack = self._rendered(RenderPackResult.model_validate(structured(result)))
         return pack, list(result.content)
 
-    async def render_pack(self, settings: RenderSettings, dest_dir: Path, with_scene_info: bool = False) -> RenderPackResult:
-        pack, content = await self.render(settings, with_scene_info)
-        images = [block for block in content if isinstance(block, mcp_types.ImageContent)]
-        if len(images) != len(pack.views):
-            raise WorkerToolError(f"[RENDER_ERROR] render_pack returned {len(images)} images for {len(pack.views)} views")
-        # the bytes came with the result: a remote worker's paths are on another machine
-        files = {dest_dir / f"{view}.png": image.data for view, image in zip(pack.views, images)}
-        await asyncio.to_thread(_write_images, dest_dir, files)
-        views = {view: rendered.model_copy(update={"path": str(target)})
-                 for (view, rendered), target in zip(pack.views.items(), files)}
-        return pack.model_copy(update={"views": views})
+    async def execute_render(self, code: str, settings: RenderSettings, timeout_s: float = 60.0,
+                             with_scene_info: bool = False) -> tuple[ExecutedRender, list[mcp_types.ContentBlock]]:
+        """Run the code and, if it succeeded, render: one worker call. Paths are on the worker's disk."""
+        result = await self.call("execute_and_render", {"code": code, "timeout_s": timeout_s, "with_scene_info": with_scene_info,
+                                                        **settings.model_dump(mode="json")})
+        done = ExecutedRender.model_validate(structured(result))
+        done.report.warnings = [*self.pool.get(self.scene_id).unreported(), *done.report.warnings]
+        if done.render is not None:
+            done.render = self._rendered(done.render)
+        return done, list(result.content)
+
+    async def execute_and_render(self, code: str, settings: RenderSettings, dest_dir: Path,
+                                 timeout_s: float = 60.0) -> ExecutedRender:
+        done, content = await self.execute_render(code, settings, timeout_s, with_scene_info=True)
+        if done.render is not None:
+            done.render = await _save_images(done.render, content, dest_dir)
+        return done
+
+    def _rendered(self, pack: RenderPackResult) -> RenderPackResult:
+        """The scene's latest renders, for verify and the renders:// resource."""
+        self.pool.get(self.scene_id).renders = {view: Path(v.path) for view, v in pack.views.items()}
+        return pack
+
+
+async def _save_images(pack: RenderPackResult, content: list[mcp_types.ContentBlock], dest_dir: Path) -> RenderPackResult:
+    """The pack with its images written under dest_dir from the result's bytes (a remote worker's
+    paths are on another machine), decoded and written in one trip to a thread."""
+    images = [block for block in content if isinstance(block, mcp_types.ImageContent)]
+    if len(images) != len(pack.views):
+        raise WorkerToolError(f"[RENDER_ERROR] the worker returned {len(images)} images for {len(pack.views)} views")
+    files = {dest_dir / f"{view}.png": image.data for view, image in zip(pack.views, images)}
+    await asyncio.to_thread(_write_images, dest_dir, files)
+    views = {view: rendered.model_copy(update={"path": str(target)})
+             for (view, rendered), target in zip(pack.views.items(), files)}
+    return pack.model_copy(update={"views": views})
 
 
 def _write_images(dest_dir: Path, files: dict[Path, str]) -> None:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from gateway.blender_tools import BlenderToolProvider
 from gateway.config import GatewayConfig
-from gateway.errors import BadRequest, GatewayError, to_tool_error
+from gateway.errors import BadRequest, GatewayError, WorkerToolError, to_tool_error
 from gateway.mesh import UpstreamProvider, UpstreamStatus
 from gateway.leases import EMPTY, PoolStatus
 from gateway.progress import heartbeat
@@ -211,11 +211,11 @@ def create_gateway(config: GatewayConfig | None = None) -> FastMCP:
             async with heartbeat(ctx, "running the attempt", timeout_s + 20):
                 if scene_id is None:
                     scene_id = (await services.pool.lease(baseline_id)).scene_id
-                s = scene(scene_id)
-                report = await s.execute(code, timeout_s)
-                pack, images, verification = None, [], None
-                if report.success:
-                    pack, images = await s.render(render, with_scene_info=True)
+                done, images = await scene(scene_id).execute_render(code, render, timeout_s, with_scene_info=True)
+                report, pack, verification = done.report, done.render, None
+                if done.render_error is not None:
+                    raise WorkerToolError(done.render_error)
+                if pack is not None:
                     verification = await verify_images(
                         services.vision, {v: r.path for v, r in pack.views.items()}, task, reference,
                         pack.scene, critique=services.verifier_configured())

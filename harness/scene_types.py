@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from harness.report import ExecutionReport
+
 __all__ = [
     "VIEW_NAMES",
     "ViewName",
@@ -18,6 +20,7 @@ __all__ = [
     "ObjectSummary",
     "SceneInfo",
     "RenderSettings",
+    "ExecutedRender",
     "RenderedView",
     "RenderPackResult",
 ]
@@ -92,3 +95,11 @@ class RenderPackResult(BaseModel):
     total_ms: float
     added_for_render: list[str] = Field(default_factory=list, description="camera/light provided for the render only, removed afterwards")
     scene: SceneInfo | None = Field(None, description="the scene's facts as rendered, when asked for (saves a get_scene_info round trip)")
+
+
+class ExecutedRender(BaseModel):
+    """A program's report and, only when it ran cleanly, the camera pack of the scene it built."""
+
+    report: ExecutionReport
+    render: RenderPackResult | None = Field(None, description="absent when the code failed or the render did")
+    render_error: str | None = Field(None, description="why the render failed after the code succeeded ([TAG] message)")

@@ -1,4 +1,4 @@
-"""The attempt loop: build → execute → fast fix → render → sentinel → verify → remember → checkpoint.
+"""The attempt loop: build → execute and render → fast fix → sentinel and verify → remember → checkpoint.
 
 `run_attempt` is the whole loop in one sitting; each phase is a named helper below it. Every
 iteration runs a complete program on a fresh reset of the attempt's baseline (isolation by
@@ -69,12 +69,10 @@ async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
             try:
                 with _phase(step, "build"):
                     proposal = await _build(ctx, state, step)
-                with _phase(step, "execute"):
-                    await _execute(ctx, step, proposal.code)
+                with _phase(step, "execute"):  # and render: one worker call
+                    await _execute(ctx, state, step, proposal.code)
                     await _fast_fix(ctx, state, step)
                 if step.ran:
-                    with _phase(step, "render"):
-                        await _render(ctx, state, step)
                     with _phase(step, "evaluate"):
                         await _evaluate(ctx, step)
                 with _phase(step, "remember"):
@@ -146,21 +144,34 @@ async def _build(ctx: AttemptContext, state: AttemptState, step: IterationStep) 
     return proposal
 
 
-async def _execute(ctx: AttemptContext, step: IterationStep, code: str) -> None:
-    """Reset the worker to the baseline, then run the program; a hang or crash is the code's fault."""
+async def _execute(ctx: AttemptContext, state: AttemptState, step: IterationStep, code: str) -> None:
+    """Reset the worker to the baseline, run the program and, if it ran, render the pack, in one call.
+
+    A hang or crash, while executing or while rendering the scene the code built, is the code's
+    fault and goes back to the builder; a render that fails on a scene built cleanly is ours.
+    """
     step.code = code
     if not code.strip():
         report = ExecutionReport(success=False, error_class=ErrorClass.SYNTAX, exception=ExceptionInfo(
             type="NoCodeError", message="the reply held no ```python block with a program"))
-    else:
-        await _reset(ctx)
-        try:
-            report = await ctx.scene.execute(code, timeout_s=ctx.config.execute_timeout_s)
-        except Exception as e:  # the worker died or hung running this code: feed it back
-            report = ExecutionReport(
-                success=False, error_class=classify_exit(getattr(e, "killed_for", None)),
-                exception=ExceptionInfo(type=type(e).__name__, message=str(e)))
-    step.executions.append(ExecutionRecord(code=code, report=report))
+        step.executions.append(ExecutionRecord(code=code, report=report))
+        return
+    await _reset(ctx)
+    dest = ctx.folder.renders_dir(state.index, step.index)
+    try:
+        done = await ctx.scene.execute_and_render(code, ctx.task.render, dest, timeout_s=ctx.config.execute_timeout_s)
+    except Exception as e:  # the worker died or hung: feed it back
+        step.executions.append(ExecutionRecord(code=code, report=ExecutionReport(
+            success=False, error_class=classify_exit(getattr(e, "killed_for", None)),
+            exception=ExceptionInfo(type=type(e).__name__, message=str(e)))))
+        return
+    step.executions.append(ExecutionRecord(code=code, report=done.report))
+    if done.render_error is not None:
+        raise SceneFault(f"render_pack failed: {done.render_error}")
+    if done.render is not None:
+        step.renders = {view: rv.path for view, rv in done.render.views.items()}
+        step.scene = done.render.scene
+        step.render_ms = done.render.total_ms
 
 
 async def _reset(ctx: AttemptContext) -> None:
@@ -183,18 +194,7 @@ async def _fast_fix(ctx: AttemptContext, state: AttemptState, step: IterationSte
         if proposal is None:
             return
         _take(step, proposal)
-        await _execute(ctx, step, proposal.code)
-
-
-async def _render(ctx: AttemptContext, state: AttemptState, step: IterationStep) -> None:
-    dest = ctx.folder.renders_dir(state.index, step.index)
-    try:
-        pack = await ctx.scene.render_pack(ctx.task.render, dest, with_scene_info=True)
-    except Exception as e:
-        raise SceneFault(f"render_pack failed: {e}") from e
-    step.renders = {view: rv.path for view, rv in pack.views.items()}
-    step.scene = pack.scene
-    step.render_ms = pack.total_ms
+        await _execute(ctx, state, step, proposal.code)
 
 
 def sentinel_penalty(report: SentinelReport, config: RunConfig) -> float:

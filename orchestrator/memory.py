@@ -55,7 +55,7 @@ class IterationStep(BaseModel):
     elapsed_s: float = 0.0
     model_s: float = Field(0.0, description="seconds spent waiting for models")
     render_ms: float = Field(0.0, description="Blender's own render time of the pack")
-    phase_ms: dict[str, float] = Field(default_factory=dict, description="wall time per phase: build, execute, render, evaluate, remember")
+    phase_ms: dict[str, float] = Field(default_factory=dict, description="wall time per phase: build, execute (with the render), evaluate, remember")
 
     @property
     def execution(self) -> ExecutionReport | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, AsyncContextManager, Protocol, runtime_checkable
 
 from harness.report import ExecutionReport
-from harness.scene_types import RenderPackResult, RenderSettings, SceneInfo
+from harness.scene_types import ExecutedRender, RenderSettings, SceneInfo
 
 if TYPE_CHECKING:  # written by the vision helper; imported lazily so this module stays importable alone
     from harness.vision_types import CheckResult, VerifierOutput
@@ -30,7 +30,9 @@ class Scene(Protocol):
     async def reset(self, baseline_id: str) -> None: ...
     async def save_baseline(self, name: str) -> None: ...  # also the gateway's respawn checkpoint
     async def save_blend(self, dest: Path) -> Path: ...  # copies the .blend to dest (run folder)
-    async def render_pack(self, settings: RenderSettings, dest_dir: Path, with_scene_info: bool = False) -> RenderPackResult: ...  # PNGs under dest_dir
+    # run the code and, only when it succeeded, render the pack (PNGs under dest_dir, scene facts included)
+    async def execute_and_render(self, code: str, settings: RenderSettings, dest_dir: Path,
+                                 timeout_s: float = 60.0) -> ExecutedRender: ...
 
 
 @runtime_checkable

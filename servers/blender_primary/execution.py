@@ -41,7 +41,7 @@ from harness.validator import SNIPPET_FILENAME, Policy, validate
 from servers.blender_primary.exit_guard import QuitRefused
 from servers.blender_primary.state import worker_state
 
-__all__ = ["SnippetTimeout", "run_snippet", "register"]
+__all__ = ["SnippetTimeout", "run_snippet", "register", "Code", "TimeoutS"]
 
 TAIL_CHARS = 8000
 RANDOM_SEED = 0
@@ -208,13 +208,13 @@ def _delta(before: dict[str, tuple], after: dict[str, tuple]) -> SceneDelta:
     )
 
 
+Code = Annotated[str, Field(description="Python source run with bpy, bmesh, mathutils (Vector, Matrix, Euler, Color, Quaternion), math, random (seeded 0), json already imported")]
+TimeoutS = Annotated[float, Field(gt=0, le=3600, description="interrupt pure-Python work after this many seconds")]
+
+
 def register(mcp: FastMCP) -> None:
     @mcp.tool
-    async def execute_code(
-        code: Annotated[str, Field(description="Python source run with bpy, bmesh, mathutils (Vector, Matrix, Euler, Color, Quaternion), math, random (seeded 0), json already imported")],
-        ctx: Context,
-        timeout_s: Annotated[float, Field(gt=0, le=3600, description="interrupt pure-Python work after this many seconds")] = 30.0,
-    ) -> ExecutionReport:
+    async def execute_code(code: Code, ctx: Context, timeout_s: TimeoutS = 30.0) -> ExecutionReport:
         """Run a bpy snippet in this Blender scene and report the result.
 
         Never raises for a bad snippet: a syntax error (with line and column), an exception (with

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
 
 import bpy
 from fastmcp import Context, FastMCP
 from fastmcp.tools.base import ToolResult
 from fastmcp.utilities.types import Image
 from mathutils import Vector
-from pydantic import Field
+from mcp_types import ImageContent
 
-from harness.scene_types import Framing, Preset, RenderedView, RenderPackResult, RenderSettings, ViewName
+from harness.render_options import render_options
+from harness.scene_types import ExecutedRender, RenderedView, RenderPackResult, RenderSettings
 from servers.blender_primary.camera_pack import auto_frame, camera_matrix
 from servers.blender_primary.errors import RenderError
+from servers.blender_primary.execution import Code, TimeoutS, run_snippet
 from servers.blender_primary.png_text import strip_text_chunks
 from servers.blender_primary.render_state import RenderSession
 from servers.blender_primary.scene_facts import scene_info, world_bounds
@@ -76,22 +77,17 @@ def _auto_target(scene: bpy.types.Scene, exclude: list[str], lens: float) -> tup
     return auto_frame(low, high, lens)
 
 
-def register(mcp: FastMCP) -> None:
-    defaults = RenderSettings()
+def _pack(ctx: Context, settings: RenderSettings, with_scene_info: bool) -> tuple[RenderPackResult, list[ImageContent]]:
+    result = render_views(settings, worker_state(ctx).renders_dir / f"pack-{time.time_ns()}")
+    if with_scene_info:
+        result.scene = scene_info()
+    return result, [Image(path=v.path).to_image_content() for v in result.views.values()]
 
+
+def register(mcp: FastMCP) -> None:
     @mcp.tool(output_schema=RenderPackResult.model_json_schema())
-    async def render_pack(
-        ctx: Context,
-        views: list[ViewName] = defaults.views,
-        preset: Preset = "preview",
-        resolution: Annotated[int, Field(ge=16, le=4096)] = defaults.resolution,
-        framing: Framing = "fixed",
-        target: tuple[float, float, float] = defaults.target,
-        distance: Annotated[float, Field(gt=0)] = defaults.distance,
-        lens: Annotated[float, Field(gt=1)] = defaults.lens,
-        samples: Annotated[int | None, Field(ge=1, le=4096)] = None,
-        with_scene_info: bool = False,
-    ) -> ToolResult:
+    @render_options()
+    async def render_pack(ctx: Context, render: RenderSettings, with_scene_info: bool = False) -> ToolResult:
         """Render the camera pack: one square image per view (front, side, top, iso, back, left).
 
         preset `preview` is Workbench (fast, material colours, studio light); `final` is Cycles on
@@ -101,13 +97,24 @@ def register(mcp: FastMCP) -> None:
         identical pixels. Returns the images plus file paths and timings; the scene is unchanged.
         `with_scene_info` adds the get_scene_info facts of the rendered scene to the result.
         """
-        settings = RenderSettings(
-            views=views, preset=preset, resolution=resolution, framing=framing,
-            target=target, distance=distance, lens=lens, samples=samples,
-        )
-        out_dir = worker_state(ctx).renders_dir / f"pack-{time.time_ns()}"
-        result = render_views(settings, out_dir)
-        if with_scene_info:
-            result.scene = scene_info()
-        images = [Image(path=v.path).to_image_content() for v in result.views.values()]
+        result, images = _pack(ctx, render, with_scene_info)
+        return ToolResult(content=images, structured_content=result.model_dump(mode="json"))
+
+    @mcp.tool(output_schema=ExecutedRender.model_json_schema())
+    @render_options()
+    async def execute_and_render(
+        code: Code, ctx: Context, render: RenderSettings, timeout_s: TimeoutS = 30.0, with_scene_info: bool = False,
+    ) -> ToolResult:
+        """execute_code, then render_pack only if the code succeeded: one round trip per act-and-look step.
+
+        `report` is execute_code's report; `render` the pack (images attached) or null when the code
+        failed; a render that fails after good code is reported in `render_error`, the report kept.
+        """
+        result = ExecutedRender(report=run_snippet(code, timeout_s, worker_state(ctx).code_policy))
+        images: list[ImageContent] = []
+        if result.report.success:
+            try:
+                result.render, images = _pack(ctx, render, with_scene_info)
+            except RenderError as e:
+                result.render_error = str(e)
         return ToolResult(content=images, structured_content=result.model_dump(mode="json"))

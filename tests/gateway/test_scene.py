@@ -77,10 +77,13 @@ async def test_a_leased_scene_copies_renders_and_blend_files_into_the_callers_fo
     provider: PoolSceneProvider = app.services.provider  # type: ignore[attr-defined]
     async with provider.lease() as scene:
         assert isinstance(scene, PoolScene)
-        assert (await scene.execute(SCENARIO)).success
-        pack = await scene.render_pack(RenderSettings(views=["top"], resolution=32), tmp_path / "renders")
-        assert pack.views["top"].path == str(tmp_path / "renders" / "top.png")
-        assert pixels(pack.views["top"].path).shape[:2] == (32, 32)
+        failed = await scene.execute_and_render("raise ValueError('no')", RenderSettings(resolution=32), tmp_path / "none")
+        assert not failed.report.success and failed.render is None and not (tmp_path / "none").exists()
+        done = await scene.execute_and_render(SCENARIO, RenderSettings(views=["top"], resolution=32), tmp_path / "renders")
+        assert done.report.success and done.render is not None and done.render_error is None
+        assert done.render.views["top"].path == str(tmp_path / "renders" / "top.png")
+        assert pixels(done.render.views["top"].path).shape[:2] == (32, 32)
+        assert done.render.scene is not None and len(done.render.scene.objects) == 2
         blend = await scene.save_blend(tmp_path / "attempt" / "final_scene.blend")
         assert blend.is_file() and blend.read_bytes()[:7] == b"BLENDER"
         await scene.save_baseline("parity_saved")

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from fastmcp import Client
 
-from harness.scene_types import RenderPackResult, SceneInfo
+from harness.scene_types import ExecutedRender, RenderPackResult, SceneInfo
 
 SCENE = """
 bpy.ops.mesh.primitive_plane_add(size=6)
@@ -130,3 +130,21 @@ async def test_render_can_report_the_rendered_scene_facts_in_the_same_call(clien
     assert with_facts.scene is not None
     assert with_facts.scene.model_dump() == SceneInfo.model_validate(info.structured_content).model_dump()
     assert {o.name for o in with_facts.scene.objects} == {"Plane", "Cube"}  # the pack camera is not in it
+
+
+async def test_execute_and_render_renders_only_what_ran_cleanly(client: Client) -> None:
+    async def run(code: str) -> tuple[ExecutedRender, list]:
+        result = await client.call_tool("execute_and_render", {"code": code, "views": ["front", "top"],
+                                                               "resolution": 32, "with_scene_info": True})
+        return ExecutedRender.model_validate(result.structured_content), result.content
+
+    done, images = await run("bpy.ops.mesh.primitive_cube_add()")
+    assert done.report.success and done.render is not None and done.render_error is None
+    assert [i.type for i in images] == ["image", "image"] and set(done.render.views) == {"front", "top"}
+    assert [o.name for o in done.render.scene.objects] == ["Cube"]
+    failed, images = await run("bpy.ops.mesh.primitive_cube_add()\nraise ValueError('wrong')")
+    assert not failed.report.success and failed.report.exception.type == "ValueError"
+    assert failed.render is None and failed.render_error is None and images == []
+    unrenderable, images = await run("r = bpy.context.scene.render\nr.use_border = True\nr.border_min_x = r.border_max_x = 0.5")
+    assert unrenderable.report.success and unrenderable.render is None and images == []
+    assert unrenderable.render_error.startswith("[RENDER_ERROR]")
