@@ -1,9 +1,9 @@
 """The coordinator's view of the pool: `PoolScene` (orchestrator.scene.Scene) over a leased worker.
 
 Every method is one `Pool.call`, so the coordinator's scenes get the same restore points,
-timeouts and crash recovery as the host's. Renders are written into the caller's folder from the
-image bytes of the result (so remote workers work too); a saved .blend is copied from the worker's
-folder, which only a local worker has.
+timeouts and crash recovery as the host's. Renders reach the caller's folder as hard links to a
+local worker's PNGs, or from the image bytes of the result for a remote worker; a saved .blend is
+copied from the worker's folder, which only a local worker has.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import re
 import shutil
 from collections.abc import AsyncIterator
@@ -83,10 +84,11 @@ class PoolScene:
         return pack, list(result.content)
 
     async def execute_render(self, code: str, settings: RenderSettings, timeout_s: float = 60.0,
-                             with_scene_info: bool = False) -> tuple[ExecutedRender, list[mcp_types.ContentBlock]]:
+                             with_scene_info: bool = False, images: bool = True,
+                             ) -> tuple[ExecutedRender, list[mcp_types.ContentBlock]]:
         """Run the code and, if it succeeded, render: one worker call. Paths are on the worker's disk."""
-        result = await self.call("execute_and_render", {"code": code, "timeout_s": timeout_s, "with_scene_info": with_scene_info,
-                                                        **settings.model_dump(mode="json")})
+        result = await self.call("execute_and_render", {"code": code, "timeout_s": timeout_s, "images": images,
+                                                        "with_scene_info": with_scene_info, **settings.model_dump(mode="json")})
         done = ExecutedRender.model_validate(structured(result))
         done.report.warnings = [*self.pool.get(self.scene_id).unreported(), *done.report.warnings]
         if done.render is not None:
@@ -95,9 +97,11 @@ class PoolScene:
 
     async def execute_and_render(self, code: str, settings: RenderSettings, dest_dir: Path,
                                  timeout_s: float = 60.0) -> ExecutedRender:
-        done, content = await self.execute_render(code, settings, timeout_s, with_scene_info=True)
+        # a local worker's PNGs are linked from its disk; a remote one's come as image bytes
+        local = self.pool.get(self.scene_id).worker.spec.local
+        done, content = await self.execute_render(code, settings, timeout_s, with_scene_info=True, images=not local)
         if done.render is not None:
-            done.render = await _save_images(done.render, content, dest_dir)
+            done.render = await _save_images(done.render, content, dest_dir, local)
         return done
 
     def _rendered(self, pack: RenderPackResult) -> RenderPackResult:
@@ -106,24 +110,34 @@ class PoolScene:
         return pack
 
 
-async def _save_images(pack: RenderPackResult, content: list[mcp_types.ContentBlock], dest_dir: Path) -> RenderPackResult:
-    """The pack with its images written under dest_dir from the result's bytes (a remote worker's
-    paths are on another machine), decoded and written in one trip to a thread."""
-    images = [block for block in content if isinstance(block, mcp_types.ImageContent)]
-    if len(images) != len(pack.views):
-        raise WorkerToolError(f"[RENDER_ERROR] the worker returned {len(images)} images for {len(pack.views)} views")
-    files = {dest_dir / f"{view}.png": image.data for view, image in zip(pack.views, images)}
+async def _save_images(pack: RenderPackResult, content: list[mcp_types.ContentBlock], dest_dir: Path,
+                       local: bool) -> RenderPackResult:
+    """The pack with its PNGs under dest_dir (in one trip to a thread): linked or copied from a
+    local worker's disk, else decoded from the result's image bytes."""
+    targets = {view: dest_dir / f"{view}.png" for view in pack.views}
+    if local:
+        files: dict[Path, Path | str] = {targets[view]: Path(v.path) for view, v in pack.views.items()}
+    else:
+        images = [block for block in content if isinstance(block, mcp_types.ImageContent)]
+        if len(images) != len(pack.views):
+            raise WorkerToolError(f"[RENDER_ERROR] the worker returned {len(images)} images for {len(pack.views)} views")
+        files = {targets[view]: image.data for view, image in zip(pack.views, images)}
     await asyncio.to_thread(_write_images, dest_dir, files)
-    views = {view: rendered.model_copy(update={"path": str(target)})
-             for (view, rendered), target in zip(pack.views.items(), files)}
-    return pack.model_copy(update={"views": views})
+    return pack.model_copy(update={"views": {view: v.model_copy(update={"path": str(targets[view])})
+                                             for view, v in pack.views.items()}})
 
 
-def _write_images(dest_dir: Path, files: dict[Path, str]) -> None:
-    """One trip to a thread for the whole pack: base64 decoding and the writes."""
+def _write_images(dest_dir: Path, files: dict[Path, Path | str]) -> None:
     dest_dir.mkdir(parents=True, exist_ok=True)
-    for target, data in files.items():
-        target.write_bytes(base64.b64decode(data))
+    for target, source in files.items():
+        if isinstance(source, str):
+            target.write_bytes(base64.b64decode(source))
+            continue
+        target.unlink(missing_ok=True)  # a fix's render replaces the failed try's
+        try:
+            os.link(source, target)  # the worker never rewrites a pack: sharing the file is safe
+        except OSError:  # another filesystem
+            shutil.copyfile(source, target)
 
 
 class PoolSceneProvider:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Annotated
 
 import bpy
 from fastmcp import Context, FastMCP
@@ -17,6 +18,7 @@ from fastmcp.tools.base import ToolResult
 from fastmcp.utilities.types import Image
 from mathutils import Vector
 from mcp_types import ImageContent
+from pydantic import Field
 
 from harness.render_options import render_options
 from harness.scene_types import ExecutedRender, RenderedView, RenderPackResult, RenderSettings
@@ -77,17 +79,20 @@ def _auto_target(scene: bpy.types.Scene, exclude: list[str], lens: float) -> tup
     return auto_frame(low, high, lens)
 
 
-def _pack(ctx: Context, settings: RenderSettings, with_scene_info: bool) -> tuple[RenderPackResult, list[ImageContent]]:
+Images = Annotated[bool, Field(description="attach the PNGs as image content; false: paths only (a client on this machine)")]
+
+
+def _pack(ctx: Context, settings: RenderSettings, with_scene_info: bool, images: bool) -> tuple[RenderPackResult, list[ImageContent]]:
     result = render_views(settings, worker_state(ctx).renders_dir / f"pack-{time.time_ns()}")
     if with_scene_info:
         result.scene = scene_info()
-    return result, [Image(path=v.path).to_image_content() for v in result.views.values()]
+    return result, [Image(path=v.path).to_image_content() for v in result.views.values()] if images else []
 
 
 def register(mcp: FastMCP) -> None:
     @mcp.tool(output_schema=RenderPackResult.model_json_schema())
     @render_options()
-    async def render_pack(ctx: Context, render: RenderSettings, with_scene_info: bool = False) -> ToolResult:
+    async def render_pack(ctx: Context, render: RenderSettings, with_scene_info: bool = False, images: Images = True) -> ToolResult:
         """Render the camera pack: one square image per view (front, side, top, iso, back, left).
 
         preset `preview` is Workbench (fast, material colours, studio light); `final` is Cycles on
@@ -97,13 +102,14 @@ def register(mcp: FastMCP) -> None:
         identical pixels. Returns the images plus file paths and timings; the scene is unchanged.
         `with_scene_info` adds the get_scene_info facts of the rendered scene to the result.
         """
-        result, images = _pack(ctx, render, with_scene_info)
-        return ToolResult(content=images, structured_content=result.model_dump(mode="json"))
+        result, content = _pack(ctx, render, with_scene_info, images)
+        return ToolResult(content=content, structured_content=result.model_dump(mode="json"))
 
     @mcp.tool(output_schema=ExecutedRender.model_json_schema())
     @render_options()
     async def execute_and_render(
         code: Code, ctx: Context, render: RenderSettings, timeout_s: TimeoutS = 30.0, with_scene_info: bool = False,
+        images: Images = True,
     ) -> ToolResult:
         """execute_code, then render_pack only if the code succeeded: one round trip per act-and-look step.
 
@@ -111,10 +117,10 @@ def register(mcp: FastMCP) -> None:
         failed; a render that fails after good code is reported in `render_error`, the report kept.
         """
         result = ExecutedRender(report=run_snippet(code, timeout_s, worker_state(ctx).code_policy))
-        images: list[ImageContent] = []
+        content: list[ImageContent] = []
         if result.report.success:
             try:
-                result.render, images = _pack(ctx, render, with_scene_info)
+                result.render, content = _pack(ctx, render, with_scene_info, images)
             except RenderError as e:
                 result.render_error = str(e)
-        return ToolResult(content=images, structured_content=result.model_dump(mode="json"))
+        return ToolResult(content=content, structured_content=result.model_dump(mode="json"))

@@ -17,6 +17,7 @@ from gateway.pool import Pool
 from gateway.scene import PoolScene
 from harness.launcher import WorkerLaunch
 from harness.report import ErrorClass
+from harness.scene_types import RenderSettings
 from tests.gateway.conftest import pool_config, zombies
 
 ADD_CUBE = "import bpy\nbpy.ops.mesh.primitive_cube_add()\nbpy.context.object.name = {name!r}"
@@ -228,6 +229,13 @@ async def test_a_remote_worker_given_by_url_joins_the_pool(tmp_path: Path) -> No
         scene = await lease(remote_pool)
         assert (await scene.execute(ADD_CUBE.format(name="far_away"))).success
         assert await names(scene) == ["far_away"]
+        # its renders arrive as image bytes (its paths are on another machine) and are written here
+        done = await scene.execute_and_render(ADD_CUBE.format(name="second"), RenderSettings(views=["iso"], resolution=32),
+                                              tmp_path / "renders")
+        rendered = Path(done.render.views["iso"].path)
+        assert rendered == tmp_path / "renders" / "iso.png" and rendered.stat().st_nlink == 1
+        worker_png = next((tmp_path / "remote").rglob("iso.png"))
+        assert rendered.read_bytes() == worker_png.read_bytes()
     finally:
         await remote_pool.stop()
         os.killpg(process.pid, signal.SIGKILL)

@@ -83,6 +83,7 @@ async def test_a_leased_scene_copies_renders_and_blend_files_into_the_callers_fo
         assert done.report.success and done.render is not None and done.render_error is None
         assert done.render.views["top"].path == str(tmp_path / "renders" / "top.png")
         assert pixels(done.render.views["top"].path).shape[:2] == (32, 32)
+        assert Path(done.render.views["top"].path).stat().st_nlink == 2, "a local worker's PNG is linked, not re-sent"
         assert done.render.scene is not None and len(done.render.scene.objects) == 2
         blend = await scene.save_blend(tmp_path / "attempt" / "final_scene.blend")
         assert blend.is_file() and blend.read_bytes()[:7] == b"BLENDER"
