@@ -24,10 +24,10 @@ import tempfile
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -40,7 +40,7 @@ from servers.viewport_vision.errors import (
     PathOutsideRootsError,
 )
 
-__all__ = ["ImageLimits", "ImageLoader", "LoadedImage", "ImageInput", "default_roots"]
+__all__ = ["ImageLimits", "ImageLoader", "LoadedImage", "ImageInput", "MapViews", "default_roots"]
 
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^,;]*)*?);base64,(?P<data>.*)$", re.S)
@@ -48,6 +48,8 @@ _PATH_MAX = 4096
 
 ImageInput = str | Path | bytes | np.ndarray
 T = TypeVar("T")
+MapViews = Callable[..., Iterable[Any]]
+"""`map` or a thread pool's `map`: how per-view work is run (views are independent)."""
 
 
 class ImageLimits(BaseModel):
@@ -138,10 +140,12 @@ class ImageLoader:
             return self._decode(self._b64(text, label), label)
         return self._load_path(text, label)
 
-    def load_views(self, images: Mapping[str, ImageInput], what: str = "images") -> dict[str, LoadedImage]:
+    def load_views(self, images: Mapping[str, ImageInput], what: str = "images",
+                   map_views: MapViews = map) -> dict[str, LoadedImage]:
+        """Every view loaded (decoded in parallel when `map_views` is a thread pool's map)."""
         if not images:
             raise BadImageError(f"{what}: no images given (expected {{view: image}})")
-        return {view: self.load(src, f"{what}[{view}]") for view, src in images.items()}
+        return dict(zip(images, map_views(lambda view: self.load(images[view], f"{what}[{view}]"), images)))
 
     # ------------------------------------------------------------------------------------------
     def _load_path(self, text: str, label: str) -> LoadedImage:

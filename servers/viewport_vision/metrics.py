@@ -27,7 +27,7 @@ import numpy as np
 
 from harness.vision_types import COMBINED_WEIGHTS, CompareResult, ViewMetrics
 from servers.viewport_vision.errors import CompareInputError
-from servers.viewport_vision.images import LoadedImage
+from servers.viewport_vision.images import LoadedImage, MapViews
 from servers.viewport_vision.phash import hamming, phash_bits
 from servers.viewport_vision.silhouette import grey, subject
 
@@ -51,21 +51,35 @@ def combined_score(pixel_loss: float, ssim_value: float, iou: float, edge: float
     return round(min(1.0, max(0.0, sum(COMBINED_WEIGHTS[k] * v for k, v in terms.items()))), 6)
 
 
-def ssim(grey_a: np.ndarray, grey_b: np.ndarray) -> float:
-    a = grey_a.astype(np.float32)
-    b = grey_b.astype(np.float32)
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+_C1, _C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
 
-    def blur(x: np.ndarray) -> np.ndarray:
-        return cv2.GaussianBlur(x, (11, 11), 1.5)
 
-    mu_a, mu_b = blur(a), blur(b)
-    mu_aa, mu_bb, mu_ab = mu_a * mu_a, mu_b * mu_b, mu_a * mu_b
-    var_a = blur(a * a) - mu_aa
-    var_b = blur(b * b) - mu_bb
-    cov = blur(a * b) - mu_ab
-    ssim_map = ((2 * mu_ab + c1) * (2 * cov + c2)) / ((mu_aa + mu_bb + c1) * (var_a + var_b + c2))
-    return float(ssim_map.mean())
+def _blur(x: np.ndarray) -> np.ndarray:
+    return cv2.GaussianBlur(x, (11, 11), 1.5)
+
+
+def _ssim_terms(image: LoadedImage) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One image's share of SSIM (grey as float, local mean, its square, local variance), computed
+    once per image: a reference compared every iteration pays for it once."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        x = grey(image).astype(np.float32)
+        mu = _blur(x)
+        mu_sq = mu * mu
+        return x, mu, mu_sq, _blur(x * x) - mu_sq
+
+    return image.memo("ssim", compute)
+
+
+def ssim(a: LoadedImage, b: LoadedImage) -> float:
+    """Mean SSIM of the grey images (same size)."""
+    xa, mu_a, mu_aa, var_a = _ssim_terms(a)
+    xb, mu_b, mu_bb, var_b = _ssim_terms(b)
+    mu_ab = mu_a * mu_b
+    cov = _blur(xa * xb)
+    cov -= mu_ab
+    numerator = (2 * mu_ab + _C1) * (2 * cov + _C2)
+    return float((numerator / ((mu_aa + mu_bb + _C1) * (var_a + var_b + _C2))).mean())
 
 
 def _edges(image: LoadedImage) -> tuple[np.ndarray, np.ndarray]:
@@ -98,7 +112,7 @@ def view_metrics(render: LoadedImage, reference: LoadedImage, tolerance: float =
     mask, ref_mask = subject(render, tolerance).mask, subject(ref, tolerance).mask
     union = int(np.count_nonzero(mask | ref_mask))
     iou = 1.0 if union == 0 else int(np.count_nonzero(mask & ref_mask)) / union
-    ssim_value = ssim(grey(render), grey(ref))
+    ssim_value = ssim(render, ref)
     edge = edge_distance(render, ref)
     phash_d = hamming(*(image.memo("phash", lambda image=image: phash_bits(grey(image))) for image in (render, ref)))
     return ViewMetrics(
@@ -113,16 +127,18 @@ def view_metrics(render: LoadedImage, reference: LoadedImage, tolerance: float =
 
 
 def compare_views(
-    renders: Mapping[str, LoadedImage], references: Mapping[str, LoadedImage], tolerance: float = 0.08
+    renders: Mapping[str, LoadedImage], references: Mapping[str, LoadedImage], tolerance: float = 0.08,
+    map_views: MapViews = map,
 ) -> CompareResult:
-    """Scores every view present on both sides; views on one side only are listed, not scored."""
+    """Scores every view present on both sides; views on one side only are listed, not scored.
+    `map_views` may score the views in parallel (the server passes a thread pool's map)."""
     started = time.perf_counter()
     common = [v for v in renders if v in references]
     if not common:
         raise CompareInputError(
             f"no view in common: renders have {sorted(renders)}, references have {sorted(references)}"
         )
-    per_view = {v: view_metrics(renders[v], references[v], tolerance) for v in common}
+    per_view = dict(zip(common, map_views(lambda v: view_metrics(renders[v], references[v], tolerance), common)))
     missing = sorted(set(renders) ^ set(references))
     return CompareResult(
         views=per_view,

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from harness.scene_types import ObjectSummary, SceneInfo
 from harness.vision_types import SentinelIssue, SentinelReport, Severity, ViewStats
-from servers.viewport_vision.images import LoadedImage
+from servers.viewport_vision.images import LoadedImage, MapViews
 from servers.viewport_vision.silhouette import grey, subject
 
 __all__ = ["SentinelThresholds", "CORRECTIVE_TOOLS", "sentinel_check", "view_stats", "scene_issues"]
@@ -67,16 +67,17 @@ def sentinel_check(
     images: Mapping[str, LoadedImage],
     scene_info: SceneInfo | None = None,
     thresholds: SentinelThresholds | None = None,
+    map_views: MapViews = map,
 ) -> SentinelReport:
+    """`map_views` may run the per-view work in parallel (the server passes a thread pool's map)."""
     started = time.perf_counter()
     t = thresholds or SentinelThresholds()
     issues: list[SentinelIssue] = []
-    stats: dict[str, ViewStats] = {}
     # a ground plane seen edge-on crosses the frame; only when the scene has none is such a band a subject
     floor_bands = scene_info is None or any(_is_floor(o, t) for o in scene_info.objects)
-    for view, image in images.items():
-        stats[view] = view_stats(image, t, floor_bands)
-        issues.extend(_view_issues(view, stats[view], t))
+    stats = dict(zip(images, map_views(lambda image: view_stats(image, t, floor_bands), images.values())))
+    for view, view_stat in stats.items():
+        issues.extend(_view_issues(view, view_stat, t))
     if scene_info is not None:
         issues.extend(scene_issues(scene_info, t))
     return SentinelReport(

@@ -10,6 +10,8 @@ Errors cross MCP as `[TAG] message` (see errors.py); anything else is masked.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated
 
@@ -52,28 +54,33 @@ class PhashResult(BaseModel):
 
 
 class VisionCore:
-    """The server's functions with their inputs loaded and checked; usable in-process."""
+    """The server's functions with their inputs loaded and checked; usable in-process.
+
+    Views are independent, and OpenCV and numpy release the GIL: each call decodes and analyses
+    its views on a small thread pool, one view per core.
+    """
 
     def __init__(self, loader: ImageLoader | None = None, roles: ModelRoles | None = None) -> None:
         self.loader = loader or ImageLoader()
         self.roles = roles
+        self._map = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="view").map
 
     def sentinel(
         self, images: dict[str, ImageInput], scene_info: SceneInfo | None = None,
         thresholds: SentinelThresholds | None = None,
     ) -> SentinelReport:
-        return sentinel_check(self._views(images, "images"), scene_info, thresholds)
+        return sentinel_check(self._views(images, "images"), scene_info, thresholds, self._map)
 
     def compare(self, renders: dict[str, ImageInput], references: dict[str, ImageInput]) -> CompareResult:
-        return compare_views(self._views(renders, "renders"), self._views(references, "references"))
+        return compare_views(self._views(renders, "renders"), self._views(references, "references"), map_views=self._map)
 
     def check(
         self, renders: dict[str, ImageInput], references: dict[str, ImageInput] | None = None,
         scene_info: SceneInfo | None = None, thresholds: SentinelThresholds | None = None,
     ) -> CheckResult:
         loaded = self._views(renders, "renders")
-        compared = compare_views(loaded, self._views(references, "references")) if references else None
-        return CheckResult(sentinel=sentinel_check(loaded, scene_info, thresholds), compare=compared)
+        compared = compare_views(loaded, self._views(references, "references"), map_views=self._map) if references else None
+        return CheckResult(sentinel=sentinel_check(loaded, scene_info, thresholds, self._map), compare=compared)
 
     async def critique(
         self, images: dict[str, ImageInput], task: str, reference: dict[str, ImageInput] | None = None,
@@ -89,7 +96,7 @@ class VisionCore:
     def _views(self, images: dict[str, ImageInput], what: str) -> dict[str, LoadedImage]:
         if len(images) > MAX_VIEWS:
             raise BadImageError(f"{what}: {len(images)} images, at most {MAX_VIEWS} per call")
-        return self.loader.load_views(images, what)
+        return self.loader.load_views(images, what, self._map)
 
 
 def create_server(
