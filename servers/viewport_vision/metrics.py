@@ -59,22 +59,18 @@ def _blur(x: np.ndarray) -> np.ndarray:
 
 
 def _ssim_terms(image: LoadedImage) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One image's share of SSIM (grey as float, local mean, its square, local variance), computed
-    once per image: a reference compared every iteration pays for it once."""
-
-    def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        x = grey(image).astype(np.float32)
-        mu = _blur(x)
-        mu_sq = mu * mu
-        return x, mu, mu_sq, _blur(x * x) - mu_sq
-
-    return image.memo("ssim", compute)
+    """One image's share of SSIM: grey as float, local mean, its square, local variance."""
+    x = grey(image).astype(np.float32)
+    mu = _blur(x)
+    mu_sq = mu * mu
+    return x, mu, mu_sq, _blur(x * x) - mu_sq
 
 
-def ssim(a: LoadedImage, b: LoadedImage) -> float:
-    """Mean SSIM of the grey images (same size)."""
-    xa, mu_a, mu_aa, var_a = _ssim_terms(a)
-    xb, mu_b, mu_bb, var_b = _ssim_terms(b)
+def ssim(render: LoadedImage, reference: LoadedImage) -> float:
+    """Mean SSIM of the grey images (same size). The reference's share is kept with it (a reference
+    is compared every iteration); a render's is not (it would only fill the image cache)."""
+    xa, mu_a, mu_aa, var_a = _ssim_terms(render)
+    xb, mu_b, mu_bb, var_b = reference.memo("ssim", lambda: _ssim_terms(reference))
     mu_ab = mu_a * mu_b
     cov = _blur(xa * xb)
     cov -= mu_ab
