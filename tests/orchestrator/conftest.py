@@ -1,14 +1,34 @@
 """Shared fixtures of the coordinator tests."""
 
 import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 
-# a 1×1 PNG: the smallest valid reference image
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYPj/HwADAgH/Ux5uWQAAAABJRU5ErkJggg==")
+from gateway.config import GatewayConfig
+from gateway.services import GatewayServices
+
+# a 1×1 grey PNG: the smallest valid reference image (OpenCV decodes it)
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVQIHWNoaGgAAAMEAYHZ9rm7AAAAAElFTkSuQmCC")
 
 
 @pytest.fixture
 def png() -> bytes:
     return PNG
+
+
+@asynccontextmanager
+async def running_services(root: Path, workers: int) -> AsyncIterator[GatewayServices]:
+    """A gateway's services (pool and vision) under `root`, with at least one worker ready."""
+    config = GatewayConfig.from_raw({"pool": {"workers": workers, "workdir": str(root / "pool"), "health_interval_s": 3600,
+                                              "warm_spare": False, "exec_grace_s": 1}})
+    config.runs_dir = root / "runs"
+    services = GatewayServices(config)
+    await services.start()
+    try:
+        assert await services.pool.wait_ready(90) >= 1
+        yield services
+    finally:
+        await services.stop()

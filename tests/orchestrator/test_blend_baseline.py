@@ -16,12 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import GatewayConfig
 from gateway.services import GatewayServices
 from orchestrator.errors import TaskError
 from orchestrator.service import RunService
 from orchestrator.task import inline_task, load_task
-from tests.orchestrator.conftest import PNG
+from tests.orchestrator.conftest import PNG, running_services
 
 REFERENCE = Path(__file__).parent / "data" / "cube" / "ref" / "front.png"
 
@@ -113,15 +112,8 @@ def test_an_inline_task_takes_baseline_ids_only(tmp_path):
 
 @pytest.fixture(scope="module")
 async def services(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[GatewayServices]:
-    root = tmp_path_factory.mktemp("blend-runs")
-    config = GatewayConfig.from_raw({"pool": {"workers": 1, "workdir": str(root / "pool"), "health_interval_s": 3600,
-                                              "warm_spare": False, "exec_grace_s": 1}})
-    config.runs_dir = root / "runs"
-    services = GatewayServices(config)
-    await services.start()
-    assert await services.pool.wait_ready(90) >= 1
-    yield services
-    await services.stop()
+    async with running_services(tmp_path_factory.mktemp("blend-runs"), workers=1) as services:
+        yield services
 
 
 def executions(run_dir: Path) -> list[bool]:

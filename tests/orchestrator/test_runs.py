@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import GatewayConfig
 from gateway.services import GatewayServices
 from harness.model_config import ModelsConfig
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.errors import TaskError
 from orchestrator.service import RunService
 from tests.fakes.openai_server import FakeOpenAIServer, Reply
+from tests.orchestrator.conftest import running_services
 
 CUBE = Path(__file__).parent / "data" / "cube" / "task.toml"
 GOOD = (Path(__file__).parent / "data" / "cube" / "truth.py").read_text()
@@ -33,15 +33,8 @@ def fake() -> FakeOpenAIServer:
 
 @pytest.fixture(scope="module")
 async def services(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[GatewayServices]:
-    root = tmp_path_factory.mktemp("runs")
-    config = GatewayConfig.from_raw({"pool": {"workers": 2, "workdir": str(root / "pool"), "health_interval_s": 3600,
-                                              "warm_spare": False, "exec_grace_s": 1}})
-    config.runs_dir = root / "runs"
-    services = GatewayServices(config)
-    await services.start()
-    assert await services.pool.wait_ready(90) >= 1
-    yield services
-    await services.stop()
+    async with running_services(tmp_path_factory.mktemp("runs"), workers=2) as services:
+        yield services
 
 
 @pytest.fixture(scope="module")
