@@ -4,6 +4,8 @@
      ├── CodeRejected              a snippet refused before it ran (syntax, size, policy);
      │                             carries the ErrorClass and ExceptionInfo for its report
      ├── PromptError               a prompt template and the variables given to it disagree (harness.prompt_files)
+     ├── ImageDataError            base64 / data-URL text that is not a PNG or JPEG (harness.image_format)
+     │    └── ImageDataTooLarge    it decodes to more bytes than the caller allows
      └── LaunchError               a worker process could not be started
           └── BlenderBinaryMissing the configured Blender executable does not exist / is not executable
 """
@@ -12,7 +14,8 @@ from __future__ import annotations
 
 from harness.report import ErrorClass, ExceptionInfo
 
-__all__ = ["HarnessError", "CodeRejected", "PromptError", "LaunchError", "BlenderBinaryMissing"]
+__all__ = ["HarnessError", "CodeRejected", "PromptError", "ImageDataError", "ImageDataTooLarge", "LaunchError",
+           "BlenderBinaryMissing"]
 
 
 class HarnessError(Exception):
@@ -27,6 +30,14 @@ class CodeRejected(HarnessError):
 
 
 class PromptError(HarnessError):
+    pass
+
+
+class ImageDataError(HarnessError):
+    pass
+
+
+class ImageDataTooLarge(ImageDataError):
     pass
 
 

@@ -8,8 +8,6 @@ baseline id or, in a task file, a .blend next to it (an inline task has no folde
 
 from __future__ import annotations
 
-import base64
-import binascii
 import gzip
 import re
 import tomllib
@@ -18,7 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from harness.image_format import image_mime
+from harness.errors import ImageDataError
+from harness.image_format import decode_image_text, image_mime, is_data_url
 from harness.scene_types import VIEW_NAMES, RenderSettings
 from orchestrator.errors import TaskError
 
@@ -160,16 +159,10 @@ def load_task(path: str | Path) -> Task:
 
 
 def _decode_image(value: str, field: str) -> bytes:
-    data = value.split(",", 1)[1] if value.startswith("data:") else value
-    if len(data) > MAX_IMAGE_BYTES * 4 // 3 + 4:
-        raise _fail("inline task", field, f"image larger than {MAX_IMAGE_BYTES} bytes")
     try:
-        blob = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise _fail("inline task", field, "neither an existing file path nor valid base64 image data") from None
-    if image_mime(blob) is None:
-        raise _fail("inline task", field, "decoded data is not a PNG or JPEG image")
-    return blob
+        return decode_image_text(value, MAX_IMAGE_BYTES)
+    except ImageDataError as e:
+        raise _fail("inline task", field, f"neither an existing file path nor image data: {e}") from None
 
 
 def inline_task(description: str, references: dict[str, str] | None, staging_dir: Path,
@@ -188,7 +181,7 @@ def inline_task(description: str, references: dict[str, str] | None, staging_dir
     refs: dict[str, Path] = {}
     for view, value in refs_in.items():
         field = f"reference.{view}"
-        candidate = Path(value) if len(value) < 4096 and not value.startswith("data:") else None
+        candidate = Path(value) if len(value) < 4096 and not is_data_url(value) else None
         if candidate is not None and candidate.is_file():
             resolved = candidate.resolve()
             if not any(resolved.is_relative_to(root.resolve()) for root in allowed_roots or []):

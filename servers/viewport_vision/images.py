@@ -17,8 +17,6 @@ be (4096), or starts with the base64 of a PNG/JPEG signature (`iVBORw0KGgo`, `/9
 from __future__ import annotations
 
 import base64
-import binascii
-import re
 import struct
 import tempfile
 import hashlib
@@ -33,6 +31,8 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, Field
 
+from harness.errors import ImageDataError, ImageDataTooLarge
+from harness.image_format import decode_image_text, is_data_url
 from servers.viewport_vision.errors import (
     BadImageError,
     ImageNotFoundError,
@@ -43,7 +43,6 @@ from servers.viewport_vision.errors import (
 __all__ = ["ImageLimits", "ImageLoader", "LoadedImage", "ImageInput", "MapViews", "default_roots"]
 
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
-_DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^,;]*)*?);base64,(?P<data>.*)$", re.S)
 _PATH_MAX = 4096
 
 ImageInput = str | Path | bytes | np.ndarray
@@ -134,10 +133,8 @@ class ImageLoader:
         if not isinstance(source, str) or not source:
             raise BadImageError(f"{label}: expected a path, base64 string or data URL, got {type(source).__name__}")
         text = source.strip()
-        if text.startswith("data:"):
-            return self._decode(self._b64(_data_url_payload(text, label), label), label)
-        if len(text) > _PATH_MAX or text.startswith(("iVBORw0KGgo", "/9j/")) or "\n" in text:
-            return self._decode(self._b64(text, label), label)
+        if is_data_url(text) or len(text) > _PATH_MAX or text.startswith(("iVBORw0KGgo", "/9j/")) or "\n" in text:
+            return self._decode(self._from_text(text, label), label)
         return self._load_path(text, label)
 
     def load_views(self, images: Mapping[str, ImageInput], what: str = "images",
@@ -191,13 +188,13 @@ class ImageLoader:
             raise ImageNotFoundError(f"{label}: not a regular file: {text}")
         return resolved
 
-    def _b64(self, text: str, label: str) -> bytes:
-        if len(text) * 3 // 4 > self.limits.max_bytes + 3:
-            raise ImageTooLargeError(f"{label}: base64 payload decodes to over the {self.limits.max_bytes}-byte limit")
+    def _from_text(self, text: str, label: str) -> bytes:
         try:
-            return base64.b64decode("".join(text.split()), validate=True)
-        except (binascii.Error, ValueError) as e:
-            raise BadImageError(f"{label}: invalid base64 ({e}); send a path, base64 PNG/JPEG or a data URL") from None
+            return decode_image_text(text, self.limits.max_bytes)
+        except ImageDataTooLarge as e:
+            raise ImageTooLargeError(f"{label}: {e}") from None
+        except ImageDataError as e:
+            raise BadImageError(f"{label}: {e}") from None
 
     def _decode(self, data: bytes, label: str) -> LoadedImage:
         if len(data) > self.limits.max_bytes:
@@ -229,16 +226,6 @@ class ImageLoader:
 
 def _alpha_or_none(alpha: np.ndarray) -> np.ndarray | None:
     return np.ascontiguousarray(alpha) if int(alpha.min()) < 255 else None
-
-
-def _data_url_payload(text: str, label: str) -> str:
-    match = _DATA_URL.match(text)
-    if not match:
-        raise BadImageError(f"{label}: malformed data URL (expected data:image/png;base64,...)")
-    mime = match["mime"] or ""
-    if mime not in ("image/png", "image/jpeg", "image/jpg"):
-        raise BadImageError(f"{label}: data URL of type {mime or 'unknown'!r}; only image/png and image/jpeg are accepted")
-    return match["data"]
 
 
 def _sniff(data: bytes, label: str) -> tuple[str, int, int]:
