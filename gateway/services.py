@@ -65,7 +65,7 @@ class GatewayServices:
 
     def verifier_configured(self) -> bool:
         try:
-            return bool(self.models.roles.get("verifier"))
+            return self.models.has_remote("verifier")  # `metrics` alone is the offline verifier: no critique
         except Exception:  # noqa: BLE001 - an unreadable [models] table means no verifier
             return False
 

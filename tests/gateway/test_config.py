@@ -10,6 +10,7 @@ from fastmcp.mcp_config import RemoteMCPServer, StdioMCPServer
 
 from gateway.config import GatewayConfig, load_gateway_config
 from gateway.errors import ConfigError
+from gateway.services import GatewayServices
 
 
 def test_defaults_are_safe() -> None:
@@ -50,3 +51,13 @@ def test_invalid_toml_and_missing_files_are_config_errors(tmp_path: Path) -> Non
         load_gateway_config(bad)
     with pytest.raises(ConfigError, match="not found"):
         load_gateway_config(tmp_path / "missing.toml")
+
+
+def test_only_a_callable_model_counts_as_a_configured_verifier(tmp_path: Path) -> None:
+    def configured(verifier: str) -> bool:
+        path = tmp_path / f"{abs(hash(verifier))}.toml"
+        path.write_text(f"[models]\nverifier = {verifier}\n")
+        return GatewayServices(GatewayConfig.from_raw({}, config_path=path)).verifier_configured()
+
+    assert not configured('["metrics"]'), "the offline metrics verifier has no critique to give"
+    assert configured('["metrics", "openai/gpt-4o"]')
