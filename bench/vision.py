@@ -7,14 +7,14 @@ in-process, in-memory MCP client), 4 preview views (Workbench) at 256²: the sta
 render, the truth program the reference. Without bpy the bench draws render-like frames instead
 and says so in `source`.
 
-pack_ms         sentinel (with scene facts) + compare of the 4-view pack against the reference pack,
-                through VisionCore from the PNG paths, cold: a fresh loader each run, so decoding and
+pack_ms         check (sentinel with scene facts + compare) of the 4-view pack against the reference
+                pack, through VisionCore from the PNG paths, cold: a fresh loader each run, so decoding and
                 every analysis (silhouettes, edges, hashes) is included; median of --runs (target ≤ 50)
 pack_cached_ms  the same with one loader kept across runs (decoded images and analyses reused,
                 as for the references of a run, which never change)
 core_ms         cold, on pixel arrays already in memory: the check and metric functions alone
 sentinel_ms / compare_ms   the two parts of pack_ms, each cold
-mcp_pack_ms     the same two calls through the vision server's in-memory MCP client (its loader caches)
+mcp_pack_ms     the same check through the vision server's in-memory MCP client (its loader caches)
 """
 
 from __future__ import annotations
@@ -114,8 +114,7 @@ async def main() -> int:
             return VisionCore(ImageLoader([workdir]))
 
         def pack(vision: VisionCore) -> None:
-            vision.sentinel(renders, info)
-            vision.compare(renders, references)
+            vision.check(renders, references, info)
 
         def core_only() -> None:
             loaded = {v: LoadedImage.from_array(a) for v, a in arrays.items()}
@@ -134,8 +133,7 @@ async def main() -> int:
             times = []
             for _ in range(max(5, args.runs // 3)):
                 started = time.perf_counter()
-                await vision.call_tool("sentinel", {"images": as_str, "scene_info": scene})
-                await vision.call_tool("compare", {"renders": as_str, "references": ref_str})
+                await vision.call_tool("check", {"renders": as_str, "references": ref_str, "scene_info": scene})
                 times.append((time.perf_counter() - started) * 1000)
             result["mcp_pack_ms"] = round(statistics.median(times), 2)
         scored = core.compare(renders, references)

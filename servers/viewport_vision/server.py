@@ -32,6 +32,7 @@ from servers.viewport_vision.sentinel import SentinelThresholds, sentinel_check
 __all__ = ["VisionCore", "PhashResult", "create_server", "MAX_VIEWS"]
 
 MAX_VIEWS = 16
+_VIEW_POOL = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="view")  # threads start on first use
 
 INSTRUCTIONS = (
     "Looks at renders and never changes the scene. sentinel: fast gross-failure checks (blank, clipped, "
@@ -63,7 +64,7 @@ class VisionCore:
     def __init__(self, loader: ImageLoader | None = None, roles: ModelRoles | None = None) -> None:
         self.loader = loader or ImageLoader()
         self.roles = roles
-        self._map = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="view").map
+        self._map = _VIEW_POOL.map
 
     def sentinel(
         self, images: dict[str, ImageInput], scene_info: SceneInfo | None = None,
