@@ -133,7 +133,7 @@ def _write_images(dest_dir: Path, files: dict[Path, Path | str]) -> None:
         if isinstance(source, str):
             target.write_bytes(base64.b64decode(source))
             continue
-        target.unlink(missing_ok=True)  # a fix's render replaces the failed try's
+        target.unlink(missing_ok=True)  # a resumed run renders an iteration the crash cut short again
         try:
             os.link(source, target)  # the worker never rewrites a pack: sharing the file is safe
         except OSError:  # another filesystem

@@ -145,7 +145,7 @@ async def _build(ctx: AttemptContext, state: AttemptState, step: IterationStep) 
 
 
 async def _execute(ctx: AttemptContext, state: AttemptState, step: IterationStep, code: str) -> None:
-    """Reset the worker to the baseline, run the program and, if it ran, render the pack, in one call.
+    """Back to the baseline, then one worker call: run the program and, if it ran, render the pack.
 
     A hang or crash, while executing or while rendering the scene the code built, is the code's
     fault and goes back to the builder; a render that fails on a scene built cleanly is ours.
