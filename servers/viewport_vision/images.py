@@ -7,8 +7,9 @@ Sizes are checked before decoding: at most 20 MB of encoded bytes and 4096 px pe
 from the PNG/JPEG header so a decompression bomb is refused without being inflated.
 
 Decoded images are kept in a small LRU (by resolved path + mtime + size, or by content hash), so
-a reference compared every iteration, or a render checked then compared, is decoded and analysed
-once; `LoadedImage.memo` holds what the checks derive from it.
+a reference compared every iteration, or a render checked then critiqued, is decoded and analysed
+once; `LoadedImage.memo` holds what the checks derive from it, and the LRU's byte budget counts
+that too (edge maps and silhouettes hold several times the pixels' own memory).
 
 Telling a path from base64: a string is base64 when it is a data URL, longer than any path can
 be (4096), or starts with the base64 of a PNG/JPEG signature (`iVBORw0KGgo`, `/9j/`).
@@ -17,6 +18,7 @@ be (4096), or starts with the base64 of a PNG/JPEG signature (`iVBORw0KGgo`, `/9
 from __future__ import annotations
 
 import base64
+import dataclasses
 import struct
 import tempfile
 import hashlib
@@ -54,8 +56,9 @@ MapViews = Callable[..., Iterable[Any]]
 class ImageLimits(BaseModel):
     max_bytes: int = Field(20 * 1024 * 1024, gt=0, description="encoded size limit")
     max_side: int = Field(4096, gt=0, description="width and height limit in pixels")
-    cache_pixels: int = Field(32 * 1024 * 1024, ge=0, description="decoded images kept for reuse (references, "
-                                                                    "a render checked then compared), in pixels")
+    cache_bytes: int = Field(256 * 1024 * 1024, ge=0, description="memory kept for reuse (references, a render "
+                                                                   "checked then critiqued): decoded pixels, encoded "
+                                                                   "bytes and what the checks derived from them")
 
 
 def default_roots() -> list[Path]:
@@ -72,12 +75,20 @@ class LoadedImage:
         self.mime = mime
         self.origin = origin
         self._memo: dict[object, object] = {}
+        self._memo_bytes = 0
 
     def memo(self, key: object, compute: Callable[[], T]) -> T:
         """Derived data (grey, silhouette, edges, hash) computed once per image and reused by every check."""
         if key not in self._memo:
-            self._memo[key] = compute()
+            value = self._memo[key] = compute()
+            self._memo_bytes += _held_bytes(value)
         return self._memo[key]  # type: ignore[return-value]
+
+    @property
+    def nbytes(self) -> int:
+        """Memory this image holds: pixels, encoded bytes and everything memoised from them."""
+        alpha = self.alpha.nbytes if self.alpha is not None else 0
+        return self.rgb.nbytes + alpha + len(self._data or b"") + self._memo_bytes
 
     @classmethod
     def from_array(cls, array: np.ndarray, origin: str = "array") -> "LoadedImage":
@@ -118,7 +129,6 @@ class ImageLoader:
         self.roots = [Path(r).resolve() for r in (roots if roots is not None else default_roots())]
         self.limits = limits or ImageLimits()
         self._cache: OrderedDict[tuple[object, ...], LoadedImage] = OrderedDict()
-        self._cached_pixels = 0
         self._lock = threading.Lock()
 
     def load(self, source: ImageInput, label: str = "image") -> LoadedImage:
@@ -163,15 +173,24 @@ class ImageLoader:
         return None
 
     def _store(self, key: tuple[object, ...], image: LoadedImage) -> LoadedImage:
-        pixels = image.width * image.height
+        """Keep `image`, then drop the least recently used until the cache fits its budget again.
+
+        What the checks derive from an image grows after it is stored, so the budget is settled
+        here, at the next store, from what each image holds now."""
         with self._lock:
-            if key not in self._cache and pixels <= self.limits.cache_pixels:
+            if image.nbytes <= self.limits.cache_bytes:
                 self._cache[key] = image
-                self._cached_pixels += pixels
-                while self._cached_pixels > self.limits.cache_pixels:
-                    _, old = self._cache.popitem(last=False)
-                    self._cached_pixels -= old.width * old.height
+            held = {id(img): img.nbytes for img in self._cache.values()}  # one image may sit under two keys
+            total = sum(held.values())
+            while total > self.limits.cache_bytes and self._cache:
+                _, old = self._cache.popitem(last=False)
+                if not any(img is old for img in self._cache.values()):
+                    total -= held.pop(id(old), 0)
         return image
+
+    def cached_bytes(self) -> int:
+        with self._lock:
+            return sum({id(img): img.nbytes for img in self._cache.values()}.values())
 
     def _resolve(self, text: str, label: str) -> Path:
         path = Path(text).expanduser()
@@ -222,6 +241,21 @@ class ImageLoader:
             raise ImageTooLargeError(f"{label}: {width}×{height} px, over the {self.limits.max_side} px per side limit")
         if width < 1 or height < 1:
             raise BadImageError(f"{label}: empty image ({width}×{height})")
+
+
+def _held_bytes(value: object) -> int:
+    """Memory a memoised value holds: arrays and bytes, also inside tuples, dataclasses and images."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, (bytes, bytearray)):
+        return len(value)
+    if isinstance(value, LoadedImage):
+        return value.nbytes
+    if isinstance(value, (tuple, list)):
+        return sum(_held_bytes(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return sum(_held_bytes(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return 0
 
 
 def _alpha_or_none(alpha: np.ndarray) -> np.ndarray | None:

@@ -17,7 +17,8 @@ from servers.viewport_vision.errors import (
     ImageTooLargeError,
     PathOutsideRootsError,
 )
-from servers.viewport_vision.images import ImageLoader
+from servers.viewport_vision.images import ImageLimits, ImageLoader
+from servers.viewport_vision.silhouette import subject
 from servers.viewport_vision.server import create_server
 
 
@@ -149,3 +150,25 @@ def test_same_file_is_decoded_once_and_a_rewritten_file_again(root: Path, loader
     again = loader.load(str(path))
     assert again is not first and tuple(again.rgb[0, 0]) == (1, 2, 3)
 
+
+
+def test_the_cache_budget_counts_what_the_checks_derive_and_drops_the_oldest(root: Path) -> None:
+    frames = []
+    for i in range(6):
+        frame = _frame()
+        frame[0, 0] = (i, i, i)
+        (root / f"{i}.png").write_bytes(_png(frame))
+        frames.append(str(root / f"{i}.png"))
+    one = ImageLoader([root]).load(frames[0])
+    plain = one.nbytes
+    subject(one)  # a silhouette (mask, background, floor) and the grey image it needs
+    assert one.nbytes > plain + one.rgb.nbytes // 3, "the derived data must be counted"
+    budget = 3 * one.nbytes + 100
+    loader = ImageLoader([root], ImageLimits(cache_bytes=budget))
+    loaded = []
+    for path in frames:
+        loaded.append(loader.load(path))
+        subject(loaded[-1])
+        assert loader.cached_bytes() <= budget + one.nbytes  # settled at the next store
+    assert loader.load(frames[-1]) is loaded[-1], "the newest stays"
+    assert loader.load(frames[0]) is not loaded[0], "the oldest was dropped, so it is decoded again"
