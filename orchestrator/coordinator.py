@@ -128,7 +128,7 @@ class Coordinator:
     async def _pool_task(self) -> Task:
         """The task as the pool knows it: a .blend baseline is imported once and replaced by its baseline id.
 
-        The run folder already holds that .blend as baseline.blend (RunService.start copies it).
+        The run folder already holds that .blend as baseline.blend (RunFolder.create copies it).
         """
         if self.task.baseline_file is None:
             return self.task
