@@ -27,6 +27,7 @@ from gateway.pool import EMPTY, Pool
 from gateway.relay_client import error_text
 from harness.report import ExecutionReport
 from harness.scene_types import ExecutedRender, RenderPackResult, RenderSettings, SceneInfo
+from orchestrator.errors import SceneFault
 
 __all__ = ["PoolScene", "PoolSceneProvider", "structured"]
 
@@ -101,7 +102,10 @@ class PoolScene:
         local = self.pool.get(self.scene_id).worker.spec.local
         done, content = await self.execute_render(code, settings, timeout_s, with_scene_info=True, images=not local)
         if done.render is not None:
-            done.render = await _save_images(done.render, content, dest_dir, local)
+            try:
+                done.render = await _save_images(done.render, content, dest_dir, local)
+            except (OSError, WorkerToolError) as e:  # the code ran and rendered: delivering the pack is on us
+                raise SceneFault(f"the renders could not be written under {dest_dir}: {e}") from e
         return done
 
     def _rendered(self, pack: RenderPackResult) -> RenderPackResult:

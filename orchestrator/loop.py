@@ -160,6 +160,8 @@ async def _execute(ctx: AttemptContext, state: AttemptState, step: IterationStep
     dest = ctx.folder.renders_dir(state.index, step.index)
     try:
         done = await ctx.scene.execute_and_render(code, ctx.task.render, dest, timeout_s=ctx.config.execute_timeout_s)
+    except SceneFault:
+        raise
     except Exception as e:  # the worker died or hung: feed it back
         step.executions.append(ExecutionRecord(code=code, report=ExecutionReport(
             success=False, error_class=classify_exit(getattr(e, "killed_for", None)),

@@ -30,7 +30,8 @@ class Scene(Protocol):
     async def reset(self, baseline_id: str) -> None: ...
     async def save_baseline(self, name: str) -> None: ...  # also the gateway's respawn checkpoint
     async def save_blend(self, dest: Path) -> Path: ...  # copies the .blend to dest (run folder)
-    # run the code and, only when it succeeded, render the pack (PNGs under dest_dir, scene facts included)
+    # run the code and, only when it succeeded, render the pack (PNGs under dest_dir, scene facts included);
+    # SceneFault when the pack rendered but could not be delivered there
     async def execute_and_render(self, code: str, settings: RenderSettings, dest_dir: Path,
                                  timeout_s: float = 60.0) -> ExecutedRender: ...
 

@@ -15,6 +15,7 @@ from gateway.scene import PoolScene, PoolSceneProvider
 from gateway.server import create_gateway
 from harness.launcher import WorkerLaunch
 from harness.scene_types import RenderSettings
+from orchestrator.errors import SceneFault
 from orchestrator.scene import Scene, SceneProvider, Vision
 from tests.gateway.conftest import gateway_config
 
@@ -85,6 +86,9 @@ async def test_a_leased_scene_copies_renders_and_blend_files_into_the_callers_fo
         assert pixels(done.render.views["top"].path).shape[:2] == (32, 32)
         assert Path(done.render.views["top"].path).stat().st_nlink == 2, "a local worker's PNG is linked, not re-sent"
         assert done.render.scene is not None and len(done.render.scene.objects) == 2
+        (tmp_path / "a_file").write_text("not a folder")
+        with pytest.raises(SceneFault, match="could not be written"):  # our disk, not the program's fault
+            await scene.execute_and_render("x = 1", RenderSettings(views=["top"], resolution=32), tmp_path / "a_file" / "renders")
         blend = await scene.save_blend(tmp_path / "attempt" / "final_scene.blend")
         assert blend.is_file() and blend.read_bytes()[:7] == b"BLENDER"
         await scene.save_baseline("parity_saved")
