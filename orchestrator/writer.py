@@ -3,7 +3,7 @@
 An iteration's artifacts and checkpoint take a few milliseconds of disk and JSON. The loop hands
 them to one writer thread and goes on to the next iteration, where the worker executes and
 renders for tens of milliseconds while the coordinator only waits. Writes land in the order they
-were submitted, and a failed write surfaces at the next submit or at `flush`, which the loop
+were submitted, and a failed write surfaces at the next submit or at `close`, which the loop
 awaits before the attempt ends. A process killed before a write landed resumes from the previous
 checkpoint and runs that iteration again.
 """
@@ -28,16 +28,13 @@ class SerialWriter:
         self._raise_failed()
         self._pending.append(self._executor.submit(write, *args))
 
-    async def flush(self) -> None:
-        """Wait for every queued write; raises the first failure."""
-        pending, self._pending = self._pending, []
-        for future in pending:
-            await asyncio.wrap_future(future)
-
     async def close(self) -> None:
+        """Wait for every queued write, then stop the thread; raises the first failure."""
         try:
-            await self.flush()
+            for future in self._pending:
+                await asyncio.wrap_future(future)
         finally:
+            self._pending = []
             self._executor.shutdown(wait=True)
 
     def _raise_failed(self) -> None:

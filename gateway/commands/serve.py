@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from gateway.errors import ConfigError
     from gateway.http_security import http_middleware
     from gateway.server import create_gateway
-    from harness.serving import loop_factory, serve_stdio
+    from harness import serving
 
     try:
         config = load_gateway_config(args.config)
@@ -65,10 +65,9 @@ def run(args: argparse.Namespace) -> int:
                 allowed_origins=config.http.allowed_origins,
             )
         else:
-            await serve_stdio(app)
+            await serving.serve_stdio(app)
 
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-        with asyncio.Runner(loop_factory=loop_factory()) as runner:
-            runner.run(serve())
+        serving.run(serve())
     kill_descendants()
     return 0

@@ -180,17 +180,17 @@ class ImageLoader:
         with self._lock:
             if image.nbytes <= self.limits.cache_bytes:
                 self._cache[key] = image
-            held = {id(img): img.nbytes for img in self._cache.values()}  # one image may sit under two keys
-            total = sum(held.values())
-            while total > self.limits.cache_bytes and self._cache:
-                _, old = self._cache.popitem(last=False)
-                if not any(img is old for img in self._cache.values()):
-                    total -= held.pop(id(old), 0)
+            while self._cache and self._held() > self.limits.cache_bytes:
+                self._cache.popitem(last=False)
         return image
 
     def cached_bytes(self) -> int:
         with self._lock:
-            return sum({id(img): img.nbytes for img in self._cache.values()}.values())
+            return self._held()
+
+    def _held(self) -> int:
+        """Bytes the cached images hold now (one image may sit under two keys); the caller holds the lock."""
+        return sum({id(img): img.nbytes for img in self._cache.values()}.values())
 
     def _resolve(self, text: str, label: str) -> Path:
         path = Path(text).expanduser()
