@@ -41,7 +41,7 @@ from harness.model_config import ModelsConfig  # noqa: E402
 from harness.report import ExecutionReport  # noqa: E402
 from orchestrator.builders.interface import BuildContext, Proposal  # noqa: E402
 from orchestrator.builders.parametric import from_unit  # noqa: E402
-from orchestrator.builders.search import random_point  # noqa: E402
+from orchestrator.builders.least_squares import random_point  # noqa: E402
 from orchestrator.checkpoint import Checkpoint  # noqa: E402
 from orchestrator.params import apply_values, find_params  # noqa: E402
 from orchestrator.service import RunService  # noqa: E402

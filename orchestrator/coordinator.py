@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.artifacts import RunFolder, write_json
-from orchestrator.builders.interface import Builder
+from orchestrator.builders.interface import Builder, Siblings
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.loop import AttemptContext, run_attempt
 from orchestrator.memory import IterationStep
@@ -64,6 +64,7 @@ class Coordinator:
     _baseline_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _pool_baseline: str | None = None  # the id a .blend baseline was imported under
     _slots: asyncio.Semaphore = field(init=False)  # attempts queue here, not in the pool's bounded wait
+    siblings: Siblings = field(init=False)  # the attempts as their builders see them (shared evaluations)
 
     def __post_init__(self) -> None:
         self._slots = asyncio.Semaphore(max(1, self.provider.size))
@@ -74,6 +75,7 @@ class Coordinator:
         saved = checkpoint.load()
         self.states = {i: saved.get(i) or AttemptState(index=i, strategy=make_strategy(i, self.config.seed))
                        for i in range(self.config.attempts)}
+        self.siblings = Siblings(self.states)
         started = time.time()
         deadline = started + self.config.timeout_s
         examples = self._examples()
@@ -113,7 +115,7 @@ class Coordinator:
                 ctx = AttemptContext(task=task, config=self.config, folder=self.folder, scene=scene,
                                      vision=self.vision, builder=self.builder_for(state.strategy),
                                      checkpoint=checkpoint, deadline=deadline, summarizer=self.summarizer,
-                                     examples=examples, on_step=self.on_step)
+                                     examples=examples, on_step=self.on_step, siblings=self.siblings)
                 await run_attempt(ctx, state)
         except asyncio.CancelledError:
             state.status = "cancelled" if state.status in ("running", "pending") else state.status

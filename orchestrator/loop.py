@@ -20,7 +20,7 @@ from harness.classifier import classify_exit
 from harness.report import ErrorClass, ExceptionInfo, ExecutionReport
 from harness.vision_types import SentinelReport
 from orchestrator.artifacts import RunFolder
-from orchestrator.builders.interface import BuildContext, Builder, Proposal
+from orchestrator.builders.interface import BuildContext, Builder, Proposal, Siblings
 from orchestrator.builders.llm import Completer
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.errors import AttemptStopped, BuilderUnavailable, SceneFault, VerifierFault
@@ -50,6 +50,7 @@ class AttemptContext:
     examples: list[str] = field(default_factory=list)
     on_step: Callable[[AttemptState, IterationStep], None] | None = None
     reset_ahead: asyncio.Future[None] | None = None  # the next iteration's reset, started when the worker was done
+    siblings: Siblings | None = None  # the run's attempts, for builders that share evaluations
 
 
 async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
@@ -84,6 +85,8 @@ async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
                     step.calls.append(e.log)
                 state.status, state.error = "failed", step.error
             finally:
+                if ctx.siblings is not None:
+                    ctx.siblings.in_flight.pop(state.index, None)
                 step.elapsed_s = time.perf_counter() - started
                 if completed or step.error:
                     _checkpoint(ctx, writer, state, step, completed)
@@ -126,7 +129,7 @@ def _phase(step: IterationStep, name: str) -> Iterator[None]:
 
 def _context(ctx: AttemptContext, state: AttemptState, iteration: int) -> BuildContext:
     return BuildContext(task=ctx.task, config=ctx.config, strategy=state.strategy, memory=state.memory,
-                        iteration=iteration, examples=ctx.examples)
+                        iteration=iteration, examples=ctx.examples, siblings=ctx.siblings)
 
 
 def _take(step: IterationStep, proposal: Proposal) -> None:
@@ -141,6 +144,8 @@ async def _build(ctx: AttemptContext, state: AttemptState, step: IterationStep) 
     """The builder proposes the next complete program (it never sees the scorer, only feedback)."""
     proposal = await ctx.builder.propose(_context(ctx, state, step.index))
     _take(step, proposal)
+    if ctx.siblings is not None and proposal.params is not None:
+        ctx.siblings.in_flight[state.index] = proposal.params
     return proposal
 
 

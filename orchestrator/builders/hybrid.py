@@ -37,7 +37,7 @@ class HybridBuilder:
             since_llm += 1
         if best is None or not self._tunable(best.code) or since_llm >= ctx.config.hybrid_refine:
             return await self.llm.propose(ctx)
-        return propose_params(best.code, steps, ctx.strategy.seed)
+        return propose_params(best.code, ctx.shared_steps(), ctx.config.seed, pending=ctx.in_flight())
 
     async def fix(self, ctx: BuildContext, code: str, report: ExecutionReport, number: int = 1) -> Proposal | None:
         return await self.llm.fix(ctx, code, report, number)

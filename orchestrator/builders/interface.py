@@ -12,11 +12,21 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.report import ExecutionReport
 from harness.vision_types import CallLog
-from orchestrator.memory import AttemptMemory
-from orchestrator.state import RunConfig, Strategy
+from orchestrator.memory import AttemptMemory, IterationStep
+from orchestrator.state import AttemptState, RunConfig, Strategy
 from orchestrator.task import Task
 
-__all__ = ["BuildContext", "Proposal", "Builder"]
+__all__ = ["BuildContext", "Proposal", "Builder", "Siblings"]
+
+
+class Siblings:
+    """The attempts of one run as each builder may see them: what they evaluated, what they are
+    evaluating now (parameter sets per attempt index). Lets a search share evaluations across
+    attempts; the coordinator owns it, the loop keeps `in_flight` current. A live view, never copied."""
+
+    def __init__(self, states: dict[int, AttemptState]) -> None:
+        self.states = states
+        self.in_flight: dict[int, dict[str, list[float]]] = {}
 
 
 class BuildContext(BaseModel):
@@ -27,6 +37,19 @@ class BuildContext(BaseModel):
     memory: AttemptMemory
     iteration: int
     examples: list[str] = Field(default_factory=list, description="programs that scored well on similar past tasks")
+    siblings: Siblings | None = Field(None, description="the run's other attempts; None when the attempt runs alone")
+
+    def shared_steps(self) -> list[IterationStep]:
+        """This attempt's steps, then every sibling's."""
+        others = [] if self.siblings is None else [
+            s for i, state in sorted(self.siblings.states.items()) if i != self.strategy.index for s in state.memory.steps]
+        return list(self.memory.steps) + others
+
+    def in_flight(self) -> list[dict[str, list[float]]]:
+        """Parameter sets siblings are evaluating right now."""
+        if self.siblings is None:
+            return []
+        return [v for i, v in sorted(self.siblings.in_flight.items()) if i != self.strategy.index]
 
 
 class Proposal(BaseModel):

@@ -1,27 +1,44 @@
-"""The offline builder: tunes a program's `# param` literals by black-box search on the score.
+"""The offline builder: fits a program's `# param` literals to the measured residuals.
 
-The program is the task's start program (or, inside hybrid, the best program so far). The next
-parameter vector is a pure function of the search seed and the scored history of that program's
-family (same skeleton), so resume and replays pick up exactly where they were.
+The program is the task's start program (or, inside hybrid, the best program so far). Each
+evaluated member of its family (same skeleton) contributes one residual vector: every view's
+`ViewResiduals.vector()` (box edges, centroid, size, colour: harness.residuals) plus the score's
+shortfall `SCORE_WEIGHT·√(1 − score)`, which carries what the residuals cannot see (SSIM, edges,
+sentinel penalties, a VLM's judgement; for a task without references it is the only entry).
+`orchestrator.builders.least_squares` turns those into the next parameter vector, a pure
+function of the search seed and the evaluations, so resume and replays pick up exactly where
+they were.
+
+Attempts of one run share evaluations: the run's siblings (BuildContext.siblings) add their
+evaluated steps of the same family, and their in-flight proposals are not proposed again, so
+two attempts on two workers advance one search twice as fast instead of repeating each other.
+Which attempt evaluates which point then depends on timing; the search's next point given the
+evaluations does not.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 from harness.report import ExecutionReport
 from orchestrator.builders.interface import BuildContext, Proposal
-from orchestrator.builders.search import next_point
+from orchestrator.builders.least_squares import Point, next_point
 from orchestrator.errors import TaskError
 from orchestrator.memory import IterationStep
 from orchestrator.params import Param, apply_values, find_params, skeleton
 
-__all__ = ["ParametricBuilder", "propose_params", "to_unit", "from_unit"]
+__all__ = ["ParametricBuilder", "propose_params", "to_unit", "from_unit", "residual_vector", "SCORE_WEIGHT"]
+
+SCORE_WEIGHT = 0.05
+"""√(1 − score) is 0.3 at a 0.9 score: weighted to about a 2 % edge shift, a tie-breaker beside the residuals."""
 
 
 def to_unit(params: list[Param], values: dict[str, list[float]]) -> list[float]:
     return [(v - p.lo) / (p.hi - p.lo) for p in params for v in values[p.name]]
 
 
-def from_unit(params: list[Param], point: tuple[float, ...]) -> dict[str, list[float]]:
+def from_unit(params: list[Param], point: Sequence[float]) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
     i = 0
     for p in params:
@@ -30,18 +47,53 @@ def from_unit(params: list[Param], point: tuple[float, ...]) -> dict[str, list[f
     return out
 
 
-def propose_params(base_code: str, steps: list[IterationStep], seed: int, builder: str = "parametric") -> Proposal:
-    """The next member of `base_code`'s family, given the scored steps so far."""
+def _key(params: list[Param], values: dict[str, list[float]]) -> Point:
+    """The unit-cube point of `values` as the program will hold them (clipped, 4 decimals or integers)."""
+    out: list[float] = []
+    for p in params:
+        for v, is_int in zip(values[p.name], p.is_int):
+            v = min(p.hi, max(p.lo, v))
+            out.append(((round(v) if is_int else round(v, 4)) - p.lo) / (p.hi - p.lo))
+    return tuple(out)
+
+
+def residual_vector(step: IterationStep, with_residuals: bool) -> list[float] | None:
+    """What the search minimises for one evaluated step; None when its program failed to run."""
+    if not step.ran:
+        return None
+    shortfall = [SCORE_WEIGHT * math.sqrt(max(0.0, 1.0 - step.score)) if with_residuals
+                 else math.sqrt(max(0.0, 1.0 - step.score))]
+    if not with_residuals or step.compare is None:
+        return shortfall
+    views = sorted(step.compare.views.items())
+    return [x for _, m in views for x in (m.residuals.vector() if m.residuals else [])] + shortfall
+
+
+def propose_params(base_code: str, steps: list[IterationStep], seed: int, builder: str = "parametric",
+                   pending: Sequence[dict[str, list[float]]] = ()) -> Proposal:
+    """The next member of `base_code`'s family, given every evaluated step (this attempt's and its
+    siblings') and the parameter sets in flight elsewhere."""
     params = find_params(base_code)
     family = skeleton(base_code)
-    history = [(to_unit(params, s.params), s.score) for s in steps
-               if s.params is not None and s.code and skeleton(s.code) == family and s.execution is not None]
-    x0 = history[0][0] if history else to_unit(params, {p.name: p.value for p in params})
-    values = from_unit(params, next_point(x0, seed, history))
-    code = apply_values(base_code, values)
+    mine = [s for s in steps if s.params is not None and s.code and s.execution is not None and skeleton(s.code) == family]
+
+    def canon(x: Sequence[float]) -> Point:
+        return _key(params, from_unit(params, x))
+
+    vectors = {id(s): residual_vector(s, with_residuals=True) for s in mine}
+    if len({len(v) for v in vectors.values() if v is not None}) > 1:  # views came and went: the score alone
+        vectors = {id(s): residual_vector(s, with_residuals=False) for s in mine}
+    evaluated = {_key(params, s.params): vectors[id(s)] for s in mine if s.params is not None}
+    start = {p.name: p.value for p in params}
+    point = next_point(_key(params, start), seed, evaluated, canon, [_key(params, v) for v in pending if _same_shape(v, start)])
+    code = apply_values(base_code, from_unit(params, point))
     values = {p.name: p.value for p in find_params(code)}  # as rounded into the program
     plan = "Set " + ", ".join(f"{k}={[round(x, 4) for x in v] if len(v) > 1 else round(v[0], 4)}" for k, v in values.items())
     return Proposal(builder=builder, code=code, plan=plan, raw=plan, params=values)
+
+
+def _same_shape(a: dict[str, list[float]], b: dict[str, list[float]]) -> bool:
+    return set(a) == set(b) and all(len(a[k]) == len(b[k]) for k in a)
 
 
 class ParametricBuilder:
@@ -53,7 +105,7 @@ class ParametricBuilder:
         code = ctx.task.start_code
         if not code or not find_params(code):
             raise TaskError(f"task {ctx.task.name!r}: the parametric builder needs [start].program with `# param` literals")
-        return propose_params(code, ctx.memory.steps, ctx.strategy.seed)
+        return propose_params(code, ctx.shared_steps(), ctx.config.seed, pending=ctx.in_flight())
 
     async def fix(self, ctx: BuildContext, code: str, report: ExecutionReport, number: int = 1) -> Proposal | None:
         return None  # a parameter vector that breaks the program simply scores 0

@@ -9,6 +9,8 @@ Metrics (one render against one reference, same size):
   edge pixel of one image to the nearest edge pixel of the other, averaged both ways — divided by
   the image diagonal; 0 when neither has edges, 1 when only one has.
 - phash_distance: Hamming distance of the 64-bit DCT hashes.
+- colour_delta_e: CIEDE2000 between the mean CIELAB colours of the two subjects, and with it the
+  signed residuals of servers.viewport_vision.residuals (box, centroid, size, colour).
 The combined score and its weights: harness.vision_types.ViewMetrics / COMBINED_WEIGHTS.
 
 A reference of another size is resized to the render's size (area resampling when shrinking,
@@ -29,6 +31,7 @@ from harness.vision_types import COMBINED_WEIGHTS, CompareResult, ViewMetrics
 from servers.viewport_vision.errors import CompareInputError
 from servers.viewport_vision.images import LoadedImage, MapViews
 from servers.viewport_vision.phash import hamming, phash_bits
+from servers.viewport_vision.residuals import view_residuals
 from servers.viewport_vision.silhouette import grey, subject
 
 __all__ = ["combined_score", "view_metrics", "compare_views", "ssim", "edge_distance"]
@@ -36,17 +39,21 @@ __all__ = ["combined_score", "view_metrics", "compare_views", "ssim", "edge_dist
 _PIXEL_SCALE = 0.02  # pixel term = exp(-pixel_loss / 0.02)
 _EDGE_SCALE = 0.05  # edge term = exp(-edge_distance / 0.05)
 _PHASH_SCALE = 32  # phash term = max(0, 1 - d / 32); unrelated images sit near 32
+_COLOUR_SCALE = 10.0  # colour term = exp(-ΔE2000 / 10): ΔE 2 (barely visible) keeps 0.82, ΔE 20 keeps 0.14
 _ASPECT_TOLERANCE = 0.02
 _CANNY_LOW, _CANNY_HIGH = 20, 60
 
 
-def combined_score(pixel_loss: float, ssim_value: float, iou: float, edge: float, phash_distance: float) -> float:
+def combined_score(pixel_loss: float, ssim_value: float, iou: float, edge: float, phash_distance: float,
+                   colour_delta_e: float | None) -> float:
+    """`colour_delta_e` None: a subject on one side only scores colour 0 (on neither side, 1)."""
     terms = {
         "pixel": math.exp(-pixel_loss / _PIXEL_SCALE),
         "ssim": max(0.0, ssim_value),
         "silhouette_iou": iou,
         "edge": math.exp(-edge / _EDGE_SCALE),
         "phash": max(0.0, 1.0 - phash_distance / _PHASH_SCALE),
+        "colour": math.exp(-colour_delta_e / _COLOUR_SCALE) if colour_delta_e is not None else float(iou == 1.0),
     }
     return round(min(1.0, max(0.0, sum(COMBINED_WEIGHTS[k] * v for k, v in terms.items()))), 6)
 
@@ -111,14 +118,17 @@ def view_metrics(render: LoadedImage, reference: LoadedImage, tolerance: float =
     ssim_value = ssim(render, ref)
     edge = edge_distance(render, ref)
     phash_d = hamming(*(image.memo("phash", lambda image=image: phash_bits(grey(image))) for image in (render, ref)))
+    residuals = view_residuals(render, ref, mask, ref_mask)
     return ViewMetrics(
         pixel_loss=pixel_loss,
         ssim=ssim_value,
         silhouette_iou=iou,
         edge_distance=edge,
         phash_distance=phash_d,
-        score=combined_score(pixel_loss, ssim_value, iou, edge, phash_d),
+        colour_delta_e=residuals.dE2000,
+        score=combined_score(pixel_loss, ssim_value, iou, edge, phash_d, residuals.dE2000),
         resized_reference=resized,
+        residuals=residuals,
     )
 
 
@@ -149,12 +159,14 @@ def _mean(items: list[ViewMetrics]) -> ViewMetrics:
     def avg(name: str) -> float:
         return float(np.mean([getattr(m, name) for m in items]))
 
+    colours = [m.colour_delta_e for m in items if m.colour_delta_e is not None]
     return ViewMetrics(
         pixel_loss=avg("pixel_loss"),
         ssim=avg("ssim"),
         silhouette_iou=avg("silhouette_iou"),
         edge_distance=avg("edge_distance"),
         phash_distance=round(avg("phash_distance")),
+        colour_delta_e=float(np.mean(colours)) if colours else None,
         score=round(avg("score"), 6),
         resized_reference=any(m.resized_reference for m in items),
     )

@@ -34,10 +34,11 @@ def test_identical_images_score_one_with_zero_pixel_loss() -> None:
 
 
 def test_score_falls_monotonically_as_the_shape_moves_away() -> None:
+    """While the shape stays in frame (past dx 64 it leaves it, and pixel loss falls again)."""
     reference = shape()
-    scores = [view_metrics(shape(dx), reference).score for dx in (0, 3, 8, 16, 32, 64, 96, 128)]
+    scores = [view_metrics(shape(dx), reference).score for dx in (0, 3, 8, 16, 32, 48, 64)]
     assert all(a > b for a, b in zip(scores, scores[1:])), scores
-    assert scores[-1] < 0.4
+    assert scores[-1] < 0.5
 
 
 def test_pixel_loss_is_mse_over_rgb_in_unit_range() -> None:

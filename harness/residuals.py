@@ -1,0 +1,117 @@
+"""Residuals of a render against its reference, as data and as directions (VIS-05).
+
+The vision server measures them (servers/viewport_vision/residuals.py); three consumers read
+them here, with no OpenCV: the parametric builder regresses on `vector()`, and the LLM builder,
+hosts and report.html read `describe()`, computed sentences such as
+"front: 18 % narrower and 0.3 of its width to the left; colour off by ΔE 21: bluer (Δb −19)".
+
+Conventions: every difference is render − reference, ratios are render ÷ reference; positions
+are fractions of the image with x to the right and y up; colour is CIELAB (L 0..100).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+__all__ = ["PartResiduals", "ViewResiduals", "VECTOR_NAMES", "COLOUR_SCALE", "MISSING_SUBJECT", "describe_views"]
+
+VECTOR_NAMES = ("left", "right", "top", "bottom", "centroid_dx", "centroid_dy", "log_width", "log_height",
+                "L", "a", "b")
+"""What `ViewResiduals.vector()` holds, in order (stable: a program may regress on it)."""
+
+COLOUR_SCALE = 1 / 200
+"""Lab units → vector units: ΔE 2 (a just visible difference) weighs as much as a 1 % shift of an
+edge (1.3 px at 128²), so colour and geometry are fitted together, neither drowning the other."""
+
+MISSING_SUBJECT = 1.0
+"""Every vector entry of a view whose render shows no subject: far worse than any real mismatch,
+so a search backs away from parameters that push the subject out of the frame."""
+
+Status = Literal["ok", "no_subject_in_render", "no_subject_in_reference", "no_subject"]
+
+
+class _Residuals(BaseModel):
+    left: float | None = Field(None, description="render's left edge − reference's, fraction of image width (+ = further right)")
+    right: float | None = Field(None, description="right edge difference, fraction of image width")
+    top: float | None = Field(None, description="top edge difference, fraction of image height (+ = higher)")
+    bottom: float | None = Field(None, description="bottom edge difference, fraction of image height")
+    centroid_dx: float | None = Field(None, description="subject centroid x difference, fraction of image width")
+    centroid_dy: float | None = Field(None, description="subject centroid y difference, fraction of image height (+ = higher)")
+    width_ratio: float | None = Field(None, description="subject box width, render ÷ reference")
+    height_ratio: float | None = Field(None, description="subject box height, render ÷ reference")
+    area_ratio: float | None = Field(None, description="subject area (pixels), render ÷ reference")
+    aspect_ratio: float | None = Field(None, description="box aspect (width/height), render ÷ reference")
+    dL: float | None = Field(None, description="CIELAB lightness difference of the subject's mean colour")
+    da: float | None = Field(None, description="CIELAB a* difference (+ = redder, − = greener)")
+    db: float | None = Field(None, description="CIELAB b* difference (+ = yellower, − = bluer)")
+    dE2000: float | None = Field(None, description="CIEDE2000 colour difference of the subjects' mean colours")
+
+    def _phrases(self, reference_width: float | None) -> list[str]:
+        out = []
+        shape = [_ratio(self.width_ratio, "wider", "narrower"), _ratio(self.height_ratio, "taller", "shorter")]
+        if any(shape):
+            out.append(" and ".join(p for p in shape if p))
+        if self.centroid_dx is not None and abs(self.centroid_dx) >= 0.01:
+            side = "right" if self.centroid_dx > 0 else "left"
+            rel = abs(self.centroid_dx) / reference_width if reference_width else None
+            out.append(f"{rel:.2g} of its width to the {side}" if rel is not None else f"{abs(self.centroid_dx):.0%} of the frame to the {side}")
+        if self.centroid_dy is not None and abs(self.centroid_dy) >= 0.01:
+            out.append(f"{abs(self.centroid_dy):.0%} of the frame {'higher' if self.centroid_dy > 0 else 'lower'}")
+        if self.dE2000 is not None and self.dE2000 >= 3:
+            axes = [(self.dL, "lighter", "darker", "ΔL"), (self.da, "redder", "greener", "Δa"),
+                    (self.db, "yellower", "bluer", "Δb")]
+            tints = [f"{up if d > 0 else down} ({name} {d:+.0f})" for d, up, down, name in axes if d is not None and abs(d) >= 2]
+            out.append(f"colour off by ΔE {self.dE2000:.0f}" + (": " + ", ".join(tints) if tints else ""))
+        return out
+
+
+def _ratio(value: float | None, more: str, less: str) -> str | None:
+    if value is None or abs(value - 1) < 0.03:
+        return None
+    return f"{abs(value - 1):.0%} {more if value > 1 else less}"
+
+
+class PartResiduals(_Residuals):
+    """The same residuals for one matched part: the n-th largest connected piece of each subject."""
+
+    index: int = Field(description="0 = the largest part")
+
+
+class ViewResiduals(_Residuals):
+    """One view's residuals; values are None unless status is 'ok'."""
+
+    status: Status = Field(description="ok, or which image shows no subject (then no residuals)")
+    reference_area: float | None = Field(None, description="the reference subject's share of the frame")
+    reference_width: float | None = Field(None, description="the reference subject's box width, fraction of the image")
+    parts: list[PartResiduals] = Field(default_factory=list,
+                                       description="per matched part (largest first), when a subject has several")
+
+    def vector(self) -> list[float]:
+        """VECTOR_NAMES in order: 0 everywhere for a perfect match; the parametric builder's residuals."""
+        if self.status == "no_subject_in_render":
+            return [MISSING_SUBJECT] * len(VECTOR_NAMES)
+        if self.status != "ok":  # nothing to match against in this view
+            return [0.0] * len(VECTOR_NAMES)
+        geometry = [self.left, self.right, self.top, self.bottom, self.centroid_dx, self.centroid_dy,
+                    math.log(self.width_ratio or 1.0), math.log(self.height_ratio or 1.0)]
+        colour = [(d or 0.0) * COLOUR_SCALE for d in (self.dL, self.da, self.db)]
+        return [float(v or 0.0) for v in geometry] + colour
+
+    def describe(self, view: str) -> str:
+        """One sentence a builder can act on."""
+        if self.status == "no_subject_in_render":
+            return f"{view}: nothing visible in the render where the reference shows a subject"
+        if self.status != "ok":
+            return f"{view}: the reference shows no subject, so no direction can be measured"
+        phrases = self._phrases(self.reference_width)
+        text = f"{view}: " + ("; ".join(phrases) if phrases else "matches the reference in size, place and colour")
+        worst = [p for p in self.parts if p._phrases(None)]
+        return text + "".join(f" (part {p.index + 1}: {'; '.join(p._phrases(None))})" for p in worst[:2])
+
+
+def describe_views(residuals: dict[str, ViewResiduals]) -> list[str]:
+    """One sentence per view, in view order."""
+    return [r.describe(view) for view, r in residuals.items()]

@@ -1,0 +1,158 @@
+"""Bounded least squares over measured residuals: the parametric builder's search.
+
+The loop renders one program at a time, while `scipy.optimize.least_squares` (trust-region
+reflective, bounds = the unit cube of the `# param` ranges) wants to call a function. We invert
+that by replay: every proposal re-runs the optimizer from the start, answering each point it
+asks from the evaluations recorded so far, and the first point nobody has evaluated is the
+proposal (the optimizer is interrupted there). So the next point is a pure function of
+(start, seed, evaluations): resume, and replays of a checkpoint, propose exactly what an
+uninterrupted run would have.
+
+- Jacobian: forward differences at the start (one render per dimension, step `FD_STEP`),
+  then Broyden rank-one updates from every later evaluation, so a step costs one render.
+- Evaluations are looked up by value, not by order: an evaluation made by another attempt of
+  the run (same program family) answers the optimizer just as well. Points in flight
+  elsewhere (`pending`) are answered as failures (NaN: the trust region shrinks and asks a
+  shorter step), or for the Jacobian, the other side's difference is asked instead, so two
+  attempts never render the same point and their renders together advance one search.
+- A failed program answers NaN (trf shrinks its step). When the optimizer stops, it restarts
+  from a seeded perturbation of the best point, keeping its Jacobian.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Collection, Mapping, Sequence
+
+import numpy as np
+from scipy.optimize import least_squares
+
+__all__ = ["Point", "next_point", "random_point", "FD_STEP"]
+
+Point = tuple[float, ...]
+Canon = Callable[[Sequence[float]], Point]  # a unit-cube point as the program will hold it (rounded)
+
+FD_STEP = 0.06  # of the unit range: moves a silhouette edge a few pixels at 128², above quantisation
+MAX_NFEV = 40  # function calls (answered or not) per optimizer run before a restart
+MAX_RESTARTS = 40
+RESTART_SPREAD = 0.12
+
+
+class _Ask(Exception):
+    """The optimizer wants a point nobody has evaluated: that is the proposal."""
+
+    def __init__(self, point: Point) -> None:
+        self.point = point
+
+
+class _Replay:
+    """The optimizer's function and Jacobian, answered from recorded evaluations."""
+
+    def __init__(self, canon: Canon, evaluated: Mapping[Point, Sequence[float] | None], pending: Collection[Point],
+                 size: int, seed: int) -> None:
+        self.canon, self.evaluated, self.pending = canon, evaluated, set(pending)
+        self.size, self.seed = size, seed
+        self.jacobian: np.ndarray | None = None
+        self.anchor: tuple[np.ndarray, np.ndarray] | None = None
+
+    def value(self, p: Point) -> np.ndarray | None:
+        """The residuals of `p`: recorded, NaN for a failure or a point in flight; raise _Ask otherwise."""
+        if p in self.evaluated:
+            r = self.evaluated[p]
+            return np.full(self.size, np.nan) if r is None else np.asarray(r, float)
+        if p in self.pending:
+            return np.full(self.size, np.nan)
+        raise _Ask(p)
+
+    def fun(self, x: np.ndarray) -> np.ndarray:
+        p = self.canon(x)
+        r = self.value(p)
+        if self.jacobian is not None and self.anchor is not None and np.isfinite(r).all():
+            s = np.asarray(p) - self.anchor[0]
+            if (ss := float(s @ s)) > 0:  # Broyden's good update: secant condition along s
+                self.jacobian += np.outer(r - self.anchor[1] - self.jacobian @ s, s) / ss
+        return r
+
+    def jac(self, x: np.ndarray) -> np.ndarray:
+        p = self.canon(x)
+        f = self.value(p)  # trf asks the Jacobian only where the residuals are known and finite
+        if self.jacobian is None:
+            self.jacobian = self.differences(p, f)
+        self.anchor = (np.asarray(p), np.asarray(f, float))
+        return self.jacobian.copy()
+
+    def probes(self, p: Point) -> list[tuple[Point, Point]]:
+        """Per dimension, the forward-difference point and its mirror (a probe rounded back onto p is skipped).
+        The side tried first is a pure function of (seed, dimension), so every replay asks the same probes."""
+        out = []
+        for i in range(len(p)):
+            sign = 1.0 if random.Random(f"{self.seed}:{i}").random() < 0.5 else -1.0
+            if not 0.0 <= p[i] + sign * FD_STEP <= 1.0:
+                sign = -sign
+            first, second = list(p), list(p)
+            first[i] += sign * FD_STEP
+            second[i] -= sign * FD_STEP
+            out.append((self.canon(first), self.canon(np.clip(second, 0.0, 1.0))))
+        return out
+
+    def differences(self, p: Point, f: np.ndarray) -> np.ndarray:
+        """Forward (or central, when both sides were evaluated) differences at p, asking what is missing."""
+        columns: list[np.ndarray | None] = []
+        wanted: tuple[list[Point], list[Point]] = ([], [])  # first sides, then mirrors (central differences)
+        for i, pair in enumerate(self.probes(p)):
+            usable = [(q, self.evaluated[q]) for q in pair if q != p and self.evaluated.get(q) is not None]
+            if usable:
+                columns.append(sum((np.asarray(r, float) - f) / (q[i] - p[i]) for q, r in usable) / len(usable))
+                continue
+            columns.append(None)
+            for side, q in zip(wanted, pair):
+                if q != p and q not in self.evaluated and q not in self.pending:
+                    side.append(q)
+        if any(c is None for c in columns) and (asks := wanted[0] + wanted[1]):
+            raise _Ask(asks[0])
+        return np.stack([np.zeros(self.size) if c is None else c for c in columns], axis=1)
+
+
+def next_point(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequence[float] | None], canon: Canon,
+               pending: Collection[Point] = ()) -> Point:
+    """The next point to evaluate, given every evaluation so far (point → residual vector, None = failed).
+
+    Residual vectors must all have one length (use a shorter, common vector when they do not).
+    """
+    size = len(next((r for r in evaluated.values() if r is not None), [0.0]))
+    replay = _Replay(canon, evaluated, pending, size, seed)
+    start = canon(x0)
+    restarts = random.Random(seed * 7919 + 1)
+    try:
+        for _ in range(MAX_RESTARTS):
+            if start in evaluated and evaluated[start] is None or start in pending:
+                if start in pending:  # in flight elsewhere: its difference probes are known already
+                    replay.differences(start, np.zeros(size))
+                start = _perturb(canon, start, restarts)
+                continue
+            replay.value(start)  # asks for the start itself first
+            least_squares(replay.fun, np.asarray(start, float), jac=replay.jac, bounds=(0.0, 1.0), method="trf",
+                          max_nfev=MAX_NFEV, xtol=1e-3, ftol=1e-4, gtol=1e-8, x_scale=1.0)
+            replay.anchor = None
+            start = _perturb(canon, _best(evaluated, start), restarts)
+    except _Ask as ask:
+        return ask.point
+    rng = random.Random(seed + len(evaluated))  # every restart ended on known points: anywhere new
+    for _ in range(1000):
+        if (p := canon([rng.random() for _ in x0])) not in evaluated and p not in pending:
+            return p
+    return p
+
+
+def _best(evaluated: Mapping[Point, Sequence[float] | None], fallback: Point) -> Point:
+    scored = [(float(np.dot(r, r)), p) for p, r in evaluated.items() if r is not None]
+    return min(scored)[1] if scored else fallback
+
+
+def _perturb(canon: Canon, p: Point, rng: random.Random) -> Point:
+    return canon([min(1.0, max(0.0, v + rng.gauss(0.0, RESTART_SPREAD))) for v in p])
+
+
+def random_point(dims: int, rng: random.Random) -> Point:
+    """A uniform point of the unit cube (the baseline the benchmark compares against)."""
+    return tuple(round(rng.random(), 6) for _ in range(dims))

@@ -1,0 +1,136 @@
+"""Measured residuals of one render against its reference (VIS-05): signed, named, physical.
+
+Where the scalar score says "how far", these say "which way": the subject's silhouette box
+edges, centroid, area and aspect, and its colour in CIELAB with ΔE2000. Every value is
+render − reference (ratios: render ÷ reference), in image fractions with x to the right and
+y UP, so `top = +0.05` reads "the render's top edge sits 5 % of the frame height higher".
+
+- The subject is the foreground mask the metrics already use (servers.viewport_vision.silhouette).
+- Colour is the mean CIELAB (D65, sRGB input, OpenCV's conversion) of each image's own subject,
+  eroded by one pixel so anti-aliased rims, half background, do not tint it; a subject too thin
+  to erode keeps its rim. ΔE2000 is Sharma, Wu and Dalal's (2005) formulation.
+- Parts: the subject's largest connected components, matched to the reference's in order of
+  area, each with its own box and colour (a table's top and legs, a snowman's balls).
+
+The numbers are a pure function of the two images: the same images give the same residuals.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from harness.residuals import PartResiduals, ViewResiduals
+from servers.viewport_vision.images import LoadedImage
+
+__all__ = ["view_residuals", "ciede2000", "subject_lab"]
+
+_ERODE = np.ones((3, 3), np.uint8)
+_MIN_COLOUR_PIXELS = 12
+MAX_PARTS = 4
+_MIN_PART_SHARE = 0.02  # a part covers at least this share of its subject
+
+
+def ciede2000(lab1: tuple[float, float, float], lab2: tuple[float, float, float]) -> float:
+    """ΔE2000 between two CIELAB colours (kL = kC = kH = 1)."""
+    (l1, a1, b1), (l2, a2, b2) = lab1, lab2
+    c_bar = (math.hypot(a1, b1) + math.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - math.sqrt(c_bar**7 / (c_bar**7 + 25.0**7)))
+    a1p, a2p = (1 + g) * a1, (1 + g) * a2
+    c1p, c2p = math.hypot(a1p, b1), math.hypot(a2p, b2)
+    h1p = math.degrees(math.atan2(b1, a1p)) % 360 if c1p else 0.0
+    h2p = math.degrees(math.atan2(b2, a2p)) % 360 if c2p else 0.0
+    dl, dc = l2 - l1, c2p - c1p
+    if c1p * c2p == 0:
+        dh = 0.0
+    elif abs(h2p - h1p) <= 180:
+        dh = h2p - h1p
+    else:
+        dh = h2p - h1p - 360 if h2p > h1p else h2p - h1p + 360
+    big_dh = 2 * math.sqrt(c1p * c2p) * math.sin(math.radians(dh / 2))
+    l_bar, cp_bar = (l1 + l2) / 2, (c1p + c2p) / 2
+    if c1p * c2p == 0:
+        h_bar = h1p + h2p
+    elif abs(h1p - h2p) <= 180:
+        h_bar = (h1p + h2p) / 2
+    else:
+        h_bar = (h1p + h2p + 360) / 2 if h1p + h2p < 360 else (h1p + h2p - 360) / 2
+    t = (1 - 0.17 * math.cos(math.radians(h_bar - 30)) + 0.24 * math.cos(math.radians(2 * h_bar))
+         + 0.32 * math.cos(math.radians(3 * h_bar + 6)) - 0.20 * math.cos(math.radians(4 * h_bar - 63)))
+    d_theta = 30 * math.exp(-(((h_bar - 275) / 25) ** 2))
+    r_c = 2 * math.sqrt(cp_bar**7 / (cp_bar**7 + 25.0**7))
+    s_l = 1 + 0.015 * (l_bar - 50) ** 2 / math.sqrt(20 + (l_bar - 50) ** 2)
+    s_c, s_h = 1 + 0.045 * cp_bar, 1 + 0.015 * cp_bar * t
+    r_t = -math.sin(math.radians(2 * d_theta)) * r_c
+    tl, tc, th = dl / s_l, dc / s_c, big_dh / s_h
+    return math.sqrt(max(0.0, tl * tl + tc * tc + th * th + r_t * tc * th))
+
+
+def subject_lab(rgb: np.ndarray, mask: np.ndarray) -> tuple[float, float, float] | None:
+    """Mean CIELAB of the masked pixels, rim eroded away when enough is left; None for an empty mask."""
+    inner = cv2.erode(mask.astype(np.uint8), _ERODE) > 0
+    region = inner if np.count_nonzero(inner) >= _MIN_COLOUR_PIXELS else mask
+    if not region.any():
+        return None
+    pixels = (rgb[region].astype(np.float32) / 255.0).reshape(-1, 1, 3)
+    lab = cv2.cvtColor(pixels, cv2.COLOR_RGB2Lab).reshape(-1, 3).mean(axis=0)
+    return float(lab[0]), float(lab[1]), float(lab[2])
+
+
+class _Shape:
+    """Box, centroid and area of a mask in image fractions, y up."""
+
+    def __init__(self, mask: np.ndarray) -> None:
+        h, w = mask.shape
+        ys, xs = np.nonzero(mask)
+        self.area = len(xs) / (h * w)
+        self.left, self.right = xs.min() / w, (xs.max() + 1) / w
+        self.top, self.bottom = 1 - ys.min() / h, 1 - (ys.max() + 1) / h
+        self.cx, self.cy = (xs.mean() + 0.5) / w, 1 - (ys.mean() + 0.5) / h
+        self.width, self.height = self.right - self.left, self.top - self.bottom
+
+
+def _geometry(render: _Shape, ref: _Shape) -> dict[str, float]:
+    return {
+        "left": render.left - ref.left, "right": render.right - ref.right,
+        "top": render.top - ref.top, "bottom": render.bottom - ref.bottom,
+        "centroid_dx": render.cx - ref.cx, "centroid_dy": render.cy - ref.cy,
+        "width_ratio": render.width / ref.width, "height_ratio": render.height / ref.height,
+        "area_ratio": render.area / ref.area,
+        "aspect_ratio": (render.width / render.height) / (ref.width / ref.height),
+    }
+
+
+def _colour(render_lab: tuple[float, float, float] | None,
+            ref_lab: tuple[float, float, float] | None) -> dict[str, float | None]:
+    if render_lab is None or ref_lab is None:
+        return {"dL": None, "da": None, "db": None, "dE2000": None}
+    return {"dL": render_lab[0] - ref_lab[0], "da": render_lab[1] - ref_lab[1], "db": render_lab[2] - ref_lab[2],
+            "dE2000": ciede2000(render_lab, ref_lab)}
+
+
+def _parts(mask: np.ndarray) -> list[np.ndarray]:
+    """The mask's largest connected components (8-neighbourhood), biggest first."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    total = max(1, int(np.count_nonzero(mask)))
+    order = sorted(range(1, count), key=lambda i: (-stats[i, cv2.CC_STAT_AREA], stats[i, cv2.CC_STAT_LEFT]))
+    return [labels == i for i in order[:MAX_PARTS] if stats[i, cv2.CC_STAT_AREA] / total >= _MIN_PART_SHARE]
+
+
+def view_residuals(render: LoadedImage, reference: LoadedImage, mask: np.ndarray, ref_mask: np.ndarray) -> ViewResiduals:
+    """Residuals of one view; `reference` already has the render's size, masks are their subjects."""
+    if not ref_mask.any():
+        return ViewResiduals(status="no_subject_in_reference" if mask.any() else "no_subject")
+    if not mask.any():
+        return ViewResiduals(status="no_subject_in_render", reference_area=_Shape(ref_mask).area)
+    render_parts, reference_parts = _parts(mask), _parts(ref_mask)
+    parts = [] if max(len(render_parts), len(reference_parts)) < 2 else [
+        PartResiduals(index=i, **_geometry(_Shape(a), _Shape(b)),
+                      **_colour(subject_lab(render.rgb, a), subject_lab(reference.rgb, b)))
+        for i, (a, b) in enumerate(zip(render_parts, reference_parts))]
+    ref_shape = _Shape(ref_mask)
+    return ViewResiduals(status="ok", reference_area=ref_shape.area, reference_width=ref_shape.width,
+                         **_geometry(_Shape(mask), ref_shape),
+                         **_colour(subject_lab(render.rgb, mask), subject_lab(reference.rgb, ref_mask)), parts=parts)
