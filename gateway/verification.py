@@ -82,6 +82,7 @@ def _feedback(v: Verification) -> str:
         worst = sorted(v.compare.views.items(), key=lambda kv: kv[1].score)[:2]
         lines.append(f"match with reference: {v.compare.score:.3f}"
                      + "".join(f"; {view} {m.score:.3f} (silhouette IoU {m.silhouette_iou:.2f})" for view, m in worst))
+        lines += [f"against the reference, {d}" for d in v.compare.directions]
     if v.critique:
         lines += [f"issue: {i}" for i in v.critique.issues] + [f"suggestion: {s}" for s in v.critique.suggestions]
     return "\n".join(lines) or "No problems found."

@@ -113,6 +113,8 @@ class CompareResult(BaseModel):
     mean: ViewMetrics = Field(description="per-metric mean over the views")
     score: float = Field(description="combined score in [0,1] (mean of the per-view scores)")
     missing_references: list[str] = Field(default_factory=list, description="rendered views without a reference (not scored)")
+    directions: list[str] = Field(default_factory=list, description="per view, which way the render differs from the "
+                                                                    "reference, in words computed from the residuals")
     elapsed_ms: float = 0.0
 
 

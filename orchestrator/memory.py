@@ -84,6 +84,7 @@ class IterationStep(BaseModel):
             m = self.compare.mean
             lines.append(f"Reference match {self.compare.score:.3f} ({per_view}); silhouette IoU {m.silhouette_iou:.3f}, "
                          f"pixel loss {m.pixel_loss:.4f}, edge distance {m.edge_distance:.4f}")
+            lines += [f"Against the reference, {d}" for d in self.compare.directions]
         if self.critique is not None:
             c = self.critique
             lines += [f"Critic issue: {i}" for i in c.issues] + [f"Critic suggestion: {s}" for s in c.suggestions]

@@ -146,6 +146,13 @@ def _views_table(folder: RunFolder, views: list[str], refs: dict[str, Path], att
     return f"<div class=wide><table class=views><tr><th></th>{head}</tr>{body}</table></div>"
 
 
+def _directions(step: IterationStep) -> str:
+    """Which way the best render still differs from the reference, per view (measured, not a model's words)."""
+    if step.compare is None or not step.compare.directions:
+        return ""
+    return f'<h3>Against the reference</h3><ul class=dirs>{"".join(f"<li>{_e(d)}</li>" for d in step.compare.directions)}</ul>'
+
+
 def _critique(step: IterationStep) -> str:
     """What the VLM verifier said about an iteration, when one was asked."""
     c = step.critique
@@ -173,7 +180,7 @@ def _best_card(folder: RunFolder, task: Task, refs: dict[str, Path], states: dic
     plan = f'<p class=muted>Plan: {_e(step.plan.strip())}</p>' if step.plan.strip() else ""
     return (f'<section class="card win"><h2>Best: <a href="#attempt-{state.index}">attempt {state.index}</a>, '
             f'iteration {step.index} — score {best["score"]:.3f}{penalty} {reached}</h2>'
-            f'{_views_table(folder, task.render.views, refs, state.index, step)}{_critique(step)}'
+            f'{_views_table(folder, task.render.views, refs, state.index, step)}{_directions(step)}{_critique(step)}'
             f'<h3>Winning code</h3>{plan}<pre><code>{_e(step.code)}</code></pre></section>')
 
 

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 import cv2
 import numpy as np
 
+from harness.residuals import describe_views
 from harness.vision_types import COMBINED_WEIGHTS, CompareResult, ViewMetrics
 from servers.viewport_vision.errors import CompareInputError
 from servers.viewport_vision.images import LoadedImage, MapViews
@@ -151,6 +152,7 @@ def compare_views(
         mean=_mean(list(per_view.values())),
         score=round(float(np.mean([m.score for m in per_view.values()])), 6),
         missing_references=missing,
+        directions=describe_views({v: m.residuals for v, m in per_view.items() if m.residuals is not None}),
         elapsed_ms=(time.perf_counter() - started) * 1000,
     )
 

@@ -166,6 +166,20 @@ async def test_run_attempt_executes_renders_and_verifies_in_one_call(client: Cli
     await client.call_tool("release_scene", {"scene_id": data["scene_id"]})
 
 
+async def test_run_attempt_feedback_says_which_way_the_render_is_off_from_the_reference(client: Client) -> None:
+    first = (await client.call_tool("run_attempt", {"code": RED_CUBE, "views": ["front"], "resolution": 64})).structured_content
+    reference = {"front": first["render"]["views"]["front"]["path"]}
+    moved = RED_CUBE.replace("location=(0, 0, 0.5)", "location=(-0.8, 0, 0.5)").replace("0.8, 0.1, 0.1", "0.1, 0.1, 0.8")
+    await client.call_tool("reset_to_baseline", {"scene_id": first["scene_id"], "baseline_id": "empty"})
+    data = (await client.call_tool("run_attempt", {"code": moved, "scene_id": first["scene_id"], "views": ["front"],
+                                                   "resolution": 64, "reference": reference})).structured_content
+    residuals = data["verification"]["compare"]["views"]["front"]["residuals"]
+    assert residuals["centroid_dx"] < -0.05 and residuals["dE2000"] > 20
+    line = next(x for x in data["feedback"].splitlines() if x.startswith("against the reference, front:"))
+    assert "to the left" in line and "colour off by ΔE" in line and "bluer" in line, line
+    await client.call_tool("release_scene", {"scene_id": first["scene_id"]})
+
+
 async def test_verify_compares_images_against_a_reference(client: Client) -> None:
     scene_id = await new_scene(client)
     await client.call_tool("execute_code", {"scene_id": scene_id, "code": RED_CUBE})
@@ -173,6 +187,7 @@ async def test_verify_compares_images_against_a_reference(client: Client) -> Non
     front = render["views"]["front"]["path"]
     verdict = (await client.call_tool("verify", {"images": {"front": front}, "reference": {"front": front}})).structured_content
     assert verdict["compare"]["score"] == pytest.approx(1.0, abs=1e-6) and verdict["score"] == verdict["compare"]["score"]
+    assert "against the reference, front: matches the reference in size, place and colour" in verdict["feedback"]
     await client.call_tool("release_scene", {"scene_id": scene_id})
 
 

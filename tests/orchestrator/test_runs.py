@@ -70,6 +70,7 @@ async def test_parametric_builder_converges_on_the_cube_and_writes_every_artifac
     assert meta["isolation"]["mode"] == "baseline_reload" and meta["config"]["attempts"] == 2
     html = (root / "report.html").read_text()
     assert "<svg" in html and 'src="attempts/attempt-00' in html and "Winning code" in html
+    assert "<h3>Against the reference</h3>" in html and "front: " in html
 
 
 async def test_llm_builder_heals_broken_code_and_falls_back_to_the_second_model(runs: RunService, fake: FakeOpenAIServer):
@@ -124,6 +125,10 @@ async def test_hybrid_lets_the_model_write_the_program_and_the_search_tune_it(ru
     builders = [json.loads(p.read_text()) for p in sorted((Path(status.run_dir) / "attempts/attempt-000/iterations").glob("*/models.json"))]
     assert [len(b) for b in builders] == [1, 0, 0, 0, 0, 1]  # the model speaks first and after 4 refinements
     assert max(attempt["scores"][1:5]) > attempt["scores"][0]  # the search improved the model's program
+    second = fake.requests_for("gen-ok")[-1].body["messages"]
+    texts = [part["text"] for m in second if isinstance(m["content"], list) for part in m["content"] if part["type"] == "text"]
+    directions = [line for t in texts for line in t.splitlines() if line.startswith("Against the reference, front:")]
+    assert directions, texts  # the model reads measured directions, not only scores
 
 
 async def test_programs_that_scored_well_come_back_as_examples_for_similar_tasks(runs: RunService, fake: FakeOpenAIServer):
