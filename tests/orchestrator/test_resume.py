@@ -1,4 +1,5 @@
-"""SIGKILL `colossus run` mid-run, then `colossus resume`: completed iterations stay intact, the run finishes."""
+"""SIGKILL `colossus run` mid-run, then `colossus resume`: completed iterations stay intact, the run finishes,
+and the search proposes exactly the programs an uninterrupted run of the same seed does."""
 
 from __future__ import annotations
 
@@ -61,3 +62,15 @@ def test_a_run_killed_with_sigkill_resumes_with_its_completed_iterations_intact(
     attempt = json.loads((run_dir / "attempts/attempt-000/attempt.json").read_text())
     assert attempt["scores"][:kept] == scores_before and attempt["status"] == "exhausted"
     assert len(json.loads((run_dir / "run.json").read_text())["resumed_at"]) == 1
+
+    whole = tmp_path / "uninterrupted"
+    straight = colossus("run", str(CUBE), "--workers", "1", "--runs-dir", str(whole), "--builder", "parametric",
+                        "--attempts", "1", "--iterations", str(ITERATIONS), "--threshold", "1.0", cwd=tmp_path)
+    _, err = straight.communicate(timeout=150)
+    assert straight.returncode == 0, err
+    straight_dir, _ = completed_iterations(whole)
+    assert straight_dir is not None
+    programs = [(d / f"attempts/attempt-000/iterations/iter-{i:03d}/code.py").read_text()
+                for d in (run_dir, straight_dir) for i in range(ITERATIONS)]
+    assert programs[:ITERATIONS] == programs[ITERATIONS:]  # the proposals after the kill are the uninterrupted ones
+    assert len(set(programs[:ITERATIONS])) == ITERATIONS  # and the search never asked a point twice
