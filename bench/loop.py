@@ -10,9 +10,17 @@
 - parallel_speedup: attempts per minute with 2 workers ÷ with 1, llm builder against a local
   OpenAI-compatible server answering after a fixed 1 s (target ≥ 1.8); parallel_speedup_parametric:
   the same for the CPU-bound parametric builder (no target).
-- search_efficiency: renders random search needs to reach the demo's threshold ÷ renders the
-  parametric builder needs, same budget and seeds (target ≥ 2). A search that never reaches the
-  threshold counts the whole budget, so the ratio is then a bound.
+- renders_to_threshold: renders the parametric builder needs to reach the demo task's threshold,
+  one attempt per seed (median target ≤ 12); search_efficiency: the same for uniform random
+  search ÷ ours, same budget and seeds (target ≥ 10). A search that never reaches the threshold
+  counts the whole budget, so the ratio is then a bound.
+- examples: every example task at 2 attempts × 8 iterations (attempts share evaluations): the
+  pixel loss of the picked best, of the start program, and their ratio (target: ≤ 0.002 and
+  ≥ 5× below the start, every task).
+- score_rank_correlation: Spearman's ρ between the combined score and −pixel loss per task, over
+  every render of the example runs and random renders of each task (the weights' justification).
+- demo: `colossus demo` as a user runs it (a subprocess): wall time (target ≤ 15 s, converged) and
+  the ΔE2000 of the best block's colour against the reference, front view (target ≤ 5).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import random
 import re
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -127,16 +136,75 @@ async def attempts_per_minute(service: RunService, task: Path, builder: str, att
     return attempts / ((time.perf_counter() - started) / 60)
 
 
-async def renders_to_threshold(service: RunService, task: Path, builder: str, budget: int, seeds: int,
-                               threshold: float) -> list[int]:
-    run_id = await service.start(task, builder=builder, verifier="metrics", attempts=seeds, iterations=budget,
+async def renders_to_threshold(service: RunService, task: Path, budget: int, seeds: int, threshold: float) -> list[int]:
+    """Per seed, a run of one attempt (nothing shared): the render that first reached the threshold."""
+    counts = []
+    for seed in range(seeds):
+        run_id = await service.start(task, builder="parametric", verifier="metrics", attempts=1, iterations=budget,
+                                     threshold=threshold, seed=seed)
+        status = await service.wait(run_id)
+        steps = Checkpoint.read(Path(status.run_dir))[0].memory.steps
+        counts.append(next((s.index + 1 for s in steps if s.score >= threshold), budget))
+    return counts
+
+
+async def random_renders_to_threshold(service: RunService, task: Path, budget: int, seeds: int,
+                                      threshold: float) -> list[int]:
+    """The random baseline: seeds attempts in one run (a random builder shares nothing)."""
+    run_id = await service.start(task, builder="parametric", verifier="metrics", attempts=seeds, iterations=budget,
                                  threshold=threshold, skip_after_success=False)
     status = await service.wait(run_id)
-    counts = []
-    for state in Checkpoint.read(Path(status.run_dir)).values():
-        hit = next((s.index + 1 for s in state.memory.steps if s.score >= threshold), budget)
-        counts.append(hit)
-    return counts
+    return [next((s.index + 1 for s in state.memory.steps if s.score >= threshold), budget)
+            for state in Checkpoint.read(Path(status.run_dir)).values()]
+
+
+def _steps(run_dir: Path) -> list[Any]:
+    return [s for state in Checkpoint.read(run_dir).values() for s in state.memory.steps if s.compare is not None]
+
+
+async def examples(service: RunService, random_search: RunService, attempts: int, iterations: int,
+                   random_renders: int) -> tuple[dict[str, Any], dict[str, float]]:
+    """Every example task at attempts × iterations: the picked best's pixel loss against the start's;
+    and per task, Spearman's ρ of score against −pixel loss over those renders plus random ones."""
+    from scipy.stats import spearmanr
+
+    figures, correlation = {}, {}
+    for folder in sorted(p for p in EXAMPLES.iterdir() if (p / "task.toml").is_file()):
+        task_path = folder / "task.toml"
+        start = {p.name: p.value for p in find_params(load_task(task_path).start_code or "")}
+        run_id = await service.start(task_path, builder="parametric", verifier="metrics", attempts=attempts,
+                                     iterations=iterations, threshold=1.0, skip_after_success=False)
+        steps = _steps(Path((await service.wait(run_id)).run_dir))
+        best = max(steps, key=lambda s: s.score)
+        start_loss = next(s.compare.mean.pixel_loss for s in steps if s.params == start)
+        figures[folder.name] = {"best_pixel_loss": round(best.compare.mean.pixel_loss, 5),
+                                "start_pixel_loss": round(start_loss, 5),
+                                "ratio": round(start_loss / max(best.compare.mean.pixel_loss, 1e-9), 2),
+                                "best_score": round(best.score, 3), "renders": len(steps)}
+        figures[folder.name]["met"] = best.compare.mean.pixel_loss <= 0.002 and figures[folder.name]["ratio"] >= 5
+        run_id = await random_search.start(task_path, builder="parametric", verifier="metrics", attempts=2,
+                                           iterations=random_renders // 2, threshold=1.0, skip_after_success=False)
+        steps += _steps(Path((await random_search.wait(run_id)).run_dir))
+        rho = spearmanr([s.score for s in steps], [-s.compare.mean.pixel_loss for s in steps]).statistic
+        correlation[folder.name] = round(float(rho), 3)
+    return figures, correlation
+
+
+def demo(workdir: Path) -> dict[str, Any]:
+    """`colossus demo --json` in a subprocess, timed as a user sees it; the best block's colour error."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "gateway.cli", "demo", "--json", "--runs-dir", str(workdir / "demo")],
+                          cwd=PROJECT, capture_output=True, text=True, timeout=300)
+    wall = time.perf_counter() - started
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    run_dir = Path(result["run_dir"])
+    best = json.loads((run_dir / "best_attempt.json").read_text())
+    state = Checkpoint.read(run_dir)[best["attempt"]]
+    step = next(s for s in state.memory.steps if s.index == best["iteration"])
+    return {"wall_s": round(wall, 2), "converged": result.get("status") == "completed" and step.score >= load_task(
+        EXAMPLES / DEMO_TASK / "task.toml").budget.threshold, "best_score": round(step.score, 3),
+        "front_delta_e2000": round(step.compare.views["front"].colour_delta_e or -1, 2),
+        "iterations": sum(len(s.memory.steps) for s in Checkpoint.read(run_dir).values())}
 
 
 @asynccontextmanager
@@ -186,13 +254,18 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             out["attempts_per_min"] = {f"{b}_{w}w": round(v, 2) for (b, w), v in per_min.items()}
 
             threshold = task.budget.threshold
-            ours = await renders_to_threshold(service(2), task_path, "parametric", args.budget, args.seeds, threshold)
             random_search = service(2, builder_factory=lambda config, strategy: RandomBuilder())
-            theirs = await renders_to_threshold(random_search, task_path, "parametric", args.budget, args.seeds, threshold)
+            ours = await renders_to_threshold(service(1), task_path, args.budget, args.seeds, threshold)
+            theirs = await random_renders_to_threshold(random_search, task_path, args.random_budget, args.seeds,
+                                                       threshold)
+            out["renders_to_threshold"] = statistics.median(ours)
             out["search_efficiency"] = round(statistics.mean(theirs) / statistics.mean(ours), 3)
             out["search"] = {"task": task.name, "threshold": threshold, "budget": args.budget,
-                             "parametric_renders": ours, "random_renders": theirs,
-                             "bound": any(n == args.budget for n in ours + theirs)}
+                             "random_budget": args.random_budget, "parametric_renders": ours,
+                             "random_renders": theirs, "bound": any(n == args.random_budget for n in theirs)}
+            out["examples"], out["score_rank_correlation"] = await examples(
+                service(2), random_search, 2, 8, args.random_renders)
+    out["demo"] = demo(workdir)
     shutil.rmtree(workdir, ignore_errors=True)
     return out
 
@@ -204,7 +277,9 @@ if __name__ == "__main__":
     parser.add_argument("--overhead-iterations", type=int, default=20)
     parser.add_argument("--overhead-runs", type=int, default=2, help="fresh runs (search seeds) pooled per figure")
     parser.add_argument("--final-iterations", type=int, default=5)
-    parser.add_argument("--budget", type=int, default=150, help="renders per search")
+    parser.add_argument("--budget", type=int, default=40, help="renders per parametric search")
+    parser.add_argument("--random-budget", type=int, default=150, help="renders per random search")
+    parser.add_argument("--random-renders", type=int, default=24, help="random renders per task for the rank correlation")
     parser.add_argument("--seeds", type=int, default=4)
     args = parser.parse_args()
     result = serving.run(main(args))
