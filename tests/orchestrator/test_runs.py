@@ -47,7 +47,7 @@ def runs(services: GatewayServices, fake: FakeOpenAIServer) -> RunService:
 
 
 async def test_parametric_builder_converges_on_the_cube_and_writes_every_artifact(runs: RunService):
-    run_id = await runs.start(CUBE, builder="parametric", verifier="metrics", attempts=2, iterations=40, threshold=0.88)
+    run_id = await runs.start(CUBE, builder="parametric", verifier="metrics", attempts=2, iterations=8, threshold=0.88)
     status = await runs.wait(run_id)
     assert status.status == "completed" and status.best_score >= 0.88, status
     root = Path(status.run_dir)
@@ -71,6 +71,19 @@ async def test_parametric_builder_converges_on_the_cube_and_writes_every_artifac
     html = (root / "report.html").read_text()
     assert "<svg" in html and 'src="attempts/attempt-00' in html and "Winning code" in html
     assert "<h3>Against the reference</h3>" in html and "front: " in html
+
+
+async def test_the_least_squares_search_solves_the_seven_parameter_demo_task_within_fourteen_renders(runs: RunService):
+    """One attempt (nothing shared, deterministic): size, placement and colour of red_block from its start."""
+    task = Path(__file__).resolve().parents[2] / "examples" / "tasks" / "red_block" / "task.toml"
+    run_id = await runs.start(task, builder="parametric", verifier="metrics", attempts=1, iterations=14, seed=0)
+    status = await runs.wait(run_id)
+    assert status.attempts[0].status == "converged" and status.best_score >= 0.9, status
+    best = Checkpoint.read(Path(status.run_dir))[0].best
+    assert best is not None and best.compare is not None
+    assert best.compare.views["front"].colour_delta_e < 5  # red, not pink
+    size, offset = best.params["size"], best.params["offset_x"][0]
+    assert all(abs(a - b) < 0.15 for a, b in zip(size, (1.6, 0.8, 1.2))) and abs(offset - 0.6) < 0.15, best.params
 
 
 async def test_llm_builder_heals_broken_code_and_falls_back_to_the_second_model(runs: RunService, fake: FakeOpenAIServer):
