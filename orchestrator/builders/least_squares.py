@@ -9,14 +9,18 @@ proposal (the optimizer is interrupted there). So the next point is a pure funct
 uninterrupted run would have.
 
 - Jacobian: forward differences at the start (one render per dimension, step `FD_STEP`),
-  then Broyden rank-one updates from every later evaluation, so a step costs one render.
+  then Broyden rank-one updates from every later evaluation at least `MIN_SECANT` away, so a
+  step costs one render. Shorter secants are skipped: below a pixel of movement, residuals
+  change by quantisation noise, and a secant through noise wrecks the Jacobian (the next steps
+  shrink to nothing).
 - Evaluations are looked up by value, not by order: an evaluation made by another attempt of
   the run (same program family) answers the optimizer just as well. Points in flight
   elsewhere (`pending`) are answered as failures (NaN: the trust region shrinks and asks a
   shorter step), or for the Jacobian, the other side's difference is asked instead, so two
   attempts never render the same point and their renders together advance one search.
 - A failed program answers NaN (trf shrinks its step). When the optimizer stops, it restarts
-  from a seeded perturbation of the best point, keeping its Jacobian.
+  from the best point with fresh differences there; from a seeded perturbation of it when
+  the best point has had its differences taken already.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ Point = tuple[float, ...]
 Canon = Callable[[Sequence[float]], Point]  # a unit-cube point as the program will hold it (rounded)
 
 FD_STEP = 0.06  # of the unit range: moves a silhouette edge a few pixels at 128², above quantisation
+MIN_SECANT = FD_STEP / 2
 MAX_NFEV = 40  # function calls (answered or not) per optimizer run before a restart
 MAX_RESTARTS = 40
 RESTART_SPREAD = 0.12
@@ -54,6 +59,7 @@ class _Replay:
         self.size, self.seed = size, seed
         self.jacobian: np.ndarray | None = None
         self.anchor: tuple[np.ndarray, np.ndarray] | None = None
+        self.differenced: set[Point] = set()  # points whose differences this replay has taken
 
     def value(self, p: Point) -> np.ndarray | None:
         """The residuals of `p`: recorded, NaN for a failure or a point in flight; raise _Ask otherwise."""
@@ -69,7 +75,7 @@ class _Replay:
         r = self.value(p)
         if self.jacobian is not None and self.anchor is not None and np.isfinite(r).all():
             s = np.asarray(p) - self.anchor[0]
-            if (ss := float(s @ s)) > 0:  # Broyden's good update: secant condition along s
+            if (ss := float(s @ s)) >= MIN_SECANT**2:  # Broyden's good update: secant condition along s
                 self.jacobian += np.outer(r - self.anchor[1] - self.jacobian @ s, s) / ss
         return r
 
@@ -78,6 +84,7 @@ class _Replay:
         f = self.value(p)  # trf asks the Jacobian only where the residuals are known and finite
         if self.jacobian is None:
             self.jacobian = self.differences(p, f)
+            self.differenced.add(p)
         self.anchor = (np.asarray(p), np.asarray(f, float))
         return self.jacobian.copy()
 
@@ -133,8 +140,9 @@ def next_point(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequenc
             replay.value(start)  # asks for the start itself first
             least_squares(replay.fun, np.asarray(start, float), jac=replay.jac, bounds=(0.0, 1.0), method="trf",
                           max_nfev=MAX_NFEV, xtol=1e-3, ftol=1e-4, gtol=1e-8, x_scale=1.0)
-            replay.anchor = None
-            start = _perturb(canon, _best(evaluated, start), restarts)
+            replay.anchor, replay.jacobian = None, None
+            best = _best(evaluated, start)
+            start = best if best not in replay.differenced else _perturb(canon, best, restarts)
     except _Ask as ask:
         return ask.point
     rng = random.Random(seed + len(evaluated))  # every restart ended on known points: anywhere new
