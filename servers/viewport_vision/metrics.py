@@ -119,7 +119,7 @@ def view_metrics(render: LoadedImage, reference: LoadedImage, tolerance: float =
     ssim_value = ssim(render, ref)
     edge = edge_distance(render, ref)
     phash_d = hamming(*(image.memo("phash", lambda image=image: phash_bits(grey(image))) for image in (render, ref)))
-    residuals = view_residuals(render, ref, mask, ref_mask)
+    residuals = view_residuals(render, ref, mask, ref_mask, ref_key=tolerance)
     return ViewMetrics(
         pixel_loss=pixel_loss,
         ssim=ssim_value,

@@ -119,18 +119,29 @@ def _parts(mask: np.ndarray) -> list[np.ndarray]:
     return [labels == i for i in order[:MAX_PARTS] if stats[i, cv2.CC_STAT_AREA] / total >= _MIN_PART_SHARE]
 
 
-def view_residuals(render: LoadedImage, reference: LoadedImage, mask: np.ndarray, ref_mask: np.ndarray) -> ViewResiduals:
-    """Residuals of one view; `reference` already has the render's size, masks are their subjects."""
+class _Measured:
+    """One image's subject: its shape and colour, and those of its parts (largest first)."""
+
+    def __init__(self, rgb: np.ndarray, mask: np.ndarray) -> None:
+        self.shape = _Shape(mask)
+        self.lab = subject_lab(rgb, mask)
+        self.parts = [(_Shape(part), subject_lab(rgb, part)) for part in _parts(mask)]
+
+
+def view_residuals(render: LoadedImage, reference: LoadedImage, mask: np.ndarray, ref_mask: np.ndarray,
+                   ref_key: object = None) -> ViewResiduals:
+    """Residuals of one view; `reference` already has the render's size, masks are their subjects.
+    With `ref_key` (what the reference mask was made with), the reference's measurements are kept
+    with it: a reference is compared every iteration."""
     if not ref_mask.any():
         return ViewResiduals(status="no_subject_in_reference" if mask.any() else "no_subject")
+    ref = reference.memo(("measured", ref_key), lambda: _Measured(reference.rgb, ref_mask)) if ref_key is not None \
+        else _Measured(reference.rgb, ref_mask)
     if not mask.any():
-        return ViewResiduals(status="no_subject_in_render", reference_area=_Shape(ref_mask).area)
-    render_parts, reference_parts = _parts(mask), _parts(ref_mask)
-    parts = [] if max(len(render_parts), len(reference_parts)) < 2 else [
-        PartResiduals(index=i, **_geometry(_Shape(a), _Shape(b)),
-                      **_colour(subject_lab(render.rgb, a), subject_lab(reference.rgb, b)))
-        for i, (a, b) in enumerate(zip(render_parts, reference_parts))]
-    ref_shape = _Shape(ref_mask)
-    return ViewResiduals(status="ok", reference_area=ref_shape.area, reference_width=ref_shape.width,
-                         **_geometry(_Shape(mask), ref_shape),
-                         **_colour(subject_lab(render.rgb, mask), subject_lab(reference.rgb, ref_mask)), parts=parts)
+        return ViewResiduals(status="no_subject_in_render", reference_area=ref.shape.area)
+    got = _Measured(render.rgb, mask)
+    parts = [] if max(len(got.parts), len(ref.parts)) < 2 else [
+        PartResiduals(index=i, **_geometry(a, b), **_colour(a_lab, b_lab))
+        for i, ((a, a_lab), (b, b_lab)) in enumerate(zip(got.parts, ref.parts))]
+    return ViewResiduals(status="ok", reference_area=ref.shape.area, reference_width=ref.shape.width,
+                         **_geometry(got.shape, ref.shape), **_colour(got.lab, ref.lab), parts=parts)
