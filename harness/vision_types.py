@@ -104,6 +104,8 @@ class ViewMetrics(BaseModel):
                                                            "either image shows no subject")
     score: float = Field(description="combined score in [0,1], weights in COMBINED_WEIGHTS")
     resized_reference: bool = Field(False, description="the reference was resized to the render's size")
+    pixel_loss_grid: list[float] = Field(default_factory=list, description="pixel loss per cell of a 3×3 grid over the "
+                                                                           "image, rows top to bottom: where the loss is")
     residuals: ViewResiduals | None = Field(None, description="signed residuals render − reference (VIS-05); "
                                                               "None in a mean over views")
 

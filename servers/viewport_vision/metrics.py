@@ -113,6 +113,11 @@ def edge_distance(a: LoadedImage, b: LoadedImage) -> float:
 def view_metrics(render: LoadedImage, reference: LoadedImage, tolerance: float = 0.08) -> ViewMetrics:
     ref, resized = _fit_reference(render, reference)
     pixel_loss = cv2.norm(render.rgb, ref.rgb, cv2.NORM_L2SQR) / (render.rgb.size * 255.0 * 255.0)
+    h, w = render.rgb.shape[:2]
+    grid = [cv2.norm(render.rgb[y0:y1, x0:x1], ref.rgb[y0:y1, x0:x1], cv2.NORM_L2SQR)
+            / (render.rgb[y0:y1, x0:x1].size * 255.0 * 255.0)
+            for y0, y1 in zip((0, h // 3, 2 * h // 3), (h // 3, 2 * h // 3, h))
+            for x0, x1 in zip((0, w // 3, 2 * w // 3), (w // 3, 2 * w // 3, w))]
     mask, ref_mask = subject(render, tolerance).mask, subject(ref, tolerance).mask
     union = int(np.count_nonzero(mask | ref_mask))
     iou = 1.0 if union == 0 else int(np.count_nonzero(mask & ref_mask)) / union
@@ -127,6 +132,7 @@ def view_metrics(render: LoadedImage, reference: LoadedImage, tolerance: float =
         edge_distance=edge,
         phash_distance=phash_d,
         colour_delta_e=residuals.dE2000,
+        pixel_loss_grid=[round(g, 6) for g in grid],
         score=combined_score(pixel_loss, ssim_value, iou, edge, phash_d, residuals.dE2000),
         resized_reference=resized,
         residuals=residuals,

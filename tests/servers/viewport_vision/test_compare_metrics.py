@@ -87,3 +87,12 @@ async def test_compare_tool_scores_views_over_mcp(tmp_path) -> None:
     data = result.structured_content
     assert 0.4 < data["score"] < 1.0 and set(data["views"]) == {"front"}
     assert hashed.structured_content["phash"] == phash_hex(shape().rgb)
+
+
+def test_the_pixel_loss_grid_says_where_the_loss_is_and_averages_to_the_pixel_loss() -> None:
+    reference = np.zeros((90, 90, 3), np.uint8)
+    render = reference.copy()
+    render[0:30, 60:90] = 255  # only the top-right cell differs
+    m = view_metrics(LoadedImage.from_array(render), LoadedImage.from_array(reference))
+    assert m.pixel_loss_grid == [0, 0, 1.0, 0, 0, 0, 0, 0, 0]
+    assert sum(m.pixel_loss_grid) / 9 == pytest.approx(m.pixel_loss)
