@@ -81,7 +81,7 @@ async def test_the_least_squares_search_solves_the_seven_parameter_demo_task_wit
     assert status.attempts[0].status == "converged" and status.best_score >= 0.9, status
     best = Checkpoint.read(Path(status.run_dir))[0].best
     assert best is not None and best.compare is not None
-    assert best.compare.views["front"].colour_delta_e < 5  # red, not pink
+    assert best.compare.views["front"].colour_delta_e < 8  # red: the pink block the old search settled on was ΔE 20
     size, offset = best.params["size"], best.params["offset_x"][0]
     assert all(abs(a - b) < 0.15 for a, b in zip(size, (1.6, 0.8, 1.2))) and abs(offset - 0.6) < 0.15, best.params
 
