@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 __all__ = ["PartResiduals", "ViewResiduals", "VECTOR_NAMES", "COLOUR_SCALE", "MISSING_SUBJECT", "describe_views"]
 
 VECTOR_NAMES = ("left", "right", "top", "bottom", "centroid_dx", "centroid_dy", "log_width", "log_height",
-                "L", "a", "b")
+                "L", "a", "b", "L_in_place", "a_in_place", "b_in_place")
 """What `ViewResiduals.vector()` holds, in order (stable: a program may regress on it)."""
 
 COLOUR_SCALE = 1 / 200
@@ -48,6 +48,10 @@ class _Residuals(BaseModel):
     da: float | None = Field(None, description="CIELAB a* difference (+ = redder, − = greener)")
     db: float | None = Field(None, description="CIELAB b* difference (+ = yellower, − = bluer)")
     dE2000: float | None = Field(None, description="CIEDE2000 colour difference of the subjects' mean colours")
+    dL_in_place: float | None = Field(None, description="mean lightness of the render over the reference subject's "
+                                                        "pixels minus the reference's")
+    da_in_place: float | None = Field(None, description="a* of the same, render − reference")
+    db_in_place: float | None = Field(None, description="b* of the same, render − reference")
 
     def _phrases(self, reference_width: float | None) -> list[str]:
         out = []
@@ -91,14 +95,15 @@ class ViewResiduals(_Residuals):
 
     def vector(self) -> list[float]:
         """VECTOR_NAMES in order: 0 everywhere for a perfect match; the parametric builder's residuals."""
-        if self.status == "no_subject_in_render":
-            return [MISSING_SUBJECT] * len(VECTOR_NAMES)
+        in_place = [(d or 0.0) * COLOUR_SCALE for d in (self.dL_in_place, self.da_in_place, self.db_in_place)]
+        if self.status == "no_subject_in_render":  # in place still says what is where the subject should be
+            return [MISSING_SUBJECT] * (len(VECTOR_NAMES) - 3) + in_place
         if self.status != "ok":  # nothing to match against in this view
             return [0.0] * len(VECTOR_NAMES)
         geometry = [self.left, self.right, self.top, self.bottom, self.centroid_dx, self.centroid_dy,
                     math.log(self.width_ratio or 1.0), math.log(self.height_ratio or 1.0)]
         colour = [(d or 0.0) * COLOUR_SCALE for d in (self.dL, self.da, self.db)]
-        return [float(v or 0.0) for v in geometry] + colour
+        return [float(v or 0.0) for v in geometry] + colour + in_place
 
     def describe(self, view: str) -> str:
         """One sentence a builder can act on."""

@@ -9,6 +9,10 @@ y UP, so `top = +0.05` reads "the render's top edge sits 5 % of the frame height
 - Colour is the mean CIELAB (D65, sRGB input, OpenCV's conversion) of each image's own subject,
   eroded by one pixel so anti-aliased rims, half background, do not tint it; a subject too thin
   to erode keeps its rim. ΔE2000 is Sharma, Wu and Dalal's (2005) formulation.
+- The `_in_place` colour differences average the render over the reference subject's pixels
+  instead of its own: a grey block on a grey floor is found only in part, and the mean of
+  whichever part was found jumps as the block changes, while the colour in place moves smoothly.
+  The search fits both (with in place alone, a thin subject misplaced reads as background).
 - Parts: the subject's largest connected components, matched to the reference's in order of
   area, each with its own box and colour (a table's top and legs, a snowman's balls).
 
@@ -137,11 +141,13 @@ def view_residuals(render: LoadedImage, reference: LoadedImage, mask: np.ndarray
         return ViewResiduals(status="no_subject_in_reference" if mask.any() else "no_subject")
     ref = reference.memo(("measured", ref_key), lambda: _Measured(reference.rgb, ref_mask)) if ref_key is not None \
         else _Measured(reference.rgb, ref_mask)
+    colour = _colour(subject_lab(render.rgb, ref_mask), ref.lab)
+    in_place = {"dL_in_place": colour["dL"], "da_in_place": colour["da"], "db_in_place": colour["db"]}
     if not mask.any():
-        return ViewResiduals(status="no_subject_in_render", reference_area=ref.shape.area)
+        return ViewResiduals(status="no_subject_in_render", reference_area=ref.shape.area, **in_place)
     got = _Measured(render.rgb, mask)
     parts = [] if max(len(got.parts), len(ref.parts)) < 2 else [
         PartResiduals(index=i, **_geometry(a, b), **_colour(a_lab, b_lab))
         for i, ((a, a_lab), (b, b_lab)) in enumerate(zip(got.parts, ref.parts))]
     return ViewResiduals(status="ok", reference_area=ref.shape.area, reference_width=ref.shape.width,
-                         **_geometry(got.shape, ref.shape), **_colour(got.lab, ref.lab), parts=parts)
+                         **_geometry(got.shape, ref.shape), **_colour(got.lab, ref.lab), parts=parts, **in_place)

@@ -71,6 +71,13 @@ def test_ciede2000_matches_the_published_test_pairs(lab1, lab2, expected) -> Non
     assert ciede2000(lab2, lab1) == pytest.approx(expected, abs=1e-4)
 
 
+def test_colour_in_place_is_measured_where_the_reference_subject_is() -> None:
+    same_place = residuals(box(colour=(120, 24, 18)), box())
+    assert same_place.dL_in_place == pytest.approx(same_place.dL, abs=0.5)
+    camouflaged = residuals(box(colour=(44, 44, 50)), box())  # the render's box is nearly background
+    assert camouflaged.dL_in_place < -10 and camouflaged.da_in_place < -20  # in place: much darker, far less red
+
+
 def test_the_same_images_give_the_same_numbers() -> None:
     a = residuals(box(x=83, w=51, colour=(180, 60, 90)), box())
     b = residuals(box(x=83, w=51, colour=(180, 60, 90)), box())
@@ -95,7 +102,7 @@ def test_parts_are_matched_by_size_and_measured_each() -> None:
 def test_no_subject_in_the_render_is_a_status_and_a_large_residual_not_a_crash() -> None:
     r = residuals(box(w=0, h=0), box())
     assert r.status == "no_subject_in_render" and r.left is None
-    assert min(r.vector()) >= 1.0
+    assert min(r.vector()[:-3]) >= 1.0 and r.dL_in_place < 0  # in place: background where the box should be
     assert "nothing visible in the render" in r.describe("front")
 
 
