@@ -61,7 +61,7 @@ class _Replay:
         self.anchor: tuple[np.ndarray, np.ndarray] | None = None
         self.differenced: set[Point] = set()  # points whose differences this replay has taken
 
-    def value(self, p: Point) -> np.ndarray | None:
+    def value(self, p: Point) -> np.ndarray:
         """The residuals of `p`: recorded, NaN for a failure or a point in flight; raise _Ask otherwise."""
         if p in self.evaluated:
             r = self.evaluated[p]

@@ -103,7 +103,7 @@ def propose_params(base_code: str, steps: list[IterationStep], seed: int, builde
     vectors = {id(s): residual_vector(s, with_residuals=True) for s in mine}
     if len({len(v) for v in vectors.values() if v is not None}) > 1:  # views came and went: the score alone
         vectors = {id(s): residual_vector(s, with_residuals=False) for s in mine}
-    evaluated = {_key(params, s.params): vectors[id(s)] for s in mine if s.params is not None}
+    evaluated = {_key(params, s.params): vectors[id(s)] for s in mine if s.params is not None}  # (for the type checker)
     start = {p.name: p.value for p in params}
     point = next_point(_key(params, start), seed, evaluated, canon, [_key(params, v) for v in pending if _same_shape(v, start)])
     code = apply_values(base_code, from_unit(params, point))
