@@ -86,6 +86,16 @@ async def test_the_least_squares_search_solves_the_seven_parameter_demo_task_wit
     assert all(abs(a - b) < 0.15 for a, b in zip(size, (1.6, 0.8, 1.2))) and abs(offset - 0.6) < 0.15, best.params
 
 
+async def test_two_attempts_share_one_search_and_never_render_the_same_parameters(runs: RunService):
+    run_id = await runs.start(CUBE, builder="parametric", verifier="metrics", attempts=2, iterations=6, threshold=1.0,
+                              skip_after_success=False)
+    status = await runs.wait(run_id)
+    states = Checkpoint.read(Path(status.run_dir))
+    params = [tuple(v for values in s.params.values() for v in values) for st in states.values() for s in st.memory.steps]
+    assert len(params) == 12 and len(set(params)) == 12, params
+    assert all(len(st.memory.steps) == 6 for st in states.values())
+
+
 async def test_llm_builder_heals_broken_code_and_falls_back_to_the_second_model(runs: RunService, fake: FakeOpenAIServer):
     # gen-down has no scripted reply: it answers HTTP 500 to every request
     fake.script("gen-ok", f"Make a cube.\n```python\n{BROKEN}```", Reply(text=f"Fixed the typo.\n```python\n{GOOD}```"))
