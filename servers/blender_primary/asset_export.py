@@ -32,7 +32,8 @@ def _write_fbx(path: Path, fbx: FbxSettings, gltf: GltfSettings) -> None:
 
 def _write_glb(path: Path, fbx: FbxSettings, gltf: GltfSettings) -> None:
     bpy.ops.export_scene.gltf(filepath=str(path), export_format="GLB", use_selection=True, export_yup=True,
-                              export_image_format=gltf.image_format, export_apply=True)
+                              export_image_format=gltf.image_format, export_apply=True,
+                              export_tangents=True)  # the normal map is baked in MikkTSpace tangents
 
 
 WRITERS = {"fbx": _write_fbx, "glb": _write_glb}
