@@ -32,6 +32,7 @@ def cleanup(name: str, merge_distance: float, fill_holes_sides: int, triangulate
     """Clean the mesh object `name` in place; see the module docstring for the order."""
     obj = mesh_object(name)
     mesh = obj.data
+    bpy.context.view_layer.update()  # matrix_world lags behind a location/scale just set
     mesh.transform(obj.matrix_world)
     obj.matrix_world = Matrix.Identity(4)
     before = len(mesh.vertices)
