@@ -206,6 +206,7 @@ class RunService:
         meta = folder.read_run()
         meta["asset"] = asset
         folder.write_run(meta)
+        self.write_report(folder.run_id)  # with the asset's card
         return result
 
     def _roles(self, rotation: int) -> Any:

@@ -18,7 +18,7 @@ from pathlib import Path
 from harness.config_file import config_path, load_config
 from orchestrator.asset_profiles import finalize_config, load_profile
 from orchestrator.asset_source import resolve_source
-from orchestrator.errors import AssetError
+from orchestrator.errors import AssetError, OrchestratorError
 
 __all__ = ["add_arguments", "run"]
 
@@ -53,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
     except AssetError as e:
         print(f"colossus finalize: {e}", file=sys.stderr)
         return 1
+    if source.run_dir is not None:
+        _rewrite_report(source.run_dir)
     if args.json:
         print(json.dumps(result.model_dump(mode="json")))
     else:
@@ -60,6 +62,16 @@ def run(args: argparse.Namespace) -> int:
         for lod in result.lods:
             print(f"  {lod.name}: {lod.triangles} triangles")
     return 0
+
+
+def _rewrite_report(run_dir: Path) -> None:
+    """The run's report.html, now with the asset's card; a run folder without a checkpoint keeps its report."""
+    from orchestrator.service import RunService  # noqa: PLC0415
+
+    try:
+        RunService(None, None, run_dir.parent).write_report(run_dir.name)
+    except (OrchestratorError, OSError, ValueError) as e:
+        print(f"colossus finalize: report.html not rewritten: {e}", file=sys.stderr)
 
 
 async def _finalize(source: Path, profile, out: Path, name: str, blender: Path | None):

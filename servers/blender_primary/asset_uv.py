@@ -40,22 +40,28 @@ def _triangles(mesh: bpy.types.Mesh) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _coverage_counts(uv_tris: np.ndarray) -> np.ndarray:
-    """How many triangles cover each cell centre of a GRID² raster of the 0..1 square."""
-    counts = np.zeros((GRID, GRID), dtype=np.int32)
+    """How many triangles cover each cell centre of a GRID² raster of the 0..1 square.
+
+    Triangles are tested in batches of equal bounding-box size (most are a few cells wide), so the
+    work is numpy over every (triangle, candidate cell) pair rather than a Python loop per triangle."""
+    counts = np.zeros(GRID * GRID, dtype=np.int32)
     pix = uv_tris * GRID - 0.5  # cell centres sit at integer coordinates
-    lows = np.clip(np.floor(pix.min(axis=1)).astype(int), 0, GRID - 1)
-    highs = np.clip(np.ceil(pix.max(axis=1)).astype(int), 0, GRID - 1)
-    for (a, b, c), (x0, y0), (x1, y1) in zip(pix, lows, highs):
-        area = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
-        if area == 0:
-            continue
-        xs, ys = np.meshgrid(np.arange(x0, x1 + 1), np.arange(y0, y1 + 1))
-        w0 = (b[0] - xs) * (c[1] - ys) - (b[1] - ys) * (c[0] - xs)
-        w1 = (c[0] - xs) * (a[1] - ys) - (c[1] - ys) * (a[0] - xs)
-        w2 = (a[0] - xs) * (b[1] - ys) - (a[1] - ys) * (b[0] - xs)
-        inside = (w0 * area >= 0) & (w1 * area >= 0) & (w2 * area >= 0)
-        counts[ys[inside], xs[inside]] += 1
-    return counts
+    lows = np.clip(np.floor(pix.min(axis=1)), 0, GRID - 1).astype(np.int64)
+    sizes = np.clip(np.ceil(pix.max(axis=1)), 0, GRID - 1).astype(np.int64) - lows
+    a, b, c = pix[:, 0], pix[:, 1], pix[:, 2]
+    area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+    keys = sizes[:, 0] * GRID + sizes[:, 1]
+    for key in np.unique(keys[area != 0]):
+        batch = np.flatnonzero((keys == key) & (area != 0))
+        w, h = divmod(int(key), GRID)
+        ox, oy = (m.ravel() for m in np.meshgrid(np.arange(w + 1), np.arange(h + 1)))
+        xs, ys = lows[batch, :1] + ox, lows[batch, 1:] + oy  # (n, cells)
+        inside = np.ones(xs.shape, dtype=bool)
+        for p, q in ((b, c), (c, a), (a, b)):  # the point is on the same side of every edge as the triangle
+            edge = (p[batch, :1] - xs) * (q[batch, 1:] - ys) - (p[batch, 1:] - ys) * (q[batch, :1] - xs)
+            inside &= edge * area[batch, None] >= 0
+        np.add.at(counts, (ys * GRID + xs)[inside], 1)
+    return counts.reshape(GRID, GRID)
 
 
 def uv_report(obj: bpy.types.Object) -> UVReport | None:

@@ -97,6 +97,9 @@ async def test_a_task_with_a_finalize_profile_ends_with_the_best_attempt_as_an_a
     out = run_dir / "asset" / "godot"
     assert Path(asset["out_dir"]) == out and (out / "validation.json").is_file() and (out / "cube.glb").is_file()
     assert gltf_errors(out / "cube.glb") == []
+    report = (run_dir / "report.html").read_text()
+    assert "Asset: godot" in report
+    assert all(f'src="asset/godot/renders/cube_LOD{i}.png"' in report for i in range(4))
 
 
 async def test_a_task_naming_an_unknown_finalize_profile_is_refused_at_start(client: Client, tmp_path: Path):
