@@ -1,6 +1,6 @@
 """Benchmark of asset finalization: the pipeline through MCP workers against the same bpy calls in one script.
 
-    python bench/asset.py --json [--triangles 200000] [--profile unity] [--rounds 2]
+    python bench/asset.py --json [--triangles 200000] [--profile unity] [--rounds 3]
 
 Pipeline and direct runs alternate, `--rounds` times, and medians are compared, so load from
 other processes on the machine hits both sides alike.
@@ -158,7 +158,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
     parser.add_argument("--triangles", type=int, default=200_000)
     parser.add_argument("--profile", default="unity")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     pipes, raws = [], []
     with tempfile.TemporaryDirectory(prefix="colossus-bench-asset-") as tmp:
@@ -168,7 +168,7 @@ def main() -> int:
         for r in range(args.rounds):
             pipes.append(asyncio.run(pipeline(source, args.profile, work / f"pipeline{r}")))
             raws.append(direct(source, args.profile, work / f"direct{r}"))
-    piped = sorted(pipes, key=lambda x: x["total_s"])[(len(pipes) - 1) // 2]  # the median run (lower middle)
+    piped = sorted(pipes, key=lambda x: x["total_s"])[(len(pipes) - 1) // 2]  # the median run (the lower of two)
     raw = sorted(raws, key=lambda x: x["total_s"])[(len(raws) - 1) // 2]
     ratio = round(piped["total_s"] / raw["total_s"], 3)
     result = {

@@ -5,6 +5,7 @@ Only data: nothing here imports Blender, so the orchestrator reads a stage's res
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +14,7 @@ from harness.scene_types import ObjectSummary
 
 __all__ = [
     "SOURCE_SUFFIXES",
+    "source_file_problem",
     "BakeMap",
     "Origin",
     "UVMethod",
@@ -30,6 +32,20 @@ __all__ = [
 ]
 
 SOURCE_SUFFIXES: tuple[str, ...] = (".blend", ".obj", ".fbx", ".glb", ".gltf", ".stl", ".ply")
+
+
+def source_file_problem(path: Path) -> str | None:
+    """Why `path` cannot be imported as a source file (format, missing, not a regular file, empty), or None.
+    Checked by the CLI before any worker starts, and again by the worker for hosts calling it directly."""
+    if path.suffix.lower() not in SOURCE_SUFFIXES:
+        return f"{path.name}: unsupported format; use one of {', '.join(SOURCE_SUFFIXES)}"
+    if not path.is_file():
+        return f"{path} does not exist or is not a regular file"
+    if path.stat().st_size == 0:
+        return f"{path.name} is empty (0 bytes)"
+    return None
+
+
 BakeMap = Literal["base_color", "roughness", "metallic", "normal"]
 Origin = Literal["base_center", "bounds_center", "keep"]
 UVMethod = Literal["smart_project", "lightmap_pack"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from harness.asset_types import SOURCE_SUFFIXES
+from harness.asset_types import source_file_problem
 from orchestrator.errors import AssetError
 
 __all__ = ["AssetSource", "resolve_source"]
@@ -48,10 +48,6 @@ def resolve_source(path: Path) -> AssetSource:
         if not (resolved / "run.json").is_file():
             raise AssetError(f"{path} is a folder but not a run folder (no run.json)")
         return _best_scene(resolved)
-    if resolved.suffix.lower() not in SOURCE_SUFFIXES:
-        raise AssetError(f"{path.name}: unsupported format; use a run folder or one of {', '.join(SOURCE_SUFFIXES)}")
-    if not resolved.is_file():
-        raise AssetError(f"{path} is not a regular file")
-    if resolved.stat().st_size == 0:
-        raise AssetError(f"{path.name} is empty (0 bytes)")
+    if problem := source_file_problem(resolved):
+        raise AssetError(problem)
     return AssetSource(path=resolved, name=path.stem, run_dir=None)

@@ -19,7 +19,7 @@ import bpy
 from fastmcp import Context, FastMCP
 from pydantic import Field
 
-from harness.asset_types import SOURCE_SUFFIXES, ImportedAsset
+from harness.asset_types import SOURCE_SUFFIXES, ImportedAsset, source_file_problem
 from servers.blender_primary import baselines
 from servers.blender_primary.asset_objects import select_only, triangle_count
 from servers.blender_primary.errors import AssetSourceError
@@ -56,12 +56,8 @@ def _checked_source(path: str) -> Path:
     source = Path(path)
     if not source.is_absolute():
         raise AssetSourceError(f"{path!r} is not an absolute path")
-    if source.suffix.lower() not in IMPORTERS:
-        raise AssetSourceError(f"{source.name!r}: unsupported format; use one of {', '.join(SOURCE_SUFFIXES)}")
-    if not source.is_file():
-        raise AssetSourceError(f"{source} does not exist or is not a regular file")
-    if source.stat().st_size == 0:
-        raise AssetSourceError(f"{source.name} is empty (0 bytes)")
+    if problem := source_file_problem(source):
+        raise AssetSourceError(problem)
     return source
 
 

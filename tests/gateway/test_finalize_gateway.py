@@ -11,9 +11,9 @@ import pytest
 from fastmcp import Client
 from fastmcp.exceptions import ToolError
 
-from gateway.config import GatewayConfig
 from gateway.server import create_gateway
 from tests.assets.gltf_check import gltf_errors
+from tests.gateway.conftest import gateway_config
 
 CUBE_TASK = Path(__file__).parents[1] / "orchestrator" / "data" / "cube"
 BUMPY = """
@@ -29,10 +29,8 @@ mod.texture, mod.strength = tex, 0.1
 
 @pytest.fixture(scope="module")
 async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Client]:
-    root = tmp_path_factory.mktemp("gw_finalize")
-    config = GatewayConfig.from_raw({"pool": {"workers": 2, "workdir": str(root / "pool"), "health_interval_s": 3600,
-                                              "warm_spare": False}})
-    config.runs_dir = root / "runs"
+    config = gateway_config(tmp_path_factory.mktemp("gw_finalize"), pool={"workers": 2, "warm_spare": False},
+                            vision={"enabled": True})  # runs need the vision server
     async with Client(create_gateway(config), timeout=60, init_timeout=90) as connected:
         yield connected
 
