@@ -106,7 +106,8 @@ def unwrap(name: str, method: UVMethod, angle_limit_deg: float, margin: float) -
         else:
             bpy.ops.uv.lightmap_pack(PREF_CONTEXT="ALL_FACES", PREF_MARGIN_DIV=max(margin * 10, 0.001))
         bpy.ops.uv.select_all(action="SELECT")
-        bpy.ops.uv.pack_islands(margin=margin, rotate=True)
+        # bounding-box packing: the convex and concave packers took 1-40 s on a plain cube here
+        bpy.ops.uv.pack_islands(margin=margin, rotate=True, shape_method="AABB")
     finally:
         bpy.ops.object.mode_set(mode="OBJECT")
     report = uv_report(obj)

@@ -24,7 +24,7 @@ from tests.assets.sources import write_million_triangle_stl, write_sources
 
 # every format, and between them every shipped profile (FBX and glTF outputs both read back)
 FORMAT_PROFILE = {"obj": "unity", "fbx": "unreal", "glb": "godot", "gltf": "gltf-web", "stl": "mobile",
-                  "ply": "unity", "blend": "godot"}
+                  "ply": "godot", "blend": "unity"}
 
 
 def small(name: str, size: int = 128) -> Profile:
@@ -73,11 +73,24 @@ def failed(result_dir: Path) -> list[str]:
     return [f"{c['name']}: {c['detail']}" for c in verdict["checks"] if c["required"] and not c["passed"]]
 
 
+@pytest.fixture(scope="module")
+def finalized(sources, workers, tmp_path_factory):
+    """finalize(bumpy.<fmt>) through its profile, once per module: (result, output folder)."""
+    done: dict[str, tuple[FinalizeResult, Path]] = {}
+
+    async def get(fmt: str) -> tuple[FinalizeResult, Path]:
+        if fmt not in done:
+            out = tmp_path_factory.mktemp(fmt) / "asset"
+            done[fmt] = (await finalize(sources[fmt], small(FORMAT_PROFILE[fmt]), out, *workers), out)
+        return done[fmt]
+
+    return get
+
+
 @pytest.mark.parametrize("fmt", list(FORMAT_PROFILE))
-async def test_each_format_finalizes_through_a_profile_into_a_valid_asset(fmt, sources, workers, tmp_path):
+async def test_each_format_finalizes_through_a_profile_into_a_valid_asset(fmt, finalized):
     profile = small(FORMAT_PROFILE[fmt])
-    out = tmp_path / "asset"
-    result = await finalize(sources[fmt], profile, out, *workers)
+    result, out = await finalized(fmt)
 
     assert result.valid, failed(out)
     counts = [lod.triangles for lod in result.lods]
@@ -87,7 +100,7 @@ async def test_each_format_finalizes_through_a_profile_into_a_valid_asset(fmt, s
     assert [lod.name for lod in result.lods] == [profile.lod_name("bumpy", i) for i in range(len(counts))]
     assert {Path(p) for p in result.outputs} == {p for p in out.rglob("*") if p.is_file()}
     assert Path(result.outputs[-1]).name == "validation.json"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["asset"]  # no staging folder left behind
+    assert sorted(p.name for p in out.parent.iterdir()) == ["asset"]  # no staging folder left behind
     verdict = json.loads((out / "validation.json").read_text())
     round_trips = [c for c in verdict["checks"] if c["name"].startswith("round_trip")]
     assert len(round_trips) == len(counts) and all(c["passed"] for c in round_trips)
@@ -114,18 +127,19 @@ def normal_map_spread(out: Path) -> np.ndarray:
     return pixels.reshape(-1, 3).std(axis=0)
 
 
-async def test_the_normal_bake_carries_the_high_mesh_detail_and_a_plain_cube_stays_flat(sources, workers, tmp_path):
-    await finalize(sources["stl"], small("mobile"), tmp_path / "bumpy", *workers)
+async def test_the_normal_bake_carries_the_high_mesh_detail_and_a_plain_cube_stays_flat(sources, workers, finalized,
+                                                                                       tmp_path):
+    _, bumpy_out = await finalized("stl")  # mobile: LOD0 is a fraction of the source's triangles
     await finalize(sources["plain_cube"], small("mobile"), tmp_path / "cube", *workers)
 
-    bumpy, cube = normal_map_spread(tmp_path / "bumpy"), normal_map_spread(tmp_path / "cube")
+    bumpy, cube = normal_map_spread(bumpy_out), normal_map_spread(tmp_path / "cube")
     assert bumpy[:2].min() > 0.03, bumpy  # tangent-space x and y vary with the bumps
     assert cube[:2].max() < 0.01, cube    # same surface high and low: nothing to bake
 
 
-async def test_the_pbr_bake_keeps_procedural_colour_and_metallic_parts(sources, workers, tmp_path):
-    await finalize(sources["blend"], small("unity"), tmp_path / "a", *workers)
-    textures = tmp_path / "a" / "textures"
+async def test_the_pbr_bake_keeps_procedural_colour_and_metallic_parts(finalized):
+    _, out = await finalized("blend")  # unity: base colour, roughness, metallic and normal
+    textures = out / "textures"
     colour = cv2.imread(str(next(textures.glob("*_base_color.png"))), cv2.IMREAD_COLOR).astype(np.float64)
     metallic = cv2.imread(str(next(textures.glob("*_metallic.png"))), cv2.IMREAD_GRAYSCALE).astype(np.float64) / 255
     assert colour.reshape(-1, 3).std(axis=0).max() > 5  # noise texture, not one flat colour
