@@ -115,8 +115,9 @@ async def finalize(source: Path, profile: Profile, out_dir: Path, worker: AssetW
         reimported = await _run_stage(job, "round_trip", _round_trip(job, exported))
         verdict = judge(profile, job.name, facts, budgets, reimported)
         outputs = await _run_stage(job, "publish", _publish(job, staging, out_dir, exported, renders, verdict))
-    finally:
-        await asyncio.to_thread(_remove, [staging, *{p.parent for p in job.worker_files}])
+    finally:  # the staging folder, and the worker's job folder its files were copied from
+        job_folders = {a for p in job.worker_files for a in p.parents if a.name == job.id}
+        await asyncio.to_thread(_remove, [staging, *job_folders])
     return FinalizeResult(out_dir=str(out_dir), outputs=[str(p) for p in outputs], lods=verdict.lods,
                           valid=verdict.valid, stage_s=job.stage_s, skipped=job.skipped)
 

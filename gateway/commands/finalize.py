@@ -14,11 +14,15 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.config_file import config_path, load_config
-from orchestrator.asset_profiles import finalize_config, load_profile
+from orchestrator.asset_profiles import Profile, finalize_config, load_profile
 from orchestrator.asset_source import resolve_source
 from orchestrator.errors import AssetError, OrchestratorError
+
+if TYPE_CHECKING:  # the pipeline (and fastmcp) load only when a job runs
+    from orchestrator.asset_pipeline import FinalizeResult
 
 __all__ = ["add_arguments", "run"]
 
@@ -74,7 +78,7 @@ def _rewrite_report(run_dir: Path) -> None:
         print(f"colossus finalize: report.html not rewritten: {e}", file=sys.stderr)
 
 
-async def _finalize(source: Path, profile, out: Path, name: str, blender: Path | None):
+async def _finalize(source: Path, profile: Profile, out: Path, name: str, blender: Path | None) -> FinalizeResult:
     from contextlib import AsyncExitStack  # noqa: PLC0415  (only this command pays for fastmcp)
 
     from fastmcp import Client  # noqa: PLC0415

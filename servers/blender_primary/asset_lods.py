@@ -8,6 +8,7 @@ the remaining ratio until the copy fits or stops shrinking; the caller checks th
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import bpy
@@ -52,7 +53,7 @@ def decimate(source: str, target: str, max_triangles: int) -> DecimatedMesh:
     return DecimatedMesh(object=copy.name, triangles=triangles)
 
 
-def render_each(names: list[str], folder, resolution: int) -> LodRenders:
+def render_each(names: list[str], folder: Path, resolution: int) -> LodRenders:
     """An auto-framed iso Workbench render of each object alone; the others are hidden meanwhile."""
     objects = [mesh_object(name) for name in names]
     hidden = {obj: obj.hide_render for obj in bpy.context.scene.objects}
