@@ -74,6 +74,15 @@ async def test_bad_finalize_requests_are_clear_tool_errors(arguments, message, c
         await client.call_tool("finalize_asset", arguments)
 
 
+async def test_a_corrupt_file_ends_the_job_as_failed_with_the_reason_and_no_output(client: Client, tmp_path: Path):
+    (tmp_path / "broken.glb").write_bytes(b"glTF\x02\x00\x00\x00" + b"\x00" * 12)
+    status = (await client.call_tool("finalize_asset", {"profile": "godot", "path": str(tmp_path / "broken.glb"),
+                                                        "wait_s": 30})).structured_content
+    assert status["status"] == "failed" and status["result"] is None
+    assert "stage import failed: [ASSET_SOURCE] broken.glb could not be read" in status["error"]
+    assert not Path(status["out_dir"]).exists()
+
+
 async def test_an_unknown_job_is_a_clear_error(client: Client):
     with pytest.raises(ToolError, match="no finalize job 'asset-000000000000'"):
         await client.call_tool("get_finalize", {"job_id": "asset-000000000000"})

@@ -74,6 +74,12 @@ for poly in bpy.data.objects["ball"].data.polygons:
     assert stacked["overlap"] > 0.95
 
 
+async def test_lightmap_pack_gives_non_overlapping_uvs_too(client, bpy_eval):
+    await bpy_eval("import bpy\nbpy.ops.mesh.primitive_torus_add()\nbpy.context.active_object.name = 'ring'")
+    report = await call(client, "asset_uv", object="ring", method="lightmap_pack", margin=0.005)
+    assert report["inside_unit_square"] and report["overlap"] < 0.005 and report["coverage"] > 0.2
+
+
 async def test_decimate_copies_within_budget_and_keeps_the_source(client, bpy_eval):
     await bpy_eval("import bpy\nbpy.ops.mesh.primitive_uv_sphere_add(segments=64, ring_count=32)\nbpy.context.active_object.name = 'ball'")
     lod = await call(client, "asset_decimate", source="ball", target="ball_LOD1", max_triangles=500)
