@@ -94,7 +94,7 @@ sys.path.insert(0, sys.argv[1])
 from servers.blender_primary.stdio_guard import divert_stdout
 OUT_FD = divert_stdout()
 import bpy
-from harness.asset_types import FbxSettings, GltfSettings
+from orchestrator.asset_pipeline import lod_budget
 from orchestrator.asset_profiles import load_profile
 from servers.blender_primary import baselines
 from servers.blender_primary.asset_bake import bake
@@ -127,10 +127,9 @@ extrusion = t.cage_extrusion * max(cleaned.dimensions)
 pbr = [m for m in t.maps if m != "normal"]
 baked = timed("bake_materials", bake, "high", lod(0), pbr, size, extrusion, profile.uv.margin_px, t.samples, "bench_MAT", work / "textures")
 normal = timed("bake_normals", bake, "high", lod(0), ["normal"], size, extrusion, profile.uv.margin_px, t.samples, "bench_MAT", work / "textures")
-ratios = profile.lods.ratios or [0.5 ** i for i in range(len(profile.lods.triangles))]
 def lods():
     for i in range(1, len(profile.lods.triangles)):
-        decimate(lod(0), lod(i), min(profile.lods.triangles[i], int(ratios[i] * low.triangles)))
+        decimate(lod(0), lod(i), lod_budget(profile, i, low.triangles))
 timed("lods", lods)
 names = [lod(i) for i in range(len(profile.lods.triangles))]
 files = timed("export", export_lods, work, f"{e.prefix}bench", names, e.format, f"{e.prefix}bench" if e.lod_group else None,

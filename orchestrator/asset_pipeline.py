@@ -41,11 +41,11 @@ from harness.asset_types import (
     MeshFacts,
     UVReport,
 )
-from orchestrator.asset_profiles import Profile
+from orchestrator.asset_profiles import MIN_TRIANGLES, Profile
 from orchestrator.asset_validation import LodEntry, Verdict, judge
 from orchestrator.errors import AssetError
 
-__all__ = ["AssetWorker", "FinalizeResult", "Progress", "asset_name", "finalize"]
+__all__ = ["AssetWorker", "FinalizeResult", "Progress", "asset_name", "finalize", "lod_budget"]
 
 Progress = Callable[[str, int, int], Awaitable[None]]  # (stage, index, total)
 STAGES = ("import", "cleanup", "reduce", "uv", "bake_materials", "bake_normals", "lods", "export", "renders",
@@ -106,8 +106,10 @@ async def finalize(source: Path, profile: Profile, out_dir: Path, worker: AssetW
         cleaned = await _run_stage(job, "cleanup", _cleanup(job, imported))
         lod0 = await _run_stage(job, "reduce", _reduce(job, cleaned))
         await _run_stage(job, "uv", _unwrap(job))
-        await _run_stage(job, "bake_materials", _bake(job, cleaned, [m for m in profile.textures.maps if m != "normal"]))
-        await _run_stage(job, "bake_normals", _bake(job, cleaned, [m for m in profile.textures.maps if m == "normal"]))
+        await _run_stage(job, "bake_materials", _bake(job, "bake_materials", cleaned,
+                                                      [m for m in profile.textures.maps if m != "normal"]))
+        await _run_stage(job, "bake_normals", _bake(job, "bake_normals", cleaned,
+                                                    [m for m in profile.textures.maps if m == "normal"]))
         budgets, lods = await _run_stage(job, "lods", _lods(job, lod0))
         exported = await _run_stage(job, "export", _export(job, lods))
         renders = await _run_stage(job, "renders", _renders(job, lods))
@@ -169,12 +171,13 @@ async def _unwrap(job: _Job) -> UVReport:
         margin=uv.margin_px / size))
 
 
-async def _bake(job: _Job, cleaned: CleanedMesh, maps: list[str]) -> BakedMaps | None:
+async def _bake(job: _Job, stage: str, cleaned: CleanedMesh, maps: list[str]) -> BakedMaps | None:
+    """Bake `maps` (when the profile asks for any) from the cleaned high mesh onto LOD0."""
     if not maps:
         return None
     t = job.profile.textures
     baked = BakedMaps.model_validate(await job.call(
-        "bake_materials" if "normal" not in maps else "bake_normals", "asset_bake",
+        stage, "asset_bake",
         high=cleaned.object, low=job.lod(0), maps=maps, job=job.id, size=t.size,
         cage_extrusion=t.cage_extrusion * max(cleaned.dimensions), margin_px=job.profile.uv.margin_px,
         samples=t.samples, material=f"{job.profile.export.prefix}{job.name}_MAT"))
@@ -182,16 +185,17 @@ async def _bake(job: _Job, cleaned: CleanedMesh, maps: list[str]) -> BakedMaps |
     return baked
 
 
-def _budget(profile: Profile, index: int, lod0_triangles: int) -> int:
-    """LOD i's budget: the profile's, and at most ratio × LOD0 (ratio 0.5^i when the profile sets none)."""
+def lod_budget(profile: Profile, index: int, lod0_triangles: int) -> int:
+    """LOD i's budget: the profile's, and at most ratio × LOD0 (ratio 0.5^i when the profile sets none), never
+    below a closed mesh's minimum; a source too small for its LODs then fails `lods_decrease`, saying so."""
     if index == 0:
         return profile.lods.triangles[0]
     ratio = profile.lods.ratios[index] if profile.lods.ratios else 0.5 ** index
-    return min(profile.lods.triangles[index], max(1, int(ratio * lod0_triangles)))
+    return min(profile.lods.triangles[index], max(MIN_TRIANGLES, int(ratio * lod0_triangles)))
 
 
 async def _lods(job: _Job, lod0: DecimatedMesh) -> tuple[list[int], list[str]]:
-    budgets = [_budget(job.profile, i, lod0.triangles) for i in range(len(job.profile.lods.triangles))]
+    budgets = [lod_budget(job.profile, i, lod0.triangles) for i in range(len(job.profile.lods.triangles))]
     for index, budget in enumerate(budgets[1:], start=1):
         await job.call("lods", "asset_decimate", source=job.lod(0), target=job.lod(index), max_triangles=budget)
     return budgets, [job.lod(i) for i in range(len(budgets))]

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from harness.asset_types import BakeMap, FbxSettings, GltfSettings, Origin, UVMethod
 from orchestrator.errors import ProfileError
 
-__all__ = ["Profile", "FinalizeConfig", "finalize_config", "load_profile", "profile_names"]
+__all__ = ["MIN_TRIANGLES", "Profile", "FinalizeConfig", "finalize_config", "load_profile", "profile_names"]
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MIN_TRIANGLES = 4  # a tetrahedron: no closed mesh has fewer
