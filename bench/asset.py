@@ -1,9 +1,9 @@
 """Benchmark of asset finalization: the pipeline through MCP workers against the same bpy calls in one script.
 
-    python bench/asset.py --json [--triangles 200000] [--profile unity] [--rounds 3]
+    python bench/asset.py --json [--triangles 200000] [--profile unity] [--rounds 4]
 
-Pipeline and direct runs alternate, `--rounds` times, and medians are compared, so load from
-other processes on the machine hits both sides alike.
+Pipeline and direct runs alternate, `--rounds` times, first one then the other going first, and
+medians are compared, so load from other processes on the machine hits both sides alike.
 
 ratio                 finalize() on two stdio workers (stages + round-trip checker) ÷ the same stage
                       functions called directly in one bpy process, same source, same profile (target ≤ 1.2)
@@ -11,6 +11,8 @@ ratio_best_of         fastest pipeline run ÷ fastest direct run (steadier than 
 pipeline_stage_s      seconds per stage through the pipeline (median run)
 direct_stage_s        seconds per stage called directly
 bake_1024_map_s       Cycles bake of one map at the profile's size (normal, high → LOD0), direct
+cpu_ratio             CPU seconds of the same comparison (both workers plus this client ÷ the direct
+                      process): wall time swings with other load on the machine, CPU time much less
 peak_worker_rss_mb    largest resident memory of a worker process during the pipeline (sampled every 0.2 s)
 
 The source is a closed, bumpy sphere written as binary STL by numpy (no Blender involved).
@@ -22,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import statistics
 import struct
 import subprocess
 import sys
@@ -76,14 +79,23 @@ async def pipeline(source: Path, profile_name: str, work: Path) -> dict:
 
     clients = [Client(WorkerLaunch(workdir=work / role).stdio_transport(log_file=work / f"{role}.log"),
                       init_timeout=120, timeout=None) for role in ("stages", "check")]
+    def cpu_s() -> float:
+        """CPU seconds so far of this process and its worker processes."""
+        total = 0.0
+        for proc in [psutil.Process(), *psutil.Process().children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        return total
+
     async with clients[0], clients[1]:
         sampler = asyncio.create_task(sample())
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), cpu_s()
         result = await finalize(source, load_profile(profile_name), work / "out", ClientWorker(clients[0]),
                                 ClientWorker(clients[1]))
-        total = time.perf_counter() - started
+        total, cpu = time.perf_counter() - started, cpu_s() - cpu_before
         sampler.cancel()
-    return {"total_s": round(total, 3), "stage_s": result.stage_s, "valid": result.valid,
+    return {"total_s": round(total, 3), "cpu_s": round(cpu, 3), "stage_s": result.stage_s, "valid": result.valid,
             "lods": [lod.triangles for lod in result.lods], "peak_worker_rss_mb": round(max(peak.values()), 1)}
 
 
@@ -117,6 +129,7 @@ def timed(stage, fn, *args):
     stage_s[stage] = round(time.perf_counter() - started, 3)
     return out
 (work / "textures").mkdir(parents=True, exist_ok=True)
+cpu_before = time.process_time()
 lod = lambda i: profile.lod_name("bench", i)
 imported = timed("import", import_source, empty, str(source), "high")
 cleaned = timed("cleanup", cleanup, "high", profile.cleanup.merge_distance, profile.cleanup.fill_holes_sides,
@@ -143,6 +156,7 @@ def round_trip():
 timed("round_trip", round_trip)
 import os
 os.write(OUT_FD, json.dumps({"stage_s": stage_s, "total_s": round(sum(stage_s.values()), 3),
+                             "cpu_s": round(time.process_time() - cpu_before, 3),
                              "bake_s": {**baked.elapsed_s, **normal.elapsed_s}}).encode())
 '''
 
@@ -158,16 +172,19 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
     parser.add_argument("--triangles", type=int, default=200_000)
     parser.add_argument("--profile", default="unity")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     pipes, raws = [], []
     with tempfile.TemporaryDirectory(prefix="colossus-bench-asset-") as tmp:
         work = Path(tmp)
         source = work / "sphere.stl"
         triangles = bumpy_sphere_stl(source, args.triangles)
-        for r in range(args.rounds):
+        for r in range(args.rounds):  # the order alternates, so a machine getting busier or quieter favours neither
+            if r % 2:
+                raws.append(direct(source, args.profile, work / f"direct{r}"))
             pipes.append(asyncio.run(pipeline(source, args.profile, work / f"pipeline{r}")))
-            raws.append(direct(source, args.profile, work / f"direct{r}"))
+            if not r % 2:
+                raws.append(direct(source, args.profile, work / f"direct{r}"))
     piped = sorted(pipes, key=lambda x: x["total_s"])[(len(pipes) - 1) // 2]  # the median run (the lower of two)
     raw = sorted(raws, key=lambda x: x["total_s"])[(len(raws) - 1) // 2]
     ratio = round(piped["total_s"] / raw["total_s"], 3)
@@ -175,6 +192,8 @@ def main() -> int:
         "source_triangles": triangles, "profile": args.profile, "rounds": args.rounds,
         "pipeline_total_s": piped["total_s"], "direct_total_s": raw["total_s"], "ratio": ratio,
         "ratio_best_of": round(min(p["total_s"] for p in pipes) / min(r["total_s"] for r in raws), 3),
+        "cpu_ratio": round(statistics.median(p["cpu_s"] for p in pipes) / statistics.median(r["cpu_s"] for r in raws), 3),
+        "pipeline_cpu_s": [p["cpu_s"] for p in pipes], "direct_cpu_s": [r["cpu_s"] for r in raws],
         "pipeline_runs_s": [p["total_s"] for p in pipes], "direct_runs_s": [r["total_s"] for r in raws],
         "pipeline_stage_s": piped["stage_s"], "direct_stage_s": raw["stage_s"],
         "bake_1024_map_s": raw["bake_s"].get("normal"), "bake_map_s": raw["bake_s"],
