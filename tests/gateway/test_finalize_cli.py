@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.assets import gltf_check
 from tests.assets.gltf_check import gltf_errors
 from tests.assets.sources import write_sources
 
@@ -84,3 +85,8 @@ def test_the_gltf_check_reports_errors_in_a_broken_file(sources, tmp_path):
     data[20:28] = b'{"bad":['  # break the JSON chunk
     (tmp_path / "broken.glb").write_bytes(bytes(data))
     assert gltf_errors(tmp_path / "broken.glb")
+
+
+def test_without_node_the_gltf_check_reads_files_with_pygltflib(sources, monkeypatch):
+    monkeypatch.setattr(gltf_check, "validator_available", lambda: False)
+    assert gltf_check.gltf_errors(sources["glb"]) == []
