@@ -19,14 +19,14 @@ from pydantic import BaseModel, Field
 
 from harness.model_config import ModelsConfig
 from orchestrator.artifacts import RunFolder
+from orchestrator.asset_jobs import AssetJobs
+from orchestrator.asset_source import resolve_source
 from orchestrator.builders.hybrid import HybridBuilder
 from orchestrator.builders.interface import Builder
 from orchestrator.builders.llm import LLMBuilder
 from orchestrator.builders.parametric import ParametricBuilder
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.coordinator import ISOLATION, Coordinator
-from orchestrator.asset_jobs import AssetJobs
-from orchestrator.asset_source import resolve_source
 from orchestrator.errors import AssetError, OrchestratorError, TaskError
 from orchestrator.memory import IterationStep
 from orchestrator.params import find_params
