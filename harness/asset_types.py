@@ -60,7 +60,7 @@ class FbxSettings(BaseModel):
     axis_forward: Literal["X", "Y", "Z", "-X", "-Y", "-Z"] = Field("-Z", description="engine's forward axis")
     axis_up: Literal["X", "Y", "Z", "-X", "-Y", "-Z"] = Field("Y", description="engine's up axis")
     global_scale: float = Field(1.0, gt=0, le=1000, description="multiplies every length written")
-    apply_unit_scale: bool = Field(True, description="write Blender metres as FBX centimetres (UnitScaleFactor 100 → 1 unit = 1 cm)")
+    apply_unit_scale: bool = Field(True, description="take Blender's unit scale into account (metres → FBX centimetres)")
     apply_scale_options: Literal["FBX_SCALE_NONE", "FBX_SCALE_UNITS", "FBX_SCALE_CUSTOM", "FBX_SCALE_ALL"] = Field(
         "FBX_SCALE_NONE", description="how scale is stored: FBX_SCALE_ALL bakes it so the engine sees scale 1")
     bake_space_transform: bool = Field(False, description="bake the axis conversion into the mesh (objects keep identity rotation)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import struct
 import time
+import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -68,6 +69,25 @@ def glb_facts(path: Path) -> tuple[list[int], list[np.ndarray]]:
     return triangles, uvs
 
 
+def fbx_units(path: Path) -> tuple[float, float, list[float]]:
+    """(UnitScaleFactor, x extent of the first vertex array, every Lcl Scaling x) read from a binary FBX's bytes."""
+    data = path.read_bytes()
+
+    def double_after(at: int) -> float:
+        return struct.unpack_from("<d", data, data.find(b"D", at) + 1)[0]
+
+    unit = double_after(data.find(b"UnitScaleFactor") + 15)
+    start = data.find(b"\x08Vertices") + 9
+    assert data[start:start + 1] == b"d"
+    _count, encoding, length = struct.unpack_from("<III", data, start + 1)
+    raw = data[start + 13:start + 13 + length]
+    xs = np.frombuffer(zlib.decompress(raw) if encoding == 1 else raw, dtype="<f8")[0::3]
+    scales, at = [], 0
+    while (at := data.find(b"Lcl Scaling", at + 1)) >= 0:
+        scales.append(round(double_after(at + 11), 6))
+    return unit, float(xs.max() - xs.min()), scales
+
+
 def failed(result_dir: Path) -> list[str]:
     verdict = json.loads((result_dir / "validation.json").read_text())
     return [f"{c['name']}: {c['detail']}" for c in verdict["checks"] if c["required"] and not c["passed"]]
@@ -110,6 +130,12 @@ async def test_each_format_finalizes_through_a_profile_into_a_valid_asset(fmt, f
     assert exports and all(p.suffix == f".{profile.export.format}" for p in exports)
     if profile.export.format == "fbx":
         assert all(p.read_bytes().startswith(b"Kaydara FBX Binary") for p in exports)
+        # the source is a ~1 m ball: unity writes metres (UnitScaleFactor 100, vertices ~1),
+        # unreal centimetres (UnitScaleFactor 1, vertices ~100), both at node scale 1
+        unit_scale, extent, node_scales = fbx_units(exports[0])
+        per_unit = {"unity": (100.0, 1.0), "unreal": (1.0, 100.0)}[profile.name]
+        assert unit_scale == per_unit[0] and 0.9 < extent / per_unit[1] < 1.25, (unit_scale, extent)
+        assert set(node_scales) == {1.0}, node_scales
         return
     read_back: list[int] = []
     for path in exports:
