@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("gateway.commands.report", "rewrite a run's report.html and print its path"),
     "resume": ("gateway.commands.resume", "continue a run from its checkpoint"),
     "models": ("gateway.commands.models", "check the configured model roles"),
+    "finalize": ("gateway.commands.finalize", "turn a run's best scene or a mesh file into an engine-ready asset"),
 }
 
 

@@ -22,7 +22,10 @@ from gateway.mesh import Upstream, allocate_namespace
 from gateway.pool import Pool
 from gateway.scene import PoolSceneProvider
 from gateway.vision_client import VisionClient
+from harness.config_file import load_config
 from harness.model_config import ModelsConfig
+from orchestrator.asset_jobs import AssetJobs
+from orchestrator.asset_profiles import finalize_config
 from orchestrator.service import RunService
 
 __all__ = ["GatewayServices", "PROJECT_ROOT", "RESERVED_NAMESPACES"]
@@ -45,6 +48,7 @@ class GatewayServices:
             self.upstreams.append(Upstream(name, allocate_namespace(name, taken), server.to_transport))
         self.vision = VisionClient(self.vision_upstream) if self.vision_upstream else None
         self._runs: RunService | None = None
+        self._assets: AssetJobs | None = None
 
     async def start(self) -> None:
         self.pool.start()
@@ -55,6 +59,8 @@ class GatewayServices:
         if self._runs is not None:
             with contextlib.suppress(Exception):
                 await self._runs.aclose()
+        if self._assets is not None:
+            await self._assets.aclose()
         await asyncio.gather(*(u.stop() for u in self.upstreams), return_exceptions=True)
         await self.pool.stop()
 
@@ -74,7 +80,8 @@ class GatewayServices:
         if self.vision is None:
             raise CoordinatorUnavailable("runs need the vision server, which is disabled in [vision]")
         try:
-            return RunService(self.provider, self.vision, self.config.runs_dir, self.models, listener=listener)
+            return RunService(self.provider, self.vision, self.config.runs_dir, self.models, listener=listener,
+                              assets=self.assets())
         except Exception as e:  # noqa: BLE001 - reported to the host as the coordinator being unavailable
             raise CoordinatorUnavailable(f"the run coordinator could not start: {e}") from e
 
@@ -83,6 +90,16 @@ class GatewayServices:
         if self._runs is None:
             self._runs = self.run_service()
         return self._runs
+
+    def assets(self) -> AssetJobs:
+        """Finalize jobs on this pool, with the user's profiles folder from [finalize] (created on first use)."""
+        if self._assets is None:
+            from gateway.finalize_tools import leased_pair  # noqa: PLC0415  (it imports this module)
+
+            path = self.config.config_path
+            profiles = finalize_config(load_config(path) if path else {}, path).profiles_dir
+            self._assets = AssetJobs(lambda: leased_pair(self.pool), self.config.runs_dir, profiles)
+        return self._assets
 
     def _vision_transport(self) -> ClientTransport:
         vision = self.config.vision

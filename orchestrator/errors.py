@@ -11,6 +11,8 @@
     │   ├── VerifierFault             the vision server failed to score renders
     │   └── BuilderUnavailable        every model of the builder role failed (the fallback chain is exhausted)
     ├── PromptError                   a prompt template and its variables disagree (missing, unknown, malformed)
+    ├── AssetError                    asset finalization stopped; the text names the stage (orchestrator.asset_pipeline)
+    │   └── ProfileError              unknown profile, unknown key, impossible budget (names the file and the key)
     └── RunNotFound                   no run with that id under the runs directory
 
 Foreign exceptions are translated into these at exactly one boundary per seam (`raise ... from e`).
@@ -30,6 +32,8 @@ __all__ = [
     "BuilderUnavailable",
     "PromptError",
     "RunNotFound",
+    "AssetError",
+    "ProfileError",
 ]
 
 
@@ -77,3 +81,11 @@ class PromptError(OrchestratorError):
 
 class RunNotFound(OrchestratorError):
     """No run with that id exists under the runs directory."""
+
+
+class AssetError(OrchestratorError):
+    """Finalizing an asset stopped: a bad source, a failed stage or an unwritable output; nothing was published."""
+
+
+class ProfileError(AssetError):
+    """A finalize profile is unknown or invalid; the message names the file and the key."""

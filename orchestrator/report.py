@@ -9,6 +9,7 @@ served as is. Every piece of task, code, model or error text is escaped.
 from __future__ import annotations
 
 import html
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -270,6 +271,27 @@ def _model_log(states: dict[int, AttemptState]) -> str:
     return f'<details{opened}><summary>{totals}</summary><table class=log>{head}{"".join(rows)}</table></details>'
 
 
+def _asset_cards(folder: RunFolder) -> list[str]:
+    """One card per finalized asset (asset/<profile>/validation.json): verdict, a render per LOD, failed checks."""
+    cards = []
+    for verdict_file in sorted(folder.root.glob("asset/*/validation.json")):
+        verdict = json.loads(verdict_file.read_text(encoding="utf-8"))
+        renders = verdict_file.parent / "renders"
+        lods = "".join(
+            f'<figure><img src="{_src(folder, renders / (lod["name"] + ".png"))}" alt="{_e(lod["name"])}">'
+            f'<figcaption>{_e(lod["name"])} · {lod["triangles"]} triangles</figcaption></figure>'
+            for lod in verdict["lods"])
+        failed = [c for c in verdict["checks"] if not c["passed"]]
+        rows = "".join(f"<li>{_e(c['name'])}{'' if c['required'] else ' (not required)'}: {_e(c['detail'])}</li>"
+                       for c in failed)
+        badge = _badge("valid", "ok") if verdict["valid"] else _badge("not valid", "bad")
+        cards.append(f'<section class=card><h2>Asset: {_e(verdict["profile"])} {badge}</h2>'
+                     f'<div class=row>{lods}</div>'
+                     f'<p class=muted>{len(verdict["checks"]) - len(failed)} of {len(verdict["checks"])} checks passed'
+                     f'{" · failed:" if failed else ""}</p><ul>{rows}</ul></section>')
+    return cards
+
+
 def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState], best: dict[str, Any] | None,
                  threshold: float | None = None) -> None:
     """Write report.html. The references shown are the run folder's own copies in ref/ (named by view):
@@ -293,5 +315,6 @@ def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState],
               f"<p class=desc>{_e(task.description)}</p>"),
              _best_card(folder, task, refs, states, best, threshold),
              *(_attempt_card(folder, task, s, threshold, s.index == winner) for s in states.values()),
+             *_asset_cards(folder),
              f'<section class=card><h2>Model log</h2>{_model_log(states)}</section></html>']
     write_atomic(folder.root / "report.html", "\n".join(parts))

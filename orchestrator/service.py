@@ -19,13 +19,15 @@ from pydantic import BaseModel, Field
 
 from harness.model_config import ModelsConfig
 from orchestrator.artifacts import RunFolder
+from orchestrator.asset_jobs import AssetJobs
+from orchestrator.asset_source import resolve_source
 from orchestrator.builders.hybrid import HybridBuilder
 from orchestrator.builders.interface import Builder
 from orchestrator.builders.llm import LLMBuilder
 from orchestrator.builders.parametric import ParametricBuilder
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.coordinator import ISOLATION, Coordinator
-from orchestrator.errors import OrchestratorError, TaskError
+from orchestrator.errors import AssetError, OrchestratorError, TaskError
 from orchestrator.memory import IterationStep
 from orchestrator.params import find_params
 from orchestrator.recall import RecallStore
@@ -80,8 +82,9 @@ class RunService:
                  models_config: ModelsConfig | None = None, memory_dir: Path | None = None,
                  listener: Listener | None = None,
                  builder_factory: Callable[[RunConfig, Strategy], Builder] | None = None,
-                 allowed_roots: list[Path] | None = None) -> None:
+                 allowed_roots: list[Path] | None = None, assets: AssetJobs | None = None) -> None:
         """provider and vision may be None for a service that only reads run folders (list, status, report);
+        `assets` finalizes the best attempt of a task with `[finalize] profile` when its run ends;
         `builder_factory` replaces the configured builders (the benchmark's random-search baseline);
         inline tasks may name reference images by path only under `allowed_roots` (default: the runs
         directory and the working directory)."""
@@ -92,6 +95,7 @@ class RunService:
         self.listener = listener
         self.builder_factory = builder_factory
         self.allowed_roots = allowed_roots if allowed_roots is not None else [self.runs_dir, Path.cwd()]
+        self.assets = assets
         self._active: dict[str, _Active] = {}
         self._models: dict[int, Any] = {}
 
@@ -137,6 +141,13 @@ class RunService:
                             "with `# param` literals and use the parametric builder")
         if config.verifier in ("metrics", "both") and not task.references:
             raise TaskError(f"{where}: reference: the metrics verifier needs reference images")
+        if task.finalize.profile is not None:
+            if self.assets is None:
+                raise TaskError(f"{where}: finalize.profile: this service cannot finalize assets")
+            try:
+                self.assets.profile(task.finalize.profile)
+            except AssetError as e:
+                raise TaskError(f"{where}: finalize.profile: {e}") from None
 
     async def start(self, task: Task | str | Path | dict[str, Any], **overrides: Any) -> str:
         """Validate, create the run folder, start the coordinator in the background; returns run_id."""
@@ -175,10 +186,28 @@ class RunService:
             builder_for=lambda strategy: (self.builder_factory or self._builder)(config, strategy),
             summarizer=self._roles(0) if config.builder != "parametric" and self.models_config.has_remote("summarizer") else None,
             recall=self.recall, on_step=lambda state, step: self._stepped(run_id, state, step))
-        active = _Active(task=asyncio.get_running_loop().create_task(coordinator.run(), name=f"run {run_id}"),
+        active = _Active(task=asyncio.get_running_loop().create_task(self._run_and_finalize(coordinator, folder, task),
+                                                                      name=f"run {run_id}"),
                          coordinator=coordinator)
         active.task.add_done_callback(lambda _t: asyncio.ensure_future(self._notify(run_id)))
         self._active[run_id] = active
+
+    async def _run_and_finalize(self, coordinator: Coordinator, folder: RunFolder, task: Task) -> Any:
+        """The run, then (when the task has `[finalize] profile`) its best attempt as an asset, noted in run.json."""
+        result = await coordinator.run()
+        if task.finalize.profile is None or self.assets is None or folder.read_best() is None:
+            return result
+        try:
+            job = await self.assets.run(resolve_source(folder.root), self.assets.profile(task.finalize.profile))
+            asset = job.model_dump(mode="json", include={"job_id", "status", "profile", "out_dir", "error"})
+            asset["valid"] = job.result.valid if job.result else None
+        except AssetError as e:
+            asset = {"status": "failed", "profile": task.finalize.profile, "error": str(e)}
+        meta = folder.read_run()
+        meta["asset"] = asset
+        folder.write_run(meta)
+        self.write_report(folder.run_id)  # with the asset's card
+        return result
 
     def _roles(self, rotation: int) -> Any:
         from harness.model_roles import ModelRoles  # litellm stays unimported until a model is called

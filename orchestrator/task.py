@@ -21,7 +21,7 @@ from harness.image_format import decode_image_text, image_mime, is_data_url
 from harness.scene_types import VIEW_NAMES, RenderSettings
 from orchestrator.errors import TaskError
 
-__all__ = ["StartSpec", "Budget", "Task", "load_task", "inline_task", "task_to_toml", "RUN_BASELINE"]
+__all__ = ["StartSpec", "Budget", "FinalizeSpec", "Task", "load_task", "inline_task", "task_to_toml", "RUN_BASELINE"]
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -58,6 +58,13 @@ class Budget(BaseModel):
     timeout_s: float = Field(600.0, gt=0, le=7 * 24 * 3600)
 
 
+class FinalizeSpec(BaseModel):
+    """[finalize]: turn the best attempt into an engine-ready asset when the run ends."""
+
+    model_config = ConfigDict(extra="forbid")
+    profile: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="finalize profile name, e.g. unity")
+
+
 class _TaskFile(BaseModel):
     """The file's shape, before paths are resolved."""
 
@@ -68,6 +75,7 @@ class _TaskFile(BaseModel):
     reference: dict[str, str] = Field(default_factory=dict)
     render: RenderSettings = Field(default_factory=RenderSettings)
     budget: Budget = Field(default_factory=Budget)
+    finalize: FinalizeSpec = Field(default_factory=FinalizeSpec)
 
 
 class Task(BaseModel):
@@ -79,6 +87,7 @@ class Task(BaseModel):
     references: dict[str, Path]
     render: RenderSettings
     budget: Budget
+    finalize: FinalizeSpec = Field(default_factory=FinalizeSpec)
     start_code: str | None = None
     baseline_file: Path | None = Field(None, description="the start .blend, absolute, when start.baseline is a path")
     source: Path | None = Field(None, description="the task file, when there was one")
@@ -154,7 +163,7 @@ def load_task(path: str | Path) -> Task:
         code = _inside(base, spec.start.program, where, "start.program").read_text(encoding="utf-8")
     blend = _blend_file(base, spec.start.baseline, where) if spec.start.baseline_is_file else None
     return Task(name=spec.name, description=spec.description, start=spec.start, references=refs,
-                render=spec.render, budget=spec.budget, start_code=code, baseline_file=blend,
+                render=spec.render, budget=spec.budget, finalize=spec.finalize, start_code=code, baseline_file=blend,
                 source=path.resolve())
 
 
@@ -194,7 +203,7 @@ def inline_task(description: str, references: dict[str, str] | None, staging_dir
         dest.write_bytes(blob)
         refs[view] = dest.resolve()
     return Task(name=spec.name, description=spec.description, start=spec.start, references=refs,
-                render=spec.render, budget=spec.budget, start_code=None, source=None)
+                render=spec.render, budget=spec.budget, finalize=spec.finalize, start_code=None, source=None)
 
 
 def _toml_value(value: Any) -> str:
@@ -219,6 +228,7 @@ def task_to_toml(task: Task, references: dict[str, str], program: str | None) ->
         "reference": references,
         "render": task.render.model_dump(exclude_none=True),
         "budget": task.budget.model_dump(),
+        **({"finalize": task.finalize.model_dump(exclude_none=True)} if task.finalize.profile else {}),
     }
     lines = [f"name = {_toml_value(task.name)}", f"description = {_toml_value(task.description)}"]
     for table, values in tables.items():

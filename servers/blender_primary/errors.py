@@ -17,6 +17,9 @@ can map it back without parsing prose::
                ├── UnsupportedObjectError [UNSUPPORTED_OBJECT] the object's type cannot take this operation
                ├── BadFormatError        [BAD_FORMAT]      export format not one of glb/fbx/obj/blend
                ├── ExportError           [EXPORT_ERROR]    Blender's exporter failed
+               ├── asset finalization (asset_*.py)
+               │    ├── AssetSourceError [ASSET_SOURCE] a source file that is missing, empty, corrupt or has no mesh
+               │    └── BakeError        [BAKE_ERROR]   Cycles could not bake a map
                └── geometry nodes (names the valid choices)
                     ├── GNUnknownGroupError    [GN_UNKNOWN_GROUP]     no such node group / geometry-nodes modifier
                     ├── GNUnknownNodeError     [GN_UNKNOWN_NODE]      no node of that name in the group
@@ -45,6 +48,8 @@ __all__ = [
     "UnsupportedObjectError",
     "BadFormatError",
     "ExportError",
+    "AssetSourceError",
+    "BakeError",
     "GNUnknownGroupError",
     "GNUnknownNodeError",
     "GNUnknownNodeTypeError",
@@ -101,6 +106,14 @@ class BadFormatError(WorkerToolError):
 
 class ExportError(WorkerToolError):
     tag = "EXPORT_ERROR"
+
+
+class AssetSourceError(WorkerToolError):
+    tag = "ASSET_SOURCE"
+
+
+class BakeError(WorkerToolError):
+    tag = "BAKE_ERROR"
 
 
 class GNUnknownGroupError(WorkerToolError):

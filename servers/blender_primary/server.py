@@ -33,13 +33,30 @@ import bpy
 from fastmcp import FastMCP
 
 from harness.validator import Policy
-from servers.blender_primary import baselines, blend_files, execution, export, geonodes, render, safety, scene_facts
+from servers.blender_primary import (
+    asset_bake,
+    asset_cleanup,
+    asset_export,
+    asset_import,
+    asset_inspect,
+    asset_lods,
+    asset_uv,
+    baselines,
+    blend_files,
+    execution,
+    export,
+    geonodes,
+    render,
+    safety,
+    scene_facts,
+)
 from servers.blender_primary.exit_guard import install_exit_guard
 from servers.blender_primary.state import WorkerState
 
 __all__ = ["TOOL_MODULES", "create_server"]
 
-TOOL_MODULES = (execution, scene_facts, baselines, render, blend_files, safety, geonodes, export)
+TOOL_MODULES = (execution, scene_facts, baselines, render, blend_files, safety, geonodes, export,
+                asset_import, asset_cleanup, asset_uv, asset_bake, asset_lods, asset_export, asset_inspect)
 
 INSTRUCTIONS = (
     "One headless Blender process. Run bpy code with execute_code, inspect the scene with "

@@ -1,0 +1,126 @@
+"""finalize_asset and get_finalize: the asset pipeline behind a handle, like start_run / get_run.
+
+A job finalizes a pool scene (saved to a .blend first, so the host's scene is left as it was), a
+run's best attempt or a mesh file. It runs on two leased scenes: one for the stages and a fresh
+one for the round-trip re-import (the same scene, reset by the import, when the pool has one
+worker, or no second one is free). Calls return at once or after a bounded wait, sending progress notifications with the
+current stage meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated
+
+import mcp_types
+from fastmcp import FastMCP
+from fastmcp.server.context import Context
+from fastmcp.tools.base import ToolResult
+from fastmcp.utilities.types import Image
+from pydantic import Field
+
+from gateway.asset_workers import SceneWorker
+from gateway.errors import BadRequest, GatewayError, to_tool_error
+from gateway.leases import EMPTY
+from gateway.pool import Pool
+from gateway.scene import PoolScene
+from gateway.services import GatewayServices
+from orchestrator.artifacts import RunFolder
+from orchestrator.asset_jobs import MAX_WAIT_S, AssetJobs, AssetJobStatus
+from orchestrator.asset_source import AssetSource, resolve_source
+from orchestrator.errors import OrchestratorError
+
+__all__ = ["register_finalize_tools", "leased_pair"]
+
+Wait = Annotated[float, Field(ge=0, le=MAX_WAIT_S, description="wait up to this many seconds for the next stage")]
+
+
+@contextlib.asynccontextmanager
+async def leased_pair(pool: Pool) -> AsyncIterator[tuple[SceneWorker, SceneWorker]]:
+    """Two leased scenes, released afterwards; one (reset by the re-import) when no second worker is free,
+    so a job never waits on, or starves, the host's own scenes."""
+    scene_ids: list[str] = []
+    try:
+        scene_ids.append((await pool.lease(EMPTY, checkpoint_executes=False)).scene_id)
+        if pool.status().free > 0:
+            scene_ids.append((await pool.lease(EMPTY, checkpoint_executes=False)).scene_id)
+        workers = [SceneWorker(PoolScene(pool, scene_id)) for scene_id in scene_ids]
+        yield workers[0], workers[-1]
+    finally:
+        for scene_id in scene_ids:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(pool.release(scene_id))
+
+
+async def _watch(jobs: AssetJobs, job_id: str, wait_s: float, ctx: Context | None) -> AssetJobStatus:
+    """Wait up to wait_s for the job to end, reporting its stage as progress."""
+    deadline = time.monotonic() + min(wait_s, MAX_WAIT_S)
+    status = jobs.get_now(job_id)
+    while status.status == "running" and (left := deadline - time.monotonic()) > 0:
+        if ctx is not None:
+            with contextlib.suppress(Exception):
+                await ctx.report_progress(progress=status.progress, total=1.0, message=f"finalizing: {status.stage}")
+        status = await jobs.get(job_id, wait_s=min(left, 1.0))
+    return status
+
+
+def _result(status: AssetJobStatus) -> ToolResult:
+    """The status, plus the LOD renders as images once the job is done."""
+    images = []
+    if status.result is not None:
+        images = [Image(path=Path(p)).to_image_content() for p in status.result.outputs
+                  if Path(p).parent.name == "renders" and Path(p).is_file()]
+    text = mcp_types.TextContent(type="text", text=status.model_dump_json())
+    return ToolResult(content=[text, *images], structured_content=status.model_dump(mode="json"))
+
+
+def register_finalize_tools(app: FastMCP, services: GatewayServices) -> None:
+    async def source_of(scene_id: str | None, run_id: str | None, path: str | None) -> AssetSource:
+        if sum(x is not None for x in (scene_id, run_id, path)) != 1:
+            raise BadRequest("give exactly one of scene_id, run_id or path")
+        if run_id is not None:
+            return resolve_source(RunFolder.open(services.config.runs_dir, run_id).root)
+        if path is not None:
+            return resolve_source(Path(path))
+        blend = services.config.runs_dir / "assets" / ".sources" / f"{scene_id}-{time.time_ns()}.blend"
+        await PoolScene(services.pool, scene_id).save_blend(blend)
+        return resolve_source(blend).model_copy(update={"name": scene_id})
+
+    @app.tool
+    async def finalize_asset(
+        profile: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="unity, unreal, godot, gltf-web, mobile or a user profile")],
+        scene_id: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="finalize this scene as it is now")] = None,
+        run_id: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$", description="finalize this run's best attempt")] = None,
+        path: Annotated[str | None, Field(description="finalize this .blend/.obj/.fbx/.glb/.gltf/.stl/.ply file")] = None,
+        wait_s: Wait = 0.0,
+        ctx: Context | None = None,
+    ) -> ToolResult:
+        """Turn a scene, a run's best attempt or a mesh file into an engine-ready asset (cleanup, UVs, baked PBR
+        and normal maps, LODs, export, validation) in the background; returns job_id at once (or after wait_s).
+        Poll get_finalize. Output: runs/<run>/asset/<profile>/ for a run, else runs/assets/…"""
+        try:
+            jobs = services.assets()
+            chosen = jobs.profile(profile)
+            job_id = jobs.start(await source_of(scene_id, run_id, path), chosen)
+        except GatewayError as e:
+            raise to_tool_error(e) from e
+        except OrchestratorError as e:  # bad source, unknown run or profile
+            raise to_tool_error(BadRequest(str(e))) from e
+        return _result(await _watch(jobs, job_id, wait_s, ctx))
+
+    @app.tool(annotations={"readOnlyHint": True})
+    async def get_finalize(
+        job_id: Annotated[str, Field(pattern=r"^asset-[0-9a-f]{12}$", description="handle returned by finalize_asset")],
+        wait_s: Wait = 0.0,
+        ctx: Context | None = None,
+    ) -> ToolResult:
+        """Status of a finalize job: stage, progress, and when done the outputs, LOD triangle counts, the
+        verdict (valid) and a render of every LOD. Waits up to wait_s while it runs."""
+        try:
+            return _result(await _watch(services.assets(), job_id, wait_s, ctx))
+        except OrchestratorError as e:
+            raise to_tool_error(BadRequest(str(e))) from e
