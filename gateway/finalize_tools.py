@@ -96,6 +96,8 @@ def register_finalize_tools(app: FastMCP, services: GatewayServices) -> None:
         scene_id: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="finalize this scene as it is now")] = None,
         run_id: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$", description="finalize this run's best attempt")] = None,
         path: Annotated[str | None, Field(description="finalize this .blend/.obj/.fbx/.glb/.gltf/.stl/.ply file")] = None,
+        objects: Annotated[list[str] | None, Field(max_length=256, description="only these mesh objects (leave a "
+                                                                               "ground plane out); omit for all")] = None,
         wait_s: Wait = 0.0,
         ctx: Context | None = None,
     ) -> ToolResult:
@@ -105,7 +107,7 @@ def register_finalize_tools(app: FastMCP, services: GatewayServices) -> None:
         try:
             jobs = services.assets()
             chosen = jobs.profile(profile)
-            job_id = jobs.start(await source_of(scene_id, run_id, path), chosen)
+            job_id = jobs.start((await source_of(scene_id, run_id, path)).model_copy(update={"objects": objects}), chosen)
         except GatewayError as e:
             raise to_tool_error(e) from e
         except OrchestratorError as e:  # bad source, unknown run or profile

@@ -90,7 +90,8 @@ class AssetJobs:
 
         try:
             async with self.workers() as (worker, checker):
-                result = await finalize(source.path, profile, out, worker, checker, name=source.name, progress=progress)
+                result = await finalize(source.path, profile, out, worker, checker, name=source.name, progress=progress,
+                                        objects=source.objects)
         except Exception as e:  # noqa: BLE001 - reported through get(); the gateway keeps serving
             await self._update(job, status="failed", stage=None, error=str(e) if isinstance(e, AssetError)
                                else f"{type(e).__name__}: {e}")

@@ -79,6 +79,7 @@ class _Job:
     worker: AssetWorker
     checker: AssetWorker
     progress: Progress | None
+    objects: list[str] | None = None
     id: str = field(default_factory=lambda: f"finalize-{secrets.token_hex(4)}")
     stage_s: dict[str, float] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
@@ -97,9 +98,11 @@ def asset_name(stem: str) -> str:
 
 
 async def finalize(source: Path, profile: Profile, out_dir: Path, worker: AssetWorker, checker: AssetWorker,
-                   name: str | None = None, progress: Progress | None = None) -> FinalizeResult:
-    """Finalize `source` with `profile` into `out_dir`; `checker` must be a different, fresh worker."""
-    job = _Job(profile, asset_name(name or source.stem), worker, checker, progress)
+                   name: str | None = None, progress: Progress | None = None,
+                   objects: list[str] | None = None) -> FinalizeResult:
+    """Finalize `source` (only its mesh objects named in `objects`, when given) with `profile` into `out_dir`;
+    `checker` must be a different, fresh worker."""
+    job = _Job(profile, asset_name(name or source.stem), worker, checker, progress, objects)
     staging = out_dir.parent / f".{out_dir.name}.{job.id}.partial"
     try:
         imported = await _run_stage(job, "import", _import(job, source))
@@ -143,7 +146,8 @@ async def _run_stage(job: _Job, stage: str, work: Awaitable[Any]) -> Any:
 
 
 async def _import(job: _Job, source: Path) -> ImportedAsset:
-    imported = ImportedAsset.model_validate(await job.call("import", "asset_import", path=str(source), join_as="high"))
+    imported = ImportedAsset.model_validate(await job.call("import", "asset_import", path=str(source), join_as="high",
+                                                          **({"objects": job.objects} if job.objects else {})))
     if imported.triangles > job.profile.max_source_triangles:
         raise AssetError(f"{source.name} has {imported.triangles} triangles; profile {job.profile.name!r} "
                          f"accepts at most {job.profile.max_source_triangles} (max_source_triangles)")

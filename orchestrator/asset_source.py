@@ -22,6 +22,7 @@ class AssetSource(BaseModel):
     path: Path               # the file a worker imports
     name: str                # the asset's name before sanitising (file stem or task name)
     run_dir: Path | None     # set when the source was a run folder
+    objects: list[str] | None = None  # only these mesh objects (a run's scene keeps its ground plane otherwise)
 
 
 def _best_scene(run_dir: Path) -> AssetSource:

@@ -198,7 +198,8 @@ class RunService:
         if task.finalize.profile is None or self.assets is None or folder.read_best() is None:
             return result
         try:
-            job = await self.assets.run(resolve_source(folder.root), self.assets.profile(task.finalize.profile))
+            source = resolve_source(folder.root).model_copy(update={"objects": task.finalize.objects})
+            job = await self.assets.run(source, self.assets.profile(task.finalize.profile))
             asset = job.model_dump(mode="json", include={"job_id", "status", "profile", "out_dir", "error"})
             asset["valid"] = job.result.valid if job.result else None
         except AssetError as e:

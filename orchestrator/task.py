@@ -63,6 +63,8 @@ class FinalizeSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     profile: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="finalize profile name, e.g. unity")
+    objects: list[str] | None = Field(None, max_length=256, description="only these mesh objects of the best scene "
+                                                                       "(leave the ground plane out); default: all")
 
 
 class _TaskFile(BaseModel):

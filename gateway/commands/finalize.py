@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from harness.config_file import config_path, load_config
 from orchestrator.asset_profiles import Profile, finalize_config, load_profile
-from orchestrator.asset_source import resolve_source
+from orchestrator.asset_source import AssetSource, resolve_source
 from orchestrator.errors import AssetError, OrchestratorError
 
 if TYPE_CHECKING:  # the pipeline (and fastmcp) load only when a job runs
@@ -32,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", required=True, help="unity, unreal, godot, gltf-web, mobile, or one of your own")
     parser.add_argument("--out", type=Path, help="output folder (default for a run folder: RUN/asset/<profile>)")
     parser.add_argument("--name", help="asset name used for objects and files (default: the source's name)")
+    parser.add_argument("--objects", nargs="+", metavar="NAME",
+                        help="only these mesh objects (e.g. leave a run's ground plane out); default: every mesh")
     parser.add_argument("--json", action="store_true", help="print one JSON object last on stdout")
     parser.add_argument("--config", help="colossus.toml (its [finalize] profiles_dir)")
     parser.add_argument("--blender", type=Path, help="use this Blender executable instead of the bpy wheel")
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = finalize_config(load_config(args.config), config_path(args.config))
         profile = load_profile(args.profile, config.profiles_dir)
-        source = resolve_source(args.source)
+        source = resolve_source(args.source).model_copy(update={"objects": args.objects})
     except (AssetError, FileNotFoundError, ValueError) as e:
         print(f"colossus finalize: {e}", file=sys.stderr)
         return 2
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"colossus finalize: --out {out} exists and is not a folder", file=sys.stderr)
         return 2
     try:
-        result = asyncio.run(_finalize(source.path, profile, out.resolve(), args.name or source.name, args.blender))
+        result = asyncio.run(_finalize(source, profile, out.resolve(), args.name or source.name, args.blender))
     except AssetError as e:
         print(f"colossus finalize: {e}", file=sys.stderr)
         return 1
@@ -78,7 +80,7 @@ def _rewrite_report(run_dir: Path) -> None:
         print(f"colossus finalize: report.html not rewritten: {e}", file=sys.stderr)
 
 
-async def _finalize(source: Path, profile: Profile, out: Path, name: str, blender: Path | None) -> FinalizeResult:
+async def _finalize(source: AssetSource, profile: Profile, out: Path, name: str, blender: Path | None) -> FinalizeResult:
     from contextlib import AsyncExitStack  # noqa: PLC0415  (only this command pays for fastmcp)
 
     from fastmcp import Client  # noqa: PLC0415
@@ -103,5 +105,5 @@ async def _finalize(source: Path, profile: Profile, out: Path, name: str, blende
                     raise AssetError(f"could not start a Blender worker: {e}") from e
                 clients.append(Client(transport, timeout=None))
             await asyncio.gather(*(stack.enter_async_context(c) for c in clients))
-            return await finalize(source, profile, out, ClientWorker(clients[0]), ClientWorker(clients[1]),
-                                  name=name, progress=progress)
+            return await finalize(source.path, profile, out, ClientWorker(clients[0]), ClientWorker(clients[1]),
+                                  name=name, progress=progress, objects=source.objects)

@@ -84,8 +84,9 @@ def _bake_to_meshes() -> tuple[list[bpy.types.Object], list[str]]:
     return meshes, skipped
 
 
-def import_source(baseline: Path, path: str, join_as: str | None) -> ImportedAsset:
-    """Reset to the empty scene, import `path`, bake to meshes and (when `join_as` is given) join them into one."""
+def import_source(baseline: Path, path: str, join_as: str | None, objects: list[str] | None = None) -> ImportedAsset:
+    """Reset to the empty scene, import `path`, bake to meshes, keep only `objects` (by name) when given, and
+    (when `join_as` is given) join them into one."""
     source = _checked_source(path)
     baselines.load(baseline)
     try:
@@ -93,6 +94,16 @@ def import_source(baseline: Path, path: str, join_as: str | None) -> ImportedAss
     except (RuntimeError, OSError, ValueError, KeyError) as exc:
         raise AssetSourceError(f"{source.name} could not be read (corrupt or not a {source.suffix} file): {exc}") from exc
     meshes, skipped = _bake_to_meshes()
+    if objects is not None:
+        missing = sorted(set(objects) - {obj.name for obj in meshes})
+        if missing:
+            raise AssetSourceError(f"{source.name} has no mesh object named {', '.join(map(repr, missing))} "
+                                   f"(mesh objects: {', '.join(sorted(o.name for o in meshes)) or 'none'})")
+        kept = [o for o in meshes if o.name in objects]
+        for obj in [o for o in meshes if o.name not in objects]:
+            skipped.append(obj.name)
+            bpy.data.objects.remove(obj)
+        meshes = kept
     meshes = [obj for obj in meshes if len(obj.data.polygons)]
     if not meshes:
         raise AssetSourceError(f"{source.name} has no mesh with faces (objects: {', '.join(skipped) or 'none'})")
@@ -122,6 +133,8 @@ def register(mcp: FastMCP) -> None:
         path: Annotated[str, Field(description="absolute path of a .blend, .obj, .fbx, .glb, .gltf, .stl or .ply")],
         ctx: Context,
         join_as: Annotated[str | None, Field(description="join every mesh into one object of this name; omit to keep them apart")] = None,
+        objects: Annotated[list[str] | None, Field(max_length=256, description="keep only the mesh objects of these names "
+                                                                                "(leave out a ground plane); omit for all")] = None,
     ) -> ImportedAsset:
         """Replace the scene with the meshes of a source file (metres, Z up, modifiers applied, world space).
 
@@ -129,4 +142,4 @@ def register(mcp: FastMCP) -> None:
         if join_as is not None:
             check_id(join_as, "object name")
         state = worker_state(ctx)
-        return import_source(baselines.ensure_empty(state), path, join_as)
+        return import_source(baselines.ensure_empty(state), path, join_as, objects)

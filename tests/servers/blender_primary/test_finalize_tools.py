@@ -116,3 +116,22 @@ async def test_the_bake_needs_a_uv_layer_and_says_so(client, bpy_eval):
                    "o.data.uv_layers.remove(o.data.uv_layers[0])")
     with pytest.raises(ToolError, match=r"\[BAD_ARGUMENT\] 'lo' has no UV layer to bake into; unwrap it first"):
         await client.call_tool("asset_bake", {"high": "hi", "low": "lo", "maps": ["normal"], "job": "j", "size": 64})
+
+
+async def test_import_keeps_only_the_named_objects_and_names_the_ones_it_has(client, bpy_eval, tmp_path: Path):
+    """A run's scene keeps its ground plane; `objects` leaves it out, and a wrong name lists the real ones."""
+    source = tmp_path / "scene.blend"
+    await bpy_eval(f"""
+import bpy
+bpy.ops.mesh.primitive_cube_add(size=1.0, location=(0, 0, 0.5))
+bpy.context.active_object.name = "Block"
+bpy.ops.mesh.primitive_plane_add(size=8.0)
+bpy.context.active_object.name = "Ground"
+bpy.ops.wm.save_as_mainfile(filepath={str(source)!r}, copy=True)
+print("null")
+""")
+    imported = await call(client, "asset_import", path=str(source), objects=["Block"])
+    assert imported["objects"] == ["Block"] and imported["triangles"] == 12 and "Ground" in imported["skipped"]
+    assert imported["dimensions"] == pytest.approx([1.0, 1.0, 1.0])
+    with pytest.raises(ToolError, match=r"\[ASSET_SOURCE\].*no mesh object named 'Wall'.*Block, Ground"):
+        await call(client, "asset_import", path=str(source), objects=["Wall"])
