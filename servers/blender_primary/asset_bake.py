@@ -156,6 +156,9 @@ def bake(high_name: str, low_name: str, maps: list[BakeMap], size: int, cage_ext
         node.image.file_format = "PNG"
         node.image.save()
         textures[map_name] = str(path)
+    colour = target.node_tree.nodes.get("bake_base_color")
+    if colour is not None:  # the active image node is the one viewports and Workbench (LOD renders) show
+        target.node_tree.nodes.active = colour
     return BakedMaps(object=low.name, textures=textures, size=size, elapsed_s=elapsed)
 
 

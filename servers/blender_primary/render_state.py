@@ -86,7 +86,7 @@ class RenderSession:
         self._set(self.scene.render, "engine", "BLENDER_WORKBENCH")
         shading = self.scene.display.shading
         self._set(shading, "light", "STUDIO")
-        self._set(shading, "color_type", "MATERIAL")
+        self._set(shading, "color_type", "TEXTURE")
         for material in bpy.data.materials:
             base = _principled_base_color(material)
             if base is not None:

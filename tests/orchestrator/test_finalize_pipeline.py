@@ -222,3 +222,27 @@ async def test_a_source_over_the_profile_limit_is_refused_before_any_stage_runs(
     with pytest.raises(AssetError, match=r"180000 triangles; profile 'mobile' accepts at most 100000"):
         await finalize(source, strict, tmp_path / "out", *workers)
     assert not (tmp_path / "out").exists()
+
+
+async def test_the_lod_renders_show_the_baked_colour_and_only_the_named_objects(workers, tmp_path):
+    """A person checks an asset by its LOD renders: a red block (its ground plane left out) must look red."""
+    scene = tmp_path / "scene.blend"
+    await workers[0].call("execute_code", {"code": f"""
+import bpy
+bpy.ops.mesh.primitive_cube_add(size=1.0, location=(0, 0, 0.5))
+block = bpy.context.active_object
+block.name = "Block"
+paint = bpy.data.materials.new("paint")
+paint.node_tree.nodes["Principled BSDF"].inputs["Base Color"].default_value = (0.8, 0.1, 0.08, 1.0)
+block.data.materials.append(paint)
+bpy.ops.mesh.primitive_plane_add(size=8.0)
+bpy.context.active_object.name = "Ground"
+bpy.ops.wm.save_as_mainfile(filepath={str(scene)!r}, copy=True)
+"""}, 60)
+    out = tmp_path / "asset"
+    result = await finalize(scene, small("godot"), out, *workers, name="block", objects=["Block"])
+    assert result.lods[0].triangles == 12  # the block alone
+    image = cv2.imread(str(out / "renders" / f"{result.lods[0].name}.png"))[:, :, ::-1].astype(int)
+    subject = image[image.max(axis=2) > 30]
+    red, green, blue = subject.mean(axis=0)
+    assert red > 2 * green and red > 2 * blue, (red, green, blue)
