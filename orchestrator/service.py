@@ -189,7 +189,7 @@ class RunService:
             roles = dict(self.models_config.roles)
             if rotation:
                 roles["builder"] = chain[rotation:] + chain[:rotation]
-            self._models[rotation] = ModelRoles(ModelsConfig(roles=roles, settings=self.models_config.settings))
+            self._models[rotation] = ModelRoles(self.models_config.model_copy(update={"roles": roles}))
         return self._models[rotation]
 
     def _builder(self, config: RunConfig, strategy: Strategy) -> Builder:

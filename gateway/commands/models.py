@@ -17,7 +17,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def _check(config) -> list[dict]:
-    from harness.model_config import ModelsConfig
     from harness.model_roles import ModelRoles
 
     rows = []
@@ -26,7 +25,7 @@ async def _check(config) -> list[dict]:
             if model not in config.remote_chain(role):
                 rows.append({"role": role, "model": model, "ok": True, "detail": "offline backend"})
                 continue
-            single = ModelRoles(ModelsConfig(roles={role: [model]}, settings=config.settings))
+            single = ModelRoles(config.model_copy(update={"roles": {role: [model]}}))
             try:
                 _, log = await single.complete(role, [{"role": "user", "content": "Reply with the word: ok"}], max_tokens=5)
                 rows.append({"role": role, "model": model, "ok": True, "latency_ms": round(log.latency_ms, 1)})
