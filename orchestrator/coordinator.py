@@ -18,6 +18,7 @@ from typing import Any
 from orchestrator.artifacts import RunFolder, write_json
 from orchestrator.builders.interface import Builder, Siblings
 from orchestrator.checkpoint import Checkpoint
+from orchestrator.degradation import degradations
 from orchestrator.loop import AttemptContext, run_attempt
 from orchestrator.memory import IterationStep
 from orchestrator.prompts import strategy_variants
@@ -60,6 +61,7 @@ class Coordinator:
     summarizer: Any = None
     recall: RecallStore | None = None
     on_step: StepCallback | None = None
+    offline_verifier: bool = False  # the verifier chain lists `metrics` (loop.AttemptContext)
     states: dict[int, AttemptState] = field(default_factory=dict)
     _baseline_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _pool_baseline: str | None = None  # the id a .blend baseline was imported under
@@ -115,7 +117,8 @@ class Coordinator:
                 ctx = AttemptContext(task=task, config=self.config, folder=self.folder, scene=scene,
                                      vision=self.vision, builder=self.builder_for(state.strategy),
                                      checkpoint=checkpoint, deadline=deadline, summarizer=self.summarizer,
-                                     examples=examples, on_step=self.on_step, siblings=self.siblings)
+                                     examples=examples, on_step=self.on_step, siblings=self.siblings,
+                                     offline_verifier=self.offline_verifier)
                 await run_attempt(ctx, state)
         except asyncio.CancelledError:
             state.status = "cancelled" if state.status in ("running", "pending") else state.status
@@ -191,6 +194,6 @@ class Coordinator:
                           "strategy": s.strategy.prompt_variant, "error": s.error} for s in self.states.values()],
         }
         write_json(self.folder.root / "summary.json", summary)
-        self._update_run(status=status, finished_at=time.time())
+        self._update_run(status=status, finished_at=time.time(), degraded=degradations(self.states))
         write_report(self.folder, self.task, self.states, best_doc, self.config.threshold)
         return summary

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from orchestrator.artifacts import RunFolder, write_atomic
+from orchestrator.degradation import degradations
 from orchestrator.memory import IterationStep
 from orchestrator.state import AttemptState
 from orchestrator.task import Task
@@ -270,6 +271,17 @@ def _model_log(states: dict[int, AttemptState]) -> str:
     return f'<details{opened}><summary>{totals}</summary><table class=log>{head}{"".join(rows)}</table></details>'
 
 
+def _degraded(states: dict[int, AttemptState]) -> str:
+    rows = degradations(states)
+    if not rows:
+        return ""
+    items = "".join(f"<li>attempt {d['attempt']}, iteration {d['iteration']}: {_e(d['role'])} → {_e(d['backend'])} "
+                    f"<span class=muted>({_e(d['reason'])})</span></li>" for d in rows)
+    return (f'<section class=card><h2>{_badge("degraded", "warn")} Offline backends took over</h2>'
+            f"<p>Every remote model of a role failed, so the offline entry of its chain answered instead.</p>"
+            f"<ul>{items}</ul></section>")
+
+
 def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState], best: dict[str, Any] | None,
                  threshold: float | None = None) -> None:
     """Write report.html. The references shown are the run folder's own copies in ref/ (named by view):
@@ -291,6 +303,7 @@ def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState],
               f"<title>{_e(task.name)} · Colossus run</title><style>{_CSS}</style>"),
              (f"<h1>{_e(task.name)}</h1><p class=muted>{_e(folder.run_id)} · {' · '.join(facts)}</p>"
               f"<p class=desc>{_e(task.description)}</p>"),
+             _degraded(states),
              _best_card(folder, task, refs, states, best, threshold),
              *(_attempt_card(folder, task, s, threshold, s.index == winner) for s in states.values()),
              f'<section class=card><h2>Model log</h2>{_model_log(states)}</section></html>']

@@ -19,12 +19,14 @@ from pydantic import BaseModel, Field
 
 from harness.model_config import ModelsConfig
 from orchestrator.artifacts import RunFolder
+from orchestrator.builders.fallback import OfflineFallback
 from orchestrator.builders.hybrid import HybridBuilder
 from orchestrator.builders.interface import Builder
 from orchestrator.builders.llm import LLMBuilder
 from orchestrator.builders.parametric import ParametricBuilder
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.coordinator import ISOLATION, Coordinator
+from orchestrator.degradation import degradations
 from orchestrator.errors import OrchestratorError, TaskError
 from orchestrator.memory import IterationStep
 from orchestrator.params import find_params
@@ -65,6 +67,8 @@ class RunStatus(BaseModel):
     best: dict[str, Any] | None = Field(None, description="attempt, iteration, score, renders (relative paths)")
     best_score: float | None = None
     error: str | None = None
+    degraded: list[dict[str, Any]] = Field(default_factory=list, description="where an offline backend took over a "
+                                           "role whose remote models all failed: attempt, iteration, role, backend, reason")
 
 
 @dataclass
@@ -174,7 +178,8 @@ class RunService:
             folder=folder, task=task, config=config, provider=self.provider, vision=self.vision,
             builder_for=lambda strategy: (self.builder_factory or self._builder)(config, strategy),
             summarizer=self._roles(0) if config.builder != "parametric" and self.models_config.has_remote("summarizer") else None,
-            recall=self.recall, on_step=lambda state, step: self._stepped(run_id, state, step))
+            recall=self.recall, on_step=lambda state, step: self._stepped(run_id, state, step),
+            offline_verifier=self.models_config.offline_fallback("verifier") == "metrics")
         active = _Active(task=asyncio.get_running_loop().create_task(coordinator.run(), name=f"run {run_id}"),
                          coordinator=coordinator)
         active.task.add_done_callback(lambda _t: asyncio.ensure_future(self._notify(run_id)))
@@ -196,7 +201,8 @@ class RunService:
         if config.builder == "parametric":
             return ParametricBuilder()
         llm = LLMBuilder(self._roles(strategy.model_rotation))
-        return llm if config.builder == "llm" else HybridBuilder(llm)
+        builder: Builder = llm if config.builder == "llm" else HybridBuilder(llm)
+        return OfflineFallback(builder) if self.models_config.offline_fallback("builder") == "parametric" else builder
 
     def _stepped(self, run_id: str, state: AttemptState, step: IterationStep) -> None:
         if self.listener is not None:
@@ -290,7 +296,7 @@ class RunService:
             run_id=run_id, run_dir=str(folder.root), task=meta.get("task", ""), status=status, active=running,
             builder=config.get("builder", "?"), verifier=config.get("verifier", "?"),
             iterations_budget=config.get("iterations", 0), attempts=[_view(s) for s in states.values()],
-            best=best, best_score=best["score"] if best else None, error=error)
+            best=best, best_score=best["score"] if best else None, error=error, degraded=degradations(states))
 
 
 def _view(state: AttemptState) -> AttemptView:
