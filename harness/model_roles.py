@@ -21,6 +21,7 @@ litellm costs ~3 s to import, so it is imported on the first call, with its loca
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from typing import Any
@@ -82,7 +83,7 @@ class ModelRoles:
             except Exception as e:  # litellm raises its own tree; translated here, once
                 last = e
                 log.retries += int(seen.get("attempted_retries") or 0)
-                log.errors.append(f"{model}: {type(e).__name__}: {_short(e)}")
+                log.errors.append(f"{model}: {type(e).__name__}: {_short(_own_part(e))}")
                 continue
             log.latency_ms = (time.perf_counter() - started) * 1000
             log.retries += int(seen.get("attempted_retries") or 0)
@@ -93,7 +94,8 @@ class ModelRoles:
             return (response.choices[0].message.content or ""), log
         log.latency_ms = (time.perf_counter() - started) * 1000
         log.fallbacks_taken = len(chain) - 1
-        raise ModelCallError(f"model role {role!r}: every model failed ({', '.join(chain)}): {_short(last)}", log) from last
+        raise ModelCallError(f"model role {role!r}: every model failed ({', '.join(chain)}): {_short(_own_part(last))}",
+                             log) from last
 
     def _supports_schema(self, model: str) -> bool:
         declared = self.config.settings_for(model).response_schema
@@ -110,6 +112,9 @@ class ModelRoles:
         if self._router is None:
             os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
             import litellm  # lazy: ~3 s
+
+            # its Router logs every failed hop as an ERROR of its own; ours land in CallLog.errors
+            logging.getLogger("LiteLLM Router").setLevel(logging.CRITICAL)
 
             self._priced = frozenset(litellm.model_cost)
             model_list = [{"model_name": _group(role, model),
@@ -142,6 +147,11 @@ def _known_cost(model: str | None, cost: Any, priced: frozenset[str]) -> float |
     if cost is None or model is None:
         return None
     return float(cost) if model in priced or model.split("/", 1)[-1] in priced else None
+
+
+def _own_part(e: BaseException | None) -> str:
+    """The provider's error without litellm's advice to configure Router fallbacks (we walk the chain)."""
+    return str(e).split("\n\nLiteLLM: model group", 1)[0]
 
 
 def _short(e: BaseException | str | None, limit: int = 400) -> str:

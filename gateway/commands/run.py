@@ -36,6 +36,7 @@ def add_session_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs-dir", type=Path, help="where run folders go (default: [runs] dir, else ./runs)")
     parser.add_argument("--config", help="colossus.toml")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--no-check", action="store_true", help="skip `colossus models check` before the run")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -122,6 +123,13 @@ def execute(args: argparse.Namespace, begin: Callable[[Any], Awaitable[str]], it
     from orchestrator.errors import OrchestratorError
 
     progress = Progress(sys.stderr, iterations)
+    if not args.no_check:
+        from gateway.commands.models import preflight
+
+        problem = preflight(args.config)
+        if problem is not None:
+            print(f"colossus: {problem}", file=sys.stderr)
+            return 2
 
     async def main() -> int:
         async with local_runs(args, progress.update) as service:
