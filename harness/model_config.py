@@ -63,6 +63,10 @@ class ModelSettings(BaseModel):
         params.update(self.model_extra or {})  # response_schema is ours, never litellm's
         return params
 
+    def priced(self) -> bool:
+        """The user gave this model a price (litellm's `input_cost_per_token`/`output_cost_per_token`)."""
+        return any(k in (self.model_extra or {}) for k in ("input_cost_per_token", "output_cost_per_token"))
+
 
 class RouterSettings(BaseModel):
     """How litellm's Router rides out provider failures; every field is one of its own settings.

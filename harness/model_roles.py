@@ -48,7 +48,6 @@ class ModelRoles:
     def __init__(self, config: ModelsConfig) -> None:
         self.config = config
         self._router: Any = None
-        self._priced: frozenset[str] = frozenset()  # cost-map keys before the Router registered ours at 0
 
     def chain(self, role: str) -> list[str]:
         return self.config.chain(role)
@@ -90,12 +89,22 @@ class ModelRoles:
             log.errors.extend(f"{model}: {p.get('exception_type')}: {_short(p.get('exception_string', ''))} (retried)"
                               for p in seen.get("previous_models") or ())
             log.model, log.fallbacks_taken = model, position
-            _fill_usage(log, response, self._priced)
+            _fill_usage(log, response, self._priced(model))
             return (response.choices[0].message.content or ""), log
         log.latency_ms = (time.perf_counter() - started) * 1000
         log.fallbacks_taken = len(chain) - 1
         raise ModelCallError(f"model role {role!r}: every model failed ({', '.join(chain)}): {_short(_own_part(last))}",
                              log) from last
+
+    def _priced(self, model: str) -> bool:
+        """litellm reports 0.0 for a model it has no price for (its Router even registers ours at 0):
+        that is 'unknown', not 'free'. Known: priced in our settings, or a non-zero price in the map."""
+        if self.config.settings_for(model).priced():
+            return True
+        import litellm
+
+        entry = litellm.model_cost.get(model) or litellm.model_cost.get(model.split("/", 1)[-1]) or {}
+        return bool(entry.get("input_cost_per_token") or entry.get("output_cost_per_token"))
 
     def _supports_schema(self, model: str) -> bool:
         declared = self.config.settings_for(model).response_schema
@@ -116,7 +125,6 @@ class ModelRoles:
             # its Router logs every failed hop as an ERROR of its own; ours land in CallLog.errors
             logging.getLogger("LiteLLM Router").setLevel(logging.CRITICAL)
 
-            self._priced = frozenset(litellm.model_cost)
             model_list = [{"model_name": _group(role, model),
                            "litellm_params": self.config.settings_for(model).litellm_params(model)}
                           for role in self.config.roles for model in self.config.remote_chain(role)]
@@ -133,20 +141,14 @@ def _group(role: str, model: str) -> str:
     return f"{role}{_SEP}{model}"
 
 
-def _fill_usage(log: CallLog, response: Any, priced: frozenset[str]) -> None:
+def _fill_usage(log: CallLog, response: Any, priced: bool) -> None:
     hidden = getattr(response, "_hidden_params", None) or {}
     usage = getattr(response, "usage", None)
     if usage is not None:
         log.tokens_in = getattr(usage, "prompt_tokens", None)
         log.tokens_out = getattr(usage, "completion_tokens", None)
-    log.cost_usd = _known_cost(log.model, hidden.get("response_cost"), priced)
-
-
-def _known_cost(model: str | None, cost: Any, priced: frozenset[str]) -> float | None:
-    """litellm reports 0.0 for models missing from its cost map; that is 'unknown', not 'free'."""
-    if cost is None or model is None:
-        return None
-    return float(cost) if model in priced or model.split("/", 1)[-1] in priced else None
+    cost = hidden.get("response_cost")
+    log.cost_usd = float(cost) if priced and cost is not None else None
 
 
 def _own_part(e: BaseException | None) -> str:

@@ -25,7 +25,8 @@ from orchestrator.prompts import strategy_variants
 from orchestrator.recall import RecallEntry, RecallStore, render_hash
 from orchestrator.report import write_report
 from orchestrator.scene import SceneProvider, Vision
-from orchestrator.state import FINAL_STATUSES, AttemptState, RunConfig, Strategy
+from orchestrator.spend import budget_exceeded
+from orchestrator.state import FINAL_STATUSES, AttemptState, RunConfig, Strategy, run_spend
 from orchestrator.task import RUN_BASELINE, Task
 
 __all__ = ["Coordinator", "make_strategy", "ISOLATION"]
@@ -88,7 +89,8 @@ class Coordinator:
                 await asyncio.gather(*(self._attempt(s, checkpoint, deadline, examples)
                                        for s in self.states.values() if s.status not in FINAL_STATUSES))
             statuses = {s.status for s in self.states.values()}
-            status = "timeout" if "timeout" in statuses else ("failed" if statuses == {"failed"} else "completed")
+            status = ("timeout" if "timeout" in statuses else "budget" if "budget" in statuses
+                      else "failed" if statuses == {"failed"} else "completed")
         except TimeoutError:
             status = "timeout"
             for s in self.states.values():
@@ -118,7 +120,7 @@ class Coordinator:
                                      vision=self.vision, builder=self.builder_for(state.strategy),
                                      checkpoint=checkpoint, deadline=deadline, summarizer=self.summarizer,
                                      examples=examples, on_step=self.on_step, siblings=self.siblings,
-                                     offline_verifier=self.offline_verifier)
+                                     offline_verifier=self.offline_verifier, over_budget=self._over_budget())
                 await run_attempt(ctx, state)
         except asyncio.CancelledError:
             state.status = "cancelled" if state.status in ("running", "pending") else state.status
@@ -162,6 +164,13 @@ class Coordinator:
         meta.update(changes, updated_at=time.time())
         self.folder.write_run(meta)
 
+    def _over_budget(self) -> Callable[[], str | None] | None:
+        """The run-wide spend check every attempt makes before an iteration; None without a cap."""
+        caps = self.config.max_cost_usd, self.config.max_tokens
+        if caps == (None, None):
+            return None
+        return lambda: budget_exceeded(run_spend(self.states), *caps)
+
     def best(self) -> tuple[AttemptState, IterationStep] | None:
         scored = [(s, s.best) for s in self.states.values() if s.best is not None]
         if not scored:
@@ -194,6 +203,7 @@ class Coordinator:
                           "strategy": s.strategy.prompt_variant, "error": s.error} for s in self.states.values()],
         }
         write_json(self.folder.root / "summary.json", summary)
-        self._update_run(status=status, finished_at=time.time(), degraded=degradations(self.states))
+        self._update_run(status=status, finished_at=time.time(), degraded=degradations(self.states),
+                         spend=run_spend(self.states).model_dump())
         write_report(self.folder, self.task, self.states, best_doc, self.config.threshold)
         return summary

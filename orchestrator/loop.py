@@ -53,10 +53,12 @@ class AttemptContext:
     reset_ahead: asyncio.Future[None] | None = None  # the next iteration's reset, started when the worker was done
     siblings: Siblings | None = None  # the run's attempts, for builders that share evaluations
     offline_verifier: bool = False  # the verifier chain lists `metrics`: it scores when every VLM fails
+    over_budget: Callable[[], str | None] | None = None  # why the run may not spend more (orchestrator.spend)
 
 
 async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
-    """Iterate until the score reaches the threshold, the budget or the deadline runs out, or we fail."""
+    """Iterate until the score reaches the threshold, the iterations, the deadline or the model budget
+    run out, or we fail."""
     state.status, state.error = "running", None
     state.touch()
     state.memory.window = ctx.config.window
@@ -65,6 +67,9 @@ async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
         while state.done_iterations < ctx.config.iterations:
             if time.time() >= ctx.deadline:
                 state.status = "timeout"
+                break
+            if ctx.over_budget is not None and (spent := ctx.over_budget()):
+                state.status, state.error = "budget", spent
                 break
             step = IterationStep(index=state.done_iterations)
             started = time.perf_counter()

@@ -17,7 +17,8 @@ from urllib.parse import quote
 from orchestrator.artifacts import RunFolder, write_atomic
 from orchestrator.degradation import degradations
 from orchestrator.memory import IterationStep
-from orchestrator.state import AttemptState
+from orchestrator.spend import spend_of
+from orchestrator.state import AttemptState, run_spend
 from orchestrator.task import Task
 
 __all__ = ["score_svg", "write_report"]
@@ -261,10 +262,10 @@ def _model_log(states: dict[int, AttemptState]) -> str:
                     f'<td class=n>{c.latency_ms:.0f} ms</td><td class=n>{cost}</td><td>{_e("; ".join(c.errors))}</td></tr>')
     tin = sum(c.tokens_in or 0 for *_, c in calls)
     tout = sum(c.tokens_out or 0 for *_, c in calls)
-    costs = [c.cost_usd for *_, c in calls if c.cost_usd is not None]
+    spent = spend_of(c for *_, c in calls)
     totals = (f"{len(calls)} call(s) · {sum(c.fallbacks_taken > 0 for *_, c in calls)} with fallbacks · "
               f"tokens {tin} in / {tout} out · {sum(c.latency_ms for *_, c in calls) / 1000:.1f} s waiting"
-              + (f" · ${sum(costs):.4f}" if costs else ""))
+              + (f" · ${spent.cost_usd:.4f}" if spent.cost_known else " · cost unknown"))
     head = ("<tr><th>attempt</th><th>iter</th><th>role</th><th>served by</th><th>fallbacks</th><th>tokens in / out</th>"
             "<th>latency</th><th>cost</th><th>errors</th></tr>")
     opened = " open" if len(rows) <= _LOG_OPEN_ROWS else ""
@@ -296,6 +297,12 @@ def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState],
              f"verifier {_e(config.get('verifier', '?'))}", f"{len(states)} attempt(s)", f"threshold {threshold:.2f}"]
     if elapsed is not None:
         facts.append(f"{elapsed:.1f} s")
+    spent = run_spend(states)
+    if spent.calls or config.get("max_cost_usd") or config.get("max_tokens"):
+        caps = [f"${config['max_cost_usd']:.4f}" if config.get("max_cost_usd") else "",
+                f"{config['max_tokens']:,} tokens" if config.get("max_tokens") else ""]
+        cap = " / ".join(c for c in caps if c)
+        facts.append(f"spent {_e(spent.describe())}" + (f" of {_e(cap)}" if cap else ""))
     facts.append(f"written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     winner = best["attempt"] if best else None
     parts = [('<!doctype html><html lang=en><meta charset=utf-8>'

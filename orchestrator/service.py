@@ -33,7 +33,8 @@ from orchestrator.params import find_params
 from orchestrator.recall import RecallStore
 from orchestrator.report import write_report
 from orchestrator.scene import SceneProvider, Vision
-from orchestrator.state import AttemptState, RunConfig, Strategy
+from orchestrator.spend import Spend
+from orchestrator.state import AttemptState, RunConfig, Strategy, run_spend
 from orchestrator.task import Task, inline_task, load_task
 
 __all__ = ["AttemptView", "RunStatus", "RunService", "MAX_WAIT_S"]
@@ -58,7 +59,8 @@ class RunStatus(BaseModel):
     run_id: str
     run_dir: str
     task: str
-    status: str = Field(description="running, completed, cancelled, timeout, failed, or interrupted (resumable)")
+    status: str = Field(description="running, completed, cancelled, timeout, budget (a spend cap was reached, best "
+                                    "kept), failed, or interrupted (resumable)")
     active: bool
     builder: str
     verifier: str
@@ -69,6 +71,10 @@ class RunStatus(BaseModel):
     error: str | None = None
     degraded: list[dict[str, Any]] = Field(default_factory=list, description="where an offline backend took over a "
                                            "role whose remote models all failed: attempt, iteration, role, backend, reason")
+    spend: Spend = Field(default_factory=Spend, description="model tokens and cost so far (cost unknown, never "
+                                                            "zero, when a model has no price)")
+    max_cost_usd: float | None = None
+    max_tokens: int | None = None
 
 
 @dataclass
@@ -117,7 +123,7 @@ class RunService:
     def _config(self, task: Task, overrides: dict[str, Any]) -> RunConfig:
         b = task.budget
         values: dict[str, Any] = {"attempts": b.attempts, "iterations": b.iterations, "threshold": b.threshold,
-                                  "timeout_s": b.timeout_s}
+                                  "timeout_s": b.timeout_s, "max_cost_usd": b.max_cost_usd, "max_tokens": b.max_tokens}
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "builder" not in values:
             tunable = bool(task.start_code and find_params(task.start_code))
@@ -296,7 +302,8 @@ class RunService:
             run_id=run_id, run_dir=str(folder.root), task=meta.get("task", ""), status=status, active=running,
             builder=config.get("builder", "?"), verifier=config.get("verifier", "?"),
             iterations_budget=config.get("iterations", 0), attempts=[_view(s) for s in states.values()],
-            best=best, best_score=best["score"] if best else None, error=error, degraded=degradations(states))
+            best=best, best_score=best["score"] if best else None, error=error, degraded=degradations(states),
+            spend=run_spend(states), max_cost_usd=config.get("max_cost_usd"), max_tokens=config.get("max_tokens"))
 
 
 def _view(state: AttemptState) -> AttemptView:

@@ -180,3 +180,18 @@ async def test_a_model_that_keeps_failing_cools_down_and_is_skipped_without_a_re
 def test_router_settings_are_validated() -> None:
     with pytest.raises(ModelConfigError, match=r"\[models\.router\]"):
         ModelsConfig.from_table({"builder": ["openai/a"], "router": {"num_retries": -1}}, env={})
+
+
+async def test_an_unpriced_model_stays_unknown_even_after_another_router_registered_it(openai_server: FakeOpenAIServer) -> None:
+    openai_server.set_default(Reply(text="x", usage={"prompt_tokens": 10, "completion_tokens": 2}))
+    for _ in range(2):  # the first Router registers the model in litellm's process-wide map at price 0
+        _, log = await _roles(openai_server, builder=["openai/never-priced"]).complete("builder", [{"role": "user", "content": "x"}])
+        assert log.cost_usd is None and log.tokens_in == 10
+
+
+async def test_a_price_in_the_models_settings_gives_each_call_its_cost(openai_server: FakeOpenAIServer) -> None:
+    openai_server.script("priced", Reply(text="x", usage={"prompt_tokens": 1000, "completion_tokens": 100}))
+    table = {"builder": ["openai/priced"], "settings": {"openai/priced": {
+        "api_base": openai_server.base_url, "api_key": "k", "input_cost_per_token": 1e-5, "output_cost_per_token": 1e-4}}}
+    _, log = await ModelRoles(ModelsConfig.from_table(table, env={})).complete("builder", [{"role": "user", "content": "x"}])
+    assert log.cost_usd == pytest.approx(0.02)
