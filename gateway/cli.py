@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("gateway.commands.report", "rewrite a run's report.html and print its path"),
     "resume": ("gateway.commands.resume", "continue a run from its checkpoint"),
     "models": ("gateway.commands.models", "check the configured model roles"),
+    "history": ("gateway.commands.history", "the execution history of host-driven execute_code / run_attempt calls"),
 }
 
 
