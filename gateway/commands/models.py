@@ -1,8 +1,9 @@
 """`colossus models check`: ping every model of every configured role and say which answer.
 
-The same check runs before `colossus run`/`resume`/`demo` (`--no-check` skips it): a role none of
-whose models answers, and whose chain lists no offline backend to fall back on, stops the
-command before any Blender worker starts. A check is a ping: one request per model, no retries.
+The same check runs before `colossus run`/`resume`/`demo` (`--no-check` skips it), over the roles
+the run may call: a role none of whose models answers, and whose chain lists no offline backend
+to fall back on, stops the command before any Blender worker starts. A check is a ping: one
+request per model, no retries.
 """
 
 from __future__ import annotations
@@ -42,20 +43,21 @@ async def check(config: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def preflight(config_file: str | None) -> str | None:
-    """Before a run: the problem that should stop it, or None. Failing models of a role that still has
-    a working one (or an offline fallback) are warned about on stderr, not fatal."""
+def preflight(config_file: str | None, roles: set[str]) -> str | None:
+    """Before a run that may call `roles`: the problem that should stop it, or None. Failing models of a
+    role that still has a working one (or an offline fallback) are warned about on stderr, not fatal."""
     from harness.model_config import ModelConfigError, ModelsConfig
 
     try:
         config = ModelsConfig.load(config_file)
     except (ModelConfigError, ValueError, FileNotFoundError) as e:
         return f"models check: {e}"
-    if not any(config.remote_chain(role) for role in config.roles):
+    used = {role: chain for role, chain in config.roles.items() if role in roles}
+    if not any(config.remote_chain(role) for role in used):
         return None
-    rows = asyncio.run(check(config))
+    rows = asyncio.run(check(config.model_copy(update={"roles": used})))
     dead = []
-    for role in config.roles:
+    for role in used:
         mine = [r for r in rows if r["role"] == role]
         for r in mine:
             if not r["ok"]:

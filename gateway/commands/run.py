@@ -128,6 +128,16 @@ def finish(status: Any, as_json: bool) -> int:
     return 0 if status.status == "completed" else 1
 
 
+def roles_used(args: argparse.Namespace) -> set[str]:
+    """The model roles a run with these options may call (a resume's options are in its run folder: all)."""
+    used = set()
+    if getattr(args, "builder", None) != "parametric":
+        used |= {"builder", "summarizer"}
+    if getattr(args, "verifier", None) != "metrics":
+        used.add("verifier")
+    return used
+
+
 def execute(args: argparse.Namespace, begin: Callable[[Any], Awaitable[str]], iterations: int = 0) -> int:
     """Start (or resume) a run with `begin(service) -> run_id`, show progress, wait for the end."""
     from gateway.errors import CoordinatorUnavailable
@@ -137,7 +147,7 @@ def execute(args: argparse.Namespace, begin: Callable[[Any], Awaitable[str]], it
     if not args.no_check:
         from gateway.commands.models import preflight
 
-        problem = preflight(args.config)
+        problem = preflight(args.config, roles_used(args))
         if problem is not None:
             print(f"colossus: {problem}", file=sys.stderr)
             return 2

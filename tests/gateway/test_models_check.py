@@ -56,3 +56,10 @@ def test_an_offline_entry_lets_the_run_start_with_a_warning_and_no_check_skips_t
     assert main(["run", *args, "--no-check"]) == 0
     assert len(openai_server.requests) == asked, "--no-check still pinged the models"
     assert len(list((tmp_path / "runs").glob("*/run.json"))) == 2
+
+
+def test_a_run_that_calls_no_model_checks_none(tmp_path, openai_server, capfd) -> None:
+    config = _config(tmp_path, openai_server, ["openai/down"])
+    code = main(["run", str(CUBE), "--builder", "parametric", "--verifier", "metrics", "--config", str(config),
+                 "--runs-dir", str(tmp_path / "runs"), "--workers", "1", "--attempts", "1", "--iterations", "1"])
+    assert code == 0 and not openai_server.requests
