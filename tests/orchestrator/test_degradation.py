@@ -86,7 +86,8 @@ async def test_every_verifier_model_down_lets_the_metrics_score_the_rest_of_the_
     assert status.status == "completed" and status.attempts[0].iterations == 3, status
     steps = Checkpoint.read(Path(status.run_dir))[0].memory.steps
     assert [(d.role, d.backend) for d in steps[0].degradations] == [("verifier", "metrics")]
-    assert "VERIFIER_UNAVAILABLE" in steps[0].degradations[0].reason
+    reason = steps[0].degradations[0].reason
+    assert "VERIFIER_UNAVAILABLE" in reason and "openai/vlm-down: InternalServerError" in reason
     for step in steps:  # scored by the metrics alone, no critique
         assert step.critique is None and step.compare is not None
         assert step.score == pytest.approx(max(0.0, step.compare.score - step.sentinel_penalty))
