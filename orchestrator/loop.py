@@ -237,7 +237,7 @@ async def _evaluate(ctx: AttemptContext, state: AttemptState, step: IterationSte
         try:
             checked = await ctx.vision.check(renders, refs or None, step.scene)
         except Exception as e:
-            if refs:  # the metrics are the score: without them the iteration cannot be judged
+            if metrics:  # the metrics are the score: without them the iteration cannot be judged
                 raise
             step.evaluator_errors.append(f"sentinel failed: {e}")  # a guardrail, not the score
             return
