@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,8 @@ import pytest
 from gateway.cli import main
 from tests.fakes.openai_server import FakeOpenAIServer, Reply, openai_server  # noqa: F401  (fixture)
 
-CUBE = Path(__file__).parents[1] / "orchestrator" / "data" / "cube" / "task.toml"
+PROJECT = Path(__file__).resolve().parents[2]
+CUBE = PROJECT / "tests" / "orchestrator" / "data" / "cube" / "task.toml"
 
 
 def _config(tmp_path: Path, fake: FakeOpenAIServer, builder: list[str]) -> Path:
@@ -44,22 +47,29 @@ def test_a_run_whose_builder_models_are_all_down_stops_before_any_worker_starts(
     assert not (tmp_path / "runs").exists()
 
 
-def test_an_offline_entry_lets_the_run_start_with_a_warning_and_no_check_skips_the_check(tmp_path, openai_server, capfd) -> None:
+def _colossus(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in its own process, as a user runs it (a run starts and stops a pool and a vision server)."""
+    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True, timeout=300,
+                          cwd=PROJECT)
+
+
+def test_an_offline_entry_lets_the_run_start_with_a_warning_and_no_check_skips_the_check(tmp_path, openai_server) -> None:
     config = _config(tmp_path, openai_server, ["openai/down", "parametric"])
-    args = [str(CUBE), "--config", str(config), "--runs-dir", str(tmp_path / "runs"), "--workers", "1",
+    args = ["run", str(CUBE), "--config", str(config), "--runs-dir", str(tmp_path / "runs"), "--workers", "1",
             "--attempts", "1", "--iterations", "1", "--json"]
-    assert main(["run", *args]) == 0
-    err = capfd.readouterr().err
-    assert "openai/down does not answer" in err and "no model of role" not in err
+    done = _colossus(*args)
+    assert done.returncode == 0, done.stderr
+    assert "openai/down does not answer" in done.stderr and "no model of role" not in done.stderr
     asked = len(openai_server.requests)
     assert asked == 1
-    assert main(["run", *args, "--no-check"]) == 0
+    assert _colossus(*args, "--no-check").returncode == 0
     assert len(openai_server.requests) == asked, "--no-check still pinged the models"
     assert len(list((tmp_path / "runs").glob("*/run.json"))) == 2
 
 
-def test_a_run_that_calls_no_model_checks_none(tmp_path, openai_server, capfd) -> None:
+def test_a_run_that_calls_no_model_checks_none(tmp_path, openai_server) -> None:
     config = _config(tmp_path, openai_server, ["openai/down"])
-    code = main(["run", str(CUBE), "--builder", "parametric", "--verifier", "metrics", "--config", str(config),
-                 "--runs-dir", str(tmp_path / "runs"), "--workers", "1", "--attempts", "1", "--iterations", "1"])
-    assert code == 0 and not openai_server.requests
+    done = _colossus("run", str(CUBE), "--builder", "parametric", "--verifier", "metrics", "--config", str(config),
+                     "--runs-dir", str(tmp_path / "runs"), "--workers", "1", "--attempts", "1", "--iterations", "1")
+    assert done.returncode == 0, done.stderr
+    assert not openai_server.requests
