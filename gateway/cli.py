@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "resume": ("gateway.commands.resume", "continue a run from its checkpoint"),
     "models": ("gateway.commands.models", "check the configured model roles"),
     "finalize": ("gateway.commands.finalize", "turn a run's best scene or a mesh file into an engine-ready asset"),
+    "history": ("gateway.commands.history", "the execution history of host-driven execute_code / run_attempt calls"),
 }
 
 

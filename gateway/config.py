@@ -45,6 +45,9 @@ class PoolConfig(BaseModel):
     startup_timeout_s: float = Field(60.0, gt=0)
     backoff_initial_s: float = Field(0.5, gt=0)
     backoff_max_s: float = Field(30.0, gt=0)
+    code_policy: Literal["log", "block"] = Field(
+        "log", description="code reaching outside the scene (import os, subprocess, open, ...): `log` warns in the "
+                           "report, `block` refuses it with error class POLICY before Blender runs it (harness.validator)")
 
 
 class HttpConfig(BaseModel):

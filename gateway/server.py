@@ -132,8 +132,10 @@ def create_gateway(config: GatewayConfig | None = None) -> FastMCP:
         execute_code, and the error says so.
         """
         try:
-            async with heartbeat(ctx, "running code in Blender", timeout_s):
-                return await scene(scene_id).execute(code, timeout_s)
+            async with (heartbeat(ctx, "running code in Blender", timeout_s),
+                        services.history.recording("execute_code", scene_id, code) as call):
+                call.report = await scene(scene_id).execute(code, timeout_s)
+                return call.report
         except GatewayError as e:
             raise to_tool_error(e) from e
 
@@ -209,11 +211,13 @@ def create_gateway(config: GatewayConfig | None = None) -> FastMCP:
             raise to_tool_error(BadRequest(
                 "run_attempt needs `code` (host-driven); coordinator-driven attempts run inside start_run"))
         try:
-            async with heartbeat(ctx, "running the attempt", timeout_s + 20):
+            async with (heartbeat(ctx, "running the attempt", timeout_s + 20),
+                        services.history.recording("run_attempt", scene_id, code) as call):
                 if scene_id is None:
-                    scene_id = (await services.pool.lease(baseline_id)).scene_id
+                    scene_id = call.scene_id = (await services.pool.lease(baseline_id)).scene_id
                 done, images = await scene(scene_id).execute_render(code, render, timeout_s, with_scene_info=True)
                 report, pack, verification = done.report, done.render, None
+                call.report = report
                 if done.render_error is not None:
                     raise WorkerToolError(done.render_error)
                 if pack is not None:

@@ -18,6 +18,7 @@ from fastmcp.client.transports import ClientTransport, StdioTransport, Streamabl
 
 from gateway.config import GatewayConfig
 from gateway.errors import CoordinatorUnavailable
+from gateway.history import HISTORY_FILE, ExecutionHistory
 from gateway.mesh import Upstream, allocate_namespace
 from gateway.pool import Pool
 from gateway.scene import PoolSceneProvider
@@ -47,6 +48,7 @@ class GatewayServices:
         for name, server in config.mcp_servers.items():
             self.upstreams.append(Upstream(name, allocate_namespace(name, taken), server.to_transport))
         self.vision = VisionClient(self.vision_upstream) if self.vision_upstream else None
+        self.history = ExecutionHistory(config.runs_dir / HISTORY_FILE)
         self._runs: RunService | None = None
         self._assets: AssetJobs | None = None
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -112,6 +113,8 @@ class Worker:
                 await asyncio.to_thread(self._popen.wait, 5)
             self._popen = None
         self.pid = None
+        if self._tmp_dir is not None:  # a killed Blender never removes its blender_* session folder itself
+            await asyncio.to_thread(shutil.rmtree, self._tmp_dir, True)
 
     def kill_now(self) -> None:
         """SIGKILL the worker's process group at once; synchronous so exit handlers can use it."""
@@ -145,7 +148,13 @@ class Worker:
             transport=self.config.transport,
             host=self.config.host,
             port=self.spec.port or 0,
+            code_policy=self.config.code_policy,
+            tmp_dir=self._tmp_dir,
         )
+
+    @property
+    def _tmp_dir(self) -> Path | None:
+        return self.spec.workdir / "tmp" if self.spec.workdir is not None else None
 
     def _find_pid(self) -> int | None:
         """The worker's process: ours (HTTP) or the stdio child whose command line names its workdir."""

@@ -42,6 +42,8 @@ class WorkerLaunch(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(0, ge=0, le=65535, description="HTTP port; 0 picks a free one at spawn")
     code_policy: Literal["log", "block"] = "log"
+    tmp_dir: Path | None = Field(None, description="the worker's TMPDIR: Blender's session folder (blender_*) goes "
+                                                   "there, so whoever kills the worker can remove what it left")
     python: str = Field(default_factory=lambda: sys.executable, description="interpreter for mode 'bpy'")
 
     def server_args(self) -> list[str]:
@@ -72,6 +74,9 @@ class WorkerLaunch(BaseModel):
         env["PYTHONPATH"] = os.pathsep.join(python_path)
         env["PYTHONUNBUFFERED"] = "1"
         env["COLOSSUS_WORKDIR"] = str(self.workdir)
+        if self.tmp_dir is not None:
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
+            env["TMPDIR"] = str(self.tmp_dir)
         if self.memory_mb is not None:
             env["COLOSSUS_WORKER_MEMORY_MB"] = str(self.memory_mb)
         return env

@@ -8,6 +8,10 @@
     api_key_env = "VLM_A_KEY"          # the key is read from this env var, never stored
     response_schema = true             # it honours json_schema response_format (default: litellm's model map)
     temperature = 0.0                  # anything else is passed to litellm as is
+    timeout_s = 60                     # per request to this model
+    [models.router]                    # litellm Router resilience (see RouterSettings)
+    num_retries = 2                    # per model, exponential backoff; a 429's Retry-After is honoured
+    cooldown_time_s = 30               # a model that failed allowed_fails times is skipped this long
 
 `COLOSSUS_MODELS_<ROLE>="m1,m2"` replaces a role's chain. Names without a provider that name an
 offline backend (`parametric`, `metrics`) stay in the chain for the coordinator but never reach
@@ -24,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.config_file import load_config
 
-__all__ = ["OFFLINE_BACKENDS", "ModelSettings", "ModelsConfig", "ModelConfigError"]
+__all__ = ["OFFLINE_BACKENDS", "ModelSettings", "RouterSettings", "ModelsConfig", "ModelConfigError"]
 
 OFFLINE_BACKENDS = frozenset({"parametric", "metrics"})
 _ENV_PREFIX = "COLOSSUS_MODELS_"
@@ -59,10 +63,36 @@ class ModelSettings(BaseModel):
         params.update(self.model_extra or {})  # response_schema is ours, never litellm's
         return params
 
+    def priced(self) -> bool:
+        """The user gave this model a price (litellm's `input_cost_per_token`/`output_cost_per_token`)."""
+        return any(k in (self.model_extra or {}) for k in ("input_cost_per_token", "output_cost_per_token"))
+
+
+class RouterSettings(BaseModel):
+    """How litellm's Router rides out provider failures; every field is one of its own settings.
+
+    A failed request (429, 5xx, connection error, timeout) is retried on the same model up to
+    `num_retries` times, with litellm's exponential backoff (0.5 s doubling, jittered) or, when a
+    429 carries `Retry-After` up to 60 s, exactly that wait. A model failing more than
+    `allowed_fails` times in a minute cools down for `cooldown_time_s`: calls skip it at once.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    num_retries: int = Field(2, ge=0, le=10, description="retries per model before the chain moves on")
+    retry_after_s: int = Field(0, ge=0, le=60, description="least wait before a retry")
+    allowed_fails: int = Field(3, ge=0, description="failures per minute before a model cools down")
+    cooldown_time_s: float = Field(30.0, ge=0, description="how long a cooled-down model is skipped")
+
+    def router_kwargs(self) -> dict[str, Any]:
+        return {"num_retries": self.num_retries, "retry_after": self.retry_after_s,
+                "allowed_fails": self.allowed_fails, "cooldown_time": self.cooldown_time_s}
+
 
 class ModelsConfig(BaseModel):
     roles: dict[str, list[str]] = Field(default_factory=dict, description="role → fallback chain, in order")
     settings: dict[str, ModelSettings] = Field(default_factory=dict)
+    router: RouterSettings = Field(default_factory=RouterSettings)
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any] | None, env: Mapping[str, str] | None = None) -> "ModelsConfig":
@@ -70,6 +100,7 @@ class ModelsConfig(BaseModel):
         table = dict(table or {})
         env = os.environ if env is None else env
         raw_settings = table.pop("settings", {}) or {}
+        raw_router = table.pop("router", {}) or {}
         roles: dict[str, list[str]] = {}
         for role, chain in table.items():
             roles[role] = _chain(chain, f"[models].{role}")
@@ -83,7 +114,11 @@ class ModelsConfig(BaseModel):
             settings = {str(k): ModelSettings.model_validate(v) for k, v in raw_settings.items()}
         except ValidationError as e:
             raise ModelConfigError(f"[models.settings]: {e}") from e
-        return cls(roles=roles, settings=settings)
+        try:
+            router = RouterSettings.model_validate(raw_router)
+        except ValidationError as e:
+            raise ModelConfigError(f"[models.router]: {e}") from e
+        return cls(roles=roles, settings=settings, router=router)
 
     @classmethod
     def load(cls, config_file: str | os.PathLike[str] | None = None) -> "ModelsConfig":
@@ -111,6 +146,10 @@ class ModelsConfig(BaseModel):
 
     def settings_for(self, model: str) -> ModelSettings:
         return self.settings.get(model) or ModelSettings()
+
+    def offline_fallback(self, role: str) -> str | None:
+        """The offline backend listed in the role's chain (it takes over when every remote model fails)."""
+        return next((m for m in self.roles.get(role, []) if m in OFFLINE_BACKENDS), None)
 
 
 def _chain(value: Any, where: str) -> list[str]:

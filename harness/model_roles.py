@@ -3,7 +3,14 @@
 Role-agnostic: the vision server's `verifier`, the coordinator's `builder` and `summarizer` all
 call `ModelRoles.complete(role, messages)`. Each role's models become their own deployment
 groups (`<role>::<model>`), so the same model may sit in two chains with different fallbacks.
-Cooldowns are off: every call walks its chain in order, so logs say what really happened.
+
+Resilience is litellm's: the Router retries each model with exponential backoff honouring a
+429's Retry-After, cools down a model that keeps failing, and times out each request
+(harness.model_config.RouterSettings, ModelSettings.timeout_s). The walk along the chain is
+ours, one Router call per model with `fallbacks=[]`, because litellm's own fallback path hands
+back only the first and the last error: this way each failed model's real error lands in
+CallLog.errors. The chains are still declared to the Router as fallbacks, since litellm never
+cools down a model that has no fallback (it would be the only way to answer).
 
 litellm costs ~3 s to import, so it is imported on the first call, with its local cost map.
 
@@ -14,6 +21,7 @@ litellm costs ~3 s to import, so it is imported on the first call, with its loca
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from typing import Any
@@ -40,7 +48,6 @@ class ModelRoles:
     def __init__(self, config: ModelsConfig) -> None:
         self.config = config
         self._router: Any = None
-        self._priced: frozenset[str] = frozenset()  # cost-map keys before the Router registered ours at 0
 
     def chain(self, role: str) -> list[str]:
         return self.config.chain(role)
@@ -66,17 +73,38 @@ class ModelRoles:
             params["response_format"] = response_format
             log.structured_output = True
         started = time.perf_counter()
-        try:
-            response = await router.acompletion(model=_group(role, chain[0]), messages=messages, **params)
-        except Exception as e:  # litellm raises its own tree; translated here, once
+        last: Exception | None = None
+        for position, model in enumerate(chain):
+            seen: dict[str, Any] = {}  # litellm fills in the retries it made and the errors it met
+            try:
+                response = await router.acompletion(model=_group(role, model), messages=messages, metadata=seen,
+                                                    fallbacks=[], **params)
+            except Exception as e:  # litellm raises its own tree; translated here, once
+                last = e
+                log.retries += int(seen.get("attempted_retries") or 0)
+                log.errors.append(f"{model}: {type(e).__name__}: {_short(_own_part(e))}")
+                continue
             log.latency_ms = (time.perf_counter() - started) * 1000
-            log.fallbacks_taken = len(chain) - 1
-            log.errors.append(f"{type(e).__name__}: {_short(e)}")
-            raise ModelCallError(f"model role {role!r}: every model failed ({', '.join(chain)}): {_short(e)}", log) from e
+            log.retries += int(seen.get("attempted_retries") or 0)
+            log.errors.extend(f"{model}: {p.get('exception_type')}: {_short(p.get('exception_string', ''))} (retried)"
+                              for p in seen.get("previous_models") or ())
+            log.model, log.fallbacks_taken = model, position
+            _fill_usage(log, response, self._priced(model))
+            return (response.choices[0].message.content or ""), log
         log.latency_ms = (time.perf_counter() - started) * 1000
-        _fill_log(log, response, chain, self._priced)
-        content = response.choices[0].message.content
-        return (content or ""), log
+        log.fallbacks_taken = len(chain) - 1
+        raise ModelCallError(f"model role {role!r}: every model failed ({', '.join(chain)}): {_short(_own_part(last))}",
+                             log) from last
+
+    def _priced(self, model: str) -> bool:
+        """litellm reports 0.0 for a model it has no price for (its Router even registers ours at 0):
+        that is 'unknown', not 'free'. Known: priced in our settings, or a non-zero price in the map."""
+        if self.config.settings_for(model).priced():
+            return True
+        import litellm
+
+        entry = litellm.model_cost.get(model) or litellm.model_cost.get(model.split("/", 1)[-1]) or {}
+        return bool(entry.get("input_cost_per_token") or entry.get("output_cost_per_token"))
 
     def _supports_schema(self, model: str) -> bool:
         declared = self.config.settings_for(model).response_schema
@@ -94,23 +122,18 @@ class ModelRoles:
             os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
             import litellm  # lazy: ~3 s
 
-            self._priced = frozenset(litellm.model_cost)
-            model_list: list[dict[str, Any]] = []
-            fallbacks: list[dict[str, list[str]]] = []
-            for role in self.config.roles:
-                chain = self.config.remote_chain(role)
-                for model in chain:
-                    model_list.append({
-                        "model_name": _group(role, model),
-                        "litellm_params": self.config.settings_for(model).litellm_params(model),
-                    })
-                if len(chain) > 1:
-                    fallbacks.append({_group(role, chain[0]): [_group(role, m) for m in chain[1:]]})
+            # its Router logs every failed hop as an ERROR of its own; ours land in CallLog.errors
+            logging.getLogger("LiteLLM Router").setLevel(logging.CRITICAL)
+
+            model_list = [{"model_name": _group(role, model),
+                           "litellm_params": self.config.settings_for(model).litellm_params(model)}
+                          for role in self.config.roles for model in self.config.remote_chain(role)]
             if not model_list:
                 raise ModelConfigError("no model role is configured with a remote model; see [models] in colossus.toml")
-            self._router = litellm.Router(
-                model_list=model_list, fallbacks=fallbacks, num_retries=0, disable_cooldowns=True,
-            )
+            fallbacks = [{_group(role, m): [_group(role, n) for n in chain[i + 1:]]}
+                         for role in self.config.roles for chain in [self.config.remote_chain(role)]
+                         for i, m in enumerate(chain[:-1])]
+            self._router = litellm.Router(model_list=model_list, fallbacks=fallbacks, **self.config.router.router_kwargs())
         return self._router
 
 
@@ -118,30 +141,21 @@ def _group(role: str, model: str) -> str:
     return f"{role}{_SEP}{model}"
 
 
-def _fill_log(log: CallLog, response: Any, chain: list[str], priced: frozenset[str]) -> None:
+def _fill_usage(log: CallLog, response: Any, priced: bool) -> None:
     hidden = getattr(response, "_hidden_params", None) or {}
-    headers = hidden.get("additional_headers") or {}
-    group = headers.get("x-litellm-model-group") or ""
-    log.model = group.split(_SEP, 1)[1] if _SEP in group else (hidden.get("litellm_model_name") or chain[0])
-    # litellm's x-litellm-attempted-fallbacks header undercounts past the first hop; without
-    # cooldowns the chain is walked in order, so the served model's position is exact.
-    log.fallbacks_taken = chain.index(log.model) if log.model in chain else 0
-    # the Router does not hand back the errors it fell back on; say at least who failed
-    log.errors.extend(f"{m}: failed, fell back to the next model" for m in chain[: log.fallbacks_taken])
     usage = getattr(response, "usage", None)
     if usage is not None:
         log.tokens_in = getattr(usage, "prompt_tokens", None)
         log.tokens_out = getattr(usage, "completion_tokens", None)
-    log.cost_usd = _known_cost(log.model, hidden.get("response_cost"), priced)
+    cost = hidden.get("response_cost")
+    log.cost_usd = float(cost) if priced and cost is not None else None
 
 
-def _known_cost(model: str | None, cost: Any, priced: frozenset[str]) -> float | None:
-    """litellm reports 0.0 for models missing from its cost map; that is 'unknown', not 'free'."""
-    if cost is None or model is None:
-        return None
-    return float(cost) if model in priced or model.split("/", 1)[-1] in priced else None
+def _own_part(e: BaseException | None) -> str:
+    """The provider's error without litellm's advice to configure Router fallbacks (we walk the chain)."""
+    return str(e).split("\n\nLiteLLM: model group", 1)[0]
 
 
-def _short(e: BaseException, limit: int = 400) -> str:
+def _short(e: BaseException | str | None, limit: int = 400) -> str:
     text = " ".join(str(e).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -147,6 +147,7 @@ class CallLog(BaseModel):
     latency_ms: float = 0.0
     cost_usd: float | None = None
     attempts: int = Field(1, description="requests sent, including parse retries")
+    retries: int = Field(0, description="requests litellm's Router retried (backoff, Retry-After) along the chain")
     errors: list[str] = Field(default_factory=list, description="errors met on the way (failed models, parse errors)")
     structured_output: bool = Field(False, description="a JSON-schema response_format was sent")
 

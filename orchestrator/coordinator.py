@@ -18,13 +18,15 @@ from typing import Any
 from orchestrator.artifacts import RunFolder, write_json
 from orchestrator.builders.interface import Builder, Siblings
 from orchestrator.checkpoint import Checkpoint
+from orchestrator.degradation import degradations
 from orchestrator.loop import AttemptContext, run_attempt
 from orchestrator.memory import IterationStep
 from orchestrator.prompts import strategy_variants
 from orchestrator.recall import RecallEntry, RecallStore, render_hash
 from orchestrator.report import write_report
 from orchestrator.scene import SceneProvider, Vision
-from orchestrator.state import FINAL_STATUSES, AttemptState, RunConfig, Strategy
+from orchestrator.spend import budget_exceeded
+from orchestrator.state import FINAL_STATUSES, AttemptState, RunConfig, Strategy, run_spend
 from orchestrator.task import RUN_BASELINE, Task
 
 __all__ = ["Coordinator", "make_strategy", "ISOLATION"]
@@ -60,6 +62,7 @@ class Coordinator:
     summarizer: Any = None
     recall: RecallStore | None = None
     on_step: StepCallback | None = None
+    offline_verifier: bool = False  # the verifier chain lists `metrics` (loop.AttemptContext)
     states: dict[int, AttemptState] = field(default_factory=dict)
     _baseline_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _pool_baseline: str | None = None  # the id a .blend baseline was imported under
@@ -86,7 +89,8 @@ class Coordinator:
                 await asyncio.gather(*(self._attempt(s, checkpoint, deadline, examples)
                                        for s in self.states.values() if s.status not in FINAL_STATUSES))
             statuses = {s.status for s in self.states.values()}
-            status = "timeout" if "timeout" in statuses else ("failed" if statuses == {"failed"} else "completed")
+            status = ("timeout" if "timeout" in statuses else "budget" if "budget" in statuses
+                      else "failed" if statuses == {"failed"} else "completed")
         except TimeoutError:
             status = "timeout"
             for s in self.states.values():
@@ -115,7 +119,8 @@ class Coordinator:
                 ctx = AttemptContext(task=task, config=self.config, folder=self.folder, scene=scene,
                                      vision=self.vision, builder=self.builder_for(state.strategy),
                                      checkpoint=checkpoint, deadline=deadline, summarizer=self.summarizer,
-                                     examples=examples, on_step=self.on_step, siblings=self.siblings)
+                                     examples=examples, on_step=self.on_step, siblings=self.siblings,
+                                     offline_verifier=self.offline_verifier, over_budget=self._over_budget())
                 await run_attempt(ctx, state)
         except asyncio.CancelledError:
             state.status = "cancelled" if state.status in ("running", "pending") else state.status
@@ -159,6 +164,13 @@ class Coordinator:
         meta.update(changes, updated_at=time.time())
         self.folder.write_run(meta)
 
+    def _over_budget(self) -> Callable[[], str | None] | None:
+        """The run-wide spend check every attempt makes before an iteration; None without a cap."""
+        caps = self.config.max_cost_usd, self.config.max_tokens
+        if caps == (None, None):
+            return None
+        return lambda: budget_exceeded(run_spend(self.states), *caps)
+
     def best(self) -> tuple[AttemptState, IterationStep] | None:
         scored = [(s, s.best) for s in self.states.values() if s.best is not None]
         if not scored:
@@ -191,6 +203,7 @@ class Coordinator:
                           "strategy": s.strategy.prompt_variant, "error": s.error} for s in self.states.values()],
         }
         write_json(self.folder.root / "summary.json", summary)
-        self._update_run(status=status, finished_at=time.time())
+        self._update_run(status=status, finished_at=time.time(), degraded=degradations(self.states),
+                         spend=run_spend(self.states).model_dump())
         write_report(self.folder, self.task, self.states, best_doc, self.config.threshold)
         return summary

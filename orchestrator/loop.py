@@ -23,6 +23,7 @@ from orchestrator.artifacts import RunFolder
 from orchestrator.builders.interface import BuildContext, Builder, Proposal, Siblings
 from orchestrator.builders.llm import Completer
 from orchestrator.checkpoint import Checkpoint
+from orchestrator.degradation import VERIFIER_UNAVAILABLE_TAG, Degradation, degraded
 from orchestrator.errors import AttemptStopped, BuilderUnavailable, SceneFault, VerifierFault
 from orchestrator.memory import ExecutionRecord, IterationStep
 from orchestrator.prompts import render
@@ -51,10 +52,13 @@ class AttemptContext:
     on_step: Callable[[AttemptState, IterationStep], None] | None = None
     reset_ahead: asyncio.Future[None] | None = None  # the next iteration's reset, started when the worker was done
     siblings: Siblings | None = None  # the run's attempts, for builders that share evaluations
+    offline_verifier: bool = False  # the verifier chain lists `metrics`: it scores when every VLM fails
+    over_budget: Callable[[], str | None] | None = None  # why the run may not spend more (orchestrator.spend)
 
 
 async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
-    """Iterate until the score reaches the threshold, the budget or the deadline runs out, or we fail."""
+    """Iterate until the score reaches the threshold, the iterations, the deadline or the model budget
+    run out, or we fail."""
     state.status, state.error = "running", None
     state.touch()
     state.memory.window = ctx.config.window
@@ -63,6 +67,9 @@ async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
         while state.done_iterations < ctx.config.iterations:
             if time.time() >= ctx.deadline:
                 state.status = "timeout"
+                break
+            if ctx.over_budget is not None and (spent := ctx.over_budget()):
+                state.status, state.error = "budget", spent
                 break
             step = IterationStep(index=state.done_iterations)
             started = time.perf_counter()
@@ -75,7 +82,7 @@ async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
                     await _fast_fix(ctx, state, step)
                 if step.ran:
                     with _phase(step, "evaluate"):
-                        await _evaluate(ctx, step)
+                        await _evaluate(ctx, state, step)
                 with _phase(step, "remember"):
                     await _remember(ctx, state, step)
                 completed = True
@@ -138,6 +145,7 @@ def _take(step: IterationStep, proposal: Proposal) -> None:
     step.raw = proposal.raw if not step.raw else f"{step.raw}\n\n--- fix ---\n{proposal.raw}"
     step.calls += proposal.calls
     step.model_s += proposal.model_s
+    step.degradations += proposal.degradations
 
 
 async def _build(ctx: AttemptContext, state: AttemptState, step: IterationStep) -> Proposal:
@@ -211,30 +219,44 @@ def sentinel_penalty(report: SentinelReport, config: RunConfig) -> float:
     return min(0.5, errors * config.sentinel_error_penalty + warnings * config.sentinel_warning_penalty)
 
 
-async def _evaluate(ctx: AttemptContext, step: IterationStep) -> None:
+async def _evaluate(ctx: AttemptContext, state: AttemptState, step: IterationStep) -> None:
     """Sentinel and verifier look at the renders; they never execute anything.
 
     Sentinel and metrics are one vision call (the render brought the scene facts along), the VLM
     critique another; meanwhile the worker, its part of the iteration done, resets to the
-    baseline for the next iteration.
+    baseline for the next iteration. When every VLM fails and the verifier chain lists `metrics`
+    (and the task has references), the metrics score alone, from then on in this attempt.
     """
     renders = {view: Path(p) for view, p in step.renders.items()}
-    refs = ctx.task.references if ctx.config.verifier in ("metrics", "both") else {}
+    can_degrade = ctx.offline_verifier and bool(ctx.task.references)
+    vlm = ctx.config.verifier in ("vlm", "both") and not (can_degrade and degraded(state.memory.steps, "verifier"))
+    metrics = ctx.config.verifier in ("metrics", "both") or not vlm
+    refs = ctx.task.references if metrics or can_degrade else {}
 
     async def check() -> None:
         try:
             checked = await ctx.vision.check(renders, refs or None, step.scene)
         except Exception as e:
-            if refs:  # the metrics are the score: without them the iteration cannot be judged
+            if metrics:  # the metrics are the score: without them the iteration cannot be judged
                 raise
             step.evaluator_errors.append(f"sentinel failed: {e}")  # a guardrail, not the score
             return
         step.sentinel, step.compare = checked.sentinel, checked.compare
 
     async def critique() -> None:
-        if ctx.config.verifier in ("vlm", "both"):
+        if not vlm:
+            return
+        try:
             step.critique = await ctx.vision.critique(renders, ctx.task.description, dict(ctx.task.references) or None)
-            step.calls += step.critique.calls
+        except Exception as e:
+            if VERIFIER_UNAVAILABLE_TAG not in str(e):
+                raise
+            if not can_degrade:
+                raise VerifierFault(f"{e}; no offline verifier can take over: the verifier chain lists no `metrics` "
+                                    "entry" + ("" if ctx.task.references else " and the task has no reference images")) from e
+            step.degradations.append(Degradation(role="verifier", backend="metrics", reason=str(e)))
+            return
+        step.calls += step.critique.calls
 
     # the worker's part is done: its reset for the next iteration runs while we score and write
     ctx.reset_ahead = asyncio.ensure_future(ctx.scene.reset(ctx.task.start.baseline))
@@ -243,8 +265,12 @@ async def _evaluate(ctx: AttemptContext, step: IterationStep) -> None:
     failures = [r for r in await asyncio.gather(check(), critique(), return_exceptions=True)
                 if isinstance(r, BaseException)]
     if failures:
+        if isinstance(failures[0], VerifierFault):
+            raise failures[0]
         raise VerifierFault(f"vision failed: {failures[0]}") from failures[0]
-    scores = [r.score for r in (step.compare,) if r] + [c.overall_score for c in (step.critique,) if c]
+    scored_by_metrics = metrics or degraded([step], "verifier")
+    scores = ([r.score for r in (step.compare,) if r and scored_by_metrics]
+              + [c.overall_score for c in (step.critique,) if c])
     step.sentinel_penalty = sentinel_penalty(step.sentinel, ctx.config) if step.sentinel else 0.0
     step.score = max(0.0, sum(scores) / len(scores) - step.sentinel_penalty) if scores else 0.0
 

@@ -18,6 +18,7 @@ from harness.image_format import image_mime
 from harness.report import ExecutionReport
 from harness.scene_types import SceneInfo
 from harness.vision_types import CallLog, CompareResult, SentinelReport, VerifierOutput
+from orchestrator.degradation import Degradation
 
 __all__ = ["ExecutionRecord", "IterationStep", "AttemptMemory", "image_part"]
 
@@ -51,6 +52,7 @@ class IterationStep(BaseModel):
     score: float = 0.0
     calls: list[CallLog] = Field(default_factory=list)
     error: str | None = Field(None, description="a failure on our side that stopped the attempt here")
+    degradations: list[Degradation] = Field(default_factory=list, description="roles an offline backend took over here")
     started_at: float = Field(default_factory=time.time)
     elapsed_s: float = 0.0
     model_s: float = Field(0.0, description="seconds spent waiting for models")

@@ -16,8 +16,10 @@ from typing import Any
 from urllib.parse import quote
 
 from orchestrator.artifacts import RunFolder, write_atomic
+from orchestrator.degradation import degradations
 from orchestrator.memory import IterationStep
-from orchestrator.state import AttemptState
+from orchestrator.spend import spend_of
+from orchestrator.state import AttemptState, run_spend
 from orchestrator.task import Task
 
 __all__ = ["score_svg", "write_report"]
@@ -261,10 +263,10 @@ def _model_log(states: dict[int, AttemptState]) -> str:
                     f'<td class=n>{c.latency_ms:.0f} ms</td><td class=n>{cost}</td><td>{_e("; ".join(c.errors))}</td></tr>')
     tin = sum(c.tokens_in or 0 for *_, c in calls)
     tout = sum(c.tokens_out or 0 for *_, c in calls)
-    costs = [c.cost_usd for *_, c in calls if c.cost_usd is not None]
+    spent = spend_of(c for *_, c in calls)
     totals = (f"{len(calls)} call(s) · {sum(c.fallbacks_taken > 0 for *_, c in calls)} with fallbacks · "
               f"tokens {tin} in / {tout} out · {sum(c.latency_ms for *_, c in calls) / 1000:.1f} s waiting"
-              + (f" · ${sum(costs):.4f}" if costs else ""))
+              + (f" · ${spent.cost_usd:.4f}" if spent.cost_known else " · cost unknown"))
     head = ("<tr><th>attempt</th><th>iter</th><th>role</th><th>served by</th><th>fallbacks</th><th>tokens in / out</th>"
             "<th>latency</th><th>cost</th><th>errors</th></tr>")
     opened = " open" if len(rows) <= _LOG_OPEN_ROWS else ""
@@ -292,6 +294,17 @@ def _asset_cards(folder: RunFolder) -> list[str]:
     return cards
 
 
+def _degraded(states: dict[int, AttemptState]) -> str:
+    rows = degradations(states)
+    if not rows:
+        return ""
+    items = "".join(f"<li>attempt {d['attempt']}, iteration {d['iteration']}: {_e(d['role'])} → {_e(d['backend'])} "
+                    f"<span class=muted>({_e(d['reason'])})</span></li>" for d in rows)
+    return (f'<section class=card><h2>{_badge("degraded", "warn")} Offline backends took over</h2>'
+            f"<p>Every remote model of a role failed, so the offline entry of its chain answered instead.</p>"
+            f"<ul>{items}</ul></section>")
+
+
 def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState], best: dict[str, Any] | None,
                  threshold: float | None = None) -> None:
     """Write report.html. The references shown are the run folder's own copies in ref/ (named by view):
@@ -306,6 +319,12 @@ def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState],
              f"verifier {_e(config.get('verifier', '?'))}", f"{len(states)} attempt(s)", f"threshold {threshold:.2f}"]
     if elapsed is not None:
         facts.append(f"{elapsed:.1f} s")
+    spent = run_spend(states)
+    if spent.calls or config.get("max_cost_usd") or config.get("max_tokens"):
+        caps = [f"${config['max_cost_usd']:.4f}" if config.get("max_cost_usd") else "",
+                f"{config['max_tokens']:,} tokens" if config.get("max_tokens") else ""]
+        cap = " / ".join(c for c in caps if c)
+        facts.append(f"spent {_e(spent.describe())}" + (f" of {_e(cap)}" if cap else ""))
     facts.append(f"written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     winner = best["attempt"] if best else None
     parts = [('<!doctype html><html lang=en><meta charset=utf-8>'
@@ -313,6 +332,7 @@ def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState],
               f"<title>{_e(task.name)} · Colossus run</title><style>{_CSS}</style>"),
              (f"<h1>{_e(task.name)}</h1><p class=muted>{_e(folder.run_id)} · {' · '.join(facts)}</p>"
               f"<p class=desc>{_e(task.description)}</p>"),
+             _degraded(states),
              _best_card(folder, task, refs, states, best, threshold),
              *(_attempt_card(folder, task, s, threshold, s.index == winner) for s in states.values()),
              *_asset_cards(folder),

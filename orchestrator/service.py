@@ -21,19 +21,22 @@ from harness.model_config import ModelsConfig
 from orchestrator.artifacts import RunFolder
 from orchestrator.asset_jobs import AssetJobs
 from orchestrator.asset_source import resolve_source
+from orchestrator.builders.fallback import OfflineFallback
 from orchestrator.builders.hybrid import HybridBuilder
 from orchestrator.builders.interface import Builder
 from orchestrator.builders.llm import LLMBuilder
 from orchestrator.builders.parametric import ParametricBuilder
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.coordinator import ISOLATION, Coordinator
+from orchestrator.degradation import degradations
 from orchestrator.errors import AssetError, OrchestratorError, TaskError
 from orchestrator.memory import IterationStep
 from orchestrator.params import find_params
 from orchestrator.recall import RecallStore
 from orchestrator.report import write_report
 from orchestrator.scene import SceneProvider, Vision
-from orchestrator.state import AttemptState, RunConfig, Strategy
+from orchestrator.spend import Spend
+from orchestrator.state import AttemptState, RunConfig, Strategy, run_spend
 from orchestrator.task import Task, inline_task, load_task
 
 __all__ = ["AttemptView", "RunStatus", "RunService", "MAX_WAIT_S"]
@@ -58,7 +61,8 @@ class RunStatus(BaseModel):
     run_id: str
     run_dir: str
     task: str
-    status: str = Field(description="running, completed, cancelled, timeout, failed, or interrupted (resumable)")
+    status: str = Field(description="running, completed, cancelled, timeout, budget (a spend cap was reached, best "
+                                    "kept), failed, or interrupted (resumable)")
     active: bool
     builder: str
     verifier: str
@@ -67,6 +71,12 @@ class RunStatus(BaseModel):
     best: dict[str, Any] | None = Field(None, description="attempt, iteration, score, renders (relative paths)")
     best_score: float | None = None
     error: str | None = None
+    degraded: list[dict[str, Any]] = Field(default_factory=list, description="where an offline backend took over a "
+                                           "role whose remote models all failed: attempt, iteration, role, backend, reason")
+    spend: Spend = Field(default_factory=Spend, description="model tokens and cost so far (cost unknown, never "
+                                                            "zero, when a model has no price)")
+    max_cost_usd: float | None = None
+    max_tokens: int | None = None
 
 
 @dataclass
@@ -117,7 +127,7 @@ class RunService:
     def _config(self, task: Task, overrides: dict[str, Any]) -> RunConfig:
         b = task.budget
         values: dict[str, Any] = {"attempts": b.attempts, "iterations": b.iterations, "threshold": b.threshold,
-                                  "timeout_s": b.timeout_s}
+                                  "timeout_s": b.timeout_s, "max_cost_usd": b.max_cost_usd, "max_tokens": b.max_tokens}
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "builder" not in values:
             tunable = bool(task.start_code and find_params(task.start_code))
@@ -185,7 +195,8 @@ class RunService:
             folder=folder, task=task, config=config, provider=self.provider, vision=self.vision,
             builder_for=lambda strategy: (self.builder_factory or self._builder)(config, strategy),
             summarizer=self._roles(0) if config.builder != "parametric" and self.models_config.has_remote("summarizer") else None,
-            recall=self.recall, on_step=lambda state, step: self._stepped(run_id, state, step))
+            recall=self.recall, on_step=lambda state, step: self._stepped(run_id, state, step),
+            offline_verifier=self.models_config.offline_fallback("verifier") == "metrics")
         active = _Active(task=asyncio.get_running_loop().create_task(self._run_and_finalize(coordinator, folder, task),
                                                                       name=f"run {run_id}"),
                          coordinator=coordinator)
@@ -219,14 +230,15 @@ class RunService:
             roles = dict(self.models_config.roles)
             if rotation:
                 roles["builder"] = chain[rotation:] + chain[:rotation]
-            self._models[rotation] = ModelRoles(ModelsConfig(roles=roles, settings=self.models_config.settings))
+            self._models[rotation] = ModelRoles(self.models_config.model_copy(update={"roles": roles}))
         return self._models[rotation]
 
     def _builder(self, config: RunConfig, strategy: Strategy) -> Builder:
         if config.builder == "parametric":
             return ParametricBuilder()
         llm = LLMBuilder(self._roles(strategy.model_rotation))
-        return llm if config.builder == "llm" else HybridBuilder(llm)
+        builder: Builder = llm if config.builder == "llm" else HybridBuilder(llm)
+        return OfflineFallback(builder) if self.models_config.offline_fallback("builder") == "parametric" else builder
 
     def _stepped(self, run_id: str, state: AttemptState, step: IterationStep) -> None:
         if self.listener is not None:
@@ -320,7 +332,8 @@ class RunService:
             run_id=run_id, run_dir=str(folder.root), task=meta.get("task", ""), status=status, active=running,
             builder=config.get("builder", "?"), verifier=config.get("verifier", "?"),
             iterations_budget=config.get("iterations", 0), attempts=[_view(s) for s in states.values()],
-            best=best, best_score=best["score"] if best else None, error=error)
+            best=best, best_score=best["score"] if best else None, error=error, degraded=degradations(states),
+            spend=run_spend(states), max_cost_usd=config.get("max_cost_usd"), max_tokens=config.get("max_tokens"))
 
 
 def _view(state: AttemptState) -> AttemptView:

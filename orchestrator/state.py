@@ -8,14 +8,18 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from orchestrator.memory import AttemptMemory, IterationStep
+from orchestrator.spend import Spend, spend_of
 
-__all__ = ["BuilderKind", "VerifierKind", "AttemptStatus", "RunConfig", "Strategy", "AttemptState", "FINAL_STATUSES"]
+__all__ = ["BuilderKind", "VerifierKind", "AttemptStatus", "RunConfig", "Strategy", "AttemptState", "FINAL_STATUSES",
+           "run_spend"]
 
 BuilderKind = Literal["llm", "parametric", "hybrid"]
 VerifierKind = Literal["metrics", "vlm", "both"]
-AttemptStatus = Literal["pending", "running", "converged", "exhausted", "failed", "cancelled", "timeout", "skipped"]
-# a failed attempt failed on our side (scene, vision, every builder model down): resume tries it again
-FINAL_STATUSES: frozenset[str] = frozenset({"converged", "exhausted", "skipped"})
+AttemptStatus = Literal["pending", "running", "converged", "exhausted", "failed", "cancelled", "timeout", "skipped",
+                        "budget"]
+# a failed attempt failed on our side (scene, vision, every builder model down): resume tries it again;
+# a run that spent its budget stays spent
+FINAL_STATUSES: frozenset[str] = frozenset({"converged", "exhausted", "skipped", "budget"})
 
 
 class RunConfig(BaseModel):
@@ -27,6 +31,8 @@ class RunConfig(BaseModel):
     iterations: int = Field(5, ge=1, le=1000)
     threshold: float = Field(0.85, ge=0.0, le=1.0)
     timeout_s: float = Field(600.0, gt=0)
+    max_cost_usd: float | None = Field(None, gt=0, description="stop the run when its model spend reaches this (USD)")
+    max_tokens: int | None = Field(None, gt=0, description="stop the run when its model tokens (in + out) reach this")
     window: int = Field(3, ge=1, le=50)
     seed: int = 0
     fix_retries: int = Field(3, ge=0, le=10)
@@ -75,3 +81,8 @@ class AttemptState(BaseModel):
 
     def touch(self) -> None:
         self.started_at = self.started_at or time.time()
+
+
+def run_spend(states: dict[int, AttemptState]) -> Spend:
+    """The run's model spend so far: every call of every attempt's steps."""
+    return spend_of(c for s in states.values() for step in s.memory.steps for c in step.calls)

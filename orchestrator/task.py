@@ -56,6 +56,8 @@ class Budget(BaseModel):
     iterations: int = Field(5, ge=1, le=1000)
     threshold: float = Field(0.85, ge=0.0, le=1.0)
     timeout_s: float = Field(600.0, gt=0, le=7 * 24 * 3600)
+    max_cost_usd: float | None = Field(None, gt=0, description="model spend per run, USD (orchestrator.spend)")
+    max_tokens: int | None = Field(None, gt=0, description="model tokens (in + out) per run")
 
 
 class FinalizeSpec(BaseModel):
@@ -229,7 +231,7 @@ def task_to_toml(task: Task, references: dict[str, str], program: str | None) ->
         "start": {"baseline": baseline, **({"program": program} if program else {})},
         "reference": references,
         "render": task.render.model_dump(exclude_none=True),
-        "budget": task.budget.model_dump(),
+        "budget": task.budget.model_dump(exclude_none=True),
         **({"finalize": task.finalize.model_dump(exclude_none=True)} if task.finalize.profile else {}),
     }
     lines = [f"name = {_toml_value(task.name)}", f"description = {_toml_value(task.description)}"]

@@ -28,6 +28,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float, help="score at which an attempt stops")
     parser.add_argument("--timeout", type=float, dest="timeout_s", help="wall-clock seconds for the whole run")
     parser.add_argument("--seed", type=int, help="base seed of the parameter search")
+    parser.add_argument("--max-cost-usd", type=float, help="stop the run once its model spend reaches this (status budget)")
+    parser.add_argument("--max-tokens", type=int, help="stop the run once its model tokens (in + out) reach this")
     add_session_options(parser)
 
 
@@ -36,6 +38,7 @@ def add_session_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs-dir", type=Path, help="where run folders go (default: [runs] dir, else ./runs)")
     parser.add_argument("--config", help="colossus.toml")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--no-check", action="store_true", help="skip `colossus models check` before the run")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,21 +47,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 class Progress:
-    """One bar per attempt on stderr: redrawn in place on a terminal, one line per iteration otherwise."""
+    """One bar per attempt on stderr, with the run's model spend so far: redrawn in place on a terminal,
+    one line per iteration otherwise."""
 
     def __init__(self, stream: TextIO, iterations: int = 0) -> None:
         self.stream = stream
         self.iterations = iterations
         self.rows: dict[int, str] = {}
+        self.states: dict[int, Any] = {}  # the attempts as last seen: the line shows the run's spend
         self.drawn = 0
         self.tty = stream.isatty()
 
     def update(self, run_id: str, state: Any, step: Any) -> None:
+        from orchestrator.state import run_spend
+
         total = max(self.iterations, state.done_iterations, 1)
         filled = int(20 * state.done_iterations / total)
         tail = f"  error: {step.error}" if step.error else ""
+        self.states[state.index] = state
+        spent = run_spend(self.states)
         self.rows[state.index] = (f"attempt {state.index} [{'#' * filled}{'.' * (20 - filled)}] "
-                                  f"{state.done_iterations}/{total}  score {step.score:.3f}  best {state.best_score:.3f}{tail}")
+                                  f"{state.done_iterations}/{total}  score {step.score:.3f}  best {state.best_score:.3f}"
+                                  f"{f'  spent {spent.describe()}' if spent.calls else ''}{tail}")
         if not self.tty:
             print(self.rows[state.index], file=self.stream, flush=True)
             return
@@ -92,7 +102,7 @@ async def local_runs(args: argparse.Namespace, listener: Callable[..., None] | N
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("builder", "verifier", "attempts", "iterations", "threshold", "timeout_s", "seed")
+    names = ("builder", "verifier", "attempts", "iterations", "threshold", "timeout_s", "seed", "max_cost_usd", "max_tokens")
     return {n: getattr(args, n, None) for n in names if getattr(args, n, None) is not None}
 
 
@@ -103,7 +113,7 @@ def finish(status: Any, as_json: bool) -> int:
               "best_attempt": best.get("attempt"), "best_iteration": best.get("iteration"),
               "best_score": status.best_score,
               "best_renders": {v: str(Path(status.run_dir) / p) for v, p in best.get("renders", {}).items()},
-              "report": str(Path(status.run_dir) / "report.html"),
+              "report": str(Path(status.run_dir) / "report.html"), "spend": status.spend.model_dump(),
               "attempts": [{"attempt": a.attempt, "status": a.status, "iterations": a.iterations,
                             "best_score": a.best_score} for a in status.attempts]}
     if as_json:
@@ -112,8 +122,20 @@ def finish(status: Any, as_json: bool) -> int:
         score = f"{status.best_score:.3f}" if status.best_score is not None else "none"
         print(f"run {status.run_id}: {status.status}; best score {score} "
               f"(attempt {result['best_attempt']}, iteration {result['best_iteration']})")
+        if status.spend.calls:
+            print(f"models: {status.spend.describe()}")
         print(f"report: {result['report']}")
     return 0 if status.status == "completed" else 1
+
+
+def roles_used(args: argparse.Namespace) -> set[str]:
+    """The model roles a run with these options may call (a resume's options are in its run folder: all)."""
+    used = set()
+    if getattr(args, "builder", None) != "parametric":
+        used |= {"builder", "summarizer"}
+    if getattr(args, "verifier", None) != "metrics":
+        used.add("verifier")
+    return used
 
 
 def execute(args: argparse.Namespace, begin: Callable[[Any], Awaitable[str]], iterations: int = 0) -> int:
@@ -122,6 +144,13 @@ def execute(args: argparse.Namespace, begin: Callable[[Any], Awaitable[str]], it
     from orchestrator.errors import OrchestratorError
 
     progress = Progress(sys.stderr, iterations)
+    if not args.no_check:
+        from gateway.commands.models import preflight
+
+        problem = preflight(args.config, roles_used(args))
+        if problem is not None:
+            print(f"colossus: {problem}", file=sys.stderr)
+            return 2
 
     async def main() -> int:
         async with local_runs(args, progress.update) as service:

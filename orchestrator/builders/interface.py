@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.report import ExecutionReport
 from harness.vision_types import CallLog
+from orchestrator.degradation import Degradation
 from orchestrator.memory import AttemptMemory, IterationStep
 from orchestrator.state import AttemptState, RunConfig, Strategy
 from orchestrator.task import Task
@@ -60,6 +61,7 @@ class Proposal(BaseModel):
     params: dict[str, list[float]] | None = None
     calls: list[CallLog] = Field(default_factory=list)
     model_s: float = 0.0
+    degradations: list[Degradation] = Field(default_factory=list, description="an offline backend answered instead")
 
 
 class Builder(Protocol):

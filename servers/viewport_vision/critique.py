@@ -161,8 +161,8 @@ async def critique(
 async def _call(roles: ModelRoles, messages: list[dict[str, Any]]) -> tuple[str, CallLog]:
     try:
         return await roles.complete(ROLE, messages, response_format=RESPONSE_FORMAT)
-    except ModelCallError as e:
-        raise VerifierUnavailableError(str(e)) from e
+    except ModelCallError as e:  # the message carries each failed model's own error: the log does not cross MCP
+        raise VerifierUnavailableError(f"{e}; errors: {' | '.join(e.log.errors)}") from e
     except ModelConfigError as e:
         raise NoVerifierError(str(e)) from e
 

@@ -3,7 +3,7 @@
 The only test double allowed for remote model providers: litellm (or any OpenAI client) talks to
 it over real HTTP. Replies are queued per model name as the client sends it in the body (litellm
 strips the `openai/` provider prefix, so `openai/vlm-a` arrives as `vlm-a`). A reply is text, an
-HTTP error status, or either after a delay. Every request body is recorded for assertions.
+HTTP error status (with headers such as Retry-After), or either after a delay. Every request body is recorded for assertions.
 
     with FakeOpenAIServer() as fake:
         fake.script("vlm-a", Reply(status=500), '{"ok": true}')
@@ -38,6 +38,7 @@ class Reply:
     delay_s: float = 0.0
     usage: dict[str, int] | None = None
     tool_calls: list[dict[str, Any]] | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. {"Retry-After": "1"} on a 429
 
 
 @dataclass
@@ -46,6 +47,7 @@ class RecordedRequest:
     body: dict[str, Any]
     headers: dict[str, str]
     status: int = 0  # what the server answered
+    received_s: float = field(default_factory=time.monotonic)  # when it arrived (backoff assertions)
 
     @property
     def model(self) -> str:
@@ -192,16 +194,18 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(reply.delay_s)
         record.status = reply.status
         if reply.status != 200:
-            self._send(reply.status, _error(reply.text or f"scripted HTTP {reply.status}", "server_error"))
+            self._send(reply.status, _error(reply.text or f"scripted HTTP {reply.status}", "server_error"), reply.headers)
         elif body.get("stream"):
             self._send(400, _error("the fake server does not stream", "invalid_request_error"))
         else:
             self._send(200, _completion(record, reply, len(raw)))
 
-    def _send(self, status: int, payload: dict[str, Any]) -> None:
+    def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
         try:
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

@@ -9,10 +9,10 @@ from harness.model_roles import ModelCallError, ModelRoles
 from tests.fakes.openai_server import FakeOpenAIServer, Reply, openai_server  # noqa: F401  (fixture)
 
 
-def _roles(server: FakeOpenAIServer, schema: bool = False, **chains: list[str]) -> ModelRoles:
+def _roles(server: FakeOpenAIServer, schema: bool = False, retries: int = 0, **chains: list[str]) -> ModelRoles:
     models = {m for chain in chains.values() for m in chain}
     settings = {m: {"api_base": server.base_url, "api_key": "test-key", "response_schema": schema} for m in models}
-    table = {**chains, "settings": settings}
+    table = {**chains, "settings": settings, "router": {"num_retries": retries}}
     return ModelRoles(ModelsConfig.from_table(table, env={}))
 
 
@@ -68,7 +68,7 @@ async def test_first_model_failing_falls_back_to_the_second_and_says_so(openai_s
     )
     assert text == "from b"
     assert log.model == "openai/b" and log.fallbacks_taken == 1
-    assert log.errors == ["openai/a: failed, fell back to the next model"]
+    assert len(log.errors) == 1 and log.errors[0].startswith("openai/a: InternalServerError") and "HTTP 500" in log.errors[0]
     assert [(r.model, r.status) for r in openai_server.requests] == [("a", 500), ("b", 200)]
 
 
@@ -117,3 +117,81 @@ async def test_response_format_is_withheld_from_a_model_not_known_to_honour_it(o
     _, log = await roles.complete("verifier", [{"role": "user", "content": "x"}], response_format=_SCHEMA)
     assert "response_format" not in openai_server.requests[0].body
     assert not log.structured_output
+
+
+# ---- resilience: litellm's retries, backoff, cooldowns and timeouts; every failure logged ------
+
+async def test_a_429_with_retry_after_is_waited_out_then_the_same_model_answers(openai_server: FakeOpenAIServer) -> None:
+    openai_server.script("a", Reply(status=429, text="slow down", headers={"Retry-After": "1"}), "after the wait")
+    text, log = await _roles(openai_server, retries=2, builder=["openai/a", "openai/b"]).complete(
+        "builder", [{"role": "user", "content": "hi"}])
+    assert (text, log.model, log.fallbacks_taken, log.retries) == ("after the wait", "openai/a", 0, 1)
+    first, second = openai_server.requests
+    assert (first.status, second.status) == (429, 200)
+    assert second.received_s - first.received_s >= 1.0, "Retry-After: 1 was not honoured"
+    assert len(log.errors) == 1 and "RateLimitError" in log.errors[0] and "slow down" in log.errors[0]
+
+
+async def test_three_500s_are_retried_with_growing_backoff_then_succeed(openai_server: FakeOpenAIServer) -> None:
+    openai_server.script("a", 500, 500, 500, "fourth time lucky")
+    text, log = await _roles(openai_server, retries=3, builder=["openai/a"]).complete(
+        "builder", [{"role": "user", "content": "hi"}])
+    assert (text, log.model, log.retries) == ("fourth time lucky", "openai/a", 3)
+    times = [r.received_s for r in openai_server.requests]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert len(gaps) == 3 and gaps[0] >= 0.4 and gaps[2] > gaps[0], f"no exponential backoff: {gaps}"
+    assert len(log.errors) == 3 and all("InternalServerError" in e and e.endswith("(retried)") for e in log.errors)
+
+
+async def test_every_failed_model_leaves_its_own_error_in_the_log(openai_server: FakeOpenAIServer) -> None:
+    openai_server.script("a", Reply(status=500, text="a is on fire"))
+    openai_server.script("b", Reply(status=401, text="b rejects the key"))
+    with pytest.raises(ModelCallError, match="every model failed") as caught:
+        await _roles(openai_server, builder=["openai/a", "openai/b"]).complete("builder", [{"role": "user", "content": "x"}])
+    errors = caught.value.log.errors
+    assert errors[0].startswith("openai/a: InternalServerError") and "a is on fire" in errors[0]
+    assert errors[1].startswith("openai/b: AuthenticationError") and "b rejects the key" in errors[1]
+
+
+async def test_a_model_slower_than_its_timeout_is_abandoned_for_the_next(openai_server: FakeOpenAIServer) -> None:
+    openai_server.script("slow", Reply(text="too late", delay_s=3))
+    openai_server.script("quick", "in time")
+    table = {"builder": ["openai/slow", "openai/quick"], "router": {"num_retries": 0}, "settings": {
+        "openai/slow": {"api_base": openai_server.base_url, "api_key": "k", "timeout_s": 0.5},
+        "openai/quick": {"api_base": openai_server.base_url, "api_key": "k"}}}
+    text, log = await ModelRoles(ModelsConfig.from_table(table, env={})).complete("builder", [{"role": "user", "content": "x"}])
+    assert (text, log.model, log.fallbacks_taken) == ("in time", "openai/quick", 1)
+    assert "Timeout" in log.errors[0] and log.latency_ms < 2500
+
+
+async def test_a_model_that_keeps_failing_cools_down_and_is_skipped_without_a_request(openai_server: FakeOpenAIServer) -> None:
+    openai_server.script("a", 500, 500, 500, 500, 500)
+    openai_server.script("b", "b1", "b2", "b3", "b4", "b5")
+    table = {"builder": ["openai/a", "openai/b"], "router": {"num_retries": 0, "allowed_fails": 1, "cooldown_time_s": 60},
+             "settings": {m: {"api_base": openai_server.base_url, "api_key": "k"} for m in ("openai/a", "openai/b")}}
+    roles = ModelRoles(ModelsConfig.from_table(table, env={}))
+    for _ in range(5):
+        text, log = await roles.complete("builder", [{"role": "user", "content": "x"}])
+        assert log.model == "openai/b"
+    assert len(openai_server.requests_for("a")) < 5, "a cooled-down model was still asked"
+    assert "cooldown" in log.errors[0], log.errors
+
+
+def test_router_settings_are_validated() -> None:
+    with pytest.raises(ModelConfigError, match=r"\[models\.router\]"):
+        ModelsConfig.from_table({"builder": ["openai/a"], "router": {"num_retries": -1}}, env={})
+
+
+async def test_an_unpriced_model_stays_unknown_even_after_another_router_registered_it(openai_server: FakeOpenAIServer) -> None:
+    openai_server.set_default(Reply(text="x", usage={"prompt_tokens": 10, "completion_tokens": 2}))
+    for _ in range(2):  # the first Router registers the model in litellm's process-wide map at price 0
+        _, log = await _roles(openai_server, builder=["openai/never-priced"]).complete("builder", [{"role": "user", "content": "x"}])
+        assert log.cost_usd is None and log.tokens_in == 10
+
+
+async def test_a_price_in_the_models_settings_gives_each_call_its_cost(openai_server: FakeOpenAIServer) -> None:
+    openai_server.script("priced", Reply(text="x", usage={"prompt_tokens": 1000, "completion_tokens": 100}))
+    table = {"builder": ["openai/priced"], "settings": {"openai/priced": {
+        "api_base": openai_server.base_url, "api_key": "k", "input_cost_per_token": 1e-5, "output_cost_per_token": 1e-4}}}
+    _, log = await ModelRoles(ModelsConfig.from_table(table, env={})).complete("builder", [{"role": "user", "content": "x"}])
+    assert log.cost_usd == pytest.approx(0.02)

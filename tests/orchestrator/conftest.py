@@ -20,10 +20,11 @@ def png() -> bytes:
 
 
 @asynccontextmanager
-async def running_services(root: Path, workers: int) -> AsyncIterator[GatewayServices]:
-    """A gateway's services (pool and vision) under `root`, with at least one worker ready."""
+async def running_services(root: Path, workers: int, config_file: Path | None = None) -> AsyncIterator[GatewayServices]:
+    """A gateway's services (pool and vision) under `root`, with at least one worker ready;
+    `config_file` (a colossus.toml) reaches the vision server, e.g. its [models] verifier chain."""
     config = GatewayConfig.from_raw({"pool": {"workers": workers, "workdir": str(root / "pool"), "health_interval_s": 3600,
-                                              "warm_spare": False, "exec_grace_s": 1}})
+                                              "warm_spare": False, "exec_grace_s": 1}}, config_file)
     config.runs_dir = root / "runs"
     services = GatewayServices(config)
     await services.start()

@@ -26,7 +26,7 @@ async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clie
 
 
 async def test_a_host_starts_a_run_and_polls_it_to_the_end_with_renders(client: Client):
-    started = await client.call_tool("start_run", {"task": str(CUBE), "attempts": 1, "iterations": 3})
+    started = await client.call_tool("start_run", {"task": str(CUBE), "attempts": 1, "iterations": 3, "max_tokens": 1000})
     run_id = started.structured_content["run_id"]
     status = (await client.call_tool("get_run", {"run_id": run_id, "wait_s": 20})).structured_content
     while status["active"]:
@@ -34,6 +34,7 @@ async def test_a_host_starts_a_run_and_polls_it_to_the_end_with_renders(client: 
         status = result.structured_content
     assert status["status"] == "completed" and status["attempts"][0]["iterations"] == 3
     assert status["best"]["score"] == status["best_score"] > 0
+    assert status["max_tokens"] == 1000 and status["spend"]["tokens"] == 0  # the offline builder spends nothing
     assert [b.type for b in result.content].count("image") == 2  # the best iteration's front and top renders
     listed = (await client.call_tool("list_runs", {})).structured_content["runs"]
     assert run_id in [r["run_id"] for r in listed]

@@ -29,7 +29,7 @@ GOOD = {
 
 def _config(server: FakeOpenAIServer, *models: str, schema: bool = True) -> ModelsConfig:
     settings = {m: {"api_base": server.base_url, "api_key": "k", "response_schema": schema} for m in models}
-    return ModelsConfig.from_table({"verifier": list(models), "settings": settings}, env={})
+    return ModelsConfig.from_table({"verifier": list(models), "settings": settings, "router": {"num_retries": 0}}, env={})
 
 
 @pytest.fixture
