@@ -47,7 +47,7 @@ def runs(services: GatewayServices, fake: FakeOpenAIServer) -> RunService:
 
 
 async def test_parametric_builder_converges_on_the_cube_and_writes_every_artifact(runs: RunService):
-    run_id = await runs.start(CUBE, builder="parametric", verifier="metrics", attempts=2, iterations=8, threshold=0.88)
+    run_id = await runs.start(CUBE, builder="parametric", verifier="metrics", attempts=2, iterations=12, threshold=0.88)
     status = await runs.wait(run_id)
     assert status.status == "completed" and status.best_score >= 0.88, status
     root = Path(status.run_dir)
