@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastmcp.mcp_config import RemoteMCPServer, StdioMCPServer
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gateway.errors import ConfigError
 from harness.config_file import config_path, load_config
@@ -24,8 +24,12 @@ class PoolConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    backend: Literal["local", "ray"] = Field("local", description="local: subprocesses of the gateway; "
+                                             "ray: one Ray actor per worker, anywhere in a Ray cluster")
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=0, le=64,
-                         description="local workers started by the gateway")
+                         description="Blender workers started by the gateway (Ray actors with backend 'ray')")
+    ray_address: str = Field("auto", description="backend 'ray': the cluster to join, 'auto' or host:port of its head")
+    ray_gpus: float = Field(0.0, ge=0, description="backend 'ray': GPUs each worker actor reserves (0: CPU nodes too)")
     remote: list[str] = Field(default_factory=list, description="streamable-HTTP URLs of workers on other machines")
     mode: Literal["bpy", "binary"] = "bpy"
     blender_binary: str | None = None
@@ -45,6 +49,14 @@ class PoolConfig(BaseModel):
     startup_timeout_s: float = Field(60.0, gt=0)
     backoff_initial_s: float = Field(0.5, gt=0)
     backoff_max_s: float = Field(30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ray_workers_are_stdio_actors(self) -> PoolConfig:
+        if self.backend == "ray" and self.remote:
+            raise ValueError("backend 'ray' places every worker in the cluster: leave `remote` empty")
+        if self.backend == "ray" and self.transport != "stdio":
+            raise ValueError("backend 'ray' talks to each Blender over stdio inside its actor: set transport = 'stdio'")
+        return self
 
 
 class HttpConfig(BaseModel):
