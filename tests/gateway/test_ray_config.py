@@ -15,6 +15,8 @@ from gateway.errors import ConfigError
 from gateway.pool import Pool
 from tests.gateway.conftest import RAY_OBJECT_STORE, pool_config
 
+PROJECT = Path(__file__).resolve().parents[2]
+
 
 def test_gateway_modules_import_without_ray() -> None:
     code = "import sys, gateway.server, gateway.pool, gateway.services, gateway.cli; assert 'ray' not in sys.modules"
@@ -56,3 +58,15 @@ def test_a_cluster_without_the_blender_resource_is_a_clear_error_at_start(tmp_pa
         assert not ray.is_initialized(), "the pool left the cluster it could not use"
     finally:
         cluster.shutdown()
+
+
+@pytest.mark.parametrize("command", [["serve"], ["run", "examples/tasks/red_block/task.toml"]])
+def test_the_cli_reports_a_missing_cluster_and_exits(command: list[str], tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    config = tmp_path / "colossus.toml"
+    config.write_text('[pool]\nbackend = "ray"\nray_address = "127.0.0.1:1"\nworkers = 1\n')
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "gateway.cli", *command, "--config", str(config)],
+                          cwd=PROJECT, input=b"", capture_output=True, timeout=60)
+    assert done.returncode == 2 and b"no Ray cluster answers there" in done.stderr, done.stderr[-2000:]
+    assert time.monotonic() - started < 30
