@@ -38,13 +38,14 @@ MTIME_SLACK_NS = 100_000_000  # file times tick coarser than time.time_ns(): a f
 
 
 class ActorInfo(BaseModel):
-    """Who answered: the incarnation calls must name, where it runs, and its folders (root name → path)."""
+    """Who answered: the incarnation calls must name, where it runs, its folders (root name → path), its tools."""
 
     incarnation: str
     node_id: str
     hostname: str
     pid: int | None
     roots: dict[str, str]
+    tools: list[dict[str, Any]]
 
 
 class ActorHealth(BaseModel):
@@ -84,7 +85,8 @@ class BlenderActor:
         await self.worker.start()
         return ActorInfo(incarnation=self.incarnation, node_id=ray.get_runtime_context().get_node_id(),
                          hostname=socket.gethostname(), pid=self.worker.pid,
-                         roots={name: str(root) for name, root in self.roots.items()})
+                         roots={name: str(root) for name, root in self.roots.items()},
+                         tools=[t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in self.worker.tools])
 
     async def call(self, incarnation: str, tool: str, arguments: dict[str, Any], timeout_s: float,
                    baselines: list[CarriedFile]) -> CallOutcome:

@@ -131,6 +131,7 @@ class RayWorker(Worker):
             raise WorkerUnavailable(f"worker {self.label} could not start on Ray within "
                                     f"{self.config.startup_timeout_s:g} s: {why}") from e
         self._info, self.node, self.pid = info, info.node_id, info.pid
+        self.tools = [mcp_types.Tool.model_validate(t) for t in info.tools]
         self._health = ActorHealth(alive=True, pid=info.pid)
         log.info("worker %s ready on Ray node %s (generation %d)", self.label, info.node_id[:12], self.generation)
 
