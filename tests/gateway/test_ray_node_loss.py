@@ -95,3 +95,27 @@ def test_no_blender_outlives_a_gateway_that_is_killed(ray_cluster: Any, tmp_path
         assert not asyncio.run(gone(marker, 30)), "Blender outlived the gateway"
     finally:
         gateway.kill()
+
+
+async def test_an_idle_scene_on_a_lost_node_is_moved_by_the_health_check(ray_cluster: Any, tmp_path: Path) -> None:
+    pool = Pool(ray_pool_config(tmp_path / "pool", ray_cluster))
+    pool.start()
+    try:
+        assert await pool.wait_ready(120, count=2) == 2, pool.status()
+        assert pool._ray is not None
+        scene = PoolScene(pool, (await pool.lease()).scene_id)
+        assert (await scene.execute(ADD_CUBE.format(name="kept"))).success
+        worker = pool.get(scene.scene_id).worker
+        lost_node, victim = worker.node, worker.pid
+        ray_cluster.remove_node(next(n for n in ray_cluster.list_all_nodes() if n.node_id == lost_node),
+                                allow_graceful=False)
+        assert not await gone(f"colossus-{pool._ray.session}-", 20, victim), "Blender outlived its node"
+
+        await pool.check_health()  # what the pool's health loop runs every health_interval_s
+        assert pool.get(scene.scene_id).worker.node != lost_node
+        report = await scene.execute("pass")
+        assert report.success and any("[WORKER_CRASHED]" in w and "restored to its state after the last successful "
+                                      "execute_code" in w for w in report.warnings), report.warnings
+        assert sorted(o.name for o in (await scene.info()).objects) == ["kept"]
+    finally:
+        await pool.stop()
