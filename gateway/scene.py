@@ -3,7 +3,8 @@
 Every method is one `Pool.call`, so the coordinator's scenes get the same restore points,
 timeouts and crash recovery as the host's. Renders reach the caller's folder as hard links to a
 local worker's PNGs, or from the image bytes of the result for a remote worker; a saved .blend is
-copied from the worker's folder, which only a local worker has.
+copied from the worker's folder, which only a local worker has. A Ray worker counts as local here:
+its files come back by value into its folder on the gateway (gateway.carried_files).
 """
 
 from __future__ import annotations
