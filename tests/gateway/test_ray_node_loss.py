@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,11 @@ from gateway.errors import WorkerCrashed
 from gateway.pool import Pool
 from gateway.scene import PoolScene
 from tests.gateway.conftest import RAY_OBJECT_STORE, blender_processes, ray_pool_config
+from tests.gateway.test_pool import ADD_CUBE, names
 
 ray = pytest.importorskip("ray")
 
-ADD_CUBE = "import bpy\nbpy.ops.mesh.primitive_cube_add()\nbpy.context.object.name = {name!r}"
+CHECKPOINTED = "restored to its state after the last successful execute_code"
 
 GATEWAY = """
 import asyncio, sys
@@ -30,7 +32,7 @@ async def main():
     pool = Pool(PoolConfig(workers=2, backend="ray", ray_address=sys.argv[1], workdir=sys.argv[2], health_interval_s=3600))
     pool.start()
     ready = await pool.wait_ready(120, count=2)
-    print(pool._ray.session, ready, flush=True)
+    print("READY", pool._ray.session, ready, flush=True)
     await asyncio.sleep(600)
 
 asyncio.run(main())
@@ -45,40 +47,66 @@ async def gone(marker: str, within_s: float, pid: int | None = None) -> list[Any
     return left
 
 
-async def test_a_scene_whose_node_is_lost_comes_back_on_a_live_node_and_no_blender_outlives_it(
-        ray_cluster: Any, tmp_path: Path) -> None:
-    pool = Pool(ray_pool_config(tmp_path / "pool", ray_cluster))
-    pool.start()
+@pytest.fixture
+async def pool(ray_cluster: Any, tmp_path: Path) -> AsyncIterator[Pool]:
+    """Two Ray workers, one per node; afterwards the cluster gets back the node a test removed."""
+    started = Pool(ray_pool_config(tmp_path / "pool", ray_cluster))
+    started.start()
     try:
-        assert await pool.wait_ready(120, count=2) == 2, pool.status()
-        assert pool._ray is not None
-        marker = f"colossus-{pool._ray.session}-"
-        scene = PoolScene(pool, (await pool.lease()).scene_id)
-        assert (await scene.execute(ADD_CUBE.format(name="kept"))).success
-        assert (await scene.execute(ADD_CUBE.format(name="also_kept"))).success
-        worker = pool.get(scene.scene_id).worker
-        lost_node, victim = worker.node, worker.pid
-        node = next(n for n in ray_cluster.list_all_nodes() if n.node_id == lost_node)
-
-        ray_cluster.remove_node(node, allow_graceful=False)
-        started = time.monotonic()
-        # a machine that is lost takes its processes at once; here they take a moment to notice their raylet is gone
-        assert not await gone(marker, 20, victim), "Blender outlived its node"
-        print(f"Blender of the lost node ended after {time.monotonic() - started:.2f} s")
-        started = time.monotonic()
-        with pytest.raises(WorkerCrashed, match=r"was lost during get_scene_info.*restored to its state after "
-                                                r"the last successful execute_code"):
-            await scene.info()
-        restore_s = time.monotonic() - started
-        assert sorted(o.name for o in (await scene.info()).objects) == ["also_kept", "kept"]
-        moved = pool.get(scene.scene_id).worker
-        alive_nodes = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
-        assert moved.node != lost_node and moved.node in alive_nodes
-        print(f"node loss to scene restored: {restore_s:.2f} s")
+        assert await started.wait_ready(120, count=2) == 2, started.status()
+        yield started
     finally:
-        await pool.stop()
-        ray_cluster.add_node(num_cpus=1, resources={"blender": 1}, object_store_memory=RAY_OBJECT_STORE)
-    assert not await gone(marker, 15), "Blender outlived the gateway's stop()"
+        await started.stop()
+        while len(ray_cluster.worker_nodes) < 2:
+            ray_cluster.add_node(num_cpus=1, resources={"blender": 1}, object_store_memory=RAY_OBJECT_STORE)
+
+
+def marker(pool: Pool) -> str:
+    assert pool._ray is not None
+    return f"colossus-{pool._ray.session}-"
+
+
+async def lose_node_of(scene: PoolScene, cluster: Any) -> str:
+    """Remove the node the scene runs on (no graceful shutdown) and wait for its Blender to end; returns its id."""
+    worker = scene.pool.get(scene.scene_id).worker
+    lost, victim = worker.node, worker.pid
+    cluster.remove_node(next(n for n in cluster.list_all_nodes() if n.node_id == lost), allow_graceful=False)
+    # a machine that is lost takes its processes at once; here they take a moment to notice their raylet is gone
+    assert not await gone(marker(scene.pool), 20, victim), "Blender outlived its node"
+    assert lost is not None
+    return lost
+
+
+async def test_a_scene_whose_node_is_lost_comes_back_on_a_live_node_and_no_blender_outlives_it(
+        pool: Pool, ray_cluster: Any) -> None:
+    scene = PoolScene(pool, (await pool.lease()).scene_id)
+    assert (await scene.execute(ADD_CUBE.format(name="kept"))).success
+    assert (await scene.execute(ADD_CUBE.format(name="also_kept"))).success
+    started = time.monotonic()
+    lost = await lose_node_of(scene, ray_cluster)
+    print(f"Blender of the lost node ended after {time.monotonic() - started:.2f} s")
+    started = time.monotonic()
+    with pytest.raises(WorkerCrashed, match=rf"was lost during get_scene_info.*{CHECKPOINTED}"):
+        await scene.info()
+    print(f"node loss to scene restored: {time.monotonic() - started:.2f} s")
+    assert await names(scene) == ["also_kept", "kept"]
+    moved = pool.get(scene.scene_id).worker
+    assert moved.node != lost and moved.node in {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+    left = marker(pool)
+    await pool.stop()
+    assert not await gone(left, 15), "Blender outlived the gateway's stop()"
+
+
+async def test_an_idle_scene_on_a_lost_node_is_moved_by_the_health_check(pool: Pool, ray_cluster: Any) -> None:
+    scene = PoolScene(pool, (await pool.lease()).scene_id)
+    assert (await scene.execute(ADD_CUBE.format(name="kept"))).success
+    lost = await lose_node_of(scene, ray_cluster)
+    await pool.check_health()  # what the pool's health loop runs every health_interval_s
+    assert pool.get(scene.scene_id).worker.node != lost
+    report = await scene.execute("pass")
+    assert report.success and any(w.startswith("[WORKER_CRASHED]") and CHECKPOINTED in w for w in report.warnings), \
+        report.warnings
+    assert await names(scene) == ["kept"]
 
 
 def test_no_blender_outlives_a_gateway_that_is_killed(ray_cluster: Any, tmp_path: Path) -> None:
@@ -86,7 +114,11 @@ def test_no_blender_outlives_a_gateway_that_is_killed(ray_cluster: Any, tmp_path
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert gateway.stdout is not None
-        session, ready = gateway.stdout.readline().split()
+        line = ""
+        while not line.startswith("READY "):  # Ray prints a lost node's raylet log to a new driver's stdout
+            line = gateway.stdout.readline()
+            assert line, "the gateway exited before its workers were ready"
+        _, session, ready = line.split()
         assert ready == "2"
         marker = f"colossus-{session}-"
         assert len(blender_processes(marker)) == 2
@@ -95,27 +127,3 @@ def test_no_blender_outlives_a_gateway_that_is_killed(ray_cluster: Any, tmp_path
         assert not asyncio.run(gone(marker, 30)), "Blender outlived the gateway"
     finally:
         gateway.kill()
-
-
-async def test_an_idle_scene_on_a_lost_node_is_moved_by_the_health_check(ray_cluster: Any, tmp_path: Path) -> None:
-    pool = Pool(ray_pool_config(tmp_path / "pool", ray_cluster))
-    pool.start()
-    try:
-        assert await pool.wait_ready(120, count=2) == 2, pool.status()
-        assert pool._ray is not None
-        scene = PoolScene(pool, (await pool.lease()).scene_id)
-        assert (await scene.execute(ADD_CUBE.format(name="kept"))).success
-        worker = pool.get(scene.scene_id).worker
-        lost_node, victim = worker.node, worker.pid
-        ray_cluster.remove_node(next(n for n in ray_cluster.list_all_nodes() if n.node_id == lost_node),
-                                allow_graceful=False)
-        assert not await gone(f"colossus-{pool._ray.session}-", 20, victim), "Blender outlived its node"
-
-        await pool.check_health()  # what the pool's health loop runs every health_interval_s
-        assert pool.get(scene.scene_id).worker.node != lost_node
-        report = await scene.execute("pass")
-        assert report.success and any("[WORKER_CRASHED]" in w and "restored to its state after the last successful "
-                                      "execute_code" in w for w in report.warnings), report.warnings
-        assert sorted(o.name for o in (await scene.info()).objects) == ["kept"]
-    finally:
-        await pool.stop()

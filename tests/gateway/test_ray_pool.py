@@ -17,10 +17,10 @@ from gateway.pool import Pool
 from gateway.scene import PoolScene
 from harness.scene_types import RenderSettings
 from tests.gateway.conftest import ray_pool_config
+from tests.gateway.test_pool import ADD_CUBE, names
 
 ray = pytest.importorskip("ray")
 
-ADD_CUBE = "import bpy\nbpy.ops.mesh.primitive_cube_add()\nbpy.context.object.name = {name!r}"
 COUNT_AND_SLEEP = "open({marker!r}, 'a').write('ran\\n')\nimport time\ntime.sleep(20)"
 CHECKPOINTED = "restored to its state after the last successful execute_code"
 
@@ -32,10 +32,6 @@ async def pool(ray_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> As
     assert await started.wait_ready(120, count=2) == 2, started.status()
     yield started
     await started.stop()
-
-
-async def names(scene: PoolScene) -> list[str]:
-    return sorted(o.name for o in (await scene.info()).objects)
 
 
 async def release_all(pool: Pool) -> None:
