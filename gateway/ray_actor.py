@@ -101,7 +101,9 @@ class BlenderActor:
         except GatewayError as e:
             return CallOutcome(error=type(e).__name__, message=str(e))
         data = result.model_dump(mode="json", by_alias=True, exclude_none=True)
-        return CallOutcome(result=data, files=[] if result.is_error else collect(data, self.roots, since))
+        sent = {(f.root, f.relative) for f in baselines}  # the gateway has those: no echo
+        files = [] if result.is_error else [f for f in collect(data, self.roots, since) if (f.root, f.relative) not in sent]
+        return CallOutcome(result=data, files=files)
 
     @ray.method(concurrency_group=HEALTH_GROUP)
     async def health(self) -> ActorHealth:

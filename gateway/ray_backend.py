@@ -49,6 +49,7 @@ CALL_MARGIN_S = 10.0  # the actor's own timeout kills a stuck Blender first; thi
 HEALTH_TIMEOUT_S = 5.0
 STOP_TIMEOUT_S = 10.0
 PROBE_TIMEOUT_S = 3.0
+RESTART_POLL_S = 0.5
 PASSED_ERRORS = ("WorkerCrashed", "WorkerTimedOut", "WorkerOverMemory", "WorkerUnavailable", "WorkerToolError")
 
 
@@ -136,9 +137,13 @@ class RayWorker(Worker):
         log.info("worker %s ready on Ray node %s (generation %d)", self.label, info.node_id[:12], self.generation)
 
     async def _start_actor(self) -> ActorInfo:
-        if self._actor is not None:
-            with contextlib.suppress(ray.exceptions.RayActorError):
+        while self._actor is not None:  # Ray may be restarting it (its process or node died): wait for that
+            try:
                 return await self._actor.start.remote()
+            except ray.exceptions.ActorUnavailableError:
+                await asyncio.sleep(RESTART_POLL_S)
+            except ray.exceptions.RayActorError:  # dead for good: let its `blender` slot go before asking anew
+                self.kill_now()
         self._actor = _actor_class(self.config.ray_gpus).remote(self.config, self.label, self.session)
         return await self._actor.start.remote()
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from gateway.errors import WorkerCrashed
+from gateway.errors import WorkerCrashed, WorkerTimedOut
 from gateway.pool import Pool
 from gateway.scene import PoolScene
 from harness.scene_types import RenderSettings
 from tests.gateway.conftest import ray_pool_config
-from tests.gateway.test_pool import ADD_CUBE, names
+from tests.gateway.test_pool import ADD_CUBE, UNINTERRUPTIBLE_HANG, names
 
 ray = pytest.importorskip("ray")
 
@@ -92,6 +92,29 @@ async def test_an_actor_death_fails_the_call_once_and_never_replays_it(pool: Poo
     assert await names(scene) == ["kept"]
     await asyncio.sleep(2)
     assert marker.read_text() == "ran\n", "the non-idempotent call ran again after the restart"
+    await release_all(pool)
+
+
+async def test_a_call_meant_for_an_actor_that_ray_restarted_is_refused_not_run(pool: Pool, tmp_path: Path) -> None:
+    scene = PoolScene(pool, (await pool.lease()).scene_id)
+    assert (await scene.execute(ADD_CUBE.format(name="kept"))).success
+    worker: Any = pool.get(scene.scene_id).worker
+    ray.kill(worker._actor, no_restart=False)  # between calls: Ray brings up a new, empty incarnation
+    await asyncio.sleep(3)
+    marker = tmp_path / "ran.txt"
+    with pytest.raises(WorkerCrashed, match=rf"Ray actor.*{CHECKPOINTED}"):
+        await scene.execute(f"open({str(marker)!r}, 'w').write('ran')")
+    assert not marker.exists(), "the call ran on the restarted actor's empty scene"
+    assert await names(scene) == ["kept"]
+    await release_all(pool)
+
+
+async def test_a_hung_blender_is_killed_at_its_timeout_and_the_scene_restored(pool: Pool) -> None:
+    scene = PoolScene(pool, (await pool.lease()).scene_id)
+    assert (await scene.execute(ADD_CUBE.format(name="kept"))).success
+    with pytest.raises(WorkerTimedOut, match=rf"did not answer execute_code within .* s and was killed.*{CHECKPOINTED}"):
+        await scene.execute(UNINTERRUPTIBLE_HANG, timeout_s=2)
+    assert await names(scene) == ["kept"]
     await release_all(pool)
 
 
