@@ -89,12 +89,15 @@ class BlenderActor:
                          tools=[t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in self.worker.tools])
 
     async def call(self, incarnation: str, tool: str, arguments: dict[str, Any], timeout_s: float,
-                   baselines: list[CarriedFile]) -> CallOutcome:
-        """Put the given baselines in place, call the tool, and return its result with the files it wrote."""
+                   baselines: list[CarriedFile], dropped: list[str]) -> CallOutcome:
+        """Put the given baselines in place (and remove the dropped ones), call the tool, and return its
+        result with the files it wrote."""
         if incarnation != self.incarnation:
             return CallOutcome(error="WorkerCrashed",
                                message=restarted_message(self.label, ray.get_runtime_context().get_node_id()))
         since = time.time_ns() - MTIME_SLACK_NS
+        for baseline_id in dropped:
+            (self.roots["baselines"] / f"{baseline_id}.blend").unlink(missing_ok=True)
         try:
             land(baselines, self.roots)
             result = await self.worker.call(tool, arguments, timeout_s)

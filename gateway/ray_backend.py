@@ -190,11 +190,11 @@ class RayWorker(Worker):
             info, actor = self._info, self._actor
             if info is None or actor is None:
                 raise WorkerUnavailable(f"worker {self.label} is not running")
-            push = self._baselines_to_send(name, arguments)
+            push, dropped = self._baselines_to_send(name, arguments), self._baselines_dropped(name)
             started = time.monotonic()
             try:
                 async with asyncio.timeout(timeout_s + CALL_MARGIN_S):
-                    outcome = await actor.call.remote(info.incarnation, name, arguments, timeout_s, push)
+                    outcome = await actor.call.remote(info.incarnation, name, arguments, timeout_s, push, dropped)
             except TimeoutError as e:
                 self.kill_now()
                 raise WorkerTimedOut(f"worker {self.label}'s Ray actor did not answer {name} within "
@@ -229,6 +229,17 @@ class RayWorker(Worker):
         if self._held.get(baseline_id) == _signature(path):
             return []
         return [CarriedFile(root="baselines", relative=path.name, data=path.read_bytes())]
+
+    def _baselines_dropped(self, name: str) -> list[str]:
+        """Before a reset: baselines the actor holds that the gateway has deleted (a released scene's
+        restore point), so a long-lived actor's disk does not fill with them."""
+        if name != "reset_to_baseline":
+            return []
+        folder = self._roots()["baselines"]
+        dropped = [bid for bid in self._held if not (folder / f"{bid}.blend").exists()]
+        for bid in dropped:
+            del self._held[bid]
+        return dropped
 
     def _keep(self, landed: list[Path], sent: list[CarriedFile]) -> None:
         folder = self._roots()["baselines"]

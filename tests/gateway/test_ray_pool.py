@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -61,7 +62,12 @@ async def test_renders_and_blend_files_come_back_as_bytes_into_the_gateways_fold
     assert saved.read_bytes()[:4] in (b"BLEN", b"\x28\xb5\x2f\xfd")  # plain or zstd-compressed .blend
     checkpoint = pool.baselines_dir / f"ckpt-{scene.scene_id}.blend"
     assert checkpoint.stat().st_size > 0, "the restore point is kept by the gateway"
+    assert pool._ray is not None
+    on_node = f"colossus-{pool._ray.session}-*/baselines/{checkpoint.name}"  # the actor's folder on its node
+    assert list(Path(tempfile.gettempdir()).glob(on_node))
     await release_all(pool)
+    assert not checkpoint.exists() and not list(Path(tempfile.gettempdir()).glob(on_node)), \
+        "a released scene's restore point stayed behind"
 
 
 async def test_a_blender_crash_inside_an_actor_restores_the_scene_from_its_restore_point(pool: Pool) -> None:
