@@ -31,7 +31,7 @@ from gateway.config import PoolConfig
 from gateway.errors import GatewayError
 from gateway.worker import Worker, WorkerSpec
 
-__all__ = ["BlenderActor", "ActorInfo", "ActorHealth", "CallOutcome", "HEALTH_GROUP", "restarted_message"]
+__all__ = ["BlenderActor", "ActorInfo", "ActorHealth", "CallOutcome", "HEALTH_GROUP"]
 
 HEALTH_GROUP = "health"
 MTIME_SLACK_NS = 100_000_000  # file times tick coarser than time.time_ns(): a file written right after the start counts
@@ -63,17 +63,14 @@ class CallOutcome(BaseModel):
     message: str = ""
 
 
-def restarted_message(label: str, node_id: str) -> str:
-    return (f"worker {label}'s Ray actor was restarted (its process or node {node_id[:12]} died) and its scene "
-            "is gone; the call was not run")
-
-
 class BlenderActor:
     """One Blender worker in a Ray actor; see the module docstring. Make it remote with gateway.ray_backend."""
 
     def __init__(self, config: PoolConfig, label: str, session: str) -> None:
         self.incarnation = secrets.token_hex(6)
         self.label = label
+        for earlier in Path(tempfile.gettempdir()).glob(f"colossus-{session}-{label}-*"):  # a killed predecessor's
+            shutil.rmtree(earlier, ignore_errors=True)
         self.folder = Path(tempfile.mkdtemp(prefix=f"colossus-{session}-{label}-"))
         self.roots = {"work": self.folder / "work", "baselines": self.folder / "baselines"}
         for root in self.roots.values():
@@ -93,8 +90,10 @@ class BlenderActor:
         """Put the given baselines in place (and remove the dropped ones), call the tool, and return its
         result with the files it wrote."""
         if incarnation != self.incarnation:
-            return CallOutcome(error="WorkerCrashed",
-                               message=restarted_message(self.label, ray.get_runtime_context().get_node_id()))
+            node = ray.get_runtime_context().get_node_id()[:12]
+            return CallOutcome(error="WorkerCrashed", message=(
+                f"worker {self.label}'s Ray actor was restarted by Ray (now on node {node}) after its process or "
+                "node died; the scene it held is gone and the call was not run"))
         since = time.time_ns() - MTIME_SLACK_NS
         for baseline_id in dropped:
             (self.roots["baselines"] / f"{baseline_id}.blend").unlink(missing_ok=True)
