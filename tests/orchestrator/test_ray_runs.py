@@ -11,7 +11,7 @@ import pytest
 
 from gateway.services import GatewayServices
 from orchestrator.service import RunService
-from tests.gateway.conftest import ray_cluster  # noqa: F401 - the module's cluster fixture
+from tests.gateway.conftest import RAY_OBJECT_STORE, ray_cluster  # noqa: F401 - the module's cluster fixture
 from tests.orchestrator.conftest import running_services
 from tests.orchestrator.test_blend_baseline import blends, executions, task_folder  # noqa: F401 - fixture
 
@@ -62,3 +62,21 @@ async def test_a_task_with_a_blend_baseline_runs_on_the_cluster(runs: RunService
     assert status.status == "completed" and status.attempts[0].iterations == 3, status
     assert executions(Path(status.run_dir)) == [True, True, True], "Heirloom, only in the .blend, was there to move"
     assert not blends["marker"].exists(), "loading the baseline ran the text block embedded in the .blend"
+
+
+async def test_an_attempt_carries_on_when_the_node_under_it_is_lost(
+        services: GatewayServices, runs: RunService, ray_cluster: Any) -> None:  # noqa: F811
+    run_id = await runs.start(CUBE, builder="parametric", verifier="metrics", attempts=1, iterations=6, threshold=1.0)
+    status = await runs.get(run_id, wait_s=30)
+    while status.active and (not status.attempts or status.attempts[0].iterations < 2):
+        status = await runs.get(run_id, wait_s=30)
+    [lease] = services.pool.scenes()
+    lost = lease.worker.node
+    ray_cluster.remove_node(next(n for n in ray_cluster.list_all_nodes() if n.node_id == lost), allow_graceful=False)
+    try:
+        status = await runs.wait(run_id)
+        assert status.status == "completed" and status.attempts[0].iterations == 6, status
+        assert lease.worker.node != lost, "the attempt's scene moved to the live node"
+        assert (Path(status.run_dir) / "attempts/attempt-000/final_scene.blend").stat().st_size > 10_000
+    finally:
+        ray_cluster.add_node(num_cpus=1, resources={"blender": 1}, object_store_memory=RAY_OBJECT_STORE)
