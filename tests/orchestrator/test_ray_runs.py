@@ -66,16 +66,16 @@ async def test_a_task_with_a_blend_baseline_runs_on_the_cluster(runs: RunService
 
 async def test_an_attempt_carries_on_when_the_node_under_it_is_lost(
         services: GatewayServices, runs: RunService, ray_cluster: Any) -> None:  # noqa: F811
-    run_id = await runs.start(CUBE, builder="parametric", verifier="metrics", attempts=1, iterations=6, threshold=1.0)
+    run_id = await runs.start(CUBE, builder="parametric", verifier="metrics", attempts=1, iterations=12, threshold=1.0)
     status = await runs.get(run_id, wait_s=30)
-    while status.active and (not status.attempts or status.attempts[0].iterations < 2):
+    while status.active and (not status.attempts or status.attempts[0].iterations < 1):
         status = await runs.get(run_id, wait_s=30)
     [lease] = services.pool.scenes()
     lost = lease.worker.node
     ray_cluster.remove_node(next(n for n in ray_cluster.list_all_nodes() if n.node_id == lost), allow_graceful=False)
     try:
         status = await runs.wait(run_id)
-        assert status.status == "completed" and status.attempts[0].iterations == 6, status
+        assert status.status == "completed" and status.attempts[0].iterations == 12, status
         assert lease.worker.node != lost, "the attempt's scene moved to the live node"
         assert (Path(status.run_dir) / "attempts/attempt-000/final_scene.blend").stat().st_size > 10_000
     finally:
