@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 CALL_MARGIN_S = 10.0  # the actor's own timeout kills a stuck Blender first; this covers a stuck actor
 HEALTH_TIMEOUT_S = 5.0
 STOP_TIMEOUT_S = 10.0
+UNPLACED_STOP_S = 2.0
 PROBE_TIMEOUT_S = 3.0
 RESTART_POLL_S = 0.5
 PASSED_ERRORS = ("WorkerCrashed", "WorkerTimedOut", "WorkerOverMemory", "WorkerUnavailable", "WorkerToolError")
@@ -148,11 +149,11 @@ class RayWorker(Worker):
         return await self._actor.start.remote()
 
     async def stop(self) -> None:
-        """Stop Blender and the actor for good. Safe to call twice."""
+        """Stop Blender and the actor for good, its folder on the node removed. Safe to call twice."""
         actor = self._actor
-        if actor is not None and self._info is not None:
+        if actor is not None:  # a Blender that is down still leaves a folder; an actor not placed yet, nothing
             with contextlib.suppress(BaseException):
-                await asyncio.wait_for(actor.stop.remote(), STOP_TIMEOUT_S)
+                await asyncio.wait_for(actor.stop.remote(), STOP_TIMEOUT_S if self._info else UNPLACED_STOP_S)
         self.kill_now()
 
     def kill_now(self) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -52,13 +54,21 @@ async def pool(ray_cluster: Any, tmp_path: Path) -> AsyncIterator[Pool]:
     """Two Ray workers, one per node; afterwards the cluster gets back the node a test removed."""
     started = Pool(ray_pool_config(tmp_path / "pool", ray_cluster))
     started.start()
+    session = marker(started)
     try:
         assert await started.wait_ready(120, count=2) == 2, started.status()
         yield started
     finally:
         await started.stop()
+        remove_folders(session)
         while len(ray_cluster.worker_nodes) < 2:
             ray_cluster.add_node(num_cpus=1, resources={"blender": 1}, object_store_memory=RAY_OBJECT_STORE)
+
+
+def remove_folders(marker: str) -> None:
+    """The folders of actors that died with their node or gateway (a lost machine's disk goes with it)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{marker}*"):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def marker(pool: Pool) -> str:
@@ -125,5 +135,6 @@ def test_no_blender_outlives_a_gateway_that_is_killed(ray_cluster: Any, tmp_path
         gateway.send_signal(signal.SIGKILL)
         gateway.wait(10)
         assert not asyncio.run(gone(marker, 30)), "Blender outlived the gateway"
+        remove_folders(marker)
     finally:
         gateway.kill()
