@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastmcp.mcp_config import RemoteMCPServer, StdioMCPServer
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gateway.errors import ConfigError
 from harness.config_file import config_path, load_config
@@ -24,8 +24,12 @@ class PoolConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    backend: Literal["local", "ray"] = Field("local", description="local: subprocesses of the gateway; "
+                                             "ray: one Ray actor per worker, anywhere in a Ray cluster")
     workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=0, le=64,
-                         description="local workers started by the gateway")
+                         description="Blender workers started by the gateway (Ray actors with backend 'ray')")
+    ray_address: str = Field("auto", description="backend 'ray': the cluster to join, 'auto' or host:port of its head")
+    ray_gpus: float = Field(0.0, ge=0, description="backend 'ray': GPUs each worker actor reserves (0: CPU nodes too)")
     remote: list[str] = Field(default_factory=list, description="streamable-HTTP URLs of workers on other machines")
     mode: Literal["bpy", "binary"] = "bpy"
     blender_binary: str | None = None
@@ -36,6 +40,9 @@ class PoolConfig(BaseModel):
     memory_limit_mb: int = Field(4096, ge=128, description="resident memory above which a worker is replaced")
     call_timeout_s: float = Field(30.0, gt=0, le=600, description="cheap calls (info, reset, save)")
     render_timeout_s: float = Field(45.0, gt=0, le=600)
+    asset_timeout_s: float = Field(600.0, gt=0, le=3600, description="a single asset_* stage called by a host (a "
+                                                                     "bake of a big mesh); finalize_asset is the "
+                                                                     "non-blocking way")
     exec_grace_s: float = Field(5.0, ge=0, description="added to execute_code's own timeout before the worker is killed")
     idle_expiry_s: float = Field(600.0, gt=0, description="a lease unused this long is released")
     queue_limit: int = Field(16, ge=0, description="leases that may wait for a worker; more fail at once")
@@ -48,6 +55,14 @@ class PoolConfig(BaseModel):
     code_policy: Literal["log", "block"] = Field(
         "log", description="code reaching outside the scene (import os, subprocess, open, ...): `log` warns in the "
                            "report, `block` refuses it with error class POLICY before Blender runs it (harness.validator)")
+
+    @model_validator(mode="after")
+    def _ray_workers_are_stdio_actors(self) -> PoolConfig:
+        if self.backend == "ray" and self.remote:
+            raise ValueError("backend 'ray' places every worker in the cluster: leave `remote` empty")
+        if self.backend == "ray" and self.transport != "stdio":
+            raise ValueError("backend 'ray' talks to each Blender over stdio inside its actor: set transport = 'stdio'")
+        return self
 
 
 class HttpConfig(BaseModel):

@@ -48,6 +48,7 @@ class WorkerStatus(BaseModel):
     state: str = Field(description="free, warm (free, reset to empty), leased, cleaning, starting or down")
     scene_id: str | None = None
     pid: int | None = None
+    node: str | None = Field(None, description="the Ray node the worker's actor runs on (backend 'ray')")
     rss_mb: float | None = None
     generation: int = 0
     error: str | None = None

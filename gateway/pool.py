@@ -17,7 +17,7 @@ import secrets
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mcp_types
 
@@ -35,6 +35,9 @@ from gateway.leases import EMPTY, Lease, PoolStatus, WorkerStatus, checkpoint_id
 from gateway.ports import free_ports
 from gateway.relay_client import error_text
 from gateway.worker import Worker, WorkerSpec
+
+if TYPE_CHECKING:
+    from gateway.ray_backend import RayCluster
 
 __all__ = ["Pool", "EMPTY"]
 
@@ -62,6 +65,7 @@ class Pool:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._health: asyncio.Task[None] | None = None
         self._stopping = False
+        self._ray: RayCluster | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -75,7 +79,13 @@ class Pool:
         return self.workdir / "baselines"
 
     def start(self) -> None:
-        """Create the workers and start them in the background; leases wait for them."""
+        """Create the workers and start them in the background; leases wait for them.
+
+        With backend 'ray', joins the cluster first: ConfigError when it cannot hold Blender workers."""
+        if self.config.backend == "ray":
+            from gateway.ray_backend import RayCluster  # noqa: PLC0415 - Ray is an optional extra
+
+            self._ray = RayCluster.join(self.config)
         if self.workdir is None:
             self._owned_dir = tempfile.TemporaryDirectory(prefix="colossus-pool-")
             self.workdir = Path(self._owned_dir.name)
@@ -88,7 +98,7 @@ class Pool:
             for i in range(self.config.workers)
         ] + [WorkerSpec(label=f"r{i}", url=url) for i, url in enumerate(self.config.remote)]
         for spec in specs:
-            worker = Worker(spec, self.config)
+            worker = self._ray.worker(spec, self.config) if self._ray else Worker(spec, self.config)
             self.workers.append(worker)
             self._state[worker] = "starting"
             self._spawn(self._respawn(worker))
@@ -115,6 +125,9 @@ class Pool:
         await asyncio.gather(*(w.stop() for w in self.workers), return_exceptions=True)
         self._leases.clear()
         self._free.clear()
+        if self._ray is not None:
+            self._ray.leave()
+            self._ray = None
         if self._owned_dir is not None:
             with contextlib.suppress(OSError):
                 self._owned_dir.cleanup()
@@ -239,6 +252,8 @@ class Pool:
             return float(arguments.get("timeout_s", 30.0)) + self.config.exec_grace_s + self.config.render_timeout_s
         if tool == "render_pack" or tool.startswith("export") or tool.startswith("gn_"):
             return self.config.render_timeout_s
+        if tool.startswith("asset_"):
+            return self.config.asset_timeout_s
         return self.config.call_timeout_s
 
     async def call(self, scene_id: str, tool: str, arguments: dict[str, Any],
@@ -360,6 +375,7 @@ class Pool:
                 await worker.ping(self.config.call_timeout_s)
             except (WorkerError, WorkerToolError) as e:
                 self._drop_free(worker, str(e))
+        await asyncio.gather(*(w.refresh() for w in self.workers), return_exceptions=True)
         for worker in self.workers:
             if self._state.get(worker) in ("starting", "down") or not worker.spec.local:
                 continue
@@ -400,7 +416,7 @@ class Pool:
             state = self._state.get(w, "starting")
             if state == "free" and w in self._warm:
                 state = "warm"
-            workers.append(WorkerStatus(label=w.label, state=state, scene_id=by_worker.get(w), pid=w.pid,
+            workers.append(WorkerStatus(label=w.label, state=state, scene_id=by_worker.get(w), pid=w.pid, node=w.node,
                                         rss_mb=w.rss_mb(), generation=w.generation, error=self._errors.get(w)))
         return PoolStatus(size=self.size, free=len(self._free), leased=len(self._leases),
                           waiting=self._waiting, workers=workers)

@@ -3,7 +3,8 @@
 Every method is one `Pool.call`, so the coordinator's scenes get the same restore points,
 timeouts and crash recovery as the host's. Renders reach the caller's folder as hard links to a
 local worker's PNGs, or from the image bytes of the result for a remote worker; a saved .blend is
-copied from the worker's folder, which only a local worker has.
+copied from the worker's folder, which only a local worker has. A Ray worker counts as local here:
+its files come back by value into its folder on the gateway (gateway.carried_files).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import mcp_types
 
 from gateway.blend_baselines import import_blend
-from gateway.errors import WorkerToolError
+from gateway.errors import WorkerError, WorkerToolError
 from gateway.pool import EMPTY, Pool
 from gateway.relay_client import error_text
 from harness.report import ExecutionReport
@@ -65,7 +66,10 @@ class PoolScene:
         return SceneInfo.model_validate(structured(await self.call("get_scene_info", {})))
 
     async def reset(self, baseline_id: str) -> None:
-        structured(await self.call("reset_to_baseline", {"baseline_id": baseline_id}))
+        try:
+            structured(await self.call("reset_to_baseline", {"baseline_id": baseline_id}))
+        except WorkerError:  # the pool moved the scene to a live worker before raising; a reset can run again
+            structured(await self.call("reset_to_baseline", {"baseline_id": baseline_id}))
 
     async def save_baseline(self, name: str) -> None:
         structured(await self.call("save_baseline", {"name": name}))

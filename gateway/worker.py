@@ -58,6 +58,7 @@ class Worker:
         self.spec = spec
         self.config = config
         self.pid: int | None = None
+        self.node: str | None = None  # a local worker runs on this machine; a Ray worker names its node
         self.generation = 0
         self.tools: list[mcp_types.Tool] = []
         self._client: Client | None = None
@@ -180,6 +181,9 @@ class Worker:
             return psutil.Process(self.pid).status() != psutil.STATUS_ZOMBIE
         except psutil.Error:
             return False
+
+    async def refresh(self) -> None:
+        """Update what alive() and rss_mb() read; a local worker's figures are read live, so nothing to do."""
 
     def rss_mb(self) -> float | None:
         """Resident memory of the worker and its children, MiB (None for remote workers)."""

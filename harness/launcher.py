@@ -28,7 +28,9 @@ __all__ = ["WorkerLaunch", "PROJECT_ROOT", "ENTRY_SCRIPT"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ENTRY_SCRIPT = PROJECT_ROOT / "servers" / "blender_primary" / "entry.py"
-PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "VIRTUAL_ENV", "XDG_RUNTIME_DIR")
+PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "VIRTUAL_ENV", "XDG_RUNTIME_DIR",
+              # the GPUs this worker may use: Ray sets them in an actor that reserved GPUs (ray_gpus)
+              "CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES")
 
 
 class WorkerLaunch(BaseModel):

@@ -78,7 +78,7 @@ class RenderSettings(BaseModel):
     target: Vec3 = (0.0, 0.0, 0.5)
     distance: float = Field(6.0, gt=0)
     lens: float = Field(50.0, gt=1)
-    samples: int | None = Field(None, ge=1, le=4096, description="Cycles samples for `final`; preset default when None")
+    samples: int | None = Field(None, ge=1, le=4096, description="Cycles samples for `final`; when None: 32 on CPU, by VRAM on a GPU (128-512)")
 
 
 class RenderedView(BaseModel):

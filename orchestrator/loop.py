@@ -325,9 +325,12 @@ async def _save_final_scene(ctx: AttemptContext, state: AttemptState) -> None:
     best = state.best
     if best is None:
         return
-    try:
-        await _reset(ctx)
-        await ctx.scene.execute(best.code, timeout_s=ctx.config.execute_timeout_s)
-        await ctx.scene.save_blend(ctx.folder.attempt_dir(state.index) / "final_scene.blend")
-    except Exception as e:
-        state.error = f"final scene not saved: {e}"
+    for tries_left in (1, 0):  # the best program ran cleanly before: a failure here is the worker's, so once more
+        try:
+            await _reset(ctx)
+            await ctx.scene.execute(best.code, timeout_s=ctx.config.execute_timeout_s)
+            await ctx.scene.save_blend(ctx.folder.attempt_dir(state.index) / "final_scene.blend")
+            return
+        except Exception as e:
+            if not tries_left:
+                state.error = f"final scene not saved: {e}"

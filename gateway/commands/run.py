@@ -140,7 +140,7 @@ def roles_used(args: argparse.Namespace) -> set[str]:
 
 def execute(args: argparse.Namespace, begin: Callable[[Any], Awaitable[str]], iterations: int = 0) -> int:
     """Start (or resume) a run with `begin(service) -> run_id`, show progress, wait for the end."""
-    from gateway.errors import CoordinatorUnavailable
+    from gateway.errors import ConfigError, CoordinatorUnavailable
     from orchestrator.errors import OrchestratorError
 
     progress = Progress(sys.stderr, iterations)
@@ -165,7 +165,7 @@ def execute(args: argparse.Namespace, begin: Callable[[Any], Awaitable[str]], it
 
     try:
         return serving.run(main())
-    except CoordinatorUnavailable as e:  # e.g. [vision] disabled in the config
+    except (CoordinatorUnavailable, ConfigError) as e:  # e.g. [vision] disabled, no Ray cluster at ray_address
         print(f"colossus: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -48,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
             config.pool.workers = args.workers
         host = args.host or config.http.host
         middleware = http_middleware(config.http, host) if args.http else []
+        if config.pool.backend == "ray":  # joined before stdio is claimed, so a bad cluster is reported, not served
+            from gateway.ray_backend import RayCluster
+
+            RayCluster.join(config.pool)
     except ConfigError as e:
         print(f"colossus serve: {e}", file=sys.stderr)
         return 2

@@ -16,6 +16,7 @@ from mathutils import Euler
 
 from harness.scene_types import RenderSettings
 from servers.blender_primary.camera_pack import SENSOR_MM
+from servers.blender_primary.cycles_devices import cycles_device
 
 __all__ = ["PRESET_DEFAULT_SAMPLES", "RenderSession"]
 
@@ -95,8 +96,9 @@ class RenderSession:
     def _apply_cycles(self) -> None:
         self._set(self.scene.render, "engine", "CYCLES")
         cycles = self.scene.cycles
-        self._set(cycles, "device", "CPU")
-        self._set(cycles, "samples", self.settings.samples or PRESET_DEFAULT_SAMPLES)
+        device = cycles_device(PRESET_DEFAULT_SAMPLES)  # a GPU where the node has one, else the CPU
+        self._set(cycles, "device", device.device)
+        self._set(cycles, "samples", self.settings.samples or device.samples)
         self._set(cycles, "seed", CYCLES_SEED)
         self._set(cycles, "use_animated_seed", False)
         self._set(cycles, "use_denoising", False)

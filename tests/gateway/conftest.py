@@ -64,3 +64,34 @@ async def pool(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pool]:
     assert await started.wait_ready(90, count=2) == 2, started.status()
     yield started
     await started.stop()
+
+
+RAY_OBJECT_STORE = 200 * 2**20  # the machine is shared: small object stores
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Any:
+    """A real Ray cluster on this machine: a 0-CPU head and two nodes offering `blender: 1` each."""
+    cluster_utils = pytest.importorskip("ray.cluster_utils")
+    cluster = cluster_utils.Cluster(initialize_head=True,
+                                    head_node_args={"num_cpus": 0, "object_store_memory": RAY_OBJECT_STORE})
+    for _ in range(2):
+        cluster.add_node(num_cpus=1, resources={"blender": 1}, object_store_memory=RAY_OBJECT_STORE)
+    cluster.wait_for_nodes()
+    yield cluster
+    cluster.shutdown()
+
+
+def ray_pool_config(workdir: Path, cluster: Any, **overrides: Any) -> PoolConfig:
+    return pool_config(workdir, backend="ray", ray_address=cluster.address, **overrides)
+
+
+def blender_processes(marker: str) -> list[psutil.Process]:
+    """Blender worker processes anywhere on this machine whose command line holds `marker`."""
+    found = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            line = " ".join(proc.cmdline())
+            if "servers.blender_primary" in line and marker in line and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+    return found

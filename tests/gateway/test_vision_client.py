@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import time
@@ -22,8 +23,12 @@ PACK = {view: REFS / f"{view}.png" for view in ("front", "top")}
 
 def vision_pids() -> set[int]:
     """Vision servers below this test process (other modules' gateways may have theirs running too)."""
-    return {p.pid for p in psutil.Process().children(recursive=True)
-            if "servers.viewport_vision" in " ".join(p.cmdline())}
+    found = set()
+    for proc in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):  # a process ending (a zombie) as we read it: not a vision server
+            if "servers.viewport_vision" in " ".join(proc.cmdline()):
+                found.add(proc.pid)
+    return found
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,11 +21,12 @@ def png() -> bytes:
 
 
 @asynccontextmanager
-async def running_services(root: Path, workers: int, config_file: Path | None = None) -> AsyncIterator[GatewayServices]:
+async def running_services(root: Path, workers: int, config_file: Path | None = None,
+                           **pool: Any) -> AsyncIterator[GatewayServices]:
     """A gateway's services (pool and vision) under `root`, with at least one worker ready;
-    `config_file` (a colossus.toml) reaches the vision server, e.g. its [models] verifier chain."""
+    `config_file` (a colossus.toml) reaches the vision server, e.g. its [models] verifier chain; `pool`: more [pool] keys."""
     config = GatewayConfig.from_raw({"pool": {"workers": workers, "workdir": str(root / "pool"), "health_interval_s": 3600,
-                                              "warm_spare": False, "exec_grace_s": 1}}, config_file)
+                                              "warm_spare": False, "exec_grace_s": 1, **pool}}, config_file)
     config.runs_dir = root / "runs"
     services = GatewayServices(config)
     await services.start()
