@@ -235,6 +235,10 @@ class Worker:
 
     async def _crashed(self, name: str, error: BaseException, started: float) -> None:
         was_alive = self.alive()
+        for _ in range(10 if was_alive and self.spec.local else 0):  # a killed process closes its pipes a moment
+            await asyncio.sleep(0.02)                                 # before the kernel has it gone
+            if not (was_alive := self.alive()):
+                break
         await self.stop()
         if self.kill_reason is not None:
             raise self.kill_reason from error
