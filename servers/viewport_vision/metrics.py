@@ -112,12 +112,13 @@ def edge_distance(a: LoadedImage, b: LoadedImage) -> float:
 
 def view_metrics(render: LoadedImage, reference: LoadedImage, tolerance: float = 0.08) -> ViewMetrics:
     ref, resized = _fit_reference(render, reference)
-    pixel_loss = cv2.norm(render.rgb, ref.rgb, cv2.NORM_L2SQR) / (render.rgb.size * 255.0 * 255.0)
     h, w = render.rgb.shape[:2]
-    grid = [cv2.norm(render.rgb[y0:y1, x0:x1], ref.rgb[y0:y1, x0:x1], cv2.NORM_L2SQR)
-            / (render.rgb[y0:y1, x0:x1].size * 255.0 * 255.0)
-            for y0, y1 in zip((0, h // 3, 2 * h // 3), (h // 3, 2 * h // 3, h))
-            for x0, x1 in zip((0, w // 3, 2 * w // 3), (w // 3, 2 * w // 3, w))]
+    cells = [(render.rgb[y0:y1, x0:x1], ref.rgb[y0:y1, x0:x1])
+             for y0, y1 in zip((0, h // 3, 2 * h // 3), (h // 3, 2 * h // 3, h))
+             for x0, x1 in zip((0, w // 3, 2 * w // 3), (w // 3, 2 * w // 3, w))]
+    squared = [cv2.norm(a, b, cv2.NORM_L2SQR) for a, b in cells]  # one pass: the grid and the whole image
+    pixel_loss = sum(squared) / (render.rgb.size * 255.0 * 255.0)
+    grid = [sq / (a.size * 255.0 * 255.0) for sq, (a, _) in zip(squared, cells)]
     mask, ref_mask = subject(render, tolerance).mask, subject(ref, tolerance).mask
     union = int(np.count_nonzero(mask | ref_mask))
     iou = 1.0 if union == 0 else int(np.count_nonzero(mask & ref_mask)) / union
