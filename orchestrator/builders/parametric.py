@@ -30,7 +30,7 @@ from orchestrator.errors import TaskError
 from orchestrator.memory import IterationStep
 from orchestrator.params import Param, apply_values, find_params, skeleton
 
-__all__ = ["ParametricBuilder", "propose_params", "to_unit", "from_unit", "residual_vector", "SCORE_WEIGHT"]
+__all__ = ["ParametricBuilder", "propose_params", "from_unit", "residual_vector", "SCORE_WEIGHT"]
 
 SCORE_WEIGHT = 0.05
 """√(1 − score) is 0.3 at a 0.9 score: weighted to about a 2 % edge shift, a tie-breaker beside the residuals."""
@@ -45,10 +45,6 @@ silhouette drops. Measured over the five example tasks at 2 attempts × 8 iterat
 1 changes little, 3 brings the snowman to 4–7× without losing red_block or the table, 10 drowns the
 directions (the table falls back to 3×); the grid instead of one term per view takes red_block
 from 13–21× to 27–35× and the mug from 2× to 2–4×."""
-
-
-def to_unit(params: list[Param], values: dict[str, list[float]]) -> list[float]:
-    return [(v - p.lo) / (p.hi - p.lo) for p in params for v in values[p.name]]
 
 
 def from_unit(params: list[Param], point: Sequence[float]) -> dict[str, list[float]]:
