@@ -21,6 +21,7 @@ from fastmcp.tools.base import ToolResult
 from fastmcp.utilities.types import Image
 from pydantic import BaseModel, Field
 
+from gateway.dashboard.page import RUN_APP
 from gateway.errors import GatewayError, to_tool_error
 from gateway.services import GatewayServices
 
@@ -68,7 +69,7 @@ def _best_images(status: dict[str, Any]) -> list[mcp_types.ContentBlock]:
 
 
 def register_run_tools(app: FastMCP, services: GatewayServices) -> None:
-    @app.tool
+    @app.tool(app=RUN_APP)
     async def start_run(
         task: Annotated[str, Field(description="path to a task.toml, or a description of what to build")],
         attempts: Annotated[int | None, Field(ge=1, le=16)] = None,
@@ -86,7 +87,7 @@ def register_run_tools(app: FastMCP, services: GatewayServices) -> None:
         async with _coordinator_errors():
             return {"run_id": await services.runs().start(spec, **overrides)}
 
-    @app.tool(annotations={"readOnlyHint": True})
+    @app.tool(annotations={"readOnlyHint": True}, app=RUN_APP)
     async def get_run(run_id: RunId, wait_s: Annotated[float, Field(ge=0, le=MAX_WAIT_S)] = 0.0) -> ToolResult:
         """Status of a run: per-attempt scores, best so far (with its renders); waits up to wait_s for the
         next finished iteration. Poll again while status is running."""

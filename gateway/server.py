@@ -22,6 +22,8 @@ from pydantic import BaseModel, Field
 
 from gateway.blender_tools import BlenderToolProvider
 from gateway.config import GatewayConfig
+from gateway.dashboard.app_tools import register_dashboard_app
+from gateway.dashboard.http_routes import register_dashboard_routes
 from gateway.errors import BadRequest, GatewayError, WorkerToolError, to_tool_error
 from gateway.finalize_tools import register_finalize_tools
 from gateway.mesh import UpstreamProvider, UpstreamStatus
@@ -39,7 +41,8 @@ __all__ = ["create_gateway", "HIGH_LEVEL_TOOLS"]
 
 HIGH_LEVEL_TOOLS = (
     "reset_to_baseline", "execute_code", "render_pack", "verify", "release_scene", "run_attempt",
-    "start_run", "get_run", "list_runs", "cancel_run", "resume_run", "mesh_status", "finalize_asset", "get_finalize",
+    "start_run", "get_run", "list_runs", "cancel_run", "resume_run", "get_iteration", "mesh_status", "finalize_asset",
+    "get_finalize",
 )
 MAX_CODE_TIMEOUT_S = 40.0
 RENDER_CAPS = {"resolution": 2048, "samples": 1024}  # what one host call may ask for: it must end in ~50 s
@@ -255,5 +258,7 @@ def create_gateway(config: GatewayConfig | None = None) -> FastMCP:
         return path.read_bytes()
 
     register_run_tools(app, services)
+    register_dashboard_app(app, services)
+    register_dashboard_routes(app, services)
     register_finalize_tools(app, services)
     return app

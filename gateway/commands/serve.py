@@ -1,4 +1,5 @@
-"""`colossus serve`: the gateway over stdio (default, for desktop hosts) or streamable HTTP at /mcp.
+"""`colossus serve`: the gateway over stdio (default, for desktop hosts) or streamable HTTP at /mcp,
+with the run dashboard at /runs (its URL is printed to stderr at startup).
 
 No Blender process outlives the gateway: a normal exit, SIGTERM or SIGINT unwinds the server's
 lifespan (which stops the pool), an exit handler then kills any descendant still alive, and the
@@ -38,7 +39,7 @@ def kill_descendants() -> None:
 def run(args: argparse.Namespace) -> int:
     from gateway.config import load_gateway_config
     from gateway.errors import ConfigError
-    from gateway.http_security import http_middleware
+    from gateway.http_security import required_token, secured_http_app
     from gateway.server import create_gateway
     from harness import serving
 
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         if args.workers is not None:
             config.pool.workers = args.workers
         host = args.host or config.http.host
-        middleware = http_middleware(config.http, host) if args.http else []
+        token = required_token(config.http, host) if args.http else None
         if config.pool.backend == "ray":  # joined before stdio is claimed, so a bad cluster is reported, not served
             from gateway.ray_backend import RayCluster
 
@@ -63,11 +64,18 @@ def run(args: argparse.Namespace) -> int:
         assert main is not None
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
         if args.http:
-            await app.run_http_async(
-                show_banner=False, transport="http", host=host, port=args.port or config.http.port,
-                path=config.http.path, middleware=middleware, host_origin_protection="auto",
-                allowed_origins=config.http.allowed_origins,
-            )
+            import fastmcp
+            import uvicorn
+
+            port = args.port or config.http.port
+            server = uvicorn.Server(uvicorn.Config(secured_http_app(app, config.http, host), host=host, port=port,
+                                                   lifespan="on", timeout_graceful_shutdown=2,
+                                                   log_level=fastmcp.settings.log_level.lower()))
+            shown = f"[{host}]" if ":" in host else host
+            print(f"colossus: dashboard at http://{shown}:{port}/runs"
+                  + (f" (open it once as .../runs#token=<${config.http.token_env}>; the page keeps a session cookie)"
+                     if token else ""), file=sys.stderr, flush=True)
+            await server.serve()
         else:
             await serving.serve_stdio(app)
 
