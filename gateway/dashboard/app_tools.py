@@ -19,7 +19,7 @@ from fastmcp.tools.base import ToolResult
 from fastmcp.utilities.types import Image
 from pydantic import Field
 
-from gateway.dashboard.iteration import data_url, iteration_detail
+from gateway.dashboard.iteration import data_url, landed_iteration_detail
 from gateway.dashboard.page import RUN_APP_URI, page_html
 from gateway.run_tools import RunId, _coordinator_errors
 from gateway.services import GatewayServices
@@ -45,7 +45,8 @@ def register_dashboard_app(app: FastMCP, services: GatewayServices) -> None:
         """One iteration of a run: its code, score per view, sentinel findings, directional feedback and
         residuals, critique, model calls with spend, and its renders beside the references."""
         async with _coordinator_errors():
-            detail = iteration_detail(services.config.runs_dir, run_id, attempt, iteration, data_url)
+            live = services.runs().status(run_id).active
+            detail = await landed_iteration_detail(services.config.runs_dir, run_id, attempt, iteration, data_url, live)
         renders = RunFolder.open(services.config.runs_dir, run_id).renders_dir(attempt, iteration)
         text = json.dumps(detail.model_dump(mode="json", exclude={"renders", "references"}))
         images = [Image(path=p).to_image_content() for p in sorted(renders.glob("*.png"))]

@@ -8,7 +8,9 @@ to its own /files/ route, the MCP App bridge gets data URLs (a sandboxed iframe 
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,10 +22,12 @@ from harness.vision_types import CallLog
 from orchestrator.artifacts import RunFolder, read_json
 from orchestrator.spend import Spend, spend_of
 
-__all__ = ["IterationDetail", "iteration_detail", "data_url", "IMAGE_TYPES", "MAX_INLINE_BYTES"]
+__all__ = ["IterationDetail", "iteration_detail", "landed_iteration_detail", "data_url", "IMAGE_TYPES",
+           "MAX_INLINE_BYTES", "LANDING_WAIT_S"]
 
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
 MAX_INLINE_BYTES = 2 * 2**20  # a data URL larger than this is left out: the bridge carries JSON-RPC messages
+LANDING_WAIT_S = 2.0  # how long a live run's newest iteration may take to reach the disk after its event
 Link = Callable[[RunFolder, Path], str | None]
 
 
@@ -83,7 +87,7 @@ def iteration_detail(runs_dir: Path, run_id: str, attempt: int, iteration: int, 
     """Everything the dashboard shows of one iteration; BadRequest when the run has no such iteration (yet)."""
     folder = RunFolder.open(runs_dir, run_id)
     where = folder.iter_dir(attempt, iteration)
-    if attempt < 0 or iteration < 0 or not (where / "code.py").is_file():
+    if attempt < 0 or iteration < 0 or not (where / "models.json").is_file():  # written last (RunFolder.write_iteration)
         raise BadRequest(f"run {run_id} has no iteration {iteration} of attempt {attempt} (not written yet?)")
     verdict = _json(where / "verifier.json", {})
     compare = verdict.get("compare") or {}
@@ -102,3 +106,17 @@ def iteration_detail(runs_dir: Path, run_id: str, attempt: int, iteration: int, 
         residuals=residuals, critique=verdict.get("critique"), feedback=verdict.get("feedback") or "",
         evaluator_errors=verdict.get("evaluator_errors") or [], execution=_execution(_json(where / "execution.json", {})),
         models=calls, spend=spend_of(calls))
+
+
+async def landed_iteration_detail(runs_dir: Path, run_id: str, attempt: int, iteration: int, link: Link,
+                                  live: bool) -> IterationDetail:
+    """iteration_detail, waiting up to LANDING_WAIT_S on a live run: the loop announces an iteration
+    (RunService.get wakes) a moment before its writer thread has put the files on disk."""
+    deadline = time.monotonic() + (LANDING_WAIT_S if live else 0.0)
+    while True:
+        try:
+            return iteration_detail(runs_dir, run_id, attempt, iteration, link)
+        except BadRequest:
+            if time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(0.02)
