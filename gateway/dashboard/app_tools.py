@@ -45,8 +45,7 @@ def register_dashboard_app(app: FastMCP, services: GatewayServices) -> None:
         """One iteration of a run: its code, score per view, sentinel findings, directional feedback and
         residuals, critique, model calls with spend, and its renders beside the references."""
         async with _coordinator_errors():
-            live = services.runs().status(run_id).active
-            detail = await landed_iteration_detail(services.config.runs_dir, run_id, attempt, iteration, data_url, live)
+            detail = await landed_iteration_detail(services.config.runs_dir, run_id, attempt, iteration, data_url)
         renders = RunFolder.open(services.config.runs_dir, run_id).renders_dir(attempt, iteration)
         text = json.dumps(detail.model_dump(mode="json", exclude={"renders", "references"}))
         images = [Image(path=p).to_image_content() for p in sorted(renders.glob("*.png"))]

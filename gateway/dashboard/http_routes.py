@@ -155,8 +155,7 @@ async def _dispatch(services: GatewayServices, request: Request) -> Response:
     if method == "GET" and len(rest) == 3 and rest[0] == "iterations" and rest[1].isdigit() and _ITERATION_FILE.match(rest[2]):
         k = int(_ITERATION_FILE.match(rest[2]).group(1))  # type: ignore[union-attr]
         link = lambda folder, path: f"/runs/{quote(run_id)}/files/{quote(folder.rel(path))}"  # noqa: E731
-        live = services.runs().status(run_id).active
-        return _json(await landed_iteration_detail(runs_dir, run_id, int(rest[1]), k, link, live))
+        return _json(await landed_iteration_detail(runs_dir, run_id, int(rest[1]), k, link))
     if method == "GET" and len(rest) >= 2 and rest[0] == "files":
         return _file(runs_dir, run_id, rest[1:])
     if method == "POST" and len(rest) == 1 and rest[0] in ("cancel", "resume", "fork"):

@@ -187,10 +187,9 @@ window.addEventListener("message", async (e) => {
   if (m.method === "ui/initialize") {
     post({id: m.id, result: {protocolVersion: "2026-01-26", hostInfo: {name: "test-host", version: "0"},
                              hostCapabilities: {serverTools: {}}, hostContext: {theme: "light"}}});
-  } else if (m.method === "ui/notifications/initialized") {
-    const args = {run_id: window.RUN_ID};
-    post({method: "ui/notifications/tool-input", params: {arguments: args}});
-    post({method: "ui/notifications/tool-result", params: await window.hostCall("get_run", args)});
+  } else if (m.method === "ui/notifications/initialized") {  /* the model's call that declared the app, then its result */
+    post({method: "ui/notifications/tool-input", params: {arguments: window.TOOL.arguments}});
+    post({method: "ui/notifications/tool-result", params: await window.hostCall(window.TOOL.name, window.TOOL.arguments)});
   } else if (m.method === "tools/call") {
     try { post({id: m.id, result: await window.hostCall(m.params.name, m.params.arguments)}); }
     catch (err) { post({id: m.id, error: {code: -32000, message: String(err)}}); }
@@ -209,12 +208,12 @@ async def test_the_mcp_app_renders_and_updates_inside_a_host(gateway: Gateway, m
         result = await mcp.call_tool_mcp(name, arguments)
         return result.model_dump(mode="json", by_alias=True, exclude_none=True)
 
-    run_id = await start_run(mcp, attempts=1, iterations=4)
+    start = {"name": "start_run", "arguments": {"task": str(RED_BLOCK), "attempts": 1, "iterations": 4}}
     async with watched_page(browser, "mcp_app", None, height=1950) as page:
         await page.expose_function("hostCall", host_call)
         await page.set_content(HOST_PAGE)
-        await page.evaluate("([id, html]) => { window.RUN_ID = id; document.getElementById('app').srcdoc = html; }",
-                            [run_id, resource.text])
+        await page.evaluate("([tool, html]) => { window.TOOL = tool; document.getElementById('app').srcdoc = html; }",
+                            [start, resource.text])
         app = page.frame_locator("#app")
         await wait_for_status(app, "completed", 90)
         await app.locator("#views img").first.wait_for()
@@ -224,7 +223,7 @@ async def test_the_mcp_app_renders_and_updates_inside_a_host(gateway: Gateway, m
         frame = next(f for f in page.frames if f != page.main_frame)
         seen = await frame.evaluate("window.colossusSeen")
         assert len(set(seen.values())) >= 2, "the app showed iterations as they landed, not all at once"
-    assert {"get_run", "get_iteration"} <= set(calls)
+    assert calls[0] == "start_run" and {"get_run", "get_iteration"} <= set(calls)
 
 
 def _get(gateway: Gateway, path: str, **headers: str) -> httpx.Response:
