@@ -184,7 +184,9 @@ const post = (msg) => frame.contentWindow.postMessage(Object.assign({jsonrpc: "2
 window.addEventListener("message", async (e) => {
   const m = e.data;
   if (e.source !== frame.contentWindow || !m || m.jsonrpc !== "2.0") return;
-  if (m.method === "ui/initialize") {
+  if (m.method === "ui/notifications/size-changed") {
+    window.SIZE = m.params;
+  } else if (m.method === "ui/initialize") {
     post({id: m.id, result: {protocolVersion: "2026-01-26", hostInfo: {name: "test-host", version: "0"},
                              hostCapabilities: {serverTools: {}}, hostContext: {theme: "light"}}});
   } else if (m.method === "ui/notifications/initialized") {  /* the model's call that declared the app, then its result */
@@ -220,6 +222,7 @@ async def test_the_mcp_app_renders_and_updates_inside_a_host(gateway: Gateway, m
         assert await app.locator("#attempts button[data-a]").count() == 4
         sources = await app.locator("#views img").evaluate_all("imgs => imgs.map(i => i.src)")
         assert sources and all(s.startswith("data:image/png;base64,") for s in sources)
+        assert (await page.evaluate("window.SIZE"))["height"] > 500, "the app tells the host its size"
         frame = next(f for f in page.frames if f != page.main_frame)
         seen = await frame.evaluate("window.colossusSeen")
         assert len(set(seen.values())) >= 2, "the app showed iterations as they landed, not all at once"
