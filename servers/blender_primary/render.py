@@ -116,7 +116,8 @@ def register(mcp: FastMCP) -> None:
         `report` is execute_code's report; `render` the pack (images attached) or null when the code
         failed; a render that fails after good code is reported in `render_error`, the report kept.
         """
-        result = ExecutedRender(report=run_snippet(code, timeout_s, worker_state(ctx).code_policy))
+        state = worker_state(ctx)
+        result = ExecutedRender(report=run_snippet(code, timeout_s, state.code_policy, state.tools))
         content: list[ImageContent] = []
         if result.report.success:
             try:
