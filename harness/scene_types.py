@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from harness.report import ExecutionReport
 
 __all__ = [
+    "SNIPPET_TOOLS",
     "VIEW_NAMES",
     "ViewName",
     "Preset",
@@ -31,6 +32,13 @@ Preset = Literal["preview", "final"]
 Framing = Literal["fixed", "auto"]
 
 Vec3 = tuple[float, float, float]
+
+# the worker tools a program may call as `tools.<name>(...)` (servers/blender_primary/snippet_tools.py)
+SNIPPET_TOOLS: tuple[str, ...] = (
+    "transform_to_floor", "normalize_scale", "apply_transforms",
+    "gn_create_modifier", "gn_add_node", "gn_link", "gn_remove_node", "gn_set_input", "gn_set_node_property",
+    "gn_add_group_input", "gn_describe",
+)
 
 
 class MeshStats(BaseModel):

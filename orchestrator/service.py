@@ -26,6 +26,7 @@ from orchestrator.builders.hybrid import HybridBuilder
 from orchestrator.builders.interface import Builder
 from orchestrator.builders.llm import LLMBuilder
 from orchestrator.builders.parametric import ParametricBuilder
+from orchestrator.builders.tool_using import ToolUsingBuilder
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.coordinator import ISOLATION, Coordinator
 from orchestrator.degradation import degradations
@@ -236,7 +237,9 @@ class RunService:
     def _builder(self, config: RunConfig, strategy: Strategy) -> Builder:
         if config.builder == "parametric":
             return ParametricBuilder()
-        llm = LLMBuilder(self._roles(strategy.model_rotation))
+        roles = self._roles(strategy.model_rotation)
+        acts = config.tool_calls > 0 and roles.supports_tools("builder")  # else it writes whole programs
+        llm = (ToolUsingBuilder if acts else LLMBuilder)(roles)
         builder: Builder = llm if config.builder == "llm" else HybridBuilder(llm)
         return OfflineFallback(builder) if self.models_config.offline_fallback("builder") == "parametric" else builder
 

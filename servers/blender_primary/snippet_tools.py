@@ -19,15 +19,11 @@ from fastmcp import FastMCP
 from fastmcp.utilities.types import get_cached_typeadapter
 from pydantic import BaseModel, ValidationError
 
+from harness.scene_types import SNIPPET_TOOLS
 from servers.blender_primary.errors import BadArgumentError
 
-__all__ = ["SNIPPET_TOOLS", "SnippetTools"]
+__all__ = ["SnippetTools"]
 
-SNIPPET_TOOLS = (
-    "transform_to_floor", "normalize_scale", "apply_transforms",
-    "gn_create_modifier", "gn_add_node", "gn_link", "gn_remove_node", "gn_set_input", "gn_set_node_property",
-    "gn_add_group_input", "gn_describe",
-)
 
 
 class SnippetTools:
