@@ -128,7 +128,8 @@ class RunService:
     def _config(self, task: Task, overrides: dict[str, Any]) -> RunConfig:
         b = task.budget
         values: dict[str, Any] = {"attempts": b.attempts, "iterations": b.iterations, "threshold": b.threshold,
-                                  "timeout_s": b.timeout_s, "max_cost_usd": b.max_cost_usd, "max_tokens": b.max_tokens}
+                                  "timeout_s": b.timeout_s, "max_cost_usd": b.max_cost_usd, "max_tokens": b.max_tokens,
+                                  "tool_calls": b.tool_calls}
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "builder" not in values:
             tunable = bool(task.start_code and find_params(task.start_code))

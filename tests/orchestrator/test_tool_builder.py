@@ -84,6 +84,8 @@ async def test_tool_calls_change_the_scene_are_recorded_and_replay_from_the_base
     assert code.index("location.z = 2.0") < code.index("tools.transform_to_floor")
     assert (folder / "looks/builder-1/front.png").stat().st_size > 0
     assert (folder / "plan.txt").read_text().strip() == "Doubled the height and put it on the floor."
+    report = (Path(status.run_dir) / "report.html").read_text()
+    assert "Built through 9 tool call(s): gn_create_modifier, gn_add_node" in report and "no_such_tool ✗" in report
 
     requests = fake.requests_for("gen-tools")[-4:]
     offered = {t["function"]["name"] for t in requests[0].body["tools"]}
