@@ -87,6 +87,11 @@ class RenderSettings(BaseModel):
     distance: float = Field(6.0, gt=0)
     lens: float = Field(50.0, gt=1)
     samples: int | None = Field(None, ge=1, le=4096, description="Cycles samples for `final`; when None: 32 on CPU, by VRAM on a GPU (128-512)")
+    orbit: tuple[float, float] | None = Field(None, description="turn every view about the target by (azimuth, elevation) "
+                                                               "degrees: a look from an angle between the named views")
+    focus_objects: list[str] | None = Field(None, max_length=64, description="with framing `auto`: fit only these objects "
+                                                                             "(a close-up)")
+    isolate: bool = Field(False, description="render only the focus_objects (lights kept); the scene is unchanged afterwards")
 
 
 class RenderedView(BaseModel):
