@@ -30,6 +30,7 @@ from orchestrator.prompts import render
 from orchestrator.scene import Scene, Vision
 from orchestrator.state import AttemptState, RunConfig
 from orchestrator.task import Task
+from orchestrator.workbench import Workbench
 from orchestrator.writer import SerialWriter
 
 __all__ = ["AttemptContext", "run_attempt", "sentinel_penalty"]
@@ -135,8 +136,10 @@ def _phase(step: IterationStep, name: str) -> Iterator[None]:
 
 
 def _context(ctx: AttemptContext, state: AttemptState, iteration: int) -> BuildContext:
+    bench = Workbench(ctx.scene, lambda: _reset(ctx), ctx.task.render, ctx.folder.iter_dir(state.index, iteration) / "looks",
+                      ctx.config.execute_timeout_s)
     return BuildContext(task=ctx.task, config=ctx.config, strategy=state.strategy, memory=state.memory,
-                        iteration=iteration, examples=ctx.examples, siblings=ctx.siblings)
+                        iteration=iteration, examples=ctx.examples, siblings=ctx.siblings, workbench=bench)
 
 
 def _take(step: IterationStep, proposal: Proposal) -> None:
@@ -146,6 +149,7 @@ def _take(step: IterationStep, proposal: Proposal) -> None:
     step.calls += proposal.calls
     step.model_s += proposal.model_s
     step.degradations += proposal.degradations
+    step.tool_calls += proposal.tool_calls
 
 
 async def _build(ctx: AttemptContext, state: AttemptState, step: IterationStep) -> Proposal:

@@ -184,7 +184,16 @@ def _best_card(folder: RunFolder, task: Task, refs: dict[str, Path], states: dic
     return (f'<section class="card win"><h2>Best: <a href="#attempt-{state.index}">attempt {state.index}</a>, '
             f'iteration {step.index} — score {best["score"]:.3f}{penalty} {reached}</h2>'
             f'{_views_table(folder, task.render.views, refs, state.index, step)}{_directions(step)}{_critique(step)}'
-            f'<h3>Winning code</h3>{plan}<pre><code>{_e(step.code)}</code></pre></section>')
+            f'<h3>Winning code</h3>{plan}{_tools(step)}<pre><code>{_e(step.code)}</code></pre></section>')
+
+
+def _tools(step: IterationStep) -> str:
+    """A tool-using builder's calls, in order (their code is part of the program below)."""
+    if not step.tool_calls:
+        return ""
+    calls = ", ".join(_e(c.name) if c.ok else f'<span class=err title="{_e(c.result)}">{_e(c.name)} ✗</span>'
+                      for c in step.tool_calls)
+    return f'<p class=muted>Built through {len(step.tool_calls)} tool call(s): {calls}</p>'
 
 
 def _face(step: IterationStep, views: list[str]) -> str:
@@ -217,6 +226,8 @@ def _attempt_card(folder: RunFolder, task: Task, state: AttemptState, threshold:
     facts = [f"{len(steps)} iteration(s)"]
     if top:
         facts.insert(0, f"best {top.score:.3f} at iteration {top.index}")
+    if calls := sum(len(s.tool_calls) for s in steps):
+        facts.append(f"{calls} tool call(s)")
     if any(not s.renders for s in steps):
         facts.append(f"{sum(1 for s in steps if not s.renders)} failed")
     if state.started_at and state.finished_at:
