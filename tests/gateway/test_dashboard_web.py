@@ -267,6 +267,7 @@ async def test_hostile_requests_get_clear_json_refusals(gateway: Gateway, mcp: C
     assert page.headers["referrer-policy"] == "no-referrer"
 
     _refused(_get(gateway, f"/runs/{run_id}/status.json", Origin=FOREIGN, **auth), 403, "forbidden_origin")
+    _refused(_get(gateway, f"/runs/{run_id}/status.json", Host="evil.example", **auth), 421, "misdirected_request")
     _refused(httpx.post(f"{gateway.url}/runs/{run_id}/cancel", json={}, headers={"Origin": FOREIGN, **auth}),
              403, "forbidden_origin")
     _refused(httpx.post(f"{gateway.url}/runs/{run_id}/cancel", content="{}", headers=auth), 415, "json_required")
