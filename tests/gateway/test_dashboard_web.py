@@ -150,6 +150,10 @@ async def test_the_page_shows_each_iteration_within_a_second_of_its_checkpoint(g
         assert await page.locator("#attempts .card").count() == 2
         assert "ΔE" in await page.locator("#verifier").inner_text()  # the measured directions of the shown iteration
         assert "bpy" in await page.locator("#code").inner_text()
+        await page.click("#home")  # the list of runs, and back to this one from it
+        await page.click(f'#list a[data-run="{run_id}"]')
+        await expect(page.locator("#title")).to_have_text("red_block")
+        await page.wait_for_selector("#views img")
     first = min(seen.values())  # iterations already done when the page opened arrive together; the rest live
     delays = [ms / 1000 - gateway.iteration_file(run_id, *map(int, key.split("/"))).stat().st_mtime
               for key, ms in seen.items() if ms > first]
