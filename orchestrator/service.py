@@ -129,7 +129,7 @@ class RunService:
         b = task.budget
         values: dict[str, Any] = {"attempts": b.attempts, "iterations": b.iterations, "threshold": b.threshold,
                                   "timeout_s": b.timeout_s, "max_cost_usd": b.max_cost_usd, "max_tokens": b.max_tokens,
-                                  "tool_calls": b.tool_calls}
+                                  "tool_calls": b.tool_calls, "verifier_looks": b.verifier_looks}
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "builder" not in values:
             tunable = bool(task.start_code and find_params(task.start_code))
