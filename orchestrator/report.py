@@ -163,9 +163,9 @@ def _critique(folder: RunFolder, attempt: int, step: IterationStep) -> str:
         return ""
     looks_dir = folder.iter_dir(attempt, step.index) / "looks"  # by the layout: stored paths go stale when moved
     looks = "".join(
-        f'<figure><img src="{_src(folder, looks_dir / f"verifier-{n}" / f"{lk.request.view}.png")}" alt="look {n}">'
-        f'<figcaption>{_e(lk.request.kind)} {_e(lk.request.object or lk.request.view)}</figcaption></figure>'
-        if lk.image else f'<figure><div class=fail title="{_e(lk.error)}">{_e(lk.request.kind)} failed</div></figure>'
+        (f'<figure><img src="{_src(folder, looks_dir / f"verifier-{n}" / f"{lk.request.view}.png")}" alt="look {n}">'
+         if lk.image else f'<figure><div class=fail title="{_e(lk.error)}">{_e(lk.request.kind)} failed</div>')
+        + f'<figcaption>{_e(lk.request.kind)} {_e(lk.request.object or lk.request.view)}</figcaption></figure>'
         for n, lk in enumerate(c.looks, 1))
     scores = " · ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in c.scores.model_dump().items())
     lists = "".join(f"<dt>{name}</dt><dd><ul>{''.join(f'<li>{_e(x)}</li>' for x in xs)}</ul></dd>"
