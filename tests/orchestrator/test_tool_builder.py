@@ -132,3 +132,14 @@ async def test_a_spent_tool_budget_ends_the_turn_and_a_resumed_run_continues_fro
     assert steps[1].code == steps[0].code, "the turn started from the best program and changed nothing"
     for view in steps[0].renders:
         assert Path(steps[1].renders[view]).read_bytes() == Path(steps[0].renders[view]).read_bytes(), view
+
+
+async def test_a_model_that_cannot_call_functions_keeps_writing_whole_programs(services, fake):
+    fake.script("gen-plain", f"Same.\n```python\n{load_task(CUBE).start_code}```")
+    table = {"builder": ["openai/gen-plain"], "router": {"num_retries": 0},
+             "settings": {"openai/gen-plain": {"api_base": fake.base_url, "api_key": "k", "function_calling": False}}}
+    service = RunService(services.provider, services.vision, services.config.runs_dir, ModelsConfig.from_table(table, env={}))
+    status = await service.wait(await service.start(CUBE, builder="llm", verifier="metrics", attempts=1, iterations=1))
+    step = Checkpoint.read(Path(status.run_dir))[0].memory.steps[0]
+    assert step.builder == "llm" and step.ran and not step.tool_calls
+    assert "tools" not in fake.requests_for("gen-plain")[-1].body
