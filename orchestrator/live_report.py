@@ -3,10 +3,14 @@
 Each rewrite renders the page from the attempts' states in memory (no artifact is read back
 from disk) and lands through `write_atomic`, so a `file://` viewer never sees half a page. Writes
 are coalesced: at most one per `interval_s`, each from the newest states; the first comes right
-after the first iteration. The page is built and written in a worker thread from a snapshot of
-the states taken on the loop (the steps themselves no longer change once their iteration is
-over). `close` stops it before the coordinator writes the final report, so a late live write can
-never replace the final one. `writes` and `write_s` are its measured cost (summary.json, bench/loop.py).
+after the first iteration. The page grows with the run (a write took 1.5 ms at 20 iterations and
+9 ms at 60, bench/loop.py), so the gap after a write is also at least its own time ÷ MAX_SHARE:
+the live page never takes more than that share of the run's time.
+
+The page is built and written in a worker thread from a snapshot of the states taken on the loop
+(the steps themselves no longer change once their iteration is over). `close` stops it before the
+coordinator writes the final report, so a late live write never replaces the final one. `writes`
+and `write_s` are its measured cost (summary.json's `live_report`, bench/loop.py).
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from orchestrator.task import Task
 
 __all__ = ["LiveReport", "LIVE_INTERVAL_S"]
 
-LIVE_INTERVAL_S = 1.0  # measured in bench/loop.py: a write costs a few ms, an iteration a few hundred
+LIVE_INTERVAL_S = 1.0  # an iteration takes 0.1-0.3 s at the loop's resolutions: one write per one to ten of them
+MAX_SHARE = 0.02  # of the run's time spent writing the live page, at most
 
 Snapshot = Callable[[], tuple[dict[int, AttemptState], dict[str, Any] | None]]
 
@@ -42,7 +47,7 @@ class LiveReport:
         self._dirty = False
         self._timer: asyncio.TimerHandle | None = None
         self._writing: asyncio.Future[None] | None = None
-        self._last = -float("inf")
+        self._next = -float("inf")  # time.monotonic() before which no write starts
 
     def changed(self) -> None:
         """An iteration completed: write soon (now, or when the interval since the last write is up)."""
@@ -54,7 +59,7 @@ class LiveReport:
         self._schedule()
 
     def _schedule(self) -> None:
-        delay = max(0.0, self._last + self.interval_s - time.monotonic())
+        delay = max(0.0, self._next - time.monotonic())
         self._timer = asyncio.get_running_loop().call_later(delay, self._start)
 
     def _start(self) -> None:
@@ -64,7 +69,7 @@ class LiveReport:
         states, best = self.snapshot()
         frozen = {i: s.model_copy(update={"memory": s.memory.model_copy(update={"steps": list(s.memory.steps)})})
                   for i, s in states.items()}
-        self._last = time.monotonic()
+        self._next = time.monotonic() + self.interval_s
         self._writing = asyncio.ensure_future(asyncio.to_thread(self._write, frozen, best))
         self._writing.add_done_callback(self._written)
 
@@ -74,8 +79,10 @@ class LiveReport:
                 return
             started = time.perf_counter()
             write_report(self.folder, self.task, states, best, self.threshold, live=True)
-            self.write_s += time.perf_counter() - started
+            took = time.perf_counter() - started
+            self.write_s += took
             self.writes += 1
+            self._next = max(self._next, time.monotonic() + took / MAX_SHARE)
 
     def _written(self, future: asyncio.Future[None]) -> None:
         self._writing = None
