@@ -86,6 +86,12 @@ async def test_a_fork_starts_from_the_iterations_program_and_memory_and_records_
     assert "This attempt was forked" in state.memory.to_messages()[0]["content"]
     assert "forked from " + source.run_id in (root / "report.html").read_text()
 
+    again = await runs.wait(await runs.fork(run_id, 0, 1, iterations=1))  # a fork of the fork remembers both
+    memory = Checkpoint.read(Path(again.run_dir))[0].memory
+    assert memory.prior is not None and memory.prior.prior is not None
+    assert [s.index for s, _ in memory.history()] == [0, 1, 2, 0, 1, 0]
+    assert code(again.run_dir, 0) == code(root, 1)
+
 
 async def test_a_fork_of_an_iteration_that_does_not_exist_is_refused_naming_what_does(
         runs: RunService, source: RunStatus):
