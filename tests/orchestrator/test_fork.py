@@ -21,10 +21,16 @@ from pathlib import Path
 import pytest
 
 from gateway.services import GatewayServices
+from harness.report import ErrorClass, ExceptionInfo, ExecutionReport
+from orchestrator.artifacts import RunFolder
 from orchestrator.checkpoint import Checkpoint
+from orchestrator.coordinator import make_strategy
 from orchestrator.errors import ForkError, RunNotFound
+from orchestrator.fork import fork_point
+from orchestrator.memory import AttemptMemory, ExecutionRecord, IterationStep
 from orchestrator.params import find_params
 from orchestrator.service import RunService, RunStatus
+from orchestrator.state import AttemptState
 from tests.orchestrator.conftest import running_services
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -103,6 +109,18 @@ async def test_a_fork_of_an_iteration_that_does_not_exist_is_refused_naming_what
     with pytest.raises(RunNotFound, match="no run"):
         await runs.fork("2020-01-01T00-00-00Z_nothing", 0, 0)
     assert sorted(p.name for p in runs.runs_dir.iterdir()) == before  # nothing was created
+
+
+def test_a_fork_of_an_iteration_whose_program_did_not_run_is_refused_naming_those_that_ran(tmp_path: Path):
+    ran = ExecutionReport(success=True)
+    failed = ExecutionReport(success=False, error_class=ErrorClass.SYNTAX,
+                             exception=ExceptionInfo(type="SyntaxError", message="invalid syntax"))
+    steps = [IterationStep(index=i, code="pass\n", executions=[ExecutionRecord(code="pass\n", report=r)])
+             for i, r in enumerate((ran, failed, ran))]
+    states = {0: AttemptState(index=0, strategy=make_strategy(0, 0), memory=AttemptMemory(steps=steps))}
+    with pytest.raises(ForkError, match=r"iteration 1: its program did not run.*iterations that ran: 0, 2"):
+        fork_point(RunFolder(tmp_path), states, 0, 1)
+    assert fork_point(RunFolder(tmp_path), states, 0, 2).memory.steps == steps
 
 
 async def test_a_fork_of_a_copied_run_folder_resumes_proposing_what_an_uninterrupted_fork_does(
