@@ -82,12 +82,10 @@ def fork_point(source: RunFolder, states: dict[int, AttemptState], attempt: int,
     return ForkPoint(run_id=run_id, attempt=attempt, iteration=iteration, step=step, memory=memory, renders=renders)
 
 
-def _text_only(memory: AttemptMemory | None) -> AttemptMemory | None:
+def _text_only(memory: AttemptMemory) -> AttemptMemory:
     """The memory with no render paths: they point into other run folders, and only the newest step shows images."""
-    if memory is None:
-        return None
     return memory.model_copy(update={"steps": [s.model_copy(update={"renders": {}}) for s in memory.steps],
-                                     "prior": _text_only(memory.prior)})
+                                     "prior": _text_only(memory.prior) if memory.prior is not None else None})
 
 
 def seed_fork(folder: RunFolder, config: RunConfig, point: ForkPoint) -> None:
@@ -100,7 +98,6 @@ def seed_fork(folder: RunFolder, config: RunConfig, point: ForkPoint) -> None:
         shutil.copyfile(src, dest)
         renders[view] = str(dest)
     text = _text_only(point.memory)
-    assert text is not None
     last = point.step.model_copy(update={"renders": renders})
     prior = text.model_copy(update={"steps": [*text.steps[:-1], last]})
     checkpoint = Checkpoint(folder.root)
