@@ -77,10 +77,12 @@ def register_run_tools(app: FastMCP, services: GatewayServices) -> None:
         max_cost_usd: Annotated[float | None, Field(gt=0, description="stop the run (status budget, best kept) once "
                                                                       "its model spend reaches this many USD")] = None,
         max_tokens: Annotated[int | None, Field(gt=0, description="stop the run once its model tokens reach this")] = None,
+        tool_calls: Annotated[int | None, Field(ge=0, le=50, description="tool calls per iteration of a builder model "
+                                                                         "that can call functions; 0: whole programs")] = None,
     ) -> dict[str, Any]:
         """Start the build → render → verify → fix loop in the background (N attempts, best kept); returns run_id at once."""
         overrides = {k: v for k, v in {"attempts": attempts, "iterations": iterations, "max_cost_usd": max_cost_usd,
-                                       "max_tokens": max_tokens}.items() if v is not None}
+                                       "max_tokens": max_tokens, "tool_calls": tool_calls}.items() if v is not None}
         is_file = task.endswith(".toml") and Path(task).is_file()
         spec: Any = task if is_file else {"description": task, **({"references": references} if references else {})}
         async with _coordinator_errors():

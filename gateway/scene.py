@@ -27,7 +27,7 @@ from gateway.errors import WorkerError, WorkerToolError
 from gateway.pool import EMPTY, Pool
 from gateway.relay_client import error_text
 from harness.report import ExecutionReport
-from harness.scene_types import ExecutedRender, RenderPackResult, RenderSettings, SceneInfo
+from harness.scene_types import SNIPPET_TOOLS, ExecutedRender, RenderPackResult, RenderSettings, SceneInfo
 from orchestrator.errors import SceneFault
 
 __all__ = ["PoolScene", "PoolSceneProvider", "structured"]
@@ -111,6 +111,11 @@ class PoolScene:
             except (OSError, WorkerToolError) as e:  # the code ran and rendered: delivering the pack is on us
                 raise SceneFault(f"the renders could not be written under {dest_dir}: {e}") from e
         return done
+
+    def tool_specs(self) -> list[dict[str, Any]]:
+        """The worker's snippet tools as its MCP listing describes them (the schemas a model is given)."""
+        return [{"name": t.name, "description": t.description or "", "parameters": t.input_schema}
+                for t in self.pool.get(self.scene_id).worker.tools if t.name in SNIPPET_TOOLS]
 
     def _rendered(self, pack: RenderPackResult) -> RenderPackResult:
         """The scene's latest renders, for verify and the renders:// resource."""

@@ -7,6 +7,7 @@
     api_base    = "http://127.0.0.1:8000/v1"
     api_key_env = "VLM_A_KEY"          # the key is read from this env var, never stored
     response_schema = true             # it honours json_schema response_format (default: litellm's model map)
+    function_calling = true            # it can call tools (default: litellm's model map)
     temperature = 0.0                  # anything else is passed to litellm as is
     timeout_s = 60                     # per request to this model
     [models.router]                    # litellm Router resilience (see RouterSettings)
@@ -48,6 +49,9 @@ class ModelSettings(BaseModel):
     timeout_s: float = Field(120.0, gt=0, description="per request")
     response_schema: bool | None = Field(
         None, description="the model honours a json_schema response_format; None: ask litellm's model map"
+    )
+    function_calling: bool | None = Field(
+        None, description="the model can call tools (the builder then acts through them); None: ask litellm's model map"
     )
 
     def litellm_params(self, model: str) -> dict[str, Any]:

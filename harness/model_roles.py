@@ -64,6 +64,18 @@ class ModelRoles:
         `response_format` is sent only when every model of the chain honours it (one request
         shape serves the whole chain); callers validate the reply either way.
         """
+        message, log = await self.respond(role, messages, response_format, **params)
+        return message["content"], log
+
+    async def respond(
+        self,
+        role: str,
+        messages: list[dict[str, Any]],
+        response_format: dict[str, Any] | type | None = None,
+        **params: Any,
+    ) -> tuple[dict[str, Any], CallLog]:
+        """complete(), returning the whole assistant message: `content` (str) and `tool_calls` (a list,
+        each {id, type, function: {name, arguments}}) when `tools=[...]` was passed and the model used them."""
         chain = self.config.remote_chain(role)
         log = CallLog(role=role, chain=chain)
         if not chain:
@@ -90,19 +102,34 @@ class ModelRoles:
                               for p in seen.get("previous_models") or ())
             log.model, log.fallbacks_taken = model, position
             _fill_usage(log, response, self._priced(model))
-            return (response.choices[0].message.content or ""), log
+            return _message(response.choices[0].message), log
         log.latency_ms = (time.perf_counter() - started) * 1000
         log.fallbacks_taken = len(chain) - 1
         raise ModelCallError(f"model role {role!r}: every model failed ({', '.join(chain)}): {_short(_own_part(last))}",
                              log) from last
+
+    def supports_tools(self, role: str) -> bool:
+        """Every remote model of the role's chain can call functions (declared in its settings, else
+        litellm's model map), so one request with `tools` serves the whole chain."""
+        chain = self.config.remote_chain(role) if role in self.config.roles else []
+        return bool(chain) and all(self._supports_tools(m) for m in chain)
+
+    def _supports_tools(self, model: str) -> bool:
+        declared = self.config.settings_for(model).function_calling
+        if declared is not None:
+            return declared
+        litellm = _litellm()
+        try:
+            return bool(litellm.supports_function_calling(model=model))
+        except Exception:  # unknown to litellm's model map
+            return False
 
     def _priced(self, model: str) -> bool:
         """litellm reports 0.0 for a model it has no price for (its Router even registers ours at 0):
         that is 'unknown', not 'free'. Known: priced in our settings, or a non-zero price in the map."""
         if self.config.settings_for(model).priced():
             return True
-        import litellm
-
+        litellm = _litellm()
         entry = litellm.model_cost.get(model) or litellm.model_cost.get(model.split("/", 1)[-1]) or {}
         return bool(entry.get("input_cost_per_token") or entry.get("output_cost_per_token"))
 
@@ -110,8 +137,7 @@ class ModelRoles:
         declared = self.config.settings_for(model).response_schema
         if declared is not None:
             return declared
-        import litellm
-
+        litellm = _litellm()
         try:
             return bool(litellm.supports_response_schema(model=model))
         except Exception:  # unknown to litellm's model map
@@ -119,8 +145,7 @@ class ModelRoles:
 
     def _get_router(self) -> Any:
         if self._router is None:
-            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-            import litellm  # lazy: ~3 s
+            litellm = _litellm()
 
             # its Router logs every failed hop as an ERROR of its own; ours land in CallLog.errors
             logging.getLogger("LiteLLM Router").setLevel(logging.CRITICAL)
@@ -137,8 +162,23 @@ class ModelRoles:
         return self._router
 
 
+def _litellm() -> Any:
+    """litellm, imported on first use (~3 s) with its bundled cost map (no download)."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    return litellm
+
+
 def _group(role: str, model: str) -> str:
     return f"{role}{_SEP}{model}"
+
+
+def _message(message: Any) -> dict[str, Any]:
+    """litellm's Message as the plain dict the next request sends back (tool calls included)."""
+    calls = [{"id": c.id, "type": "function", "function": {"name": c.function.name, "arguments": c.function.arguments or "{}"}}
+             for c in getattr(message, "tool_calls", None) or ()]
+    return {"role": "assistant", "content": message.content or "", **({"tool_calls": calls} if calls else {})}
 
 
 def _fill_usage(log: CallLog, response: Any, priced: bool) -> None:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from harness.report import ExecutionReport
 
 __all__ = [
+    "SNIPPET_TOOLS",
     "VIEW_NAMES",
     "ViewName",
     "Preset",
@@ -31,6 +32,13 @@ Preset = Literal["preview", "final"]
 Framing = Literal["fixed", "auto"]
 
 Vec3 = tuple[float, float, float]
+
+# the worker tools a program may call as `tools.<name>(...)` (servers/blender_primary/snippet_tools.py)
+SNIPPET_TOOLS: tuple[str, ...] = (
+    "transform_to_floor", "normalize_scale", "apply_transforms",
+    "gn_create_modifier", "gn_add_node", "gn_link", "gn_remove_node", "gn_set_input", "gn_set_node_property",
+    "gn_add_group_input", "gn_describe",
+)
 
 
 class MeshStats(BaseModel):
@@ -79,6 +87,11 @@ class RenderSettings(BaseModel):
     distance: float = Field(6.0, gt=0)
     lens: float = Field(50.0, gt=1)
     samples: int | None = Field(None, ge=1, le=4096, description="Cycles samples for `final`; when None: 32 on CPU, by VRAM on a GPU (128-512)")
+    orbit: tuple[float, float] | None = Field(None, description="turn every view about the target by (azimuth, elevation) "
+                                                               "degrees: a look from an angle between the named views")
+    focus_objects: list[str] | None = Field(None, max_length=64, description="with framing `auto`: fit only these objects "
+                                                                             "(a close-up)")
+    isolate: bool = Field(False, description="render only the focus_objects (lights kept); the scene is unchanged afterwards")
 
 
 class RenderedView(BaseModel):

@@ -8,6 +8,7 @@
         iterations/iter-000/
           plan.txt  code.py  execution.json  renders/<view>.png
           sentinel.json  verifier.json  generator_raw.txt  verifier_raw.txt  models.json
+          tools.json  looks/<n>.png                 (a tool-using builder's calls and the views it looked at)
       checkpoint/                                   (diskcache, see orchestrator.checkpoint)
 """
 
@@ -165,6 +166,8 @@ class RunFolder:
         write_atomic(d / "generator_raw.txt", step.raw)
         write_atomic(d / "verifier_raw.txt", "\n\n---\n\n".join(step.critique.raw_replies) if step.critique else "")
         write_json(d / "models.json", [c.model_dump(mode="json") for c in step.calls])
+        if step.tool_calls:
+            write_json(d / "tools.json", [c.model_dump(mode="json") for c in step.tool_calls])
         return d
 
     def write_attempt(self, state: AttemptState) -> None:

@@ -20,7 +20,7 @@ from harness.scene_types import SceneInfo
 from harness.vision_types import CallLog, CompareResult, SentinelReport, VerifierOutput
 from orchestrator.degradation import Degradation
 
-__all__ = ["ExecutionRecord", "IterationStep", "AttemptMemory", "image_part"]
+__all__ = ["ExecutionRecord", "ToolCallRecord", "IterationStep", "AttemptMemory", "image_part"]
 
 Message = dict[str, Any]
 
@@ -30,6 +30,18 @@ class ExecutionRecord(BaseModel):
 
     code: str
     report: ExecutionReport
+
+
+class ToolCallRecord(BaseModel):
+    """One tool call of a tool-using builder's turn (tools.json): what it asked, what it was told, what
+    it recorded into the program (a call that changed the scene is a line of code.py)."""
+
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    ok: bool
+    result: str = Field("", description="what the model was told, truncated")
+    recorded: str | None = Field(None, description="the code this call added to the iteration's program")
+    ms: float = 0.0
 
 
 class IterationStep(BaseModel):
@@ -42,6 +54,7 @@ class IterationStep(BaseModel):
     raw: str = Field("", description="the builder's full reply (generator_raw.txt)")
     params: dict[str, list[float]] | None = None
     executions: list[ExecutionRecord] = Field(default_factory=list)
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list, description="a tool-using builder's calls (tools.json)")
     renders: dict[str, str] = Field(default_factory=dict, description="view → PNG path")
     scene: SceneInfo | None = Field(None, description="scene facts after the program ran")
     sentinel: SentinelReport | None = None

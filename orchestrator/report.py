@@ -160,16 +160,23 @@ def _directions(step: IterationStep) -> str:
     return f'<h3>Against the reference</h3><ul class=dirs>{"".join(f"<li>{_e(d)}</li>" for d in step.compare.directions)}</ul>'
 
 
-def _critique(step: IterationStep) -> str:
-    """What the VLM verifier said about an iteration, when one was asked."""
+def _critique(folder: RunFolder, attempt: int, step: IterationStep) -> str:
+    """What the VLM verifier said about an iteration, when one was asked, with the extra looks it took."""
     c = step.critique
     if c is None:
         return ""
+    looks_dir = folder.iter_dir(attempt, step.index) / "looks"  # by the layout: stored paths go stale when moved
+    looks = "".join(
+        f'<figure><img src="{_src(folder, looks_dir / f"verifier-{n}" / f"{lk.request.view}.png")}" alt="look {n}">'
+        f'<figcaption>{_e(lk.request.kind)} {_e(lk.request.object or lk.request.view)}</figcaption></figure>'
+        if lk.image else f'<figure><div class=fail title="{_e(lk.error)}">{_e(lk.request.kind)} failed</div></figure>'
+        for n, lk in enumerate(c.looks, 1))
     scores = " · ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in c.scores.model_dump().items())
     lists = "".join(f"<dt>{name}</dt><dd><ul>{''.join(f'<li>{_e(x)}</li>' for x in xs)}</ul></dd>"
                     for name, xs in (("Issues", c.issues), ("Suggestions", c.suggestions), ("Good", c.positive_aspects)) if xs)
+    taken = f'<p class=muted>Extra looks it took:</p><div class=strip>{looks}</div>' if looks else ""
     return (f'<h3>Verifier critique <span class=muted>overall {c.overall_score:.2f} · {scores}</span></h3>'
-            f'<dl class=crit>{lists}</dl>')
+            f'<dl class=crit>{lists}</dl>{taken}')
 
 
 def _best_card(folder: RunFolder, task: Task, refs: dict[str, Path], states: dict[int, AttemptState],
@@ -187,8 +194,18 @@ def _best_card(folder: RunFolder, task: Task, refs: dict[str, Path], states: dic
     plan = f'<p class=muted>Plan: {_e(step.plan.strip())}</p>' if step.plan.strip() else ""
     return (f'<section class="card win"><h2>Best: <a href="#attempt-{state.index}">attempt {state.index}</a>, '
             f'iteration {step.index} — score {best["score"]:.3f}{penalty} {reached}</h2>'
-            f'{_views_table(folder, task.render.views, refs, state.index, step)}{_directions(step)}{_critique(step)}'
-            f'<h3>Winning code</h3>{plan}<pre><code>{_e(step.code)}</code></pre></section>')
+            f'{_views_table(folder, task.render.views, refs, state.index, step)}{_directions(step)}'
+            f'{_critique(folder, state.index, step)}'
+            f'<h3>Winning code</h3>{plan}{_tools(step)}<pre><code>{_e(step.code)}</code></pre></section>')
+
+
+def _tools(step: IterationStep) -> str:
+    """A tool-using builder's calls, in order (their code is part of the program below)."""
+    if not step.tool_calls:
+        return ""
+    calls = ", ".join(_e(c.name) if c.ok else f'<span class=err title="{_e(c.result)}">{_e(c.name)} ✗</span>'
+                      for c in step.tool_calls)
+    return f'<p class=muted>Built through {len(step.tool_calls)} tool call(s): {calls}</p>'
 
 
 def _face(step: IterationStep, views: list[str]) -> str:
@@ -221,6 +238,8 @@ def _attempt_card(folder: RunFolder, task: Task, state: AttemptState, threshold:
     facts = [f"{len(steps)} iteration(s)"]
     if top:
         facts.insert(0, f"best {top.score:.3f} at iteration {top.index}")
+    if calls := sum(len(s.tool_calls) for s in steps):
+        facts.append(f"{calls} tool call(s)")
     if any(not s.renders for s in steps):
         facts.append(f"{sum(1 for s in steps if not s.renders)} failed")
     if state.started_at and state.finished_at:

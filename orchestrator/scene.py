@@ -8,13 +8,13 @@ over the viewport-vision server. Tests drive those real implementations.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, AsyncContextManager, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, AsyncContextManager, Protocol, runtime_checkable
 
 from harness.report import ExecutionReport
 from harness.scene_types import ExecutedRender, RenderSettings, SceneInfo
 
 if TYPE_CHECKING:  # written by the vision helper; imported lazily so this module stays importable alone
-    from harness.vision_types import CheckResult, VerifierOutput
+    from harness.vision_types import CheckResult, CritiqueTurn, Look, VerifierOutput
 
 __all__ = ["Scene", "SceneProvider", "Vision"]
 
@@ -34,6 +34,9 @@ class Scene(Protocol):
     # SceneFault when the pack rendered but could not be delivered there
     async def execute_and_render(self, code: str, settings: RenderSettings, dest_dir: Path,
                                  timeout_s: float = 60.0) -> ExecutedRender: ...
+    # the worker tools code may call as `tools.<name>(...)` (harness.scene_types.SNIPPET_TOOLS), each as
+    # {name, description, parameters (JSON schema)}: what a tool-using builder offers its model
+    def tool_specs(self) -> list[dict[str, Any]]: ...
 
 
 @runtime_checkable
@@ -58,3 +61,7 @@ class Vision(Protocol):
     async def critique(
         self, images: dict[str, Path], task: str, reference: dict[str, Path] | None
     ) -> "VerifierOutput": ...
+    # the critique in turns: a verdict, or extra looks wanted first (the caller renders them and asks again)
+    async def investigate(
+        self, images: dict[str, Path], task: str, reference: dict[str, Path] | None, looks: "list[Look]", max_looks: int
+    ) -> "CritiqueTurn": ...

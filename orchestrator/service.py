@@ -27,6 +27,7 @@ from orchestrator.builders.hybrid import HybridBuilder
 from orchestrator.builders.interface import Builder
 from orchestrator.builders.llm import LLMBuilder
 from orchestrator.builders.parametric import ParametricBuilder
+from orchestrator.builders.tool_using import ToolUsingBuilder
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.coordinator import ISOLATION, Coordinator
 from orchestrator.degradation import degradations
@@ -133,7 +134,7 @@ class RunService:
         b = task.budget
         values: dict[str, Any] = dict(defaults) if defaults is not None else {
             "attempts": b.attempts, "iterations": b.iterations, "threshold": b.threshold, "timeout_s": b.timeout_s,
-            "max_cost_usd": b.max_cost_usd, "max_tokens": b.max_tokens}
+            "max_cost_usd": b.max_cost_usd, "max_tokens": b.max_tokens, "tool_calls": b.tool_calls}
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "builder" not in values:
             tunable = bool(task.start_code and find_params(task.start_code))
@@ -263,7 +264,9 @@ class RunService:
     def _builder(self, config: RunConfig, strategy: Strategy) -> Builder:
         if config.builder == "parametric":
             return ParametricBuilder()
-        llm = LLMBuilder(self._roles(strategy.model_rotation))
+        roles = self._roles(strategy.model_rotation)
+        acts = config.tool_calls > 0 and roles.supports_tools("builder")  # else it writes whole programs
+        llm = (ToolUsingBuilder if acts else LLMBuilder)(roles)
         builder: Builder = llm if config.builder == "llm" else HybridBuilder(llm)
         return OfflineFallback(builder) if self.models_config.offline_fallback("builder") == "parametric" else builder
 

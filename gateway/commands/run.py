@@ -30,6 +30,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="base seed of the parameter search")
     parser.add_argument("--max-cost-usd", type=float, help="stop the run once its model spend reaches this (status budget)")
     parser.add_argument("--max-tokens", type=int, help="stop the run once its model tokens (in + out) reach this")
+    parser.add_argument("--tool-calls", type=int, help="tool calls per iteration of a builder model that can call "
+                                                       "functions (default: the task's budget, 8); 0: whole programs")
     add_session_options(parser)
 
 
@@ -102,7 +104,8 @@ async def local_runs(args: argparse.Namespace, listener: Callable[..., None] | N
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("builder", "verifier", "attempts", "iterations", "threshold", "timeout_s", "seed", "max_cost_usd", "max_tokens")
+    names = ("builder", "verifier", "attempts", "iterations", "threshold", "timeout_s", "seed", "max_cost_usd", "max_tokens",
+             "tool_calls")
     return {n: getattr(args, n, None) for n in names if getattr(args, n, None) is not None}
 
 

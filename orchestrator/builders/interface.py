@@ -1,7 +1,8 @@
 """The one narrow interface every builder sits behind: propose a program, or fix a failed one.
 
-Builders only write code; they never execute it and never score it. They see the attempt's
-memory (typed steps with the evaluators' feedback) and return a `Proposal`.
+Builders write code and never score it. They see the attempt's memory (typed steps with the
+evaluators' feedback) and return a `Proposal`; a tool-using builder may act on the leased scene
+through the context's `Workbench` first, which records what it does as that code.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from harness.report import ExecutionReport
 from harness.vision_types import CallLog
 from orchestrator.degradation import Degradation
-from orchestrator.memory import AttemptMemory, IterationStep
+from orchestrator.memory import AttemptMemory, IterationStep, ToolCallRecord
 from orchestrator.state import AttemptState, RunConfig, Strategy
 from orchestrator.task import Task
+from orchestrator.workbench import Workbench
 
 __all__ = ["BuildContext", "Proposal", "Builder", "Siblings"]
 
@@ -39,6 +41,7 @@ class BuildContext(BaseModel):
     iteration: int
     examples: list[str] = Field(default_factory=list, description="programs that scored well on similar past tasks")
     siblings: Siblings | None = Field(None, description="the run's other attempts; None when the attempt runs alone")
+    workbench: Workbench | None = Field(None, description="the leased scene, for a builder that acts through tools")
 
     def shared_steps(self) -> list[IterationStep]:
         """This attempt's steps, then every sibling's."""
@@ -62,6 +65,7 @@ class Proposal(BaseModel):
     calls: list[CallLog] = Field(default_factory=list)
     model_s: float = 0.0
     degradations: list[Degradation] = Field(default_factory=list, description="an offline backend answered instead")
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list, description="a tool-using builder's calls")
 
 
 class Builder(Protocol):

@@ -31,6 +31,7 @@ class Completer(Protocol):
     """harness.model_roles.ModelRoles satisfies this."""
 
     async def complete(self, role: str, messages: list[dict[str, Any]]) -> tuple[str, CallLog]: ...
+    async def respond(self, role: str, messages: list[dict[str, Any]], **params: Any) -> tuple[dict[str, Any], CallLog]: ...
 
 
 def extract_code(text: str) -> tuple[str, str]:
@@ -71,15 +72,16 @@ class LLMBuilder:
         self.models = models
         self.role = role
 
-    async def _ask(self, messages: list[dict[str, Any]]) -> tuple[str, CallLog, float]:
+    async def _ask(self, messages: list[dict[str, Any]], **params: Any) -> tuple[dict[str, Any], CallLog, float]:
+        """The model's whole reply message (content, tool_calls), its CallLog and the seconds it took."""
         started = time.perf_counter()
         try:
-            text, log = await self.models.complete(self.role, messages)
+            message, log = await self.models.respond(self.role, messages, **params)
         except Exception as e:  # every model of the chain failed: our side, the attempt stops
             err = BuilderUnavailable(f"builder role {self.role!r}: {e}")
             err.log = getattr(e, "log", None)
             raise err from e
-        return text, log, time.perf_counter() - started
+        return message, log, time.perf_counter() - started
 
     def _proposal(self, text: str, log: CallLog, seconds: float) -> Proposal:
         plan, code = extract_code(text)
@@ -95,14 +97,16 @@ class LLMBuilder:
         messages = task_messages(ctx) + ctx.memory.to_messages()
         messages.append({"role": "user", "content": render(
             "builder_next", iteration=ctx.iteration, best_score=f"{best.score:.3f}" if best else "none")})
-        return self._proposal(*await self._ask(messages))
+        message, log, seconds = await self._ask(messages)
+        return self._proposal(message["content"], log, seconds)
 
     async def fix(self, ctx: BuildContext, code: str, report: ExecutionReport, number: int = 1) -> Proposal | None:
         """The fixer may answer with the full program or a unified diff against it (```diff)."""
         messages = task_messages(ctx) + [{"role": "user", "content": render(
             "builder_fix", code=code.rstrip(), error=report.feedback(), fix_number=number,
             fix_limit=ctx.config.fix_retries)}]
-        text, log, seconds = await self._ask(messages)
+        message, log, seconds = await self._ask(messages)
+        text = message["content"]
         diff = next((b.group("body") for b in _FENCE.finditer(text) if b.group("lang").lower() in ("diff", "patch")), None)
         if diff is None:
             return self._proposal(text, log, seconds)

@@ -11,7 +11,7 @@ import math
 
 from mathutils import Matrix, Vector
 
-__all__ = ["VIEW_DIRECTIONS", "camera_matrix", "auto_frame"]
+__all__ = ["VIEW_DIRECTIONS", "view_direction", "camera_matrix", "auto_frame"]
 
 SENSOR_MM = 36.0
 AUTO_MARGIN = 1.08
@@ -27,9 +27,20 @@ VIEW_DIRECTIONS: dict[str, Vector] = {
 }
 
 
-def camera_matrix(view: str, target: Vector, distance: float) -> Matrix:
-    """World matrix of a camera `distance` from `target` along the view's direction, looking at it, Z up."""
-    position = target + VIEW_DIRECTIONS[view] * distance
+def view_direction(view: str, orbit: tuple[float, float] | None = None) -> Vector:
+    """The view's direction, turned by `orbit` (azimuth about Z, then elevation, in degrees; kept off the poles)."""
+    direction = VIEW_DIRECTIONS[view]
+    if not orbit:
+        return direction
+    azimuth = math.atan2(direction.y, direction.x) + math.radians(orbit[0])
+    elevation = max(-89.0, min(89.0, math.degrees(math.asin(direction.z)) + orbit[1]))
+    e = math.radians(elevation)
+    return Vector((math.cos(e) * math.cos(azimuth), math.cos(e) * math.sin(azimuth), math.sin(e)))
+
+
+def camera_matrix(view: str, target: Vector, distance: float, orbit: tuple[float, float] | None = None) -> Matrix:
+    """World matrix of a camera `distance` from `target` along the view's (orbited) direction, looking at it, Z up."""
+    position = target + view_direction(view, orbit) * distance
     forward = (target - position).normalized()
     up = Vector((0.0, 1.0, 0.0)) if abs(forward.z) > 0.999 else Vector((0.0, 0.0, 1.0))
     right = forward.cross(up).normalized()

@@ -51,7 +51,8 @@ class SnippetTimeout(BaseException):
     """Raised in the main thread by the alarm; a BaseException so `except Exception` in a snippet cannot swallow it."""
 
 
-def run_snippet(code: str, timeout_s: float = 30.0, policy: Policy = Policy.LOG) -> ExecutionReport:
+def run_snippet(code: str, timeout_s: float = 30.0, policy: Policy = Policy.LOG, tools: object | None = None) -> ExecutionReport:
+    """`tools`: the worker's SnippetTools, offered to the code as `tools` (None: the name is not defined)."""
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     report = ExecutionReport(success=False, blender_version=bpy.app.version_string)
@@ -71,7 +72,7 @@ def run_snippet(code: str, timeout_s: float = 30.0, policy: Policy = Policy.LOG)
     t1 = time.perf_counter()
     try:
         with redirect_stdout(out), redirect_stderr(err), _alarm(timeout_s):
-            exec(compiled, _namespace())
+            exec(compiled, _namespace(tools))
         report.success = True
     except SnippetTimeout as exc:
         report.error_class = ErrorClass.TIMEOUT
@@ -123,9 +124,10 @@ def _back_to_object_mode() -> str:
     return f"the snippet left Blender in {mode} mode; switched back to OBJECT mode"
 
 
-def _namespace() -> dict[str, object]:
+def _namespace(tools: object | None) -> dict[str, object]:
     random.seed(RANDOM_SEED)  # the same program builds the same scene
     return {
+        **({"tools": tools} if tools is not None else {}),
         "__name__": "__main__",
         "__builtins__": builtins,
         "bpy": bpy,
@@ -208,7 +210,7 @@ def _delta(before: dict[str, tuple], after: dict[str, tuple]) -> SceneDelta:
     )
 
 
-Code = Annotated[str, Field(description="Python source run with bpy, bmesh, mathutils (Vector, Matrix, Euler, Color, Quaternion), math, random (seeded 0), json already imported")]
+Code = Annotated[str, Field(description="Python source run with bpy, bmesh, mathutils (Vector, Matrix, Euler, Color, Quaternion), math, random (seeded 0), json already imported, and `tools`: this worker's corrective and geometry-node tools as functions, e.g. tools.transform_to_floor(names=['Cube'])")]
 TimeoutS = Annotated[float, Field(gt=0, le=3600, description="interrupt pure-Python work after this many seconds")]
 
 
@@ -222,4 +224,5 @@ def register(mcp: FastMCP) -> None:
         a timeout or an attempt to exit all come back as success=false with details. stdout and
         stderr are captured; scene_delta lists objects added, removed and changed.
         """
-        return run_snippet(code, timeout_s, worker_state(ctx).code_policy)
+        state = worker_state(ctx)
+        return run_snippet(code, timeout_s, state.code_policy, state.tools)

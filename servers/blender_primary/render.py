@@ -42,10 +42,10 @@ def render_views(settings: RenderSettings, out_dir: Path) -> RenderPackResult:
     with RenderSession(scene, settings) as session:
         target, distance = Vector(settings.target), settings.distance
         if settings.framing == "auto":
-            target, distance = _auto_target(scene, session.added, settings.lens) or (target, distance)
+            target, distance = _auto_target(scene, session.added, settings) or (target, distance)
         for view in dict.fromkeys(settings.views):  # each view once, in the order asked
             path = out_dir / f"{view}.png"
-            location, rotation, _ = camera_matrix(view, target, distance).decompose()
+            location, rotation, _ = camera_matrix(view, target, distance, settings.orbit).decompose()
             # loc/rot (not matrix_world) so the depsgraph sees the move before this render
             session.camera.location, session.camera.rotation_euler = location, rotation.to_euler()
             session.camera.data.clip_end = max(1000.0, distance * 4)
@@ -65,18 +65,21 @@ def render_views(settings: RenderSettings, out_dir: Path) -> RenderPackResult:
     return RenderPackResult(settings=effective, views=views, total_ms=(time.perf_counter() - started) * 1000, added_for_render=added)
 
 
-def _auto_target(scene: bpy.types.Scene, exclude: list[str], lens: float) -> tuple[Vector, float] | None:
+def _auto_target(scene: bpy.types.Scene, exclude: list[str], settings: RenderSettings) -> tuple[Vector, float] | None:
+    """Target and distance fitting the visible geometry, or only the focus objects when named."""
     depsgraph = bpy.context.evaluated_depsgraph_get()
+    focus = set(settings.focus_objects or ())
     boxes = [
         world_bounds(obj, depsgraph)
         for obj in scene.objects
-        if obj.name not in exclude and obj.type not in ("CAMERA", "LIGHT", "EMPTY", "LIGHT_PROBE") and obj.visible_get()
+        if obj.name not in exclude and obj.type not in ("CAMERA", "LIGHT", "EMPTY", "LIGHT_PROBE")
+        and (obj.name in focus if focus else obj.visible_get())
     ]
     if not boxes:
         return None
     low = Vector([min(b[0][i] for b in boxes) for i in range(3)])
     high = Vector([max(b[1][i] for b in boxes) for i in range(3)])
-    return auto_frame(low, high, lens)
+    return auto_frame(low, high, settings.lens)
 
 
 Images = Annotated[bool, Field(description="attach the PNGs as image content; false: paths only (a client on this machine)")]
@@ -116,7 +119,8 @@ def register(mcp: FastMCP) -> None:
         `report` is execute_code's report; `render` the pack (images attached) or null when the code
         failed; a render that fails after good code is reported in `render_error`, the report kept.
         """
-        result = ExecutedRender(report=run_snippet(code, timeout_s, worker_state(ctx).code_policy))
+        state = worker_state(ctx)
+        result = ExecutedRender(report=run_snippet(code, timeout_s, state.code_policy, state.tools))
         content: list[ImageContent] = []
         if result.report.success:
             try:

@@ -17,6 +17,7 @@ from mathutils import Euler
 from harness.scene_types import RenderSettings
 from servers.blender_primary.camera_pack import SENSOR_MM
 from servers.blender_primary.cycles_devices import cycles_device
+from servers.blender_primary.errors import RenderError
 
 __all__ = ["PRESET_DEFAULT_SAMPLES", "RenderSession"]
 
@@ -56,6 +57,7 @@ class RenderSession:
                 self._apply_workbench()
             else:
                 self._apply_cycles()
+            self._isolate()
             self.camera = self._create_camera()
             scene.camera = self.camera
         except BaseException:
@@ -75,6 +77,20 @@ class RenderSession:
         for owner, attr, value in reversed(self._saved):
             setattr(owner, attr, value)
         self._saved.clear()
+
+    def _isolate(self) -> None:
+        """Check the focus objects exist; with `isolate`, hide every other object but lights for the render."""
+        focus = self.settings.focus_objects or []
+        missing = [name for name in focus if name not in self.scene.objects]
+        if missing:
+            names = ", ".join(sorted(o.name for o in self.scene.objects)[:40]) or "none"
+            raise RenderError(f"focus_objects: no object named {', '.join(map(repr, missing))} in the scene (objects: {names})")
+        if self.settings.isolate:
+            if not focus:
+                raise RenderError("isolate needs focus_objects: the objects to render alone")
+            for obj in self.scene.objects:
+                if obj.name not in focus and obj.type != "LIGHT":
+                    self._set(obj, "hide_render", True)
 
     def _set(self, owner: Any, attr: str, value: Any) -> None:
         old = getattr(owner, attr)

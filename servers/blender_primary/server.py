@@ -51,6 +51,7 @@ from servers.blender_primary import (
     scene_facts,
 )
 from servers.blender_primary.exit_guard import install_exit_guard
+from servers.blender_primary.snippet_tools import SnippetTools
 from servers.blender_primary.state import WorkerState
 
 __all__ = ["TOOL_MODULES", "create_server"]
@@ -72,8 +73,9 @@ def create_server(
     code_policy: Policy = Policy.LOG,
 ) -> FastMCP:
     @asynccontextmanager
-    async def lifespan(_server: FastMCP) -> AsyncIterator[dict[str, WorkerState]]:
-        state = WorkerState.prepare(workdir, baselines_dir, output_dir, code_policy)
+    async def lifespan(server: FastMCP) -> AsyncIterator[dict[str, WorkerState]]:
+        tools = await SnippetTools.from_server(server)
+        state = WorkerState.prepare(workdir, baselines_dir, output_dir, code_policy, tools)
         install_exit_guard()
         baselines.load(baselines.ensure_empty(state))
         yield {"state": state}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastmcp import Context
 
@@ -22,6 +23,7 @@ class WorkerState:
     output_dir: Path      # save_blend / export_scene write here only
     renders_dir: Path     # render_pack PNGs
     code_policy: Policy = Policy.LOG
+    tools: Any = None     # servers.blender_primary.snippet_tools.SnippetTools: `tools` in every snippet
 
     @classmethod
     def prepare(
@@ -30,6 +32,7 @@ class WorkerState:
         baselines_dir: Path | None = None,
         output_dir: Path | None = None,
         code_policy: Policy = Policy.LOG,
+        tools: Any = None,
     ) -> WorkerState:
         workdir = Path(workdir).resolve()
         state = cls(
@@ -38,6 +41,7 @@ class WorkerState:
             output_dir=Path(output_dir or workdir / "output").resolve(),
             renders_dir=workdir / "renders",
             code_policy=Policy(code_policy),
+            tools=tools,
         )
         for folder in (state.workdir, state.baselines_dir, state.output_dir, state.renders_dir):
             folder.mkdir(parents=True, exist_ok=True)

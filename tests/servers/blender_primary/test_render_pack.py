@@ -148,3 +148,35 @@ async def test_execute_and_render_renders_only_what_ran_cleanly(client: Client) 
     unrenderable, images = await run("r = bpy.context.scene.render\nr.use_border = True\nr.border_min_x = r.border_max_x = 0.5")
     assert unrenderable.report.success and unrenderable.render is None and images == []
     assert unrenderable.render_error.startswith("[RENDER_ERROR]")
+
+
+async def test_a_look_from_an_orbit_angle_a_close_up_and_an_isolated_object_leave_the_scene_as_it_was(client, tmp_path):
+    """The verifier's extra looks: an orbited camera sees the other side, focus_objects frames one object,
+    isolate renders it alone; none of them changes the scene or the named views."""
+    import cv2
+    import numpy as np
+
+    code = ("bpy.ops.mesh.primitive_cube_add(size=1, location=(-1.5, 0, 0.5)); bpy.context.active_object.name = 'Big'\n"
+            "bpy.ops.mesh.primitive_uv_sphere_add(radius=0.2, location=(1.5, 0, 0.2)); bpy.context.active_object.name = 'Small'")
+    assert (await client.call_tool("execute_code", {"code": code})).structured_content["success"]
+
+    async def look(**options):
+        result = await client.call_tool("render_pack", {"views": ["front"], "resolution": 64, "images": False, **options})
+        path = result.structured_content["views"]["front"]["path"]
+        return cv2.imread(path, cv2.IMREAD_GRAYSCALE)
+
+    def subject(image):  # the pixels that differ from the background's corner colour
+        return np.abs(image.astype(int) - int(image[0, 0])) > 12
+
+    plain = await look()
+    turned = await look(orbit=[90, 0])  # from the side: the two objects line up behind each other
+    assert subject(turned).any(axis=0).sum() < subject(plain).any(axis=0).sum() * 0.7
+    close = await look(framing="auto", focus_objects=["Small"])
+    assert subject(close).mean() > subject(plain).mean() * 2, "the small sphere fills the frame"
+    alone = await look(focus_objects=["Small"], isolate=True)  # the named view, the cube hidden
+    half = plain.shape[1] // 2
+    assert subject(alone)[:, half:].sum() == subject(plain)[:, half:].sum() > 0 and not subject(alone)[:, :half].any()
+    assert (await look() == plain).all(), "looks left the scene and the named view as they were"
+    failed = await client.call_tool("render_pack", {"views": ["front"], "resolution": 32, "focus_objects": ["Nope"]},
+                                    raise_on_error=False)
+    assert failed.is_error and "no object named 'Nope'" in failed.content[0].text and "Big" in failed.content[0].text
