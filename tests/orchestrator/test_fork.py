@@ -21,16 +21,18 @@ from pathlib import Path
 import pytest
 
 from gateway.services import GatewayServices
+from harness.model_config import ModelsConfig
 from harness.report import ErrorClass, ExceptionInfo, ExecutionReport
 from orchestrator.artifacts import RunFolder
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.coordinator import make_strategy
 from orchestrator.errors import ForkError, RunNotFound
 from orchestrator.fork import fork_point
-from orchestrator.memory import AttemptMemory, ExecutionRecord, IterationStep
+from orchestrator.memory import AttemptMemory, ExecutionRecord, IterationStep, image_part
 from orchestrator.params import find_params
 from orchestrator.service import RunService, RunStatus
 from orchestrator.state import AttemptState
+from tests.fakes.openai_server import FakeOpenAIServer
 from tests.orchestrator.conftest import running_services
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -97,6 +99,26 @@ async def test_a_fork_starts_from_the_iterations_program_and_memory_and_records_
     assert memory.prior is not None and memory.prior.prior is not None
     assert [s.index for s, _ in memory.history()] == [0, 1, 2, 0, 1, 0]
     assert code(again.run_dir, 0) == code(root, 1)
+
+
+async def test_a_model_builder_in_a_fork_goes_on_from_the_source_attempts_history(
+        services: GatewayServices, source: RunStatus):
+    forked = code(source.run_dir, 2)
+    with FakeOpenAIServer() as fake:
+        models = ModelsConfig.from_table({"builder": ["openai/gen"], "settings": {
+            "openai/gen": {"api_base": fake.base_url, "api_key": "sk-test"}}}, env={})
+        runs = RunService(services.provider, services.vision, services.config.runs_dir, models)
+        fake.script("gen", f"Keep it.\n```python\n{forked}```")
+        status = await runs.wait(await runs.fork(source.run_id, 0, 2, builder="llm", iterations=1))
+        first = fake.requests_for("gen")[0]
+    assert status.status == "completed" and status.builder == "llm", status
+    prompt = json.dumps(first.body["messages"])
+    assert "This attempt was forked" in prompt
+    assert all(f"Result of iteration {i}:" in prompt for i in (0, 1, 2))  # the source attempt's steps, in the window
+    assert json.dumps(forked)[1:-1] in prompt  # the forked program, as the start program and as iteration 2's
+    renders = sorted((Path(source.run_dir) / "attempts/attempt-000/iterations/iter-002/renders").glob("*.png"))
+    shown = [image_part(r)["image_url"]["url"] for r in renders]  # its four renders, copied into the fork
+    assert len(renders) == 4 and first.image_urls()[-4:] == shown and len(first.image_urls()) == 8  # + 4 references
 
 
 async def test_a_fork_of_an_iteration_that_does_not_exist_is_refused_naming_what_does(
