@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -198,8 +199,12 @@ class RunService:
         task = source.load_task().model_copy(update={"start_code": point.step.code})
         config = self._config(task, overrides, defaults=source.read_run().get("config", {}))
         folder = RunFolder.create(self.runs_dir, task)
-        seed_fork(folder, config, point)
-        self._write_new_run(folder, task, config, forked_from=point.origin())
+        try:
+            seed_fork(folder, config, point)
+            self._write_new_run(folder, task, config, forked_from=point.origin())
+        except BaseException:  # no half-made run folder is left behind
+            shutil.rmtree(folder.root, ignore_errors=True)
+            raise
         self._launch(folder, folder.load_task(), config)
         return folder.run_id
 
