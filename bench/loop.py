@@ -7,6 +7,9 @@
   demo task at DESIGN's default loop resolution (preview, 256²; references rendered from its
   truth.py in this run). demo_preview_128: the same on the demo task as shipped (128², where the
   fixed costs weigh most); final_preset: on the snowman task rendered with Cycles.
+- live_report (in each of those): the live report.html's time, summed over its writes, per
+  iteration ÷ the median iteration (fraction_of_iteration, target ≤ 0.02); unthrottled_fraction is
+  what one write per iteration would cost (a write's mean time ÷ the median iteration).
 - parallel_speedup: attempts per minute with 2 workers ÷ with 1, llm builder against a local
   OpenAI-compatible server answering after a fixed 1 s (target ≥ 1.8); parallel_speedup_parametric:
   the same for the CPU-bound parametric builder (no target).
@@ -100,19 +103,30 @@ async def overhead(service: RunService, task: Path, iterations: int, runs: int) 
     server has already analysed); an iteration's wall time runs from its start to the next one's,
     checkpoint and artifacts included."""
     pairs = []
+    live = {"writes": 0, "write_s": 0.0, "iterations": 0}
     for seed in range(runs):
         run_id = await service.start(task, builder="parametric", verifier="metrics", attempts=1,
                                      iterations=iterations, threshold=1.0, seed=seed)
         status = await service.wait(run_id)
         steps = Checkpoint.read(Path(status.run_dir))[0].memory.steps
         pairs += [(a, b.started_at - a.started_at - a.model_s) for a, b in zip(steps[1:], steps[2:]) if a.render_ms > 0]
+        written = json.loads((Path(status.run_dir) / "summary.json").read_text())["live_report"]
+        live["writes"] += written["writes"]
+        live["write_s"] += written["write_s"]
+        live["iterations"] += len(steps)
+    iter_s = statistics.median(wall for _, wall in pairs)
+    write_s = live["write_s"] / max(1, live["writes"])
     phases = {name: round(statistics.median(a.phase_ms.get(name, 0.0) for a, _ in pairs), 1)
               for name in ("build", "execute", "evaluate", "remember")}  # execute includes the render
     return {"iter_overhead_ratio": round(statistics.median(wall / (a.render_ms / 1000) for a, wall in pairs), 3),
             "resolution": load_task(task).render.resolution, "iterations": len(pairs),
             "iter_ms_median": round(statistics.median(wall * 1000 for _, wall in pairs), 1),
             "render_ms_median": round(statistics.median(a.render_ms for a, _ in pairs), 1),
-            "phase_ms_median": phases}
+            "phase_ms_median": phases,
+            "live_report": {"writes": live["writes"], "iterations": live["iterations"],
+                            "write_ms_mean": round(write_s * 1000, 2),
+                            "fraction_of_iteration": round(live["write_s"] / live["iterations"] / iter_s, 4),
+                            "unthrottled_fraction": round(write_s / iter_s, 4)}}
 
 
 async def at_loop_default(provider: Any, workdir: Path, resolution: int) -> Path:

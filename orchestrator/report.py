@@ -3,7 +3,9 @@ its score curve, its iterations' renders and what failed, then the model log.
 
 Self-contained HTML (inline CSS and SVG, no script, nothing fetched); images are relative paths
 derived from the run folder's layout, so the page works when the folder is moved, copied or
-served as is. Every piece of task, code, model or error text is escaped.
+served as is. Every piece of task, code, model or error text is escaped. While the run goes on,
+a live version (orchestrator.live_report) carries a "live" badge and refreshes itself every few
+seconds; the one written when the run ends does not.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from orchestrator.spend import spend_of
 from orchestrator.state import AttemptState, run_spend
 from orchestrator.task import Task
 
-__all__ = ["score_svg", "write_report"]
+__all__ = ["score_svg", "write_report", "LIVE_REFRESH_S"]
+
+LIVE_REFRESH_S = 3  # a live report reloads itself this often (a file:// page has no other way to update)
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#1d1d1f;background:#fafafa}
@@ -325,9 +329,10 @@ def _degraded(states: dict[int, AttemptState]) -> str:
 
 
 def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState], best: dict[str, Any] | None,
-                 threshold: float | None = None) -> None:
+                 threshold: float | None = None, live: bool = False) -> None:
     """Write report.html. The references shown are the run folder's own copies in ref/ (named by view):
-    the task given may be the original, whose reference paths lie outside the folder."""
+    the task given may be the original, whose reference paths lie outside the folder. `live`: the run
+    is still going (a badge naming the iterations done, and a refresh)."""
     threshold = task.budget.threshold if threshold is None else threshold
     meta = folder.read_run()
     config = meta.get("config", {})
@@ -344,12 +349,19 @@ def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState],
                 f"{config['max_tokens']:,} tokens" if config.get("max_tokens") else ""]
         cap = " / ".join(c for c in caps if c)
         facts.append(f"spent {_e(spent.describe())}" + (f" of {_e(cap)}" if cap else ""))
-    facts.append(f"written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    facts.append(f"written {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
+    if meta.get("forked_from"):
+        origin = meta["forked_from"]
+        facts.append(f"forked from {_e(origin.get('run_id'))}, attempt {_e(origin.get('attempt'))}, "
+                     f"iteration {_e(origin.get('iteration'))}")
     winner = best["attempt"] if best else None
+    done = sum(s.done_iterations for s in states.values())
+    badge = f" {_badge(f'live · {done} iteration(s) done · refreshes every {LIVE_REFRESH_S} s', 'busy')}" if live else ""
     parts = [('<!doctype html><html lang=en><meta charset=utf-8>'
               '<meta name=viewport content="width=device-width,initial-scale=1">'
-              f"<title>{_e(task.name)} · Colossus run</title><style>{_CSS}</style>"),
-             (f"<h1>{_e(task.name)}</h1><p class=muted>{_e(folder.run_id)} · {' · '.join(facts)}</p>"
+              + (f'<meta http-equiv="refresh" content="{LIVE_REFRESH_S}">' if live else "")
+              + f"<title>{_e(task.name)} · Colossus run</title><style>{_CSS}</style>"),
+             (f"<h1>{_e(task.name)}{badge}</h1><p class=muted>{_e(folder.run_id)} · {' · '.join(facts)}</p>"
               f"<p class=desc>{_e(task.description)}</p>"),
              _degraded(states),
              _best_card(folder, task, refs, states, best, threshold),
