@@ -126,13 +126,15 @@ def register_run_tools(app: FastMCP, services: GatewayServices) -> None:
         iterations: Annotated[int | None, Field(ge=1, le=50)] = None,
         max_cost_usd: Annotated[float | None, Field(gt=0, description="spend cap of the new run, USD")] = None,
         max_tokens: Annotated[int | None, Field(gt=0, description="token cap of the new run")] = None,
+        tool_calls: Annotated[int | None, Field(ge=0, le=50, description="tool calls per iteration of a builder model "
+                                                                         "that can call functions")] = None,
     ) -> dict[str, Any]:
         """Start a NEW run whose attempts all begin from one iteration of an existing run: that iteration's
         program and the builder's memory up to it (the parametric search starts at its parameter values).
         Options default to the source run's. Returns the new run_id at once; poll it with get_run, whose
         forked_from says where it came from."""
         overrides = {"builder": builder, "verifier": verifier, "attempts": attempts, "iterations": iterations,
-                     "max_cost_usd": max_cost_usd, "max_tokens": max_tokens}
+                     "max_cost_usd": max_cost_usd, "max_tokens": max_tokens, "tool_calls": tool_calls}
         async with _coordinator_errors():
             return {"run_id": await services.runs().fork(run_id, attempt, iteration, **overrides)}
 

@@ -22,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--iterations", type=int, help="iterations per attempt (default: the source run's)")
     parser.add_argument("--max-cost-usd", type=float, help="stop the run once its model spend reaches this (status budget)")
     parser.add_argument("--max-tokens", type=int, help="stop the run once its model tokens (in + out) reach this")
+    parser.add_argument("--tool-calls", type=int, help="tool calls per iteration of a builder model that can call "
+                                                       "functions (default: the source run's)")
     add_session_options(parser)
 
 
