@@ -7,9 +7,16 @@
   demo task at DESIGN's default loop resolution (preview, 256²; references rendered from its
   truth.py in this run). demo_preview_128: the same on the demo task as shipped (128², where the
   fixed costs weigh most); final_preset: on the snowman task rendered with Cycles.
+- live_report (in each of those): the live report.html's time, summed over its writes, per
+  iteration ÷ the median iteration (fraction_of_iteration, target ≤ 0.02); unthrottled_fraction is
+  what one write per iteration would cost (a write's mean time ÷ the median iteration).
 - parallel_speedup: attempts per minute with 2 workers ÷ with 1, llm builder against a local
   OpenAI-compatible server answering after a fixed 1 s (target ≥ 1.8); parallel_speedup_parametric:
   the same for the CPU-bound parametric builder (no target).
+- tool_builder: the tool-using builder beside the program-only one, both against the local server
+  answering after 1 s, on the demo task: each iteration's wall time minus its model time (median),
+  their ratio (overhead_ratio), and the tool calls per iteration. The scripted tool turn is a typical
+  one: edit with code and look at a view, call transform_to_floor, then stop (3 model calls).
 - renders_to_threshold: renders the parametric builder needs to reach the demo task's threshold,
   one attempt per seed (median target ≤ 12); search_efficiency: the same for uniform random
   search ÷ ours, same budget and seeds (target ≥ 10). A search that never reaches the threshold
@@ -96,19 +103,30 @@ async def overhead(service: RunService, task: Path, iterations: int, runs: int) 
     server has already analysed); an iteration's wall time runs from its start to the next one's,
     checkpoint and artifacts included."""
     pairs = []
+    live = {"writes": 0, "write_s": 0.0, "iterations": 0}
     for seed in range(runs):
         run_id = await service.start(task, builder="parametric", verifier="metrics", attempts=1,
                                      iterations=iterations, threshold=1.0, seed=seed)
         status = await service.wait(run_id)
         steps = Checkpoint.read(Path(status.run_dir))[0].memory.steps
         pairs += [(a, b.started_at - a.started_at - a.model_s) for a, b in zip(steps[1:], steps[2:]) if a.render_ms > 0]
+        written = json.loads((Path(status.run_dir) / "summary.json").read_text())["live_report"]
+        live["writes"] += written["writes"]
+        live["write_s"] += written["write_s"]
+        live["iterations"] += len(steps)
+    iter_s = statistics.median(wall for _, wall in pairs)
+    write_s = live["write_s"] / max(1, live["writes"])
     phases = {name: round(statistics.median(a.phase_ms.get(name, 0.0) for a, _ in pairs), 1)
               for name in ("build", "execute", "evaluate", "remember")}  # execute includes the render
     return {"iter_overhead_ratio": round(statistics.median(wall / (a.render_ms / 1000) for a, wall in pairs), 3),
             "resolution": load_task(task).render.resolution, "iterations": len(pairs),
             "iter_ms_median": round(statistics.median(wall * 1000 for _, wall in pairs), 1),
             "render_ms_median": round(statistics.median(a.render_ms for a, _ in pairs), 1),
-            "phase_ms_median": phases}
+            "phase_ms_median": phases,
+            "live_report": {"writes": live["writes"], "iterations": live["iterations"],
+                            "write_ms_mean": round(write_s * 1000, 2),
+                            "fraction_of_iteration": round(live["write_s"] / live["iterations"] / iter_s, 4),
+                            "unthrottled_fraction": round(write_s / iter_s, 4)}}
 
 
 async def at_loop_default(provider: Any, workdir: Path, resolution: int) -> Path:
@@ -125,6 +143,28 @@ async def at_loop_default(provider: Any, workdir: Path, resolution: int) -> Path
         done = await scene.execute_and_render((folder / "truth.py").read_text(), task.render, folder / "ref")
     assert done.render is not None and set(done.render.views) >= set(task.references), done
     return toml
+
+
+def tool_turn(n: int) -> list[Reply]:
+    """One iteration of a typical tool-using turn: act in code and look, call a worker tool, stop."""
+    def call(tool: str, k: int, **arguments: Any) -> dict[str, Any]:
+        return {"id": f"c{n}_{k}", "type": "function", "function": {"name": tool, "arguments": json.dumps(arguments)}}
+    return [Reply(tool_calls=[call("execute_code", 1, code="bpy.data.objects['Block'].location.x += 0.05"),
+                              call("look", 2, view="front")]),
+            Reply(tool_calls=[call("transform_to_floor", 3, names=["Block"])]),
+            Reply(text="Nudged the block and put it on the floor.")]
+
+
+async def builder_overhead(service: RunService, task: Path, iterations: int) -> dict[str, Any]:
+    """Iteration wall time minus model time (medians) of one llm-builder attempt; tool calls per iteration."""
+    run_id = await service.start(task, builder="llm", verifier="metrics", attempts=1, iterations=iterations,
+                                 threshold=1.0)
+    steps = Checkpoint.read(Path((await service.wait(run_id)).run_dir))[0].memory.steps
+    assert len(steps) == iterations and all(s.ran for s in steps), [s.error or s.execution for s in steps]
+    return {"non_model_ms_median": round(statistics.median(
+                (b.started_at - a.started_at - a.model_s) * 1000 for a, b in zip(steps, steps[1:])), 1),
+            "model_s_median": round(statistics.median(s.model_s for s in steps), 2),
+            "tool_calls_per_iteration": statistics.mean(len(s.tool_calls) for s in steps), "builder": steps[-1].builder}
 
 
 async def attempts_per_minute(service: RunService, task: Path, builder: str, attempts: int, iterations: int) -> float:
@@ -227,13 +267,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     with FakeOpenAIServer(latency_s=1.0) as fake:
         models = ModelsConfig.from_table({"builder": ["openai/bench"], "settings": {
             "openai/bench": {"api_base": fake.base_url, "api_key": "sk-bench"}}}, env={})
+        tool_models = ModelsConfig.from_table({"builder": ["openai/bench-tools"], "settings": {
+            "openai/bench-tools": {"api_base": fake.base_url, "api_key": "sk-bench", "function_calling": True}}}, env={})
         async with pool(workdir, 2) as services:
             task_path = EXAMPLES / DEMO_TASK / "task.toml"
             task = load_task(task_path)
             fake.set_default(Reply(text=f"Same program.\n```python\n{task.start_code}```"))
 
-            def service(size: int, builder_factory: Any = None) -> RunService:
-                return RunService(Slots(services.provider, size), services.vision, workdir / "runs", models,
+            def service(size: int, builder_factory: Any = None, models_config: ModelsConfig = models) -> RunService:
+                return RunService(Slots(services.provider, size), services.vision, workdir / "runs", models_config,
                                   memory_dir=workdir / "memory", builder_factory=builder_factory)
 
             await attempts_per_minute(service(1), task_path, "llm", 1, 1)  # warm-up: litellm's import costs ~3 s once
@@ -252,6 +294,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             out["parallel_speedup"] = round(per_min[("llm", 2)] / per_min[("llm", 1)], 3)
             out["parallel_speedup_parametric"] = round(per_min[("parametric", 2)] / per_min[("parametric", 1)], 3)
             out["attempts_per_min"] = {f"{b}_{w}w": round(v, 2) for (b, w), v in per_min.items()}
+
+            for n in range(args.tool_iterations):
+                fake.script("bench-tools", *tool_turn(n))
+            program = await builder_overhead(service(1), task_path, args.tool_iterations)
+            tools = await builder_overhead(service(1, models_config=tool_models), task_path, args.tool_iterations)
+            out["tool_builder"] = {"program": program, "tools": tools, "overhead_ratio": round(
+                tools["non_model_ms_median"] / program["non_model_ms_median"], 3)}
 
             threshold = task.budget.threshold
             random_search = service(2, builder_factory=lambda config, strategy: RandomBuilder())
@@ -281,6 +330,7 @@ if __name__ == "__main__":
     parser.add_argument("--random-budget", type=int, default=150, help="renders per random search")
     parser.add_argument("--random-renders", type=int, default=24, help="random renders per task for the rank correlation")
     parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--tool-iterations", type=int, default=6, help="iterations per builder for tool_builder")
     args = parser.parse_args()
     result = serving.run(main(args))
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))

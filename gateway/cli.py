@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("gateway.commands.show", "show a run's attempts, scores and best result"),
     "report": ("gateway.commands.report", "rewrite a run's report.html and print its path"),
     "resume": ("gateway.commands.resume", "continue a run from its checkpoint"),
+    "fork": ("gateway.commands.fork", "start a new run from one iteration of a run (its program and memory)"),
     "models": ("gateway.commands.models", "check the configured model roles"),
     "finalize": ("gateway.commands.finalize", "turn a run's best scene or a mesh file into an engine-ready asset"),
     "history": ("gateway.commands.history", "the execution history of host-driven execute_code / run_attempt calls"),

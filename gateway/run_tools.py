@@ -1,4 +1,4 @@
-"""start_run, get_run, list_runs, cancel_run, resume_run and runs://{run_id}: the coordinator's RunService.
+"""start_run, get_run, list_runs, cancel_run, resume_run, fork_run and runs://{run_id}: the coordinator's RunService.
 
 When the orchestrator cannot provide a RunService, each says so with [COORDINATOR_UNAVAILABLE]
 instead of pretending. The coordinator's own errors (unknown run, bad task) reach the host as
@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import mcp_types
 from fastmcp import FastMCP
@@ -115,6 +115,29 @@ def register_run_tools(app: FastMCP, services: GatewayServices) -> None:
         """Continue a run after a crash or cancel, from its last checkpoint."""
         async with _coordinator_errors():
             return {"run_id": await services.runs().resume(run_id)}
+
+    @app.tool
+    async def fork_run(
+        run_id: RunId,
+        attempt: Annotated[int, Field(ge=0, description="attempt of that run to fork from (get_run's attempts)")],
+        iteration: Annotated[int, Field(ge=0, description="its completed iteration to start from")],
+        builder: Literal["llm", "parametric", "hybrid"] | None = None,
+        verifier: Literal["vlm", "metrics", "both"] | None = None,
+        attempts: Annotated[int | None, Field(ge=1, le=16)] = None,
+        iterations: Annotated[int | None, Field(ge=1, le=50)] = None,
+        max_cost_usd: Annotated[float | None, Field(gt=0, description="spend cap of the new run, USD")] = None,
+        max_tokens: Annotated[int | None, Field(gt=0, description="token cap of the new run")] = None,
+        tool_calls: Annotated[int | None, Field(ge=0, le=50, description="tool calls per iteration of a builder model "
+                                                                         "that can call functions")] = None,
+    ) -> dict[str, Any]:
+        """Start a NEW run whose attempts all begin from one iteration of an existing run: that iteration's
+        program and the builder's memory up to it (the parametric search starts at its parameter values).
+        Options default to the source run's. Returns the new run_id at once; poll it with get_run, whose
+        forked_from says where it came from."""
+        overrides = {"builder": builder, "verifier": verifier, "attempts": attempts, "iterations": iterations,
+                     "max_cost_usd": max_cost_usd, "max_tokens": max_tokens, "tool_calls": tool_calls}
+        async with _coordinator_errors():
+            return {"run_id": await services.runs().fork(run_id, attempt, iteration, **overrides)}
 
     @app.resource("runs://{run_id}", mime_type="application/json")
     async def run_resource(run_id: str) -> str:

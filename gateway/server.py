@@ -41,8 +41,8 @@ __all__ = ["create_gateway", "HIGH_LEVEL_TOOLS"]
 
 HIGH_LEVEL_TOOLS = (
     "reset_to_baseline", "execute_code", "render_pack", "verify", "release_scene", "run_attempt",
-    "start_run", "get_run", "list_runs", "cancel_run", "resume_run", "get_iteration", "mesh_status", "finalize_asset",
-    "get_finalize",
+    "start_run", "get_run", "list_runs", "cancel_run", "resume_run", "fork_run", "get_iteration", "mesh_status",
+    "finalize_asset", "get_finalize",
 )
 MAX_CODE_TIMEOUT_S = 40.0
 RENDER_CAPS = {"resolution": 2048, "samples": 1024}  # what one host call may ask for: it must end in ~50 s

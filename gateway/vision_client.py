@@ -17,7 +17,7 @@ from gateway.errors import UpstreamUnavailable
 from gateway.mesh import Upstream
 from gateway.relay_client import error_text
 from harness.scene_types import SceneInfo
-from harness.vision_types import CheckResult, VerifierOutput
+from harness.vision_types import CheckResult, CritiqueTurn, Look, VerifierOutput
 
 __all__ = ["VisionClient"]
 
@@ -75,6 +75,14 @@ class VisionClient:
         if reference:
             args["reference"] = _paths(reference)
         return VerifierOutput.model_validate(await self._call("critique", args))
+
+    async def investigate(self, images: dict[str, Path], task: str, reference: dict[str, Path] | None,
+                          looks: list[Look], max_looks: int) -> CritiqueTurn:
+        args: dict[str, Any] = {"images": _paths(images), "task": task, "max_looks": max_looks,
+                                "looks": [look.model_dump(mode="json") for look in looks]}
+        if reference:
+            args["reference"] = _paths(reference)
+        return CritiqueTurn.model_validate(await self._call("investigate", args))
 
 
 def _paths(images: dict[str, Path]) -> dict[str, str]:

@@ -23,6 +23,9 @@ __all__ = [
     "COMBINED_WEIGHTS",
     "VerifierScores",
     "VerifierOutput",
+    "LookRequest",
+    "Look",
+    "CritiqueTurn",
     "CallLog",
 ]
 
@@ -152,6 +155,26 @@ class CallLog(BaseModel):
     structured_output: bool = Field(False, description="a JSON-schema response_format was sent")
 
 
+class LookRequest(BaseModel):
+    """An extra look the verifier asks for before it judges (the camera pack itself stays fixed)."""
+
+    kind: Literal["orbit", "closeup", "isolate"] = Field(description="orbit: the scene from another angle; closeup: "
+                                                         "one object filling the frame; isolate: one object alone")
+    view: Literal["front", "side", "top", "iso", "back", "left"] = Field("iso", description="the view it starts from")
+    object: str | None = Field(None, max_length=63, description="closeup / isolate: the object's name")
+    azimuth: float = Field(0.0, ge=-180, le=180, description="orbit: degrees to turn about the vertical axis")
+    elevation: float = Field(0.0, ge=-80, le=80, description="orbit: degrees to raise the camera")
+    reason: str = Field("", max_length=500, description="what the look should settle")
+
+
+class Look(BaseModel):
+    """A look taken: the PNG, or why it could not be rendered (e.g. no such object)."""
+
+    request: LookRequest
+    image: str | None = Field(None, description="path of the PNG")
+    error: str | None = None
+
+
 class VerifierOutput(BaseModel):
     """The VLM critique (§3.4.3), plus how it was obtained."""
 
@@ -163,6 +186,15 @@ class VerifierOutput(BaseModel):
     positive_aspects: list[str] = Field(default_factory=list)
     calls: list[CallLog] = Field(default_factory=list, description="model calls that produced this critique")
     raw_replies: list[str] = Field(default_factory=list, description="the model's replies as received (for verifier_raw.txt)")
+    looks: list[Look] = Field(default_factory=list, description="extra looks the verifier took before judging")
 
     def to_dict(self) -> dict[str, object]:
         return self.model_dump(mode="json")
+
+
+class CritiqueTurn(BaseModel):
+    """One turn of an investigating critique: the verdict, or the looks wanted first (ask again with them taken)."""
+
+    verdict: VerifierOutput | None = None
+    looks: list[LookRequest] = Field(default_factory=list)
+    calls: list[CallLog] = Field(default_factory=list, description="model calls of a turn that asked for looks")

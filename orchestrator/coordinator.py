@@ -19,6 +19,7 @@ from orchestrator.artifacts import RunFolder, write_json
 from orchestrator.builders.interface import Builder, Siblings
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.degradation import degradations
+from orchestrator.live_report import LiveReport
 from orchestrator.loop import AttemptContext, run_attempt
 from orchestrator.memory import IterationStep
 from orchestrator.prompts import strategy_variants
@@ -68,9 +69,12 @@ class Coordinator:
     _pool_baseline: str | None = None  # the id a .blend baseline was imported under
     _slots: asyncio.Semaphore = field(init=False)  # attempts queue here, not in the pool's bounded wait
     siblings: Siblings = field(init=False)  # the attempts as their builders see them (shared evaluations)
+    live: LiveReport = field(init=False)  # report.html while the run goes on
 
     def __post_init__(self) -> None:
         self._slots = asyncio.Semaphore(max(1, self.provider.size))
+        self.live = LiveReport(self.folder, self.task, self.config.threshold,
+                               lambda: (self.states, self.best_doc(with_files=False)))
 
     async def run(self) -> dict[str, Any]:
         """Run (or resume) every unfinished attempt; returns summary.json's content."""
@@ -101,7 +105,8 @@ class Coordinator:
             status = "cancelled"
             raise
         finally:
-            summary = self._finish(status, started)
+            live = self.live.close()
+            summary = self._finish(status, started, live)
             checkpoint.close()
         return summary
 
@@ -119,7 +124,7 @@ class Coordinator:
                 ctx = AttemptContext(task=task, config=self.config, folder=self.folder, scene=scene,
                                      vision=self.vision, builder=self.builder_for(state.strategy),
                                      checkpoint=checkpoint, deadline=deadline, summarizer=self.summarizer,
-                                     examples=examples, on_step=self.on_step, siblings=self.siblings,
+                                     examples=examples, on_step=self._stepped, siblings=self.siblings,
                                      offline_verifier=self.offline_verifier, over_budget=self._over_budget())
                 await run_attempt(ctx, state)
         except asyncio.CancelledError:
@@ -171,22 +176,36 @@ class Coordinator:
             return None
         return lambda: budget_exceeded(run_spend(self.states), *caps)
 
+    def _stepped(self, state: AttemptState, step: IterationStep) -> None:
+        self.live.changed()
+        if self.on_step is not None:
+            self.on_step(state, step)
+
     def best(self) -> tuple[AttemptState, IterationStep] | None:
         scored = [(s, s.best) for s in self.states.values() if s.best is not None]
         if not scored:
             return None
         return max(scored, key=lambda sb: (sb[1].score, -sb[0].index))
 
-    def _finish(self, status: str, started: float) -> dict[str, Any]:
+    def best_doc(self, with_files: bool = True) -> dict[str, Any] | None:
+        """best_attempt.json's content (`with_files`: its code and final scene paths) for the best so far."""
+        best = self.best()
+        if best is None:
+            return None
+        state, step = best
+        doc = {"attempt": state.index, "iteration": step.index, "score": step.score,
+               "renders": {v: self.folder.rel(p) for v, p in step.renders.items()}}
+        if with_files:
+            doc["code"] = self.folder.rel(self.folder.iter_dir(state.index, step.index) / "code.py")
+            doc["final_scene"] = self.folder.rel(self.folder.attempt_dir(state.index) / "final_scene.blend")
+        return doc
+
+    def _finish(self, status: str, started: float, live: dict[str, Any]) -> dict[str, Any]:
         """best_attempt.json, summary.json, report.html, run.json status, and the cross-run memory."""
         best = self.best()
-        best_doc = None
-        if best is not None:
+        best_doc = self.best_doc()
+        if best is not None and best_doc is not None:
             state, step = best
-            best_doc = {"attempt": state.index, "iteration": step.index, "score": step.score,
-                        "renders": {v: self.folder.rel(p) for v, p in step.renders.items()},
-                        "code": self.folder.rel(self.folder.iter_dir(state.index, step.index) / "code.py"),
-                        "final_scene": self.folder.rel(self.folder.attempt_dir(state.index) / "final_scene.blend")}
             write_json(self.folder.root / "best_attempt.json", best_doc)
             if self.recall is not None and status != "cancelled":
                 front = step.renders.get("front") or next(iter(step.renders.values()), None)
@@ -201,6 +220,7 @@ class Coordinator:
             "attempts": [{"attempt": s.index, "status": s.status, "iterations": s.done_iterations,
                           "best_score": s.best_score, "scores": [x.score for x in s.memory.steps],
                           "strategy": s.strategy.prompt_variant, "error": s.error} for s in self.states.values()],
+            "live_report": live,
         }
         write_json(self.folder.root / "summary.json", summary)
         self._update_run(status=status, finished_at=time.time(), degraded=degradations(self.states),

@@ -13,7 +13,8 @@
     ├── PromptError                   a prompt template and its variables disagree (missing, unknown, malformed)
     ├── AssetError                    asset finalization stopped; the text names the stage (orchestrator.asset_pipeline)
     │   └── ProfileError              unknown profile, unknown key, impossible budget (names the file and the key)
-    └── RunNotFound                   no run with that id under the runs directory
+    ├── RunNotFound                   no run with that id under the runs directory
+    └── ForkError                     a fork point that does not exist or did not run (names the ones that do)
 
 Foreign exceptions are translated into these at exactly one boundary per seam (`raise ... from e`).
 """
@@ -34,6 +35,7 @@ __all__ = [
     "RunNotFound",
     "AssetError",
     "ProfileError",
+    "ForkError",
 ]
 
 
@@ -89,3 +91,8 @@ class AssetError(OrchestratorError):
 
 class ProfileError(AssetError):
     """A finalize profile is unknown or invalid; the message names the file and the key."""
+
+
+class ForkError(OrchestratorError):
+    """The attempt or iteration to fork from does not exist, or its program did not run; the message
+    names what the run has."""

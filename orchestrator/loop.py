@@ -18,13 +18,14 @@ from pathlib import Path
 
 from harness.classifier import classify_exit
 from harness.report import ErrorClass, ExceptionInfo, ExecutionReport
-from harness.vision_types import SentinelReport
+from harness.vision_types import CallLog, Look, SentinelReport, VerifierOutput
 from orchestrator.artifacts import RunFolder
 from orchestrator.builders.interface import BuildContext, Builder, Proposal, Siblings
 from orchestrator.builders.llm import Completer
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.degradation import VERIFIER_UNAVAILABLE_TAG, Degradation, degraded
 from orchestrator.errors import AttemptStopped, BuilderUnavailable, SceneFault, VerifierFault
+from orchestrator.looks import take_looks
 from orchestrator.memory import ExecutionRecord, IterationStep
 from orchestrator.prompts import render
 from orchestrator.scene import Scene, Vision
@@ -251,7 +252,7 @@ async def _evaluate(ctx: AttemptContext, state: AttemptState, step: IterationSte
         if not vlm:
             return
         try:
-            step.critique = await ctx.vision.critique(renders, ctx.task.description, dict(ctx.task.references) or None)
+            step.critique = await _investigate(ctx, state, step, renders)
         except Exception as e:
             if VERIFIER_UNAVAILABLE_TAG not in str(e):
                 raise
@@ -277,6 +278,30 @@ async def _evaluate(ctx: AttemptContext, state: AttemptState, step: IterationSte
               + [c.overall_score for c in (step.critique,) if c])
     step.sentinel_penalty = sentinel_penalty(step.sentinel, ctx.config) if step.sentinel else 0.0
     step.score = max(0.0, sum(scores) / len(scores) - step.sentinel_penalty) if scores else 0.0
+
+
+async def _investigate(ctx: AttemptContext, state: AttemptState, step: IterationStep, renders: dict[str, Path]) -> VerifierOutput:
+    """The VLM critique, in turns while the verifier asks for extra looks (at most `verifier_looks`).
+
+    The worker was sent back to its baseline when the pack was done; a look waits for that reset,
+    rebuilds the iteration's scene and renders, then the reset for the next iteration starts again.
+    """
+    refs = dict(ctx.task.references) or None
+    looks: list[Look] = []
+    calls: list[CallLog] = []
+    while True:
+        turn = await ctx.vision.investigate(renders, ctx.task.description, refs, looks,
+                                            ctx.config.verifier_looks - len(looks))
+        if turn.verdict is not None:
+            return turn.verdict.model_copy(update={"calls": calls + turn.verdict.calls})
+        if not turn.looks or len(looks) >= ctx.config.verifier_looks:
+            raise VerifierFault("the verifier neither judged nor asked for a look it may still take")
+        calls += turn.calls
+        await _reset(ctx)
+        looks += await take_looks(ctx.scene, step.code, ctx.task.render, turn.looks,
+                                  ctx.folder.iter_dir(state.index, step.index) / "looks", len(looks) + 1,
+                                  ctx.config.execute_timeout_s)
+        ctx.reset_ahead = asyncio.ensure_future(ctx.scene.reset(ctx.task.start.baseline))
 
 
 async def _succeeded(work: Awaitable[None]) -> bool:

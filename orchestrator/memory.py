@@ -148,11 +148,18 @@ def image_part(path: Path) -> dict[str, Any]:
 
 
 class AttemptMemory(BaseModel):
-    """The attempt's steps, a sliding window over them, and summaries of the steps that left it."""
+    """The attempt's steps, a sliding window over them, and summaries of the steps that left it.
+
+    A forked attempt (orchestrator.fork) also remembers `prior`: the memory of the attempt it was
+    forked from, up to the forked iteration. Its steps come first in the prompt's history, so the
+    builder goes on from the conversation it had there; they are not this attempt's iterations
+    (no files, no score, no spend of this run).
+    """
 
     steps: list[IterationStep] = Field(default_factory=list)
     window: int = Field(3, ge=1)
     summaries: dict[int, str] = Field(default_factory=dict, description="step index → summary text")
+    prior: AttemptMemory | None = Field(None, description="a fork's inherited memory, up to the forked iteration")
 
     def add(self, step: IterationStep) -> None:
         self.steps = [s for s in self.steps if s.index != step.index] + [step]
@@ -162,20 +169,31 @@ class AttemptMemory(BaseModel):
         return max(ran, key=lambda s: (s.score, -s.index)) if ran else None
 
     def older(self) -> list[IterationStep]:
-        """Steps that fell out of the window (they are shown as summaries)."""
+        """Own steps that fell out of the window (they are shown as summaries). A fork's inherited
+        steps come before its own, so its own steps are the window's tail either way."""
         return self.steps[: max(0, len(self.steps) - self.window)]
 
     def unsummarised(self) -> list[IterationStep]:
         return [s for s in self.older() if s.index not in self.summaries]
 
+    def history(self) -> list[tuple[IterationStep, str | None]]:
+        """Every remembered step, oldest first, with its summary when one was written: inherited, then own."""
+        inherited = self.prior.history() if self.prior is not None else []
+        return inherited + [(s, self.summaries.get(s.index)) for s in self.steps]
+
     def to_messages(self) -> list[Message]:
         """Summaries of older steps, then the window in full; only the newest step carries its renders."""
         out: list[Message] = []
-        older = self.older()
-        if older:
-            text = "\n".join(self.summaries.get(s.index) or s.summary() for s in older)
+        history = self.history()
+        inherited = len(history) - len(self.steps)
+        if inherited:
+            out.append({"role": "user", "content": (
+                f"This attempt was forked from another one: the first {inherited} iteration(s) below are that "
+                "attempt's, numbered as they were there; this attempt's own iterations follow, numbered from 0.")})
+        cut = max(0, len(history) - self.window)
+        if cut:
+            text = "\n".join(summary or s.summary() for s, summary in history[:cut])
             out.append({"role": "user", "content": f"Summary of earlier iterations:\n{text}"})
-        recent = self.steps[len(older):]
-        for i, step in enumerate(recent):
-            out += step.to_messages(with_images=i == len(recent) - 1)
+        for i, (step, _) in enumerate(history[cut:], start=cut):
+            out += step.to_messages(with_images=i == len(history) - 1)
         return out

@@ -3,7 +3,9 @@ its score curve, its iterations' renders and what failed, then the model log.
 
 Self-contained HTML (inline CSS and SVG, no script, nothing fetched); images are relative paths
 derived from the run folder's layout, so the page works when the folder is moved, copied or
-served as is. Every piece of task, code, model or error text is escaped.
+served as is. Every piece of task, code, model or error text is escaped. While the run goes on,
+a live version (orchestrator.live_report) carries a "live" badge and refreshes itself every few
+seconds; the one written when the run ends does not.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from orchestrator.spend import spend_of
 from orchestrator.state import AttemptState, run_spend
 from orchestrator.task import Task
 
-__all__ = ["score_svg", "write_report"]
+__all__ = ["score_svg", "write_report", "LIVE_REFRESH_S"]
+
+LIVE_REFRESH_S = 3  # a live report reloads itself this often (a file:// page has no other way to update)
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#1d1d1f;background:#fafafa}
@@ -156,16 +160,23 @@ def _directions(step: IterationStep) -> str:
     return f'<h3>Against the reference</h3><ul class=dirs>{"".join(f"<li>{_e(d)}</li>" for d in step.compare.directions)}</ul>'
 
 
-def _critique(step: IterationStep) -> str:
-    """What the VLM verifier said about an iteration, when one was asked."""
+def _critique(folder: RunFolder, attempt: int, step: IterationStep) -> str:
+    """What the VLM verifier said about an iteration, when one was asked, with the extra looks it took."""
     c = step.critique
     if c is None:
         return ""
+    looks_dir = folder.iter_dir(attempt, step.index) / "looks"  # by the layout: stored paths go stale when moved
+    looks = "".join(
+        (f'<figure><img src="{_src(folder, looks_dir / f"verifier-{n}" / f"{lk.request.view}.png")}" alt="look {n}">'
+         if lk.image else f'<figure><div class=fail title="{_e(lk.error)}">{_e(lk.request.kind)} failed</div>')
+        + f'<figcaption>{_e(lk.request.kind)} {_e(lk.request.object or lk.request.view)}</figcaption></figure>'
+        for n, lk in enumerate(c.looks, 1))
     scores = " · ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in c.scores.model_dump().items())
     lists = "".join(f"<dt>{name}</dt><dd><ul>{''.join(f'<li>{_e(x)}</li>' for x in xs)}</ul></dd>"
                     for name, xs in (("Issues", c.issues), ("Suggestions", c.suggestions), ("Good", c.positive_aspects)) if xs)
+    taken = f'<p class=muted>Extra looks it took:</p><div class=strip>{looks}</div>' if looks else ""
     return (f'<h3>Verifier critique <span class=muted>overall {c.overall_score:.2f} · {scores}</span></h3>'
-            f'<dl class=crit>{lists}</dl>')
+            f'<dl class=crit>{lists}</dl>{taken}')
 
 
 def _best_card(folder: RunFolder, task: Task, refs: dict[str, Path], states: dict[int, AttemptState],
@@ -183,7 +194,8 @@ def _best_card(folder: RunFolder, task: Task, refs: dict[str, Path], states: dic
     plan = f'<p class=muted>Plan: {_e(step.plan.strip())}</p>' if step.plan.strip() else ""
     return (f'<section class="card win"><h2>Best: <a href="#attempt-{state.index}">attempt {state.index}</a>, '
             f'iteration {step.index} — score {best["score"]:.3f}{penalty} {reached}</h2>'
-            f'{_views_table(folder, task.render.views, refs, state.index, step)}{_directions(step)}{_critique(step)}'
+            f'{_views_table(folder, task.render.views, refs, state.index, step)}{_directions(step)}'
+            f'{_critique(folder, state.index, step)}'
             f'<h3>Winning code</h3>{plan}{_tools(step)}<pre><code>{_e(step.code)}</code></pre></section>')
 
 
@@ -317,9 +329,10 @@ def _degraded(states: dict[int, AttemptState]) -> str:
 
 
 def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState], best: dict[str, Any] | None,
-                 threshold: float | None = None) -> None:
+                 threshold: float | None = None, live: bool = False) -> None:
     """Write report.html. The references shown are the run folder's own copies in ref/ (named by view):
-    the task given may be the original, whose reference paths lie outside the folder."""
+    the task given may be the original, whose reference paths lie outside the folder. `live`: the run
+    is still going (a badge naming the iterations done, and a refresh)."""
     threshold = task.budget.threshold if threshold is None else threshold
     meta = folder.read_run()
     config = meta.get("config", {})
@@ -336,12 +349,19 @@ def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState],
                 f"{config['max_tokens']:,} tokens" if config.get("max_tokens") else ""]
         cap = " / ".join(c for c in caps if c)
         facts.append(f"spent {_e(spent.describe())}" + (f" of {_e(cap)}" if cap else ""))
-    facts.append(f"written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    facts.append(f"written {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
+    if meta.get("forked_from"):
+        origin = meta["forked_from"]
+        facts.append(f"forked from {_e(origin.get('run_id'))}, attempt {_e(origin.get('attempt'))}, "
+                     f"iteration {_e(origin.get('iteration'))}")
     winner = best["attempt"] if best else None
+    done = sum(s.done_iterations for s in states.values())
+    badge = f" {_badge(f'live · {done} iteration(s) done · refreshes every {LIVE_REFRESH_S} s', 'busy')}" if live else ""
     parts = [('<!doctype html><html lang=en><meta charset=utf-8>'
               '<meta name=viewport content="width=device-width,initial-scale=1">'
-              f"<title>{_e(task.name)} · Colossus run</title><style>{_CSS}</style>"),
-             (f"<h1>{_e(task.name)}</h1><p class=muted>{_e(folder.run_id)} · {' · '.join(facts)}</p>"
+              + (f'<meta http-equiv="refresh" content="{LIVE_REFRESH_S}">' if live else "")
+              + f"<title>{_e(task.name)} · Colossus run</title><style>{_CSS}</style>"),
+             (f"<h1>{_e(task.name)}{badge}</h1><p class=muted>{_e(folder.run_id)} · {' · '.join(facts)}</p>"
               f"<p class=desc>{_e(task.description)}</p>"),
              _degraded(states),
              _best_card(folder, task, refs, states, best, threshold),

@@ -14,7 +14,7 @@ from harness.report import ExecutionReport
 from harness.scene_types import ExecutedRender, RenderSettings, SceneInfo
 
 if TYPE_CHECKING:  # written by the vision helper; imported lazily so this module stays importable alone
-    from harness.vision_types import CheckResult, VerifierOutput
+    from harness.vision_types import CheckResult, CritiqueTurn, Look, VerifierOutput
 
 __all__ = ["Scene", "SceneProvider", "Vision"]
 
@@ -61,3 +61,7 @@ class Vision(Protocol):
     async def critique(
         self, images: dict[str, Path], task: str, reference: dict[str, Path] | None
     ) -> "VerifierOutput": ...
+    # the critique in turns: a verdict, or extra looks wanted first (the caller renders them and asks again)
+    async def investigate(
+        self, images: dict[str, Path], task: str, reference: dict[str, Path] | None, looks: "list[Look]", max_looks: int
+    ) -> "CritiqueTurn": ...

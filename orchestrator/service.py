@@ -2,13 +2,15 @@
 
 `start` validates and returns at once; `get` answers immediately or after a bounded wait for the
 next completed iteration; `resume` continues a run folder from its checkpoint, also one left by a
-killed process. Runs that are not active in this process are read back from their folders.
+killed process; `fork` starts a new run from one iteration of a run folder (orchestrator.fork).
+Runs that are not active in this process are read back from their folders.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from orchestrator.checkpoint import Checkpoint
 from orchestrator.coordinator import ISOLATION, Coordinator
 from orchestrator.degradation import degradations
 from orchestrator.errors import AssetError, OrchestratorError, TaskError
+from orchestrator.fork import fork_point, seed_fork
 from orchestrator.memory import IterationStep
 from orchestrator.params import find_params
 from orchestrator.recall import RecallStore
@@ -78,6 +81,8 @@ class RunStatus(BaseModel):
                                                             "zero, when a model has no price)")
     max_cost_usd: float | None = None
     max_tokens: int | None = None
+    forked_from: dict[str, Any] | None = Field(None, description="the run, attempt, iteration and score this run was "
+                                                                "forked from (fork_run)")
 
 
 @dataclass
@@ -125,11 +130,12 @@ class RunService:
                            staging_dir=self.runs_dir / ".inline" / f"{time.time_ns()}",
                            allowed_roots=self.allowed_roots, **spec)
 
-    def _config(self, task: Task, overrides: dict[str, Any]) -> RunConfig:
+    def _config(self, task: Task, overrides: dict[str, Any], defaults: dict[str, Any] | None = None) -> RunConfig:
+        """The run's config: `defaults` (the task's budget unless given), then the overrides that are set."""
         b = task.budget
-        values: dict[str, Any] = {"attempts": b.attempts, "iterations": b.iterations, "threshold": b.threshold,
-                                  "timeout_s": b.timeout_s, "max_cost_usd": b.max_cost_usd, "max_tokens": b.max_tokens,
-                                  "tool_calls": b.tool_calls}
+        values: dict[str, Any] = dict(defaults) if defaults is not None else {
+            "attempts": b.attempts, "iterations": b.iterations, "threshold": b.threshold, "timeout_s": b.timeout_s,
+            "max_cost_usd": b.max_cost_usd, "max_tokens": b.max_tokens, "tool_calls": b.tool_calls}
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "builder" not in values:
             tunable = bool(task.start_code and find_params(task.start_code))
@@ -168,12 +174,37 @@ class RunService:
         task = self._task(task)
         config = self._config(task, overrides)
         folder = RunFolder.create(self.runs_dir, task)
+        self._write_new_run(folder, task, config)
+        self._launch(folder, folder.load_task(), config)
+        return folder.run_id
+
+    def _write_new_run(self, folder: RunFolder, task: Task, config: RunConfig, **more: Any) -> None:
+        assert self.provider is not None
         folder.write_run({
             "run_id": folder.run_id, "task": task.name, "created_at": time.time(), "status": "starting",
             "config": config.model_dump(mode="json"), "baseline": task.start.baseline, "isolation": ISOLATION,
             "workers": self.provider.size, "source": str(task.source) if task.source else None,
-            "models": {role: self.models_config.chain(role) for role in self.models_config.roles},
+            "models": {role: self.models_config.chain(role) for role in self.models_config.roles}, **more,
         })
+
+    async def fork(self, run_id: str, attempt: int, iteration: int, **overrides: Any) -> str:
+        """A new run whose attempts all begin from that iteration's program and the builder's memory up to
+        it; the source run's config, then `overrides` (as `start`'s). Returns the new run_id at once."""
+        if self.provider is None or self.vision is None:
+            raise OrchestratorError("this RunService only reads run folders: it has no scene provider or vision")
+        source = RunFolder.open(self.runs_dir, run_id)
+        active = self._active.get(run_id)
+        states = active.coordinator.states if active is not None else Checkpoint.read(source.root)
+        point = fork_point(source, states, attempt, iteration)
+        task = source.load_task().model_copy(update={"start_code": point.step.code})
+        config = self._config(task, overrides, defaults=source.read_run().get("config", {}))
+        folder = RunFolder.create(self.runs_dir, task)
+        try:
+            seed_fork(folder, config, point)
+            self._write_new_run(folder, task, config, forked_from=point.origin())
+        except BaseException:  # no half-made run folder is left behind
+            shutil.rmtree(folder.root, ignore_errors=True)
+            raise
         self._launch(folder, folder.load_task(), config)
         return folder.run_id
 
@@ -319,11 +350,7 @@ class RunService:
         states = active.coordinator.states if active is not None else Checkpoint.read(folder.root)
         best = folder.read_best()
         if running:
-            pick = active.coordinator.best()
-            if pick is not None:
-                s, step = pick
-                best = {"attempt": s.index, "iteration": step.index, "score": step.score,
-                        "renders": {v: folder.rel(p) for v, p in step.renders.items()}}
+            best = active.coordinator.best_doc(with_files=False) or best
         status = meta.get("status", "unknown")
         if not running and status in ("running", "starting"):
             status = "interrupted"
@@ -337,7 +364,8 @@ class RunService:
             builder=config.get("builder", "?"), verifier=config.get("verifier", "?"),
             iterations_budget=config.get("iterations", 0), attempts=[_view(s) for s in states.values()],
             best=best, best_score=best["score"] if best else None, error=error, degraded=degradations(states),
-            spend=run_spend(states), max_cost_usd=config.get("max_cost_usd"), max_tokens=config.get("max_tokens"))
+            spend=run_spend(states), max_cost_usd=config.get("max_cost_usd"), max_tokens=config.get("max_tokens"),
+            forked_from=meta.get("forked_from"))
 
 
 def _view(state: AttemptState) -> AttemptView:

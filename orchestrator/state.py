@@ -38,6 +38,8 @@ class RunConfig(BaseModel):
     fix_retries: int = Field(3, ge=0, le=10)
     tool_calls: int = Field(8, ge=0, le=50, description="tool calls per iteration when the builder model can call "
                                                          "functions; 0 keeps it writing whole programs")
+    verifier_looks: int = Field(2, ge=0, le=8, description="extra looks (another angle, a close-up, one object alone) a "
+                                                           "VLM verifier that can call tools may take before judging")
     execute_timeout_s: float = Field(60.0, gt=0, le=3600, description="per program run; a hang past it is the code's fault")
     hybrid_refine: int = Field(4, ge=1, description="parametric iterations between llm edits (hybrid)")
     skip_after_success: bool = Field(True, description="attempts not started when another converged are skipped")

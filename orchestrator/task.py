@@ -60,6 +60,8 @@ class Budget(BaseModel):
     max_tokens: int | None = Field(None, gt=0, description="model tokens (in + out) per run")
     tool_calls: int = Field(8, ge=0, le=50, description="tool calls per iteration of a builder model that can call "
                                                         "functions; 0: it writes whole programs")
+    verifier_looks: int = Field(2, ge=0, le=8, description="extra looks a VLM verifier that can call tools may take "
+                                                           "per iteration before judging")
 
 
 class FinalizeSpec(BaseModel):

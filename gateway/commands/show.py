@@ -20,6 +20,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"{status.run_id}  [{status.status}]  task {status.task}  builder {status.builder}  verifier {status.verifier}")
     print(f"folder: {status.run_dir}")
+    if status.forked_from:
+        f = status.forked_from
+        print(f"forked from {f['run_id']}, attempt {f['attempt']}, iteration {f['iteration']} (score {f['score']:.3f})")
     for a in status.attempts:
         curve = " ".join(f"{s:.2f}" for s in a.scores)
         print(f"  attempt {a.attempt} [{a.status}] {a.strategy}: best {a.best_score:.3f} over {a.iterations} iteration(s): {curve}")

@@ -56,6 +56,7 @@ class ForkRequest(BaseModel):
     iterations: int | None = Field(None, ge=1, le=50)
     max_cost_usd: float | None = Field(None, gt=0)
     max_tokens: int | None = Field(None, gt=0)
+    tool_calls: int | None = Field(None, ge=0, le=50)
 
 
 class Refusal(Exception):

@@ -55,14 +55,17 @@ class ToolUsingBuilder(LLMBuilder):
             return await super().propose(ctx)
         best = ctx.memory.best()
         base = best.code if best else (ctx.task.start_code or "")
-        await bench.begin(base)
+        started = await bench.begin(base)
+        holds = (f"the result of iteration {best.index}, the best so far" if best else
+                 "the task's start program" if base.strip() else "the empty baseline")
+        if started is not None and not started.success:  # it ran before; say what the model is looking at now
+            holds = f"the empty baseline: the program it should hold failed to run again ({started.feedback()[:300]})"
         worker_tools = bench.tool_specs()
         tools = [{"type": "function", "function": f} for f in (*SCENE_TOOLS, *worker_tools)]
         messages = task_messages(ctx) + ctx.memory.to_messages()
         messages.append({"role": "user", "content": render(
             "builder_tools", iteration=ctx.iteration, best_score=f"{best.score:.3f}" if best else "none",
-            holds=(f"the result of iteration {best.index}, the best so far" if best else
-                   "the task's start program" if base.strip() else "the empty baseline"),
+            holds=holds,
             worker_tools=", ".join(t["name"] for t in worker_tools) or "none on this worker",
             suggestions=_suggestions(ctx), budget=ctx.config.tool_calls)})
         turn = _Turn(bench, ctx.config.tool_calls)

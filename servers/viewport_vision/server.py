@@ -21,8 +21,9 @@ from pydantic import BaseModel, Field
 from harness.model_config import ModelsConfig
 from harness.model_roles import ModelRoles
 from harness.scene_types import SceneInfo
-from harness.vision_types import CheckResult, CompareResult, SentinelReport, VerifierOutput
+from harness.vision_types import CheckResult, CompareResult, CritiqueTurn, Look, SentinelReport, VerifierOutput
 from servers.viewport_vision.critique import critique as run_critique
+from servers.viewport_vision.critique import investigate as run_investigate
 from servers.viewport_vision.errors import BadImageError
 from servers.viewport_vision.images import ImageInput, ImageLimits, ImageLoader, LoadedImage
 from servers.viewport_vision.metrics import compare_views
@@ -38,8 +39,8 @@ INSTRUCTIONS = (
     "Looks at renders and never changes the scene. sentinel: fast gross-failure checks (blank, clipped, "
     "too small, dark, floating, ...) each with a suggested corrective tool. compare: metrics against "
     "reference images and one score in [0,1]. check: sentinel and compare in one call. critique: a VLM's "
-    "structured judgement (needs a verifier model). phash: perceptual hash for indexing renders. Images are {view: image}; an image is a path "
-    "under the server's allowed roots, base64 PNG/JPEG, or a data URL."
+    "structured judgement (needs a verifier model); investigate: the same in turns, asking for extra looks "
+    "first. phash: perceptual hash for indexing renders. Images are {view: image}; an image is a path under the server's allowed roots, base64 PNG/JPEG, or a data URL."
 )
 
 Images = Annotated[
@@ -89,6 +90,15 @@ class VisionCore:
     ) -> VerifierOutput:
         refs = self._views(reference, "reference") if reference else None
         return await run_critique(self.roles, self._views(images, "images"), task, refs, rubric)
+
+    async def investigate(
+        self, images: dict[str, ImageInput], task: str, reference: dict[str, ImageInput] | None = None,
+        looks: list[Look] | None = None, max_looks: int = 0,
+    ) -> CritiqueTurn:
+        refs = self._views(reference, "reference") if reference else None
+        loaded = [(look, self.loader.load(look.image, f"looks[{i}]") if look.image else None)
+                  for i, look in enumerate(looks or [])]
+        return await run_investigate(self.roles, self._views(images, "images"), task, refs, None, loaded, max_looks)
 
     def phash(self, image: ImageInput) -> PhashResult:
         loaded = self.loader.load(image, "image")
@@ -157,6 +167,20 @@ def create_server(
         model answered, fallbacks taken, tokens and latency.
         """
         return await core.critique(images, task, reference, rubric)
+
+    @mcp.tool(annotations={"readOnlyHint": True, "openWorldHint": True}, timeout=300)
+    async def investigate(
+        images: Images,
+        task: Annotated[str, Field(min_length=1, max_length=20000, description="what the scene should show")],
+        reference: Annotated[dict[str, str] | None, Field(description="view name → reference image")] = None,
+        looks: Annotated[list[Look] | None, Field(max_length=MAX_VIEWS, description="extra looks taken so far, in order")] = None,
+        max_looks: Annotated[int, Field(ge=0, le=8, description="extra looks the verifier may still ask for")] = 2,
+    ) -> CritiqueTurn:
+        """critique in turns, for a client that can render: a verifier model that can call tools may first ask
+        for extra looks (another angle, one object close up or alone). Render them, then call again with
+        them in `looks` (and max_looks lowered) until the turn carries a verdict.
+        """
+        return await core.investigate(images, task, reference, looks, max_looks)
 
     @mcp.tool(annotations={"readOnlyHint": True}, timeout=30)
     def phash(image: Annotated[str, Field(description="a path under the allowed roots, base64 PNG/JPEG, or a data URL")]) -> PhashResult:

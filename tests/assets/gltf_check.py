@@ -40,5 +40,8 @@ def gltf_errors(path: Path) -> list[str]:
     except ImportError:
         raise AssertionError("no glTF checker: run `npm install --prefix .ci/node gltf-validator` "
                              "(or pip install pygltflib)") from None
-    gltf = pygltflib.GLTF2().load_binary(str(path))
+    try:
+        gltf = pygltflib.GLTF2().load_binary(str(path))
+    except Exception as e:  # noqa: BLE001 - whatever the reader trips on is the file's error
+        return [f"pygltflib could not read {path.name}: {type(e).__name__}: {e}"]
     return [] if gltf.meshes and gltf.binary_blob() else [f"pygltflib found no meshes or no buffer in {path.name}"]

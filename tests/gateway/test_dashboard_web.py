@@ -177,6 +177,26 @@ async def test_the_cancel_button_stops_the_run(gateway: Gateway, mcp: Client, br
     assert (await mcp.call_tool("get_run", {"run_id": run_id})).structured_content["attempts"][0]["iterations"] == done < 50
 
 
+async def test_a_fork_from_an_iteration_starts_from_that_program(gateway: Gateway, mcp: Client, browser: Browser) -> None:
+    source = await start_run(mcp, attempts=1, iterations=3)
+    async with watched_page(browser, "forked_run", gateway.url) as page:
+        await page.goto(f"{gateway.url}/runs/{source}#token={TOKEN}")
+        await wait_for_status(page, "completed", 90)
+        await page.click('#attempts button[data-a="0"][data-k="1"]')
+        await expect(page.locator("#fork")).to_have_text("Fork from attempt 0, iteration 1")
+        await page.click("#fork")
+        await expect(page.locator("#facts")).to_contain_text(f"forked from {source} a0 i1", timeout=30_000)
+        forked = urlsplit(page.url).path.rsplit("/", 1)[1]
+        assert forked != source
+        await wait_for_status(page, "completed", 90)
+        await page.wait_for_selector("#views img")
+    program = (gateway.runs_dir / source / "attempts" / "attempt-000" / "iterations" / "iter-001" / "code.py").read_text()
+    assert (gateway.runs_dir / forked / "start.py").read_text() == program
+    status = (await mcp.call_tool("get_run", {"run_id": forked})).structured_content
+    assert {k: status["forked_from"][k] for k in ("run_id", "attempt", "iteration")} == {
+        "run_id": source, "attempt": 0, "iteration": 1}
+
+
 HOST_PAGE = """<!doctype html><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
 <title>test host</title><iframe id="app" sandbox="allow-scripts" style="width:1180px;height:1900px;border:0"></iframe>

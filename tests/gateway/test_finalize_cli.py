@@ -87,6 +87,10 @@ def test_the_gltf_check_reports_errors_in_a_broken_file(sources, tmp_path):
     assert gltf_errors(tmp_path / "broken.glb")
 
 
-def test_without_node_the_gltf_check_reads_files_with_pygltflib(sources, monkeypatch):
+def test_without_node_the_gltf_check_reads_files_with_pygltflib(sources, monkeypatch, tmp_path):
     monkeypatch.setattr(gltf_check, "validator_available", lambda: False)
     assert gltf_check.gltf_errors(sources["glb"]) == []
+    data = bytearray(sources["glb"].read_bytes())
+    data[20:28] = b'{"bad":['  # a broken JSON chunk is reported, not raised
+    (tmp_path / "broken.glb").write_bytes(bytes(data))
+    assert "pygltflib could not read broken.glb" in gltf_check.gltf_errors(tmp_path / "broken.glb")[0]

@@ -57,3 +57,24 @@ async def test_unknown_runs_and_bad_tasks_are_clear_tool_errors(client: Client):
         await client.call_tool("get_run", {"run_id": "2020-01-01T00-00-00Z_nothing"})
     with pytest.raises(ToolError, match="needs the `builder` model role"):
         await client.call_tool("start_run", {"task": "a red mug with a handle"})
+
+
+async def test_a_host_forks_a_run_from_one_of_its_iterations(client: Client):
+    run_id = (await client.call_tool("start_run", {"task": str(CUBE), "attempts": 1, "iterations": 2})).structured_content["run_id"]
+    status = (await client.call_tool("get_run", {"run_id": run_id, "wait_s": 20})).structured_content
+    while status["active"]:
+        status = (await client.call_tool("get_run", {"run_id": run_id, "wait_s": 20})).structured_content
+    with pytest.raises(ToolError, match="no completed iteration 5; its completed iterations: 0..1"):
+        await client.call_tool("fork_run", {"run_id": run_id, "attempt": 0, "iteration": 5})
+    forked = (await client.call_tool("fork_run", {"run_id": run_id, "attempt": 0, "iteration": 1,
+                                                  "iterations": 1, "builder": "parametric"})).structured_content
+    assert set(forked) == {"run_id"} and forked["run_id"] != run_id
+    status = (await client.call_tool("get_run", {"run_id": forked["run_id"], "wait_s": 20})).structured_content
+    while status["active"]:
+        status = (await client.call_tool("get_run", {"run_id": forked["run_id"], "wait_s": 20})).structured_content
+    assert status["status"] == "completed" and status["attempts"][0]["iterations"] == 1
+    origin = status["forked_from"]
+    assert (origin["run_id"], origin["attempt"], origin["iteration"]) == (run_id, 0, 1) and origin["score"] > 0
+    fork = Path(status["run_dir"])
+    assert ((fork / "attempts/attempt-000/iterations/iter-000/code.py").read_text()
+            == (fork.parent / run_id / "attempts/attempt-000/iterations/iter-001/code.py").read_text())

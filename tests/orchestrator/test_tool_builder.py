@@ -4,6 +4,7 @@ replays from the baseline to the same renders, and a resumed run continues from 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -103,27 +104,42 @@ async def test_tool_calls_change_the_scene_are_recorded_and_replay_from_the_base
 
 
 async def test_a_spent_tool_budget_ends_the_turn_and_a_resumed_run_continues_from_the_recorded_program(services, fake):
-    floor = [call("execute_code", 1, code="bpy.data.objects['Cube'].location.z = 1.5"),
-             call("transform_to_floor", 2), call("get_scene_info", 3), call("look", 4, view="top")]
-    fake.script("gen-tools", Reply(tool_calls=floor), Reply(text="thinking", delay_s=20), "Nothing to change.")
+    lift = [call("execute_code", 1, code="bpy.data.objects['Cube'].location.z = 1.5"), call("get_scene_info", 2),
+            call("look", 3, view="top"), call("transform_to_floor", 4)]
+    fake.script("gen-tools", Reply(tool_calls=lift), Reply(text="thinking", delay_s=20), "Nothing to change.")
     service = runs(services, fake)
     before = len(fake.requests_for("gen-tools"))
     run_id = await service.start(CUBE, builder="llm", verifier="metrics", attempts=1, iterations=2, threshold=1.0,
                                  tool_calls=3)
     while len(fake.requests_for("gen-tools")) < before + 2:  # iteration 1 is waiting on its model: stop the run
-        await __import__("asyncio").sleep(0.05)
+        await asyncio.sleep(0.05)
     await service.cancel(run_id)
     first = Checkpoint.read(Path((await service.get(run_id)).run_dir))[0].memory.steps
     records = first[0].tool_calls
-    assert len(first) == 1 and [r.name for r in records] == ["execute_code", "transform_to_floor", "get_scene_info", "look"]
+    assert len(first) == 1 and [r.name for r in records] == ["execute_code", "get_scene_info", "look", "transform_to_floor"]
     assert [r.ok for r in records] == [True, True, True, False] and records[3].result.startswith("not run")
-    assert '"name":"Cube"' in records[2].result and not (Path(first[0].renders["top"]).parent.parent / "looks").exists()
-    assert len(fake.requests_for("gen-tools")) == before + 2, "a spent budget ends the turn without asking again"
+    assert '"name":"Cube"' in records[1].result and len(fake.requests_for("gen-tools")) == before + 2, \
+        "a spent budget ends the turn without asking again"
+    floating = [i for i in first[0].sentinel.issues if i.suggested_tool == "transform_to_floor"]
+    assert floating, "the cube was left in the air: the sentinel says so and names the tool"
 
     await service.resume(run_id)
     status = await service.wait(run_id)
     steps = Checkpoint.read(Path(status.run_dir))[0].memory.steps
     assert status.attempts[0].iterations == 2 and steps[1].ran and steps[1].builder == "llm-tools"
+    asked = fake.requests_for("gen-tools")[-1].body["messages"][-1]["content"]
+    assert f"{floating[0].message} → transform_to_floor(" in asked, "the suggestion is offered as a call to make"
     assert steps[1].code == steps[0].code, "the turn started from the best program and changed nothing"
     for view in steps[0].renders:
         assert Path(steps[1].renders[view]).read_bytes() == Path(steps[0].renders[view]).read_bytes(), view
+
+
+async def test_a_model_that_cannot_call_functions_keeps_writing_whole_programs(services, fake):
+    fake.script("gen-plain", f"Same.\n```python\n{load_task(CUBE).start_code}```")
+    table = {"builder": ["openai/gen-plain"], "router": {"num_retries": 0},
+             "settings": {"openai/gen-plain": {"api_base": fake.base_url, "api_key": "k", "function_calling": False}}}
+    service = RunService(services.provider, services.vision, services.config.runs_dir, ModelsConfig.from_table(table, env={}))
+    status = await service.wait(await service.start(CUBE, builder="llm", verifier="metrics", attempts=1, iterations=1))
+    step = Checkpoint.read(Path(status.run_dir))[0].memory.steps[0]
+    assert step.builder == "llm" and step.ran and not step.tool_calls
+    assert "tools" not in fake.requests_for("gen-plain")[-1].body

@@ -15,7 +15,7 @@ from harness.errors import PromptError
 from harness.model_config import ModelsConfig
 from servers.viewport_vision.critique import parse_reply, render_prompt, ReplyParseError
 from servers.viewport_vision.server import create_server
-from tests.fakes.openai_server import FakeOpenAIServer, openai_server  # noqa: F401  (fixture)
+from tests.fakes.openai_server import FakeOpenAIServer, Reply, openai_server  # noqa: F401  (fixture)
 
 GOOD = {
     "overall_score": 0.72,
@@ -167,3 +167,27 @@ def test_prompts_render_strictly() -> None:
         render_prompt("critique_retry")
     with pytest.raises(PromptError, match="unknown variables"):
         render_prompt("critique_retry", error="x", eror="typo")
+
+
+async def test_investigate_offers_the_look_tool_only_to_a_model_that_can_call_tools(openai_server: FakeOpenAIServer, pngs) -> None:
+    """A model without function calling judges at once; one with it may ask, and a malformed request is not a look."""
+    args = {"images": {"front": str(pngs["front"])}, "task": "A red mug", "max_looks": 2}
+    plain = ModelsConfig.from_table({"verifier": ["openai/vlm-a"], "router": {"num_retries": 0}, "settings": {
+        "openai/vlm-a": {"api_base": openai_server.base_url, "api_key": "k", "function_calling": False}}}, env={})
+    openai_server.script("vlm-a", json.dumps(GOOD))
+    async with Client(create_server([pngs["front"].parent], plain)) as client:
+        turn = (await client.call_tool("investigate", args)).structured_content
+    assert turn["verdict"]["overall_score"] == GOOD["overall_score"] and "tools" not in openai_server.requests[-1].body
+
+    tools = plain.model_copy(update={"settings": {"openai/vlm-a": plain.settings["openai/vlm-a"].model_copy(
+        update={"function_calling": True})}})
+    bad = {"id": "c1", "type": "function", "function": {"name": "look", "arguments": '{"kind": "xray"}'}}
+    good = {"id": "c2", "type": "function", "function": {"name": "look", "arguments": '{"kind": "orbit", "azimuth": 45}'}}
+    openai_server.script("vlm-a", Reply(tool_calls=[bad, good]), Reply(tool_calls=[bad]), json.dumps(GOOD))
+    async with Client(create_server([pngs["front"].parent], tools)) as client:
+        asked = (await client.call_tool("investigate", args)).structured_content
+        assert asked["verdict"] is None and [(r["kind"], r["azimuth"]) for r in asked["looks"]] == [("orbit", 45.0)]
+        assert "unusable arguments" in asked["calls"][0]["errors"][0]
+        # only bad requests: no look, the reply is judged as a verdict, retried once with the parse error
+        judged = (await client.call_tool("investigate", args)).structured_content
+    assert judged["verdict"]["overall_score"] == GOOD["overall_score"] and judged["looks"] == []
