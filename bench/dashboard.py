@@ -75,9 +75,9 @@ async def bench(attempts: int, iterations: int, root: Path) -> dict[str, Any]:
     serving = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.05)
-    watch = Stopwatch()
-    RunService._status = watch.sync(RunService._status)  # type: ignore[method-assign]
-    iteration.iteration_detail = watch.sync(iteration.iteration_detail)  # looked up at each call: the waits are not timed
+    status_reads, iteration_reads = Stopwatch(), Stopwatch()
+    RunService._status = status_reads.sync(RunService._status)  # type: ignore[method-assign]
+    iteration.iteration_detail = iteration_reads.sync(iteration.iteration_detail)  # looked up per call: waits untimed
     try:
         await app.services.pool.wait_ready(90, count=2)  # type: ignore[attr-defined]
         service = app.services.runs()  # type: ignore[attr-defined]
@@ -100,12 +100,14 @@ async def bench(attempts: int, iterations: int, root: Path) -> dict[str, Any]:
                     for key, ms in seen.items() if ms > first for a, k in [key.split("/")])
     steps = [step for state in Checkpoint.read(folder).values() for step in state.memory.steps]
     iteration_s = statistics.mean(step.elapsed_s for step in steps)
-    per_iteration_ms = watch.seconds * 1000 / len(steps)
+    per_iteration_ms = (status_reads.seconds + iteration_reads.seconds) * 1000 / len(steps)
     return {
         "attempts": attempts, "iterations": len(steps),
         "delay_s": {"n": len(delays), "p50": round(statistics.median(delays), 4),
                     "p90": round(delays[int(0.9 * (len(delays) - 1))], 4), "max": round(delays[-1], 4)},
-        "stream_cost": {"ms_per_iteration": round(per_iteration_ms, 3), "reads": watch.calls,
+        "stream_cost": {"ms_per_iteration": round(per_iteration_ms, 3),
+                        "status_reads": status_reads.calls, "status_ms": round(status_reads.seconds * 1000, 2),
+                        "iteration_reads": iteration_reads.calls, "iteration_ms": round(iteration_reads.seconds * 1000, 2),
                         "iteration_s": round(iteration_s, 3),
                         "percent_of_iteration": round(100 * per_iteration_ms / 1000 / iteration_s, 3)},
         "page_bytes": len(page_html().encode()),
