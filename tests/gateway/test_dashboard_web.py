@@ -170,6 +170,9 @@ async def test_the_cancel_button_stops_the_run(gateway: Gateway, mcp: Client, br
         await page.click("#cancel")
         await wait_for_status(page, "cancelled", 30)
         assert await page.is_disabled("#cancel") and await page.is_enabled("#resume")
+        await page.set_viewport_size({"width": 480, "height": 900})  # a host's side panel: nothing may stick out
+        await page.wait_for_selector("#views img")
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 480
     status = (await mcp.call_tool("get_run", {"run_id": run_id})).structured_content
     assert status["status"] == "cancelled" and not status["active"]
     done = status["attempts"][0]["iterations"]
