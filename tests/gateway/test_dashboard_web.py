@@ -29,10 +29,14 @@ import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 
+from tests.fakes.openai_server import FakeOpenAIServer, Reply
+
 PROJECT = Path(__file__).resolve().parents[2]
 RED_BLOCK = PROJECT / "examples" / "tasks" / "red_block" / "task.toml"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("COLOSSUS_TEST_ARTIFACTS", PROJECT / "tests" / "artifacts"))
+TRUTH = (RED_BLOCK.parent / "truth.py").read_text()
+USAGE = {"prompt_tokens": 1000, "completion_tokens": 100}  # $0.02 a call at the prices in the gateway's [models]
 TOKEN = "dashboard-test-token"
 FOREIGN = "https://evil.example"
 
@@ -56,12 +60,21 @@ class Gateway:
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    """`colossus serve --http` with a token and two Blender workers, its stderr collected."""
+def fake_model() -> Iterator[FakeOpenAIServer]:
+    """The builder model of runs that ask for one: a local OpenAI-compatible server answering the truth."""
+    with FakeOpenAIServer(default=Reply(text=f"The red block.\n```python\n{TRUTH}```", usage=USAGE)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory, fake_model: FakeOpenAIServer) -> Iterator[Gateway]:
+    """`colossus serve --http` with a token, two Blender workers and a priced builder model, its stderr collected."""
     root = tmp_path_factory.mktemp("dashboard")
     config = root / "colossus.toml"
     config.write_text(f'[pool]\nworkers = 2\nworkdir = "{root / "pool"}"\nhealth_interval_s = 3600\n'
-                      f'[runs]\ndir = "{root / "runs"}"\n')
+                      f'[runs]\ndir = "{root / "runs"}"\n[models]\nbuilder = ["openai/gen"]\n'
+                      f'[models.settings."openai/gen"]\napi_base = "{fake_model.base_url}"\napi_key = "k"\n'
+                      'input_cost_per_token = 1e-5\noutput_cost_per_token = 1e-4\n')
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -198,6 +211,22 @@ async def test_a_fork_from_an_iteration_starts_from_that_program(gateway: Gatewa
     status = (await mcp.call_tool("get_run", {"run_id": forked})).structured_content
     assert {k: status["forked_from"][k] for k in ("run_id", "attempt", "iteration")} == {
         "run_id": source, "attempt": 0, "iteration": 1}
+
+
+async def test_the_model_log_shows_each_call_and_the_spend(gateway: Gateway, mcp: Client, browser: Browser) -> None:
+    source = await start_run(mcp, attempts=1, iterations=1)
+    while (await mcp.call_tool("get_run", {"run_id": source, "wait_s": 20})).structured_content["active"]:
+        pass
+    run_id = (await mcp.call_tool("fork_run", {"run_id": source, "attempt": 0, "iteration": 0, "builder": "llm",
+                                               "iterations": 2})).structured_content["run_id"]
+    async with watched_page(browser, "model_log", gateway.url) as page:
+        await page.goto(f"{gateway.url}/runs/{run_id}#token={TOKEN}")
+        await wait_for_status(page, "completed", 90)  # the model writes the truth: converged at its first iteration
+        await expect(page.locator("#facts")).to_contain_text("1100 tokens, $0.0200 (1 model call)")
+        row = page.locator("#models tr").nth(1)
+        await expect(row).to_contain_text("openai/gen")
+        assert [await row.locator("td").nth(i).inner_text() for i in (0, 3, 5)] == ["builder", "1000 / 100", "$0.0200"]
+        await expect(page.locator("#models")).to_contain_text("this iteration: 1100 tokens, $0.0200")
 
 
 HOST_PAGE = """<!doctype html><meta charset="utf-8">
