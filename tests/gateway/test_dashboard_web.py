@@ -327,3 +327,17 @@ async def test_hostile_requests_get_clear_json_refusals(gateway: Gateway, mcp: C
     _refused(httpx.post(f"{gateway.url}/runs/{run_id}/cancel", json={}, headers={"Origin": FOREIGN, **auth}),
              403, "forbidden_origin")
     _refused(httpx.post(f"{gateway.url}/runs/{run_id}/cancel", content="{}", headers=auth), 415, "json_required")
+
+
+async def test_without_the_token_the_page_says_how_to_give_it(gateway: Gateway, browser: Browser) -> None:
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        await page.goto(f"{gateway.url}/runs")
+        await expect(page.locator("#msg")).to_contain_text("this gateway needs its token: open /runs#token=")
+        await page.goto("about:blank")  # else only the fragment changes, and the page stays as it was
+        await page.goto(f"{gateway.url}/runs#token=wrong")
+        await expect(page.locator("#msg")).to_contain_text("the token was refused (HTTP 401)")
+        assert await page.locator("#list").is_hidden()
+    finally:
+        await context.close()
