@@ -282,7 +282,12 @@ async def test_the_mcp_app_renders_and_updates_inside_a_host(gateway: Gateway, m
         frame = next(f for f in page.frames if f != page.main_frame)
         seen = await frame.evaluate("window.colossusSeen")
         assert len(set(seen.values())) >= 2, "the app showed iterations as they landed, not all at once"
-    assert calls[0] == "start_run" and {"get_run", "get_iteration"} <= set(calls)
+        source = (await frame.evaluate("S.status"))["run_id"]
+        await app.locator('#attempts button[data-a="0"][data-k="2"]').click()  # the controls go through the bridge too
+        await app.locator("#fork").click()
+        await expect(app.locator("#facts")).to_contain_text(f"forked from {source} a0 i2", timeout=30_000)
+        await wait_for_status(app, "completed", 90)
+    assert calls[0] == "start_run" and {"get_run", "get_iteration", "fork_run"} <= set(calls)
 
 
 def _get(gateway: Gateway, path: str, **headers: str) -> httpx.Response:
