@@ -153,10 +153,10 @@ async def _dispatch(services: GatewayServices, request: Request) -> Response:
         return _json(await services.runs().get(run_id, wait_s=max(0.0, min(wait_s, 45.0))))
     if method == "GET" and rest == ["events"]:
         return _events(services.runs(), run_id)
-    if method == "GET" and len(rest) == 3 and rest[0] == "iterations" and rest[1].isdigit() and _ITERATION_FILE.match(rest[2]):
-        k = int(_ITERATION_FILE.match(rest[2]).group(1))  # type: ignore[union-attr]
+    if (method == "GET" and len(rest) == 3 and rest[0] == "iterations" and rest[1].isdigit()
+            and (named := _ITERATION_FILE.match(rest[2]))):
         link = lambda folder, path: f"/runs/{quote(run_id)}/files/{quote(folder.rel(path))}"  # noqa: E731
-        return _json(await landed_iteration_detail(runs_dir, run_id, int(rest[1]), k, link))
+        return _json(await landed_iteration_detail(runs_dir, run_id, int(rest[1]), int(named.group(1)), link))
     if method == "GET" and len(rest) >= 2 and rest[0] == "files":
         return _file(runs_dir, run_id, rest[1:])
     if method == "POST" and len(rest) == 1 and rest[0] in ("cancel", "resume", "fork"):
