@@ -15,10 +15,11 @@ from enum import Enum
 from harness.errors import CodeRejected
 from harness.report import ErrorClass, ExceptionInfo
 
-__all__ = ["MAX_CODE_BYTES", "SNIPPET_FILENAME", "Policy", "ValidatedCode", "validate"]
+__all__ = ["MAX_CODE_BYTES", "SNIPPET_FILENAME", "RANDOM_SEED", "Policy", "ValidatedCode", "validate"]
 
 MAX_CODE_BYTES = 1_000_000
 SNIPPET_FILENAME = "<snippet>"
+RANDOM_SEED = 0  # `random` is seeded with this before every snippet: the same program builds the same scene
 RISKY_MODULES = frozenset({"os", "subprocess", "socket", "shutil", "ctypes"})
 RISKY_CALLS = frozenset({"open", "eval", "exec", "__import__", "compile"})
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.report import ErrorClass, ExecutionReport
+from harness.validator import RANDOM_SEED
 from harness.scene_types import RenderSettings, SceneInfo, ViewName
 from orchestrator.errors import SceneFault
 from orchestrator.scene import Scene
@@ -32,7 +33,11 @@ class Workbench:
 
     @property
     def code(self) -> str:
-        return "".join(part if part.endswith("\n") else part + "\n" for part in self.program)
+        """The recorded parts as one program. The worker seeds `random` afresh for every call, so a later
+        part that uses it is reseeded here too: the replay draws what the live call drew."""
+        parts = [part if part.endswith("\n") else part + "\n" for part in self.program]
+        return "".join(f"random.seed({RANDOM_SEED})  # as when this part ran on its own\n{part}"
+                       if n and "random" in part else part for n, part in enumerate(parts))
 
     async def begin(self, base: str) -> ExecutionReport | None:
         """Baseline, then `base` (the best program so far, or the task's start program) when there is one."""

@@ -37,14 +37,13 @@ from pydantic import Field
 from harness.classifier import classify_exception
 from harness.errors import CodeRejected
 from harness.report import ErrorClass, ExceptionInfo, ExecutionReport, SceneDelta
-from harness.validator import SNIPPET_FILENAME, Policy, validate
+from harness.validator import RANDOM_SEED, SNIPPET_FILENAME, Policy, validate
 from servers.blender_primary.exit_guard import QuitRefused
 from servers.blender_primary.state import worker_state
 
 __all__ = ["SnippetTimeout", "run_snippet", "register", "Code", "TimeoutS"]
 
 TAIL_CHARS = 8000
-RANDOM_SEED = 0
 
 
 class SnippetTimeout(BaseException):

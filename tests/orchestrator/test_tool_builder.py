@@ -143,3 +143,21 @@ async def test_a_model_that_cannot_call_functions_keeps_writing_whole_programs(s
     step = Checkpoint.read(Path(status.run_dir))[0].memory.steps[0]
     assert step.builder == "llm" and step.ran and not step.tool_calls
     assert "tools" not in fake.requests_for("gen-plain")[-1].body
+
+
+async def test_the_recorded_program_rebuilds_the_live_scene_even_when_each_part_draws_random_numbers(services, tmp_path):
+    from orchestrator.workbench import Workbench
+
+    async with services.provider.lease() as scene:
+        bench = Workbench(scene, lambda: scene.reset("empty"), load_task(CUBE).render, tmp_path, 30)
+        await bench.begin("")
+        for _ in range(2):  # each call is seeded afresh by the worker: both cubes land at the same random x
+            assert (await bench.run("bpy.ops.mesh.primitive_cube_add(location=(random.random(), 0, 0))")).success
+        failed = await bench.run("bpy.ops.mesh.primitive_cube_add(location=(9, 9, 9)); raise ValueError('no')")
+        assert not failed.success, "a failed part is undone: the scene is rebuilt from the recorded program"
+        live = sorted((o.name, o.location) for o in (await bench.info()).objects)
+        program = bench.code
+        await bench.start_over()
+        assert (await bench.run(program)).success
+        replayed = sorted((o.name, o.location) for o in (await bench.info()).objects)
+    assert len(live) == 2 and live[0][1] == live[1][1] and replayed == live
