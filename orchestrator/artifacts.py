@@ -165,9 +165,9 @@ class RunFolder:
         })
         write_atomic(d / "generator_raw.txt", step.raw)
         write_atomic(d / "verifier_raw.txt", "\n\n---\n\n".join(step.critique.raw_replies) if step.critique else "")
-        write_json(d / "models.json", [c.model_dump(mode="json") for c in step.calls])
         if step.tool_calls:
             write_json(d / "tools.json", [c.model_dump(mode="json") for c in step.tool_calls])
+        write_json(d / "models.json", [c.model_dump(mode="json") for c in step.calls])  # last: readers wait for it
         return d
 
     def write_attempt(self, state: AttemptState) -> None:

@@ -1,7 +1,7 @@
 """One iteration of a run as the dashboard shows it, read from the run folder (orchestrator.artifacts).
 
 The files an iteration leaves (code.py, plan.txt, sentinel.json, verifier.json, models.json,
-execution.json, renders/) are the record: they exist for finished, interrupted and live runs
+execution.json, tools.json, renders/, looks/) are the record: they exist for finished, interrupted and live runs
 alike, so one reader serves every case. Images are named by a link function: the HTTP side links
 to its own /files/ route, the MCP App bridge gets data URLs (a sandboxed iframe may fetch nothing).
 """
@@ -50,6 +50,9 @@ class IterationDetail(BaseModel):
     evaluator_errors: list[str] = Field(default_factory=list)
     execution: dict[str, Any] = Field(default_factory=dict, description="success, error class, exception, fixes")
     models: list[CallLog] = Field(default_factory=list, description="the model calls of this iteration")
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list, description="a tool-using builder's calls (tools.json)")
+    looks: dict[str, str | None] = Field(default_factory=dict, description="'builder-1 front' / 'verifier-2 iso' → image "
+                                                                          "link: the views the builder and the verifier looked at")
     spend: Spend = Field(default_factory=Spend)
 
 
@@ -65,6 +68,19 @@ def _images(folder: RunFolder, directory: Path, link: Link) -> dict[str, str | N
     if not directory.is_dir():
         return {}
     return {p.stem: link(folder, p) for p in sorted(directory.iterdir()) if p.suffix.lower() in IMAGE_TYPES}
+
+
+def _looks(folder: RunFolder, directory: Path, link: Link) -> dict[str, str | None]:
+    """looks/<who>-<n>/<view>.png, in the order they were taken."""
+    if not directory.is_dir():
+        return {}
+    taken = sorted((d for d in directory.iterdir() if d.is_dir()), key=lambda d: (d.name.split("-")[0], _number(d.name)))
+    return {f"{d.name} {view}": url for d in taken for view, url in _images(folder, d, link).items()}
+
+
+def _number(name: str) -> int:
+    tail = name.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
 
 
 def _json(path: Path, default: Any) -> Any:
@@ -105,7 +121,8 @@ def iteration_detail(runs_dir: Path, run_id: str, attempt: int, iteration: int, 
         sentinel=_json(where / "sentinel.json", {}).get("issues", []), directions=compare.get("directions") or [],
         residuals=residuals, critique=verdict.get("critique"), feedback=verdict.get("feedback") or "",
         evaluator_errors=verdict.get("evaluator_errors") or [], execution=_execution(_json(where / "execution.json", {})),
-        models=calls, spend=spend_of(calls))
+        models=calls, spend=spend_of(calls), tool_calls=_json(where / "tools.json", []),
+        looks=_looks(folder, where / "looks", link))
 
 
 async def landed_iteration_detail(runs_dir: Path, run_id: str, attempt: int, iteration: int,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.dashboard.iteration import iteration_detail
 from gateway.services import GatewayServices
 from harness.model_config import ModelsConfig
 from harness.scene_types import RenderSettings
@@ -87,6 +88,8 @@ async def test_tool_calls_change_the_scene_are_recorded_and_replay_from_the_base
     assert (folder / "plan.txt").read_text().strip() == "Doubled the height and put it on the floor."
     report = (Path(status.run_dir) / "report.html").read_text()
     assert "Built through 9 tool call(s): gn_create_modifier, gn_add_node" in report and "no_such_tool ✗" in report
+    shown = iteration_detail(services.config.runs_dir, run_id, 0, 0, lambda _folder, path: path.name)
+    assert [t["name"] for t in shown.tool_calls] == [r["name"] for r in records] and shown.looks == {"builder-1 front": "front.png"}
 
     requests = fake.requests_for("gen-tools")[-4:]
     offered = {t["function"]["name"] for t in requests[0].body["tools"]}

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from gateway.dashboard.iteration import iteration_detail
 from gateway.services import GatewayServices
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.service import RunService
@@ -76,3 +77,5 @@ async def test_the_verifier_asks_for_a_close_up_gets_it_and_the_look_is_kept_wit
     assert [lk["request"]["kind"] for lk in verifier["critique"]["looks"]] == ["closeup", "isolate"]
     report = (Path(status.run_dir) / "report.html").read_text()
     assert 'src="attempts/attempt-000/iterations/iter-000/looks/verifier-1/front.png"' in report and "isolate failed" in report
+    shown = iteration_detail(services.config.runs_dir, run_id, 0, 0, lambda _folder, path: path.parent.name)
+    assert shown.looks == {"verifier-1 front": "verifier-1"}, "the dashboard shows the look too"
