@@ -26,6 +26,8 @@
   ≥ 5× below the start, every task).
 - score_rank_correlation: Spearman's ρ between the combined score and −pixel loss per task, over
   every render of the example runs and random renders of each task (the weights' justification).
+- dashboard: bench/dashboard.py's figures on a live run in Chromium: checkpoint-to-screen delay (p50 ≤ 1 s), the event stream's and JSON routes' cost per
+  iteration (stream_cost, target ≤ 2 %) and the page's weight.
 - demo: `colossus demo` as a user runs it (a subprocess): wall time (target ≤ 15 s, converged) and
   the ΔE2000 of the best block's colour against the reference, front view (target ≤ 5).
 """
@@ -49,6 +51,7 @@ from typing import Any
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
+from dashboard import bench as dashboard_bench  # noqa: E402  (bench/dashboard.py, beside this file)
 from gateway.commands.demo import DEMO_TASK, EXAMPLES  # noqa: E402
 from gateway.config import GatewayConfig  # noqa: E402
 from gateway.services import GatewayServices  # noqa: E402
@@ -314,6 +317,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                              "random_renders": theirs, "bound": any(n == args.random_budget for n in theirs)}
             out["examples"], out["score_rank_correlation"] = await examples(
                 service(2), random_search, 2, 8, args.random_renders)
+    out["dashboard"] = await dashboard_bench(2, 8, workdir / "dashboard")  # last: it times RunService by patching it
     out["demo"] = demo(workdir)
     shutil.rmtree(workdir, ignore_errors=True)
     return out
