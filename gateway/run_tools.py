@@ -25,7 +25,7 @@ from gateway.dashboard.page import RUN_APP
 from gateway.errors import GatewayError, to_tool_error
 from gateway.services import GatewayServices
 
-__all__ = ["register_run_tools", "MAX_WAIT_S"]
+__all__ = ["register_run_tools", "coordinator_errors", "MAX_WAIT_S"]
 
 MAX_WAIT_S = 45.0
 RunId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$", description="handle returned by start_run")]
@@ -44,7 +44,7 @@ async def _maybe_await(value: Any) -> Any:
 
 
 @asynccontextmanager
-async def _coordinator_errors() -> AsyncIterator[None]:
+async def coordinator_errors() -> AsyncIterator[None]:
     """Gateway errors keep their tag; the orchestrator's own errors pass through as text."""
     try:
         yield
@@ -86,14 +86,14 @@ def register_run_tools(app: FastMCP, services: GatewayServices) -> None:
                                        "max_tokens": max_tokens, "tool_calls": tool_calls}.items() if v is not None}
         is_file = task.endswith(".toml") and Path(task).is_file()
         spec: Any = task if is_file else {"description": task, **({"references": references} if references else {})}
-        async with _coordinator_errors():
+        async with coordinator_errors():
             return {"run_id": await services.runs().start(spec, **overrides)}
 
     @app.tool(annotations={"readOnlyHint": True}, app=RUN_APP)
     async def get_run(run_id: RunId, wait_s: Annotated[float, Field(ge=0, le=MAX_WAIT_S)] = 0.0) -> ToolResult:
         """Status of a run: per-attempt scores, best so far (with its renders); waits up to wait_s for the
         next finished iteration. Poll again while status is running."""
-        async with _coordinator_errors():
+        async with coordinator_errors():
             status = _dump(await services.runs().get(run_id, wait_s=wait_s))
         text = mcp_types.TextContent(type="text", text=json.dumps(status)[:20_000])
         return ToolResult(content=[text, *_best_images(status)], structured_content=status)
@@ -101,19 +101,19 @@ def register_run_tools(app: FastMCP, services: GatewayServices) -> None:
     @app.tool(annotations={"readOnlyHint": True})
     async def list_runs() -> dict[str, Any]:
         """All runs in the runs folder, newest first."""
-        async with _coordinator_errors():
+        async with coordinator_errors():
             return {"runs": _dump(await _maybe_await(services.runs().list()))}
 
     @app.tool(annotations={"destructiveHint": True})
     async def cancel_run(run_id: RunId) -> dict[str, Any]:
         """Stop a run; finished iterations stay checkpointed and resume_run can continue it."""
-        async with _coordinator_errors():
+        async with coordinator_errors():
             return {"cancelled": run_id, "status": _dump(await services.runs().cancel(run_id))}
 
     @app.tool
     async def resume_run(run_id: RunId) -> dict[str, Any]:
         """Continue a run after a crash or cancel, from its last checkpoint."""
-        async with _coordinator_errors():
+        async with coordinator_errors():
             return {"run_id": await services.runs().resume(run_id)}
 
     @app.tool
@@ -136,11 +136,11 @@ def register_run_tools(app: FastMCP, services: GatewayServices) -> None:
         forked_from says where it came from."""
         overrides = {"builder": builder, "verifier": verifier, "attempts": attempts, "iterations": iterations,
                      "max_cost_usd": max_cost_usd, "max_tokens": max_tokens, "tool_calls": tool_calls}
-        async with _coordinator_errors():
+        async with coordinator_errors():
             return {"run_id": await services.runs().fork(run_id, attempt, iteration, **overrides)}
 
     @app.resource("runs://{run_id}", mime_type="application/json")
     async def run_resource(run_id: str) -> str:
         """A run's status as JSON."""
-        async with _coordinator_errors():
+        async with coordinator_errors():
             return json.dumps(_dump(await services.runs().get(run_id, wait_s=0)))

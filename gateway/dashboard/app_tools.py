@@ -21,7 +21,7 @@ from pydantic import Field
 
 from gateway.dashboard.iteration import data_url, landed_iteration_detail
 from gateway.dashboard.page import RUN_APP_URI, page_html
-from gateway.run_tools import RunId, _coordinator_errors
+from gateway.run_tools import RunId, coordinator_errors
 from gateway.services import GatewayServices
 from orchestrator.artifacts import RunFolder
 
@@ -44,7 +44,7 @@ def register_dashboard_app(app: FastMCP, services: GatewayServices) -> None:
     ) -> ToolResult:
         """One iteration of a run: its code, score per view, sentinel findings, directional feedback and
         residuals, critique, model calls with spend, and its renders beside the references."""
-        async with _coordinator_errors():
+        async with coordinator_errors():
             detail = await landed_iteration_detail(services.config.runs_dir, run_id, attempt, iteration, data_url)
         renders = RunFolder.open(services.config.runs_dir, run_id).renders_dir(attempt, iteration)
         text = json.dumps(detail.model_dump(mode="json", exclude={"renders", "references"}))
