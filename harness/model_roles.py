@@ -81,7 +81,8 @@ class ModelRoles:
         if not chain:
             raise ModelCallError(f"model role {role!r} has only offline backends ({self.chain(role)}); no model to call", log)
         router = self._get_router()
-        if response_format is not None and all(self._supports_schema(m) for m in chain):
+        if response_format is not None and all(
+                self._supports(self.config.settings_for(m).response_schema, "supports_response_schema", m) for m in chain):
             params["response_format"] = response_format
             log.structured_output = True
         started = time.perf_counter()
@@ -112,15 +113,17 @@ class ModelRoles:
         """Every remote model of the role's chain can call functions (declared in its settings, else
         litellm's model map), so one request with `tools` serves the whole chain."""
         chain = self.config.remote_chain(role) if role in self.config.roles else []
-        return bool(chain) and all(self._supports_tools(m) for m in chain)
+        return bool(chain) and all(
+            self._supports(self.config.settings_for(m).function_calling, "supports_function_calling", m) for m in chain)
 
-    def _supports_tools(self, model: str) -> bool:
-        declared = self.config.settings_for(model).function_calling
+    @staticmethod
+    def _supports(declared: bool | None, probe: str, model: str) -> bool:
+        """A capability the model's settings declare, else litellm's model map's answer (`probe`); no when
+        litellm does not know the model."""
         if declared is not None:
             return declared
-        litellm = _litellm()
         try:
-            return bool(litellm.supports_function_calling(model=model))
+            return bool(getattr(_litellm(), probe)(model=model))
         except Exception:  # unknown to litellm's model map
             return False
 
@@ -132,16 +135,6 @@ class ModelRoles:
         litellm = _litellm()
         entry = litellm.model_cost.get(model) or litellm.model_cost.get(model.split("/", 1)[-1]) or {}
         return bool(entry.get("input_cost_per_token") or entry.get("output_cost_per_token"))
-
-    def _supports_schema(self, model: str) -> bool:
-        declared = self.config.settings_for(model).response_schema
-        if declared is not None:
-            return declared
-        litellm = _litellm()
-        try:
-            return bool(litellm.supports_response_schema(model=model))
-        except Exception:  # unknown to litellm's model map
-            return False
 
     def _get_router(self) -> Any:
         if self._router is None:
