@@ -22,6 +22,7 @@ from orchestrator.degradation import degradations
 from orchestrator.live_report import LiveReport
 from orchestrator.loop import AttemptContext, run_attempt
 from orchestrator.memory import IterationStep
+from orchestrator.owner import this_process
 from orchestrator.prompts import strategy_variants
 from orchestrator.recall import RecallEntry, RecallStore, render_hash
 from orchestrator.report import write_report
@@ -87,7 +88,7 @@ class Coordinator:
         deadline = started + self.config.timeout_s
         examples = self._examples()
         status = "running"
-        self._update_run(status=status)
+        self._update_run(status=status, owner=this_process())
         try:
             async with asyncio.timeout(self.config.timeout_s + HARD_STOP_GRACE_S):
                 await asyncio.gather(*(self._attempt(s, checkpoint, deadline, examples)
@@ -103,6 +104,9 @@ class Coordinator:
                     checkpoint.save(s)
         except asyncio.CancelledError:
             status = "cancelled"
+            raise
+        except Exception:  # ours, unforeseen: run.json must not go on saying "running"
+            status = "failed"
             raise
         finally:
             live = self.live.close()

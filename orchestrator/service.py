@@ -35,6 +35,7 @@ from orchestrator.degradation import degradations
 from orchestrator.errors import AssetError, OrchestratorError, TaskError
 from orchestrator.fork import fork_point, seed_fork
 from orchestrator.memory import IterationStep
+from orchestrator.owner import runs_elsewhere
 from orchestrator.params import find_params
 from orchestrator.recall import RecallStore
 from orchestrator.report import write_report
@@ -43,9 +44,10 @@ from orchestrator.spend import Spend
 from orchestrator.state import AttemptState, RunConfig, Strategy, run_spend
 from orchestrator.task import Task, inline_task, load_task
 
-__all__ = ["AttemptView", "RunStatus", "RunService", "MAX_WAIT_S"]
+__all__ = ["AttemptView", "RunStatus", "RunService", "MAX_WAIT_S", "live"]
 
 MAX_WAIT_S = 45.0  # a host call must not block ~50 s
+ELSEWHERE_POLL_S = 0.25  # how often a run going on in another process is re-read while a caller waits
 Listener = Callable[[str, AttemptState, IterationStep], None]
 
 
@@ -65,8 +67,9 @@ class RunStatus(BaseModel):
     run_id: str
     run_dir: str
     task: str
-    status: str = Field(description="running, completed, cancelled, timeout, budget (a spend cap was reached, best "
-                                    "kept), failed, or interrupted (resumable)")
+    status: str = Field(description="running (here when `active`, else in another process), completed, cancelled, "
+                                    "timeout, budget (a spend cap was reached, best kept), failed, or interrupted "
+                                    "(its process is gone; resumable)")
     active: bool
     builder: str
     verifier: str
@@ -214,6 +217,9 @@ class RunService:
             raise OrchestratorError(f"run {run_id} is already running")
         folder = RunFolder.open(self.runs_dir, run_id)
         meta = folder.read_run()
+        if meta.get("status") in ("running", "starting") and runs_elsewhere(meta.get("owner")):
+            raise OrchestratorError(f"run {run_id} is running in another process (pid {meta['owner']['pid']}): "
+                                    "stop it there, or wait for it to end")
         config = RunConfig.model_validate(meta["config"])
         meta.setdefault("resumed_at", []).append(time.time())
         folder.write_run(meta)
@@ -289,7 +295,9 @@ class RunService:
 
     # ---- reading -----------------------------------------------------------------------------
     async def get(self, run_id: str, wait_s: float = 0.0) -> RunStatus:
-        """The run's status now, or after the next completed iteration (waiting at most min(wait_s, 45 s))."""
+        """The run's status now, or after the next completed iteration (waiting at most min(wait_s, 45 s)).
+
+        A run going on in another process (`colossus run` beside a gateway) is watched through its folder."""
         active = self._active.get(run_id)
         if active is not None and wait_s > 0 and not active.task.done():
             async with active.changed:
@@ -297,7 +305,13 @@ class RunService:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(active.changed.wait_for(lambda: active.version != seen),
                                            timeout=min(wait_s, MAX_WAIT_S))
-        return self._status(run_id)
+        status = self._status(run_id)
+        if active is None and wait_s > 0 and status.status in ("running", "starting"):
+            deadline, seen = time.monotonic() + min(wait_s, MAX_WAIT_S), _progress(status)
+            while _progress(status) == seen and time.monotonic() < deadline:
+                await asyncio.sleep(min(ELSEWHERE_POLL_S, max(0.0, deadline - time.monotonic())))
+                status = self._status(run_id)
+        return status
 
     async def wait(self, run_id: str) -> RunStatus:
         """Until the run's background task ends (CLI use; hosts poll `get`)."""
@@ -352,7 +366,7 @@ class RunService:
         if running:
             best = active.coordinator.best_doc(with_files=False) or best
         status = meta.get("status", "unknown")
-        if not running and status in ("running", "starting"):
+        if not running and status in ("running", "starting") and not runs_elsewhere(meta.get("owner")):
             status = "interrupted"
         error = None
         if active is not None and active.task.done() and not active.task.cancelled() and active.task.exception():
@@ -366,6 +380,16 @@ class RunService:
             best=best, best_score=best["score"] if best else None, error=error, degraded=degradations(states),
             spend=run_spend(states), max_cost_usd=config.get("max_cost_usd"), max_tokens=config.get("max_tokens"),
             forked_from=meta.get("forked_from"))
+
+
+def live(status: RunStatus) -> bool:
+    """The run is going on, in this process (`active`) or in another one."""
+    return status.active or status.status in ("running", "starting")
+
+
+def _progress(status: RunStatus) -> tuple[Any, ...]:
+    """What changes when a run moves on: its status and each attempt's iterations and state."""
+    return status.status, tuple((a.status, a.iterations) for a in status.attempts)
 
 
 def _view(state: AttemptState) -> AttemptView:

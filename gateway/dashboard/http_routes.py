@@ -34,7 +34,7 @@ from gateway.errors import BadRequest, CoordinatorUnavailable, GatewayError
 from gateway.services import GatewayServices
 from orchestrator.artifacts import RunFolder
 from orchestrator.errors import OrchestratorError, RunNotFound, TaskError
-from orchestrator.service import RunService
+from orchestrator.service import RunService, live
 
 __all__ = ["register_dashboard_routes", "SSE_IDLE_S"]
 
@@ -97,8 +97,9 @@ def _file(runs_dir: Path, run_id: str, parts: list[str]) -> FileResponse:
 
 def _events(service: RunService, run_id: str) -> StreamingResponse:
     """One `status` event now, then one whenever the status changes (RunService.get wakes on every finished
-    iteration), until the run is no longer active. The status is read before each wait, in the same event
-    loop turn as the wait begins, so a change between two waits is never missed."""
+    iteration), until the run stops running (here or, watched through its folder, in another process). The
+    status is read before each wait, in the same event loop turn as the wait begins, so a change between two
+    waits is never missed."""
     service.status(run_id)  # RunNotFound before the stream starts
 
     async def stream() -> AsyncIterator[str]:
@@ -111,7 +112,7 @@ def _events(service: RunService, run_id: str) -> StreamingResponse:
                 sent = data
             else:
                 yield ": idle\n\n"
-            if not status.active:
+            if not live(status):
                 return
             await service.get(run_id, wait_s=SSE_IDLE_S)
 

@@ -3,6 +3,7 @@ and the search proposes exactly the programs an uninterrupted run of the same se
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -11,6 +12,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
+
+from orchestrator.errors import OrchestratorError
+from orchestrator.service import RunService
 
 CUBE = Path(__file__).parent / "data" / "cube" / "task.toml"
 PROJECT = Path(__file__).resolve().parents[2]
@@ -29,6 +35,20 @@ def completed_iterations(runs: Path) -> tuple[Path | None, int]:
     return None, 0
 
 
+def watching_from_another_process(runs: Path, run_id: str, pid: int) -> None:
+    """What a gateway beside the `colossus run` process sees: the run going on (not 'interrupted'), each
+    new iteration through get(wait_s), and a resume refused, since two processes would run it twice."""
+    service = RunService(None, None, runs)
+    status = service.status(run_id)
+    assert status.status == "running" and not status.active, status
+    before = status.attempts[0].iterations
+    started = time.monotonic()
+    later = asyncio.run(service.get(run_id, wait_s=30))
+    assert later.attempts[0].iterations > before and time.monotonic() - started < 30, "woken by the next iteration"
+    with pytest.raises(OrchestratorError, match=f"running in another process \\(pid {pid}\\)"):
+        asyncio.run(service.resume(run_id))
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -44,9 +64,11 @@ def test_a_run_killed_with_sigkill_resumes_with_its_completed_iterations_intact(
         assert time.monotonic() < deadline, "the run did not complete 3 iterations in time"
         time.sleep(0.05)
         run_dir, done = completed_iterations(runs)
+    assert run_dir is not None
+    watching_from_another_process(runs, run_dir.name, proc.pid)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(10)
-    assert run_dir is not None
+    assert RunService(None, None, runs).status(run_dir.name).status == "interrupted", "its process is gone"
     _, kept = completed_iterations(runs)
     assert kept < ITERATIONS, "the run finished before it was killed"
     before = {i: digest(run_dir / f"attempts/attempt-000/iterations/iter-{i:03d}/code.py") for i in range(kept)}
