@@ -135,10 +135,8 @@ class RunService:
 
     def _config(self, task: Task, overrides: dict[str, Any], defaults: dict[str, Any] | None = None) -> RunConfig:
         """The run's config: `defaults` (the task's budget unless given), then the overrides that are set."""
-        b = task.budget
-        values: dict[str, Any] = dict(defaults) if defaults is not None else {
-            "attempts": b.attempts, "iterations": b.iterations, "threshold": b.threshold, "timeout_s": b.timeout_s,
-            "max_cost_usd": b.max_cost_usd, "max_tokens": b.max_tokens, "tool_calls": b.tool_calls}
+        # every [budget] key is a RunConfig field of the same name (test_task.py checks it), so none is dropped
+        values: dict[str, Any] = dict(defaults) if defaults is not None else task.budget.model_dump()
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "builder" not in values:
             tunable = bool(task.start_code and find_params(task.start_code))

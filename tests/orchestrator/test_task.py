@@ -83,3 +83,15 @@ def test_a_task_written_back_as_toml_loads_to_the_same_task(tmp_path):
     (out / "task.toml").write_text(task_to_toml(task, {"front": "ref/front.png"}, "start.py"))
     again = load_task(out / "task.toml")
     assert again.model_dump(exclude={"references", "source"}) == task.model_dump(exclude={"references", "source"})
+
+
+def test_every_budget_key_reaches_the_run_config_unless_overridden(tmp_path):
+    """[budget] keys are RunConfig fields of the same name: a new key cannot be dropped on the way."""
+    from orchestrator.service import RunService
+    from orchestrator.state import RunConfig
+    from orchestrator.task import Budget
+
+    assert set(Budget.model_fields) <= set(RunConfig.model_fields)
+    text = GOOD.replace("iterations = 4", "iterations = 4\ntool_calls = 3\nverifier_looks = 0\nmax_tokens = 900")
+    config = RunService(None, None, tmp_path / "runs")._config(load_task(write_task(tmp_path, text)), {"tool_calls": 5})
+    assert (config.iterations, config.tool_calls, config.verifier_looks, config.max_tokens) == (4, 5, 0, 900)
