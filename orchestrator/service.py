@@ -47,6 +47,7 @@ from orchestrator.task import Task, inline_task, load_task
 __all__ = ["AttemptView", "RunStatus", "RunService", "MAX_WAIT_S", "live"]
 
 MAX_WAIT_S = 45.0  # a host call must not block ~50 s
+GOING_ON = ("running", "starting")  # run.json statuses of a run some process is running
 ELSEWHERE_POLL_S = 0.25  # how often a run going on in another process is re-read while a caller waits
 Listener = Callable[[str, AttemptState, IterationStep], None]
 
@@ -215,7 +216,7 @@ class RunService:
             raise OrchestratorError(f"run {run_id} is already running")
         folder = RunFolder.open(self.runs_dir, run_id)
         meta = folder.read_run()
-        if meta.get("status") in ("running", "starting") and runs_elsewhere(meta.get("owner")):
+        if meta.get("status") in GOING_ON and runs_elsewhere(meta.get("owner")):
             raise OrchestratorError(f"run {run_id} is running in another process (pid {meta['owner']['pid']}): "
                                     "stop it there, or wait for it to end")
         config = RunConfig.model_validate(meta["config"])
@@ -304,7 +305,7 @@ class RunService:
                     await asyncio.wait_for(active.changed.wait_for(lambda: active.version != seen),
                                            timeout=min(wait_s, MAX_WAIT_S))
         status = self._status(run_id)
-        if active is None and wait_s > 0 and status.status in ("running", "starting"):
+        if active is None and wait_s > 0 and live(status):
             deadline, seen = time.monotonic() + min(wait_s, MAX_WAIT_S), _progress(status)
             while _progress(status) == seen and time.monotonic() < deadline:
                 await asyncio.sleep(min(ELSEWHERE_POLL_S, max(0.0, deadline - time.monotonic())))
@@ -364,7 +365,7 @@ class RunService:
         if running:
             best = active.coordinator.best_doc(with_files=False) or best
         status = meta.get("status", "unknown")
-        if not running and status in ("running", "starting") and not runs_elsewhere(meta.get("owner")):
+        if not running and status in GOING_ON and not runs_elsewhere(meta.get("owner")):
             status = "interrupted"
         error = None
         if active is not None and active.task.done() and not active.task.cancelled() and active.task.exception():
@@ -382,7 +383,7 @@ class RunService:
 
 def live(status: RunStatus) -> bool:
     """The run is going on, in this process (`active`) or in another one."""
-    return status.active or status.status in ("running", "starting")
+    return status.active or status.status in GOING_ON
 
 
 def _progress(status: RunStatus) -> tuple[Any, ...]:
