@@ -68,7 +68,7 @@ class ToolUsingBuilder(LLMBuilder):
             holds=holds,
             worker_tools=", ".join(t["name"] for t in worker_tools) or "none on this worker",
             suggestions=_suggestions(ctx), budget=ctx.config.tool_calls)})
-        turn = _Turn(bench, ctx.config.tool_calls)
+        turn = _Turn(bench, ctx.config.tool_calls, {t["name"] for t in worker_tools})
         while True:
             message, log, seconds = await self._ask(messages, tools=tools)
             turn.logged(message, log, seconds)
@@ -95,14 +95,14 @@ def _suggestions(ctx: BuildContext) -> str:
 class _Turn:
     """One iteration's agent turn: answers tool calls through the workbench and keeps their records."""
 
-    def __init__(self, bench: Workbench, budget: int) -> None:
+    def __init__(self, bench: Workbench, budget: int, worker_tools: set[str]) -> None:
         self.bench, self.left = bench, budget
         self.records: list[ToolCallRecord] = []
         self.logs: list[CallLog] = []
         self.raw: list[str] = []
         self.plan = ""
         self.model_s = 0.0
-        self._worker_tools = {t["name"] for t in bench.tool_specs()}
+        self._worker_tools = worker_tools
 
     def logged(self, message: dict[str, Any], log: CallLog, seconds: float) -> None:
         self.logs.append(log)
