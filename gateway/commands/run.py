@@ -20,18 +20,22 @@ from harness import serving
 __all__ = ["add_arguments", "run", "add_run_options", "local_runs", "Progress", "finish", "execute"]
 
 
-def add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--builder", choices=["llm", "parametric", "hybrid"], help="default: parametric when the start program has # param literals, else llm")
-    parser.add_argument("--verifier", choices=["vlm", "metrics", "both"], help="default: metrics when the task has references, else vlm")
-    parser.add_argument("--attempts", type=int, help="parallel attempts (default: the task's budget)")
-    parser.add_argument("--iterations", type=int, help="iterations per attempt (default: the task's budget)")
+def add_run_options(parser: argparse.ArgumentParser, source: str | None = None) -> None:
+    """The run's options; `source` names where unset ones come from when it is not the task (a fork's source run)."""
+    budget = source or "the task's budget"
+    parser.add_argument("--builder", choices=["llm", "parametric", "hybrid"],
+                        help=f"default: {source or 'parametric when the start program has # param literals, else llm'}")
+    parser.add_argument("--verifier", choices=["vlm", "metrics", "both"],
+                        help=f"default: {source or 'metrics when the task has references, else vlm'}")
+    parser.add_argument("--attempts", type=int, help=f"parallel attempts (default: {budget})")
+    parser.add_argument("--iterations", type=int, help=f"iterations per attempt (default: {budget})")
     parser.add_argument("--threshold", type=float, help="score at which an attempt stops")
     parser.add_argument("--timeout", type=float, dest="timeout_s", help="wall-clock seconds for the whole run")
     parser.add_argument("--seed", type=int, help="base seed of the parameter search")
     parser.add_argument("--max-cost-usd", type=float, help="stop the run once its model spend reaches this (status budget)")
     parser.add_argument("--max-tokens", type=int, help="stop the run once its model tokens (in + out) reach this")
     parser.add_argument("--tool-calls", type=int, help="tool calls per iteration of a builder model that can call "
-                                                       "functions (default: the task's budget, 8); 0: whole programs")
+                                                       f"functions (default: {source or 'the task budget, 8'}); 0: whole programs")
     add_session_options(parser)
 
 
