@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastmcp import FastMCP
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from harness.model_config import ModelsConfig
 from harness.model_roles import ModelRoles
@@ -43,10 +43,12 @@ INSTRUCTIONS = (
     "first. phash: perceptual hash for indexing renders. Images are {view: image}; an image is a path under the server's allowed roots, base64 PNG/JPEG, or a data URL."
 )
 
-Images = Annotated[
-    dict[str, str],
-    Field(description="view name → image: a path under the allowed roots, base64 PNG/JPEG, or a data URL"),
-]
+Images = Annotated[dict[str, str], Field(description="view → image (path, base64 or data URL)")]
+# Validated as the full models; listed as plain objects, since a caller passes them through rather than writes them
+SceneFacts = Annotated[SceneInfo | None, WithJsonSchema({"type": ["object", "null"]}),
+                       Field(description="the worker's get_scene_info result")]
+Thresholds = Annotated[SentinelThresholds | None, WithJsonSchema({"type": ["object", "null"]}),
+                       Field(description="override sentinel limits by name")]
 
 
 class PhashResult(BaseModel):
@@ -119,72 +121,56 @@ def create_server(
     core = VisionCore(ImageLoader(allowed_roots, limits), ModelRoles(models) if models is not None else None)
     mcp = FastMCP("colossus-vision", instructions=INSTRUCTIONS, mask_error_details=True)
 
-    @mcp.tool(annotations={"readOnlyHint": True}, timeout=60)
-    def sentinel(
-        images: Images,
-        scene_info: Annotated[SceneInfo | None, Field(description="the worker's get_scene_info result, for placement/scale/material checks")] = None,
-        thresholds: Annotated[SentinelThresholds | None, Field(description="override any limit; defaults suit preview renders")] = None,
-    ) -> SentinelReport:
-        """Fast gross-failure checks without a model: blank frame, subject clipped / too small / off-centre,
-        too dark / overexposed, and (with scene_info) floating or below-ground objects, absurd scale,
-        non-manifold meshes, missing materials. Each issue has a measured value, the threshold and a
-        suggested corrective tool (e.g. floating → transform_to_floor). passed is false when any issue is an error.
-        """
+    # Reports carry structured content without an output schema: their nested models would cost a host
+    # thousands of tokens per tools/list, and no client reads them from the schema.
+    @mcp.tool(annotations={"readOnlyHint": True}, timeout=60, output_schema=None)
+    def sentinel(images: Images, scene_info: SceneFacts = None, thresholds: Thresholds = None) -> SentinelReport:
+        """Gross-failure checks without a model (blank, clipped, too small, off-centre, dark; with scene_info also
+        floating, scale, materials), each issue with its measured value and a suggested corrective tool."""
         return core.sentinel(images, scene_info, thresholds)
 
-    @mcp.tool(annotations={"readOnlyHint": True}, timeout=60)
-    def compare(
-        renders: Images,
-        references: Annotated[dict[str, str], Field(description="view name → reference image, same forms as renders")],
-    ) -> CompareResult:
-        """Compare renders with reference images view by view: pixel loss (MSE, RGB in [0,1]), SSIM,
-        silhouette IoU, edge (chamfer) distance, perceptual-hash distance, and a combined score in
-        [0,1] (1 = identical). References of another size are resized to the render's size.
-        """
+    @mcp.tool(annotations={"readOnlyHint": True}, timeout=60, output_schema=None)
+    def compare(renders: Images, references: Annotated[dict[str, str], Field(description="view → reference image")]) -> CompareResult:
+        """Metrics of renders against reference images per view (pixel loss, SSIM, silhouette IoU, edges, colour)
+        and one combined score in [0,1]."""
         return core.compare(renders, references)
 
-    @mcp.tool(annotations={"readOnlyHint": True}, timeout=60)
+    @mcp.tool(annotations={"readOnlyHint": True}, timeout=60, output_schema=None)
     def check(
         renders: Images,
-        references: Annotated[dict[str, str] | None, Field(description="view name → reference image; omit for sentinel only")] = None,
-        scene_info: Annotated[SceneInfo | None, Field(description="the worker's get_scene_info result")] = None,
-        thresholds: Annotated[SentinelThresholds | None, Field(description="override any sentinel limit")] = None,
+        references: Annotated[dict[str, str] | None, Field(description="view → reference image")] = None,
+        scene_info: SceneFacts = None,
+        thresholds: Thresholds = None,
     ) -> CheckResult:
-        """sentinel and compare in one call (each render decoded and segmented once): what an
-        inverse-graphics loop needs after every render pack. compare is null without references.
-        """
+        """sentinel and compare in one call (each render decoded once); compare is null without references."""
         return core.check(renders, references, scene_info, thresholds)
 
-    @mcp.tool(annotations={"readOnlyHint": True, "openWorldHint": True}, timeout=300)
+    @mcp.tool(annotations={"readOnlyHint": True, "openWorldHint": True}, timeout=300, output_schema=None)
     async def critique(
         images: Images,
         task: Annotated[str, Field(min_length=1, max_length=20000, description="what the scene should show")],
-        reference: Annotated[dict[str, str] | None, Field(description="view name → reference image")] = None,
-        rubric: Annotated[str | None, Field(max_length=5000, description="what to score; default: composition, lighting, materials, goal match")] = None,
+        reference: Annotated[dict[str, str] | None, Field(description="view → reference image")] = None,
+        rubric: Annotated[str | None, Field(max_length=5000, description="what to score")] = None,
     ) -> VerifierOutput:
-        """Ask the configured verifier VLM to judge the renders against the task (and reference images):
-        overall_score, is_complete, per-aspect scores, issues, suggestions, positive aspects, plus which
-        model answered, fallbacks taken, tokens and latency.
-        """
+        """The verifier VLM's judgement of the renders against the task: overall score, issues, suggestions
+        (needs a verifier model)."""
         return await core.critique(images, task, reference, rubric)
 
-    @mcp.tool(annotations={"readOnlyHint": True, "openWorldHint": True}, timeout=300)
+    @mcp.tool(annotations={"readOnlyHint": True, "openWorldHint": True}, timeout=300, output_schema=None)
     async def investigate(
         images: Images,
         task: Annotated[str, Field(min_length=1, max_length=20000, description="what the scene should show")],
-        reference: Annotated[dict[str, str] | None, Field(description="view name → reference image")] = None,
+        reference: Annotated[dict[str, str] | None, Field(description="view → reference image")] = None,
         looks: Annotated[list[Look] | None, Field(max_length=MAX_VIEWS, description="extra looks taken so far, in order")] = None,
         max_looks: Annotated[int, Field(ge=0, le=8, description="extra looks the verifier may still ask for")] = 2,
     ) -> CritiqueTurn:
-        """critique in turns, for a client that can render: a verifier model that can call tools may first ask
-        for extra looks (another angle, one object close up or alone). Render them, then call again with
-        them in `looks` (and max_looks lowered) until the turn carries a verdict.
-        """
+        """critique in turns: the verifier may first ask for extra looks; render them and call again with them
+        in `looks` until the turn carries a verdict."""
         return await core.investigate(images, task, reference, looks, max_looks)
 
     @mcp.tool(annotations={"readOnlyHint": True}, timeout=30)
-    def phash(image: Annotated[str, Field(description="a path under the allowed roots, base64 PNG/JPEG, or a data URL")]) -> PhashResult:
-        """64-bit perceptual hash (DCT pHash) of an image, for indexing renders; similar images differ in few bits."""
+    def phash(image: Annotated[str, Field(description="path, base64 or data URL")]) -> PhashResult:
+        """64-bit perceptual hash of an image; similar images differ in few bits."""
         return core.phash(image)
 
     return mcp
