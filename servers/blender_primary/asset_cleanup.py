@@ -75,6 +75,6 @@ def register(mcp: FastMCP) -> None:
         triangulate: bool = True,
         origin: Annotated[Origin, Field(description="base_center, bounds_center or keep")] = "base_center",
     ) -> CleanedMesh:
-        """Merge by distance, dissolve degenerate faces, delete loose geometry, fill small holes, recalculate
-        normals outward, optionally triangulate, apply transforms and move the origin."""
+        """Clean a mesh for export: merge by distance, dissolve degenerates, delete loose parts, fill small holes,
+        fix normals, optionally triangulate."""
         return cleanup(object, merge_distance, fill_holes_sides, triangulate, origin)

@@ -55,10 +55,10 @@ def inspect(names: list[str] | None) -> Inspection:
 def register(mcp: FastMCP) -> None:
     """Add asset_inspect to the worker's server."""
 
-    @mcp.tool(timeout=300, annotations={"readOnlyHint": True})
+    @mcp.tool(timeout=300, output_schema=None, annotations={"readOnlyHint": True})
     async def asset_inspect(
         objects: Annotated[list[str] | None, Field(description="mesh objects to measure; omit for every mesh")] = None,
     ) -> Inspection:
-        """Measure meshes for validation: triangles, n-gons, non-manifold edges, loose vertices, UV bounds and
-        overlap, transforms, origin, world bounds, materials and texture sizes."""
+        """Measure meshes for validation: triangles, n-gons, non-manifold edges, UVs, transforms, bounds,
+        materials, texture sizes."""
         return inspect(objects)

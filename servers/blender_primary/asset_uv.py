@@ -118,7 +118,7 @@ def unwrap(name: str, method: UVMethod, angle_limit_deg: float, margin: float) -
 def register(mcp: FastMCP) -> None:
     """Add asset_uv to the worker's server."""
 
-    @mcp.tool(timeout=300)
+    @mcp.tool(timeout=300, output_schema=None)
     async def asset_uv(
         object: Annotated[str, Field(description="the mesh object to unwrap")],
         method: Annotated[UVMethod, Field(description="smart_project or lightmap_pack")] = "smart_project",

@@ -60,11 +60,8 @@ def load(path: Path) -> None:
 def register(mcp: FastMCP) -> None:
     @mcp.tool
     async def save_baseline(name: str, ctx: Context) -> BaselineInfo:
-        """Save the current scene as baseline `name` (1-64 of A-Z a-z 0-9 _ -), overwriting one of that name.
-
-        Later, reset_to_baseline(name) brings the scene back exactly. Baselines are shared by all
-        workers of the pool; `empty` is built in and cannot be overwritten.
-        """
+        """Save the scene as baseline `name` (shared by the pool's workers; `empty` is built in);
+        reset_to_baseline(name) brings it back."""
         started = time.perf_counter()
         state = worker_state(ctx)
         if name == BUILTIN_EMPTY:

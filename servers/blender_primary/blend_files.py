@@ -42,10 +42,7 @@ def write_blend(path: Path) -> None:
 def register(mcp: FastMCP) -> None:
     @mcp.tool
     async def save_blend(name: str, ctx: Context) -> SavedFile:
-        """Save the scene as `<name>.blend` in this worker's output folder (name: 1-64 of A-Z a-z 0-9 _ -).
-
-        Returns the path on the worker's disk. Paths, `..` and anything but a plain name are refused.
-        """
+        """Save the scene as `<name>.blend` in this worker's output folder; returns its path."""
         path = resolve_inside(worker_state(ctx).output_dir, name, BLEND_SUFFIX, "file name")
         write_blend(path)
         return SavedFile(path=str(path), bytes=path.stat().st_size)

@@ -214,14 +214,9 @@ TimeoutS = Annotated[float, Field(gt=0, le=3600, description="interrupt pure-Pyt
 
 
 def register(mcp: FastMCP) -> None:
-    @mcp.tool
+    @mcp.tool(output_schema=None)
     async def execute_code(code: Code, ctx: Context, timeout_s: TimeoutS = 30.0) -> ExecutionReport:
-        """Run a bpy snippet in this Blender scene and report the result.
-
-        Never raises for a bad snippet: a syntax error (with line and column), an exception (with
-        the line in your code and an error_class such as BLENDER_CONTEXT for poll/mode failures),
-        a timeout or an attempt to exit all come back as success=false with details. stdout and
-        stderr are captured; scene_delta lists objects added, removed and changed.
-        """
+        """Run a bpy snippet in the scene; a failing snippet comes back as a report with success=false (error line
+        and class, stdout, scene changes), never as an error."""
         state = worker_state(ctx)
         return run_snippet(code, timeout_s, state.code_policy, state.tools)

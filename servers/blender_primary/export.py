@@ -78,9 +78,6 @@ def register(mcp: FastMCP) -> None:
         name: Annotated[str, Field(description="file name without extension: 1-64 of A-Z a-z 0-9 _ -")],
         ctx: Context,
     ) -> ExportResult:
-        """Export the whole scene into the worker's output folder as `<name>.<format>` and return its path and size.
-
-        glb (binary glTF), fbx and obj (with an .mtl beside it) are exchange formats; blend is a copy
-        of the current Blender file (as save_blend writes it). An existing file of that name is overwritten.
-        """
+        """Export the scene to the worker's output folder as `<name>.<format>` (glb, fbx, obj or blend); returns
+        its path and size."""
         return export(worker_state(ctx).output_dir, format, name)

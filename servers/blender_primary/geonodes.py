@@ -46,21 +46,17 @@ SocketKey = Annotated[str | int, Field(description="socket name (or identifier) 
 def register(mcp: FastMCP) -> None:
     """Add the geometry-node tools to the worker's server."""
 
-    @mcp.tool(timeout=30)
+    @mcp.tool(timeout=30, output_schema=None)
     async def gn_create_modifier(
         object_name: Annotated[str, Field(description="object to add the modifier to")],
         group_name: GroupName,
         modifier_name: Annotated[str | None, Field(max_length=63, description="defaults to the group name")] = None,
     ) -> ModifierAttached:
-        """Attach a geometry-nodes modifier to an object, with a node group of that name.
-
-        A new group starts as Group Input → Group Output with the geometry passed through, so the
-        object looks unchanged until you add nodes. An existing geometry-node group of that name is
-        reused (created_group=false). Returns the group as gn_describe would.
-        """
+        """Attach a geometry-nodes modifier with a node group of that name (new: Group Input → Group Output; an
+        existing group is reused); returns the group as gn_describe would."""
         return create_modifier(object_name, group_name, modifier_name)
 
-    @mcp.tool(timeout=30)
+    @mcp.tool(timeout=30, output_schema=None)
     async def gn_add_node(
         group: GroupName,
         node_type: Annotated[
@@ -78,26 +74,18 @@ def register(mcp: FastMCP) -> None:
             ),
         ] = None,
     ) -> NodeInfo:
-        """Add one node to a geometry-node group and return its name, settings and sockets.
-
-        An unknown type id fails with the closest valid ids of this Blender build.
-        """
+        """Add one node to a geometry-node group; returns its name, settings and sockets."""
         return add_node(group, node_type, name, location, properties or {})
 
     @mcp.tool(timeout=30)
     async def gn_link(
         group: GroupName, from_node: NodeName, from_socket: SocketKey, to_node: NodeName, to_socket: SocketKey
     ) -> LinkInfo:
-        """Connect an output socket of one node to an input socket of another.
-
-        Sockets are chosen by name or by index (several sockets can share a name, e.g. ShaderNodeMath's
-        inputs 0 and 1 are both 'Value'). A link into an input that is already linked replaces the old one.
-        Links between incompatible types are refused. The Group Input / Group Output nodes expose the
-        group's interface sockets (add more with gn_add_group_input).
-        """
+        """Link an output socket of one node to an input socket of another (sockets by name or index); replaces an
+        existing link into that input."""
         return link(group, from_node, from_socket, to_node, to_socket)
 
-    @mcp.tool(timeout=30)
+    @mcp.tool(timeout=30, output_schema=None)
     async def gn_remove_node(group: GroupName, node: NodeName) -> GroupInfo:
         """Delete a node and every link touching it; returns the group as gn_describe would."""
         return remove_node(group, node)
@@ -123,23 +111,18 @@ def register(mcp: FastMCP) -> None:
             str | None, Field(description="modifier name; the object's first geometry-nodes modifier when omitted")
         ] = None,
     ) -> InputSet:
-        """Set a value: either a node input's default (group + node + socket) or an input the group
-        exposes on an object's modifier (object_name [+ modifier] + socket, by name, identifier or index).
-
-        Returns the value before and after. A linked node input is refused, since its value would be ignored.
-        """
+        """Set a node input's default (group + node + socket) or a group input on an object's modifier (object_name
+        + socket); returns the value before and after."""
         if object_name is not None and group is None and node is None:
             return set_modifier_input(object_name, modifier, socket, value)
         if group is not None and node is not None and object_name is None:
             return set_node_input(group, node, socket, value)
         raise BadArgumentError("give either group and node (a node input) or object_name (a modifier input), not both")
 
-    @mcp.tool(timeout=30)
+    @mcp.tool(timeout=30, output_schema=None)
     async def gn_set_node_property(group: GroupName, node: NodeName, property: str, value: JsonValue) -> NodeInfo:
-        """Change a node's setting (not a socket), e.g. ShaderNodeMath 'operation' or a Switch's 'input_type'.
-
-        gn_describe lists each node's settings and their values; a bad value lists the allowed ones.
-        """
+        """Change a node's setting (not a socket), e.g. ShaderNodeMath 'operation'; a bad value lists the allowed
+        ones."""
         return set_node_property(group, node, property, value)
 
     @mcp.tool(timeout=30)
@@ -151,15 +134,11 @@ def register(mcp: FastMCP) -> None:
             JsonValue, Field(description="default value; modifiers already using the group get it too")
         ] = None,
     ) -> InterfaceSocketInfo:
-        """Expose a new input on a group, so the modifier can be parameterised with gn_set_input(object_name=...).
-
-        The Group Input node then has an output of this name to link into the tree with gn_link.
-        """
+        """Expose a new input on a group, settable per object with gn_set_input(object_name=...)."""
         return add_group_input(group, name, socket_type, default)
 
-    @mcp.tool(timeout=30, annotations={"readOnlyHint": True})
+    @mcp.tool(timeout=30, output_schema=None, annotations={"readOnlyHint": True})
     async def gn_describe(group: GroupName) -> GroupInfo:
-        """The whole tree of a geometry-node group: interface inputs/outputs, every node (type, settings,
-        sockets with types, default values and link state) and every link, plus which modifiers use it.
-        """
+        """The whole tree of a geometry-node group: interface, nodes with settings and sockets, links, and the
+        modifiers using it."""
         return describe_group(find_group(group))

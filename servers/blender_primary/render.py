@@ -93,32 +93,24 @@ def _pack(ctx: Context, settings: RenderSettings, with_scene_info: bool, images:
 
 
 def register(mcp: FastMCP) -> None:
-    @mcp.tool(output_schema=RenderPackResult.model_json_schema())
+    @mcp.tool(output_schema=None)
     @render_options()
     async def render_pack(ctx: Context, render: RenderSettings, with_scene_info: bool = False, images: Images = True) -> ToolResult:
-        """Render the camera pack: one square image per view (front, side, top, iso, back, left).
+        """Render the camera pack (one square image per view) and return the images and their paths; the scene is
+        unchanged.
 
-        preset `preview` is Workbench (fast, material colours, studio light); `final` is Cycles on
-        the CPU with a fixed seed (`samples` default 32). framing `fixed` puts the camera at
-        target + distance along the view direction with the given lens (absolute scale, comparable
-        with references); `auto` frames the visible geometry. The same scene and settings give
-        identical pixels. Returns the images plus file paths and timings; the scene is unchanged.
-        `with_scene_info` adds the get_scene_info facts of the rendered scene to the result.
-        """
+        preset `preview` is Workbench, `final` Cycles; framing `fixed` uses target/distance/lens (comparable
+        with references), `auto` frames the geometry."""
         result, content = _pack(ctx, render, with_scene_info, images)
         return ToolResult(content=content, structured_content=result.model_dump(mode="json"))
 
-    @mcp.tool(output_schema=ExecutedRender.model_json_schema())
+    @mcp.tool(output_schema=None)
     @render_options()
     async def execute_and_render(
         code: Code, ctx: Context, render: RenderSettings, timeout_s: TimeoutS = 30.0, with_scene_info: bool = False,
         images: Images = True,
     ) -> ToolResult:
-        """execute_code, then render_pack only if the code succeeded: one round trip per act-and-look step.
-
-        `report` is execute_code's report; `render` the pack (images attached) or null when the code
-        failed; a render that fails after good code is reported in `render_error`, the report kept.
-        """
+        """execute_code, then render_pack only if the code succeeded: one round trip per act-and-look step."""
         state = worker_state(ctx)
         result = ExecutedRender(report=run_snippet(code, timeout_s, state.code_policy, state.tools))
         content: list[ImageContent] = []

@@ -183,7 +183,7 @@ def apply_object_transforms(names: list[str] | None, location: bool, rotation: b
 def register(mcp: FastMCP) -> None:
     """Add the safety tools to the worker's server."""
 
-    @mcp.tool(timeout=60)
+    @mcp.tool(timeout=60, output_schema=None)
     async def transform_to_floor(
         names: Annotated[
             list[str] | None, Field(description="objects to move; every mesh in the scene when omitted")
@@ -195,28 +195,21 @@ def register(mcp: FastMCP) -> None:
             ),
         ] = False,
     ) -> SafetyResult:
-        """Move objects straight up or down so the lowest point of their geometry sits exactly on z=0.
-
-        x and y, rotation and scale are untouched. By default each object is floored on its own;
-        pass together=true to keep objects resting on each other (a cup on a table) in place.
-        Returns each object's world bounds before and after.
-        """
+        """Move objects straight up or down so their lowest point sits on z=0 (together=true keeps stacked objects
+        in place)."""
         return floor_objects(names, together)
 
-    @mcp.tool(timeout=60)
+    @mcp.tool(timeout=60, output_schema=None)
     async def normalize_scale(
         name: Annotated[str, Field(description="object to resize")],
         size: Annotated[
             float, Field(gt=0, le=1e6, description="the largest world-space dimension afterwards, in scene units")
         ] = 1.0,
     ) -> SafetyResult:
-        """Scale one object uniformly (about its origin) so its largest world-space dimension equals `size`.
-
-        Proportions are kept. Returns the bounds before and after and the factor applied.
-        """
+        """Scale one object uniformly so its largest world-space dimension equals `size`."""
         return normalize_object(name, size)
 
-    @mcp.tool(timeout=60)
+    @mcp.tool(timeout=60, output_schema=None)
     async def apply_transforms(
         names: Annotated[
             list[str] | None, Field(description="objects to bake; every mesh in the scene when omitted")
@@ -225,10 +218,6 @@ def register(mcp: FastMCP) -> None:
         rotation: bool = True,
         scale: bool = True,
     ) -> SafetyResult:
-        """Bake the chosen parts of each object's transform into its geometry (Blender's Apply Transforms).
-
-        Afterwards the baked parts read as identity (location 0, rotation 0, scale 1) while the object
-        looks exactly the same in world space. Shared mesh data is made single-user first. Use before
-        modifiers or exports that misbehave with non-uniform scale or rotation.
-        """
+        """Bake objects' location/rotation/scale into their geometry (Blender's Apply Transforms); they look the
+        same afterwards."""
         return apply_object_transforms(names, location, rotation, scale)

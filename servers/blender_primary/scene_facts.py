@@ -158,16 +158,14 @@ def object_details(name: str) -> ObjectDetails:
 
 
 def register(mcp: FastMCP) -> None:
-    @mcp.tool(annotations={"readOnlyHint": True})
+    @mcp.tool(output_schema=None, annotations={"readOnlyHint": True})
     async def get_scene_info() -> SceneInfo:
-        """Every object in the scene (no cap): type, transforms, world bounding box, dimensions,
-        mesh stats (verts, edges, faces, non-manifold edges, after modifiers), materials,
-        modifiers, parent, collection; plus units, active camera, render engine and totals."""
+        """Every object in the scene (type, transforms, bounds, mesh stats, materials, modifiers) plus units,
+        camera and totals."""
         return scene_info()
 
-    @mcp.tool(annotations={"readOnlyHint": True})
+    @mcp.tool(output_schema=None, annotations={"readOnlyHint": True})
     async def get_object_info(name: str) -> ObjectDetails:
-        """Details of one object: its summary plus modifiers (with geometry-nodes inputs and
-        their current values), material slots, constraints, children and custom properties.
-        An unknown name fails with [UNKNOWN_OBJECT] and the closest existing names."""
+        """One object's details: modifiers with their inputs, material slots, constraints, children, custom
+        properties."""
         return object_details(name)

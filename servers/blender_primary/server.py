@@ -21,6 +21,9 @@ declares its tools inside it. Rules every tool module follows:
 
 - Names from clients go through `paths.check_id` / `paths.resolve_inside`; failures raise a
   `errors.WorkerToolError` subclass, whose message starts with a stable `[TAG]`.
+- The docstring is what a host's model reads on every turn: one or two sentences on what the tool
+  does and returns. A tool returning a nested report declares `output_schema=None`: its structured
+  content is still sent, but its schema (inlined by fastmcp) would cost thousands of tokens per list.
 """
 
 from __future__ import annotations
