@@ -18,10 +18,9 @@ from typing import Any
 from urllib.parse import quote
 
 from orchestrator.artifacts import RunFolder, write_atomic
-from orchestrator.degradation import degradations
 from orchestrator.memory import IterationStep
 from orchestrator.spend import spend_of
-from orchestrator.state import AttemptState, run_spend
+from orchestrator.state import AttemptState, degradations, run_spend
 from orchestrator.task import Task
 
 __all__ = ["score_svg", "write_report", "LIVE_REFRESH_S"]

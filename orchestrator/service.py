@@ -31,7 +31,6 @@ from orchestrator.builders.parametric import ParametricBuilder
 from orchestrator.builders.tool_using import ToolUsingBuilder
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.coordinator import ISOLATION, Coordinator
-from orchestrator.degradation import degradations
 from orchestrator.errors import AssetError, OrchestratorError, TaskError
 from orchestrator.fork import fork_point, seed_fork
 from orchestrator.memory import IterationStep
@@ -41,7 +40,7 @@ from orchestrator.recall import RecallStore
 from orchestrator.report import write_report
 from orchestrator.scene import SceneProvider, Vision
 from orchestrator.spend import Spend
-from orchestrator.state import AttemptState, RunConfig, Strategy, run_spend
+from orchestrator.state import AttemptState, RunConfig, Strategy, degradations, run_spend
 from orchestrator.task import Task, inline_task, load_task
 
 __all__ = ["AttemptView", "RunStatus", "RunService", "MAX_WAIT_S", "live"]
