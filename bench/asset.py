@@ -63,7 +63,7 @@ def bumpy_sphere_stl(path: Path, triangles: int) -> int:
 async def pipeline(source: Path, profile_name: str, work: Path) -> dict:
     from fastmcp import Client  # noqa: PLC0415
 
-    from gateway.asset_workers import ClientWorker  # noqa: PLC0415
+    from gateway.workers.asset_adapters import ClientWorker  # noqa: PLC0415
     from harness.launcher import WorkerLaunch  # noqa: PLC0415
     from orchestrator.asset_pipeline import finalize  # noqa: PLC0415
     from orchestrator.asset_profiles import load_profile  # noqa: PLC0415

@@ -18,7 +18,7 @@ from fastmcp.tools.base import Tool, ToolResult
 
 from gateway.errors import GatewayError, to_tool_error
 from gateway.mesh import tool_name
-from gateway.pool import Pool
+from gateway.workers.pool import Pool
 
 __all__ = ["SceneTool", "BlenderToolProvider"]
 

@@ -23,11 +23,11 @@ from fastmcp.tools.base import ToolResult
 from fastmcp.utilities.types import Image
 from pydantic import Field
 
-from gateway.asset_workers import SceneWorker
+from gateway.workers.asset_adapters import SceneWorker
 from gateway.errors import BadRequest, GatewayError, to_tool_error
-from gateway.leases import EMPTY
-from gateway.pool import Pool
-from gateway.scene import PoolScene
+from gateway.workers.leases import EMPTY
+from gateway.workers.pool import Pool
+from gateway.workers.pool_scene import PoolScene
 from gateway.services import GatewayServices
 from orchestrator.artifacts import RunFolder
 from orchestrator.asset_jobs import MAX_WAIT_S, AssetJobs, AssetJobStatus

@@ -27,10 +27,10 @@ from gateway.dashboard.http_routes import register_dashboard_routes
 from gateway.errors import BadRequest, GatewayError, WorkerToolError, to_tool_error
 from gateway.finalize_tools import register_finalize_tools
 from gateway.mesh import UpstreamProvider, UpstreamStatus
-from gateway.leases import EMPTY, PoolStatus
+from gateway.workers.leases import EMPTY, PoolStatus
 from gateway.progress import heartbeat
 from gateway.run_tools import register_run_tools
-from gateway.scene import PoolScene
+from gateway.workers.pool_scene import PoolScene
 from gateway.services import GatewayServices
 from gateway.verification import AttemptResult, Verification, attempt_feedback, verify_images
 from harness.render_options import render_options

@@ -20,8 +20,8 @@ from gateway.config import GatewayConfig
 from gateway.errors import CoordinatorUnavailable
 from gateway.history import HISTORY_FILE, ExecutionHistory
 from gateway.mesh import Upstream, allocate_namespace
-from gateway.pool import Pool
-from gateway.scene import PoolSceneProvider
+from gateway.workers.pool import Pool
+from gateway.workers.pool_scene import PoolSceneProvider
 from gateway.vision_client import VisionClient
 from harness.config_file import load_config
 from harness.model_config import ModelsConfig

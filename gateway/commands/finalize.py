@@ -85,7 +85,7 @@ async def _finalize(source: AssetSource, profile: Profile, out: Path, name: str,
 
     from fastmcp import Client  # noqa: PLC0415
 
-    from gateway.asset_workers import ClientWorker  # noqa: PLC0415
+    from gateway.workers.asset_adapters import ClientWorker  # noqa: PLC0415
     from harness.errors import LaunchError  # noqa: PLC0415
     from harness.launcher import WorkerLaunch  # noqa: PLC0415
     from orchestrator.asset_pipeline import finalize  # noqa: PLC0415

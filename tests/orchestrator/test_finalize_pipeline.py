@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from fastmcp import Client
 
-from gateway.asset_workers import ClientWorker
+from gateway.workers.asset_adapters import ClientWorker
 from harness.launcher import WorkerLaunch
 from orchestrator.asset_pipeline import FinalizeResult, finalize
 from orchestrator.asset_profiles import Profile, load_profile

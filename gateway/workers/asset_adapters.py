@@ -3,7 +3,7 @@
 `ClientWorker` wraps an open fastmcp client of a worker the caller launched (the CLI's own stdio
 workers); `SceneWorker` wraps a leased pool scene, so finalize calls get the pool's restore points
 and crash recovery like every other call. Both return structured content and turn a worker's tool
-error into WorkerToolError with its [TAG] kept (gateway.scene.structured).
+error into WorkerToolError with its [TAG] kept (gateway.workers.pool_scene.structured).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from fastmcp import Client
 
-from gateway.scene import PoolScene, structured
+from gateway.workers.pool_scene import PoolScene, structured
 
 __all__ = ["ClientWorker", "SceneWorker"]
 

@@ -1,14 +1,14 @@
 """The pool's Ray backend: joining the cluster, and `RayWorker`, a pool worker whose Blender is a Ray actor.
 
 The pool drives a RayWorker exactly like a local Worker (start, call, ping, stop, kill), so leases,
-restore points and recovery stay in `gateway.pool`, their one owner. What differs is where state
+restore points and recovery stay in `gateway.workers.pool`, their one owner. What differs is where state
 lives: the actor's node may vanish, so every file a call writes (renders, .blend files, restore
 points) is carried back by value and lands in this worker's folder on the gateway (a mirror, at the
 paths a local worker would have used), and a baseline the actor lacks (a restore point saved on a
 node now gone, a task's .blend) is sent to it as bytes before a reset. The gateway therefore keeps
 everything it needs to rebuild a scene on any live node.
 
-Ray is imported here and only here (and in gateway.ray_actor): a gateway without the `ray` extra
+Ray is imported here and only here (and in gateway.workers.ray_actor): a gateway without the `ray` extra
 never imports this module.
 """
 
@@ -27,11 +27,11 @@ from typing import Any
 import mcp_types
 
 from gateway import errors
-from gateway.carried_files import CarriedFile, land, rewrite
+from gateway.workers.carried_files import CarriedFile, land, rewrite
 from gateway.config import PoolConfig
 from gateway.errors import ConfigError, WorkerCrashed, WorkerTimedOut, WorkerUnavailable
-from gateway.leases import EMPTY
-from gateway.worker import Worker, WorkerSpec, _describe
+from gateway.workers.leases import EMPTY
+from gateway.workers.process_worker import Worker, WorkerSpec, _describe
 
 try:
     import ray
@@ -39,7 +39,7 @@ try:
 except ImportError as e:  # pragma: no cover - exercised by a gateway without the extra
     raise ConfigError("[pool] backend = 'ray' needs Ray: pip install -e '.[ray]'") from e
 
-from gateway.ray_actor import HEALTH_GROUP, ActorHealth, ActorInfo, BlenderActor
+from gateway.workers.ray_actor import HEALTH_GROUP, ActorHealth, ActorInfo, BlenderActor
 
 __all__ = ["RayCluster", "RayWorker"]
 
