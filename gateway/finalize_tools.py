@@ -30,8 +30,8 @@ from gateway.workers.pool import Pool
 from gateway.workers.pool_scene import PoolScene
 from gateway.services import GatewayServices
 from orchestrator.artifacts import RunFolder
-from orchestrator.asset_jobs import MAX_WAIT_S, AssetJobs, AssetJobStatus
-from orchestrator.asset_source import AssetSource, resolve_source
+from orchestrator.assets.jobs import MAX_WAIT_S, AssetJobs, AssetJobStatus
+from orchestrator.assets.source import AssetSource, resolve_source
 from orchestrator.errors import OrchestratorError
 
 __all__ = ["register_finalize_tools", "leased_pair"]

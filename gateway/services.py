@@ -25,8 +25,8 @@ from gateway.workers.pool_scene import PoolSceneProvider
 from gateway.vision_client import VisionClient
 from harness.config_file import load_config
 from harness.model_config import ModelsConfig
-from orchestrator.asset_jobs import AssetJobs
-from orchestrator.asset_profiles import finalize_config
+from orchestrator.assets.jobs import AssetJobs
+from orchestrator.assets.profiles import finalize_config
 from orchestrator.service import RunService
 
 __all__ = ["GatewayServices", "PROJECT_ROOT", "RESERVED_NAMESPACES"]

@@ -21,8 +21,8 @@ from pydantic import BaseModel, Field
 
 from harness.model_config import ModelsConfig
 from orchestrator.artifacts import RunFolder
-from orchestrator.asset_jobs import AssetJobs
-from orchestrator.asset_source import resolve_source
+from orchestrator.assets.jobs import AssetJobs
+from orchestrator.assets.source import resolve_source
 from orchestrator.builders.fallback import OfflineFallback
 from orchestrator.builders.hybrid import HybridBuilder
 from orchestrator.builders.interface import Builder

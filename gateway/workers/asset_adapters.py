@@ -1,4 +1,4 @@
-"""`AssetWorker` (orchestrator.asset_pipeline) over the two ways the gateway reaches Blender.
+"""`AssetWorker` (orchestrator.assets.pipeline) over the two ways the gateway reaches Blender.
 
 `ClientWorker` wraps an open fastmcp client of a worker the caller launched (the CLI's own stdio
 workers); `SceneWorker` wraps a leased pool scene, so finalize calls get the pool's restore points

@@ -17,8 +17,8 @@ from fastmcp import Client
 
 from gateway.workers.asset_adapters import ClientWorker
 from harness.launcher import WorkerLaunch
-from orchestrator.asset_pipeline import FinalizeResult, finalize
-from orchestrator.asset_profiles import Profile, load_profile
+from orchestrator.assets.pipeline import FinalizeResult, finalize
+from orchestrator.assets.profiles import Profile, load_profile
 from orchestrator.errors import AssetError
 from tests.assets.gltf_check import gltf_errors
 from tests.assets.sources import write_million_triangle_stl, write_sources
