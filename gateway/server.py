@@ -20,16 +20,16 @@ from fastmcp.server.context import Context
 from fastmcp.tools.base import ToolResult
 from pydantic import BaseModel, Field
 
-from gateway.blender_tools import BlenderToolProvider
+from gateway.tools.blender import BlenderToolProvider
 from gateway.config import GatewayConfig
 from gateway.dashboard.app_tools import register_dashboard_app
 from gateway.dashboard.http_routes import register_dashboard_routes
 from gateway.errors import BadRequest, GatewayError, WorkerToolError, to_tool_error
-from gateway.finalize_tools import register_finalize_tools
+from gateway.tools.assets import register_finalize_tools
 from gateway.mesh import UpstreamProvider, UpstreamStatus
 from gateway.workers.leases import EMPTY, PoolStatus
 from gateway.progress import heartbeat
-from gateway.run_tools import register_run_tools
+from gateway.tools.runs import register_run_tools
 from gateway.workers.pool_scene import PoolScene
 from gateway.services import GatewayServices
 from gateway.verification import AttemptResult, Verification, attempt_feedback, verify_images

@@ -96,7 +96,7 @@ class GatewayServices:
     def assets(self) -> AssetJobs:
         """Finalize jobs on this pool, with the user's profiles folder from [finalize] (created on first use)."""
         if self._assets is None:
-            from gateway.finalize_tools import leased_pair  # noqa: PLC0415  (it imports this module)
+            from gateway.tools.assets import leased_pair  # noqa: PLC0415  (it imports this module)
 
             path = self.config.config_path
             profiles = finalize_config(load_config(path) if path else {}, path).profiles_dir

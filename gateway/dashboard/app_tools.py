@@ -21,7 +21,7 @@ from pydantic import Field
 
 from gateway.dashboard.iteration import data_url, landed_iteration_detail
 from gateway.dashboard.page import RUN_APP_URI, page_html
-from gateway.run_tools import RunId, coordinator_errors
+from gateway.tools.runs import RunId, coordinator_errors
 from gateway.services import GatewayServices
 from orchestrator.artifacts import RunFolder
 
