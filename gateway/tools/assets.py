@@ -9,10 +9,8 @@ current stage meanwhile.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
@@ -23,10 +21,7 @@ from fastmcp.tools.base import ToolResult
 from fastmcp.utilities.types import Image
 from pydantic import Field
 
-from gateway.workers.asset_adapters import SceneWorker
 from gateway.errors import BadRequest, GatewayError, to_tool_error
-from gateway.workers.leases import EMPTY
-from gateway.workers.pool import Pool
 from gateway.workers.pool_scene import PoolScene
 from gateway.services import GatewayServices
 from orchestrator.artifacts import RunFolder
@@ -34,26 +29,9 @@ from orchestrator.assets.jobs import MAX_WAIT_S, AssetJobs, AssetJobStatus
 from orchestrator.assets.source import AssetSource, resolve_source
 from orchestrator.errors import OrchestratorError
 
-__all__ = ["register_finalize_tools", "leased_pair"]
+__all__ = ["register_finalize_tools"]
 
 Wait = Annotated[float, Field(ge=0, le=MAX_WAIT_S, description="wait up to this many seconds for the next stage")]
-
-
-@contextlib.asynccontextmanager
-async def leased_pair(pool: Pool) -> AsyncIterator[tuple[SceneWorker, SceneWorker]]:
-    """Two leased scenes, released afterwards; one (reset by the re-import) when no second worker is free,
-    so a job never waits on, or starves, the host's own scenes."""
-    scene_ids: list[str] = []
-    try:
-        scene_ids.append((await pool.lease(EMPTY, checkpoint_executes=False)).scene_id)
-        if pool.status().free > 0:
-            scene_ids.append((await pool.lease(EMPTY, checkpoint_executes=False)).scene_id)
-        workers = [SceneWorker(PoolScene(pool, scene_id)) for scene_id in scene_ids]
-        yield workers[0], workers[-1]
-    finally:
-        for scene_id in scene_ids:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(pool.release(scene_id))
 
 
 async def _watch(jobs: AssetJobs, job_id: str, wait_s: float, ctx: Context | None) -> AssetJobStatus:
