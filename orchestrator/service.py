@@ -42,10 +42,10 @@ from orchestrator.scene import SceneProvider, Vision
 from orchestrator.spend import Spend
 from orchestrator.state import AttemptState, RunConfig, Strategy, degradations, run_spend
 from orchestrator.task import Task, inline_task, load_task
+from orchestrator.waits import MAX_WAIT_S
 
-__all__ = ["AttemptView", "RunStatus", "RunService", "MAX_WAIT_S", "live"]
+__all__ = ["AttemptView", "RunStatus", "RunService", "live"]
 
-MAX_WAIT_S = 45.0  # a host call must not block ~50 s
 GOING_ON = ("running", "starting")  # run.json statuses of a run some process is running
 ELSEWHERE_POLL_S = 0.25  # how often a run going on in another process is re-read while a caller waits
 Listener = Callable[[str, AttemptState, IterationStep], None]
