@@ -48,6 +48,7 @@ __all__ = [
     "BadRequest",
     "ConfigError",
     "TOOL_ERRORS",
+    "describe",
     "to_tool_error",
     "tool_errors",
 ]
@@ -115,6 +116,13 @@ class BadRequest(GatewayError):
 
 class ConfigError(GatewayError):
     tag = "CONFIG"
+
+
+def describe(e: BaseException, limit: int = 300) -> str:
+    """A foreign failure (a transport's, Ray's) in one short line for our own error texts; a group by its first."""
+    if isinstance(e, BaseExceptionGroup) and e.exceptions:
+        return describe(e.exceptions[0], limit)
+    return (str(e) or type(e).__name__)[:limit]
 
 
 TOOL_ERRORS: tuple[tuple[type[Exception], Callable[[Exception], str]], ...] = (

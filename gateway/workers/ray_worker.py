@@ -26,12 +26,13 @@ from typing import Any
 
 import mcp_types
 
-from gateway import errors
 from gateway.workers.carried_files import CarriedFile, land, rewrite
 from gateway.config import PoolConfig
-from gateway.errors import ConfigError, WorkerCrashed, WorkerTimedOut, WorkerUnavailable
+from gateway.errors import (
+    ConfigError, GatewayError, WorkerCrashed, WorkerOverMemory, WorkerTimedOut, WorkerToolError, WorkerUnavailable, describe,
+)
 from gateway.workers.leases import EMPTY
-from gateway.workers.process_worker import Worker, WorkerSpec, _describe
+from gateway.workers.process_worker import Worker, WorkerSpec
 
 try:
     import ray
@@ -51,7 +52,9 @@ STOP_TIMEOUT_S = 10.0
 UNPLACED_STOP_S = 2.0
 PROBE_TIMEOUT_S = 3.0
 RESTART_POLL_S = 0.5
-PASSED_ERRORS = ("WorkerCrashed", "WorkerTimedOut", "WorkerOverMemory", "WorkerUnavailable", "WorkerToolError")
+PASSED_ERRORS: dict[str, type[GatewayError]] = {
+    e.__name__: e for e in (WorkerCrashed, WorkerTimedOut, WorkerOverMemory, WorkerUnavailable, WorkerToolError)}
+"""The worker errors an actor reports by class name (CallOutcome.error), raised here as themselves."""
 
 
 class RayCluster:
@@ -129,7 +132,7 @@ class RayWorker(Worker):
             if isinstance(e, asyncio.CancelledError):
                 raise
             why = ("no node with a free `blender` resource took its actor" if isinstance(e, TimeoutError)
-                   else _describe(e))
+                   else describe(e))
             raise WorkerUnavailable(f"worker {self.label} could not start on Ray within "
                                     f"{self.config.startup_timeout_s:g} s: {why}") from e
         self._info, self.node, self.pid = info, info.node_id, info.pid
@@ -205,11 +208,11 @@ class RayWorker(Worker):
                 if self.kill_reason is not None:
                     raise self.kill_reason from e
                 raise WorkerCrashed(f"worker {self.label}'s Ray actor on node {info.node_id[:12]} was lost during "
-                                    f"{name} after {time.monotonic() - started:.1f} s ({_describe(e)})") from e
+                                    f"{name} after {time.monotonic() - started:.1f} s ({describe(e)})") from e
             if outcome.error is not None:
                 if outcome.error != "WorkerToolError":
                     self._info = None  # Blender is down inside the actor: start() brings it back
-                raise getattr(errors, outcome.error if outcome.error in PASSED_ERRORS else "WorkerCrashed")(outcome.message)
+                raise PASSED_ERRORS.get(outcome.error, WorkerCrashed)(outcome.message)
             self._keep(land(outcome.files, self._roots()), push)
             moves = {far: str(self._roots()[name]) for name, far in info.roots.items()}
             return mcp_types.CallToolResult.model_validate(rewrite(outcome.result, moves))
