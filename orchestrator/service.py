@@ -23,12 +23,8 @@ from harness.model_config import ModelsConfig
 from orchestrator.artifacts import RunFolder
 from orchestrator.assets.jobs import AssetJobs
 from orchestrator.assets.source import resolve_source
-from orchestrator.builders.fallback import OfflineFallback
-from orchestrator.builders.hybrid import HybridBuilder
+from orchestrator.builders.factory import BuilderFactory
 from orchestrator.builders.interface import Builder
-from orchestrator.builders.llm import LLMBuilder
-from orchestrator.builders.parametric import ParametricBuilder
-from orchestrator.builders.tool_using import ToolUsingBuilder
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.coordinator import ISOLATION, Coordinator
 from orchestrator.errors import AssetError, OrchestratorError, TaskError
@@ -113,10 +109,10 @@ class RunService:
         self.recall = RecallStore(memory_dir or self.runs_dir / ".memory")
         self.listener = listener
         self.builder_factory = builder_factory
+        self.builders = BuilderFactory(self.models_config)
         self.allowed_roots = allowed_roots if allowed_roots is not None else [self.runs_dir, Path.cwd()]
         self.assets = assets
         self._active: dict[str, _Active] = {}
-        self._models: dict[int, Any] = {}
 
     # ---- starting ----------------------------------------------------------------------------
     def _task(self, task: Task | str | Path | dict[str, Any]) -> Task:
@@ -230,8 +226,8 @@ class RunService:
         run_id = folder.run_id
         coordinator = Coordinator(
             folder=folder, task=task, config=config, provider=self.provider, vision=self.vision,
-            builder_for=lambda strategy: (self.builder_factory or self._builder)(config, strategy),
-            summarizer=self._roles(0) if config.builder != "parametric" and self.models_config.has_remote("summarizer") else None,
+            builder_for=lambda strategy: (self.builder_factory or self.builders.make_builder)(config, strategy),
+            summarizer=self.builders.roles(0) if config.builder != "parametric" and self.models_config.has_remote("summarizer") else None,
             recall=self.recall, on_step=lambda state, step: self._stepped(run_id, state, step),
             offline_verifier=self.models_config.offline_fallback("verifier") == "metrics")
         active = _Active(task=asyncio.get_running_loop().create_task(self._run_and_finalize(coordinator, folder, task),
@@ -257,27 +253,6 @@ class RunService:
         folder.write_run(meta)
         self.write_report(folder.run_id)  # with the asset's card
         return result
-
-    def _roles(self, rotation: int) -> Any:
-        from harness.model_roles import ModelRoles  # litellm stays unimported until a model is called
-
-        chain = self.models_config.roles.get("builder", [])
-        rotation = rotation % len(chain) if chain else 0
-        if rotation not in self._models:
-            roles = dict(self.models_config.roles)
-            if rotation:
-                roles["builder"] = chain[rotation:] + chain[:rotation]
-            self._models[rotation] = ModelRoles(self.models_config.model_copy(update={"roles": roles}))
-        return self._models[rotation]
-
-    def _builder(self, config: RunConfig, strategy: Strategy) -> Builder:
-        if config.builder == "parametric":
-            return ParametricBuilder()
-        roles = self._roles(strategy.model_rotation)
-        acts = config.tool_calls > 0 and roles.supports_tools("builder")  # else it writes whole programs
-        llm = (ToolUsingBuilder if acts else LLMBuilder)(roles)
-        builder: Builder = llm if config.builder == "llm" else HybridBuilder(llm)
-        return OfflineFallback(builder) if self.models_config.offline_fallback("builder") == "parametric" else builder
 
     def _stepped(self, run_id: str, state: AttemptState, step: IterationStep) -> None:
         if self.listener is not None:
