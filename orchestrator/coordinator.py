@@ -168,9 +168,7 @@ class Coordinator:
         return [e.code for _, e in self.recall.similar(f"{self.task.name} {self.task.description}")]
 
     def _update_run(self, **changes: Any) -> None:
-        meta = self.folder.read_run()
-        meta.update(changes, updated_at=time.time())
-        self.folder.write_run(meta)
+        self.folder.update_run(**changes)
 
     def _over_budget(self) -> Callable[[], str | None] | None:
         """The run-wide spend check every attempt makes before an iteration; None without a cap."""

@@ -33,6 +33,7 @@ from orchestrator.memory import IterationStep
 from orchestrator.owner import runs_elsewhere
 from orchestrator.params import find_params
 from orchestrator.recall import RecallStore
+from orchestrator.run_record import RunRecord
 from orchestrator.report import write_report
 from orchestrator.scene import SceneProvider, Vision
 from orchestrator.spend import Spend
@@ -177,12 +178,12 @@ class RunService:
 
     def _write_new_run(self, folder: RunFolder, task: Task, config: RunConfig, **more: Any) -> None:
         assert self.provider is not None
-        folder.write_run({
-            "run_id": folder.run_id, "task": task.name, "created_at": time.time(), "status": "starting",
-            "config": config.model_dump(mode="json"), "baseline": task.start.baseline, "isolation": ISOLATION,
-            "workers": self.provider.size, "source": str(task.source) if task.source else None,
-            "models": {role: self.models_config.chain(role) for role in self.models_config.roles}, **more,
-        })
+        folder.write_run(RunRecord(
+            run_id=folder.run_id, task=task.name, created_at=time.time(), status="starting",
+            config=config.model_dump(mode="json"), baseline=task.start.baseline, isolation=ISOLATION,
+            workers=self.provider.size, source=str(task.source) if task.source else None,
+            models={role: self.models_config.chain(role) for role in self.models_config.roles}, **more,
+        ))
 
     async def fork(self, run_id: str, attempt: int, iteration: int, **overrides: Any) -> str:
         """A new run whose attempts all begin from that iteration's program and the builder's memory up to
@@ -194,7 +195,8 @@ class RunService:
         states = active.coordinator.states if active is not None else Checkpoint.read(source.root)
         point = fork_point(source, states, attempt, iteration)
         task = source.load_task().model_copy(update={"start_code": point.step.code})
-        config = self._config(task, overrides, defaults=source.read_run().get("config", {}))
+        source_config = source.read_run().config
+        config = self._config(task, overrides, defaults=source_config.model_dump() if source_config else {})
         folder = RunFolder.create(self.runs_dir, task)
         try:
             seed_fork(folder, config, point)
@@ -210,14 +212,14 @@ class RunService:
         if run_id in self._active and not self._active[run_id].task.done():
             raise OrchestratorError(f"run {run_id} is already running")
         folder = RunFolder.open(self.runs_dir, run_id)
-        meta = folder.read_run()
-        if meta.get("status") in GOING_ON and runs_elsewhere(meta.get("owner")):
-            raise OrchestratorError(f"run {run_id} is running in another process (pid {meta['owner']['pid']}): "
+        record = folder.read_run()
+        if record.status in GOING_ON and runs_elsewhere(record.owner):
+            raise OrchestratorError(f"run {run_id} is running in another process (pid {record.owner['pid']}): "
                                     "stop it there, or wait for it to end")
-        config = RunConfig.model_validate(meta["config"])
-        meta.setdefault("resumed_at", []).append(time.time())
-        folder.write_run(meta)
-        self._launch(folder, folder.load_task(), config)
+        if record.config is None:
+            raise OrchestratorError(f"run {run_id} cannot be resumed: its run.json has no config")
+        folder.write_run(record.updated(resumed_at=[*record.resumed_at, time.time()]))
+        self._launch(folder, folder.load_task(), record.config)
         return run_id
 
     def _launch(self, folder: RunFolder, task: Task, config: RunConfig) -> None:
@@ -248,9 +250,7 @@ class RunService:
             asset["valid"] = job.result.valid if job.result else None
         except AssetError as e:
             asset = {"status": "failed", "profile": task.finalize.profile, "error": str(e)}
-        meta = folder.read_run()
-        meta["asset"] = asset
-        folder.write_run(meta)
+        folder.write_run(folder.read_run().updated(asset=asset))
         self.write_report(folder.run_id)  # with the asset's card
         return result
 
@@ -308,7 +308,8 @@ class RunService:
         """Rewrite report.html from the run's checkpoint; returns its path."""
         folder = RunFolder.open(self.runs_dir, run_id)
         states, best = Checkpoint.read(folder.root), folder.read_best()
-        threshold = folder.read_run().get("config", {}).get("threshold")
+        config = folder.read_run().config
+        threshold = config.threshold if config else None
         write_report(folder, folder.load_task(), states, best, threshold)
         return folder.root / "report.html"
 
@@ -331,28 +332,28 @@ class RunService:
 
     def _status(self, run_id: str) -> RunStatus:
         folder = RunFolder.open(self.runs_dir, run_id)
-        meta = folder.read_run()
+        record = folder.read_run()
         active = self._active.get(run_id)
         running = active is not None and not active.task.done()
         states = active.coordinator.states if active is not None else Checkpoint.read(folder.root)
         best = folder.read_best()
         if running:
             best = active.coordinator.best_doc(with_files=False) or best
-        status = meta.get("status", "unknown")
-        if not running and status in GOING_ON and not runs_elsewhere(meta.get("owner")):
+        status = record.status
+        if not running and status in GOING_ON and not runs_elsewhere(record.owner):
             status = "interrupted"
         error = None
         if active is not None and active.task.done() and not active.task.cancelled() and active.task.exception():
             error = f"{type(active.task.exception()).__name__}: {active.task.exception()}"
             status = "failed"
-        config = meta.get("config", {})
+        config = record.config
         return RunStatus(
-            run_id=run_id, run_dir=str(folder.root), task=meta.get("task", ""), status=status, active=running,
-            builder=config.get("builder", "?"), verifier=config.get("verifier", "?"),
-            iterations_budget=config.get("iterations", 0), attempts=[_view(s) for s in states.values()],
+            run_id=run_id, run_dir=str(folder.root), task=record.task, status=status, active=running,
+            builder=config.builder if config else "?", verifier=config.verifier if config else "?",
+            iterations_budget=config.iterations if config else 0, attempts=[_view(s) for s in states.values()],
             best=best, best_score=best["score"] if best else None, error=error, degraded=degradations(states),
-            spend=run_spend(states), max_cost_usd=config.get("max_cost_usd"), max_tokens=config.get("max_tokens"),
-            forked_from=meta.get("forked_from"))
+            spend=run_spend(states), max_cost_usd=config.max_cost_usd if config else None,
+            max_tokens=config.max_tokens if config else None, forked_from=record.forked_from)
 
 
 def live(status: RunStatus) -> bool:
