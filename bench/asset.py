@@ -63,10 +63,10 @@ def bumpy_sphere_stl(path: Path, triangles: int) -> int:
 async def pipeline(source: Path, profile_name: str, work: Path) -> dict:
     from fastmcp import Client  # noqa: PLC0415
 
-    from gateway.asset_workers import ClientWorker  # noqa: PLC0415
+    from gateway.workers.asset_adapters import ClientWorker  # noqa: PLC0415
     from harness.launcher import WorkerLaunch  # noqa: PLC0415
-    from orchestrator.asset_pipeline import finalize  # noqa: PLC0415
-    from orchestrator.asset_profiles import load_profile  # noqa: PLC0415
+    from orchestrator.assets.pipeline import finalize  # noqa: PLC0415
+    from orchestrator.assets.profiles import load_profile  # noqa: PLC0415
 
     peak: dict[int, float] = {}
 
@@ -106,8 +106,8 @@ sys.path.insert(0, sys.argv[1])
 from servers.blender_primary.stdio_guard import divert_stdout
 OUT_FD = divert_stdout()
 import bpy
-from orchestrator.asset_pipeline import lod_budget
-from orchestrator.asset_profiles import load_profile
+from orchestrator.assets.pipeline import lod_budget
+from orchestrator.assets.profiles import load_profile
 from servers.blender_primary import baselines
 from servers.blender_primary.asset_bake import bake
 from servers.blender_primary.asset_cleanup import cleanup

@@ -30,8 +30,8 @@ from ray.cluster_utils import Cluster  # noqa: E402
 
 from gateway.config import PoolConfig  # noqa: E402
 from gateway.errors import WorkerError  # noqa: E402
-from gateway.pool import Pool  # noqa: E402
-from gateway.scene import PoolScene  # noqa: E402
+from gateway.workers.pool import Pool  # noqa: E402
+from gateway.workers.pool_scene import PoolScene  # noqa: E402
 from harness.scene_types import RenderSettings  # noqa: E402
 
 HELLO = (Path(__file__).resolve().parents[1] / "examples" / "hello.py").read_text()

@@ -29,7 +29,7 @@ from mcp import MCPError
 from mcp_types import METHOD_NOT_FOUND
 from pydantic import BaseModel, Field
 
-from gateway.errors import UpstreamUnavailable, to_tool_error
+from gateway.errors import UpstreamUnavailable, describe, to_tool_error
 from gateway.relay_client import RelayClient
 
 __all__ = ["UpstreamState", "UpstreamStatus", "Upstream", "UpstreamProvider", "tool_name", "allocate_namespace"]
@@ -146,7 +146,7 @@ class Upstream:
                 raise
             except BaseException as e:  # noqa: BLE001 - any failure of an upstream is reported, never fatal
                 log.warning("upstream %s unavailable: %s", self.name, e)
-                self.error = _describe(e)
+                self.error = describe(e, 500)
             self._client, self._tools = None, []
             if self.state == "available":
                 self.restarts += 1
@@ -211,7 +211,7 @@ class UpstreamTool(ProxyTool):
             if self._upstream is not None:
                 self._upstream.notice_failure()
             name = self._upstream.name if self._upstream else "upstream"
-            raise to_tool_error(UpstreamUnavailable(f"MCP server {name!r} failed during the call: {_describe(e)}")) from e
+            raise to_tool_error(UpstreamUnavailable(f"MCP server {name!r} failed during the call: {describe(e, 500)}")) from e
 
 
 class UpstreamProvider(Provider):
@@ -233,10 +233,3 @@ class UpstreamProvider(Provider):
                 tool = tool.model_copy(update={"name": tool_name(self.upstream.namespace, original + "#")})
             out.append(tool)
         return out
-
-
-def _describe(e: BaseException) -> str:
-    if isinstance(e, BaseExceptionGroup) and e.exceptions:
-        return _describe(e.exceptions[0])
-    text = str(e) or type(e).__name__
-    return text[:500]

@@ -1,51 +1,30 @@
 """The gateway: one MCP server hosts talk to (see the tool table in DESIGN.md).
 
-Scene tools lease Blender workers from the pool and address them by `scene_id`; `verify` and
-`run_attempt` add the vision server's checks; run tools drive the coordinator's RunService.
-Upstream tools are mounted as `blender_*` (by scene_id), `vision_*` and one namespace per
-configured `mcpServers` entry. No call waits longer than ~45 s: longer jobs return a handle.
+`create_gateway` only wires: the services (pool, upstreams, vision, runs, assets) started and
+stopped by the lifespan, then each toolset module of gateway/tools/ registering its tools on the
+app with `register(app, services)`, then the dashboard. The tools live in those modules; how our
+errors reach a host is gateway.errors.TOOL_ERRORS. No call waits longer than ~45 s: longer jobs
+return a handle (gateway.handles).
 """
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
-import mcp_types
 from fastmcp import FastMCP
-from fastmcp.server.context import Context
-from fastmcp.tools.base import ToolResult
-from pydantic import BaseModel, Field
 
-from gateway.blender_tools import BlenderToolProvider
 from gateway.config import GatewayConfig
 from gateway.dashboard.app_tools import register_dashboard_app
 from gateway.dashboard.http_routes import register_dashboard_routes
-from gateway.errors import BadRequest, GatewayError, WorkerToolError, to_tool_error
-from gateway.finalize_tools import register_finalize_tools
-from gateway.mesh import UpstreamProvider, UpstreamStatus
-from gateway.leases import EMPTY, PoolStatus
-from gateway.progress import heartbeat
-from gateway.run_tools import register_run_tools
-from gateway.scene import PoolScene
 from gateway.services import GatewayServices
-from gateway.verification import AttemptResult, Verification, attempt_feedback, verify_images
-from harness.render_options import render_options
-from harness.report import ExecutionReport
-from harness.scene_types import RenderPackResult, RenderSettings
+from gateway.tools import HIGH_LEVEL_TOOLS, assets, blender, mesh, runs, scene
 
-__all__ = ["create_gateway", "HIGH_LEVEL_TOOLS"]
+__all__ = ["create_gateway", "HIGH_LEVEL_TOOLS", "TOOLSETS"]
 
-HIGH_LEVEL_TOOLS = (
-    "reset_to_baseline", "execute_code", "render_pack", "verify", "release_scene", "run_attempt",
-    "start_run", "get_run", "list_runs", "cancel_run", "resume_run", "fork_run", "get_iteration", "mesh_status",
-    "finalize_asset", "get_finalize",
-)
-MAX_CODE_TIMEOUT_S = 40.0
-RENDER_CAPS = {"resolution": 2048, "samples": 1024}  # what one host call may ask for: it must end in ~50 s
+TOOLSETS = (blender, mesh, scene, runs, assets)
+"""The toolset modules, registered in this order."""
 
 INSTRUCTIONS = (
     "Colossus drives headless Blender. Get a scene with reset_to_baseline (returns scene_id), run bpy "
@@ -54,29 +33,9 @@ INSTRUCTIONS = (
     "get_run. blender_* tools act on one scene_id, vision_* are the vision server's tools."
 )
 
-SceneId = Annotated[str, Field(description="handle returned by reset_to_baseline", pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-Code = Annotated[str, Field(description="Python using bpy, run inside Blender", max_length=200_000)]
-CodeTimeout = Annotated[float, Field(gt=0, le=MAX_CODE_TIMEOUT_S, description="interrupt the code after this many seconds")]
-Images = Annotated[dict[str, str], Field(description="view name → image path, base64 or data URL")]
-
-
-class SceneHandle(BaseModel):
-    scene_id: str
-    baseline_id: str
-    worker: str
-    elapsed_ms: float
-    incidents: list[str] = Field(default_factory=list, description="worker restarts this scene went through")
-
-
-class MeshStatus(BaseModel):
-    pool: PoolStatus
-    upstreams: list[UpstreamStatus]
-    coordinator: str = Field(description="'available' or why not")
-
 
 def create_gateway(config: GatewayConfig | None = None) -> FastMCP:
-    config = config or GatewayConfig()
-    services = GatewayServices(config)
+    services = GatewayServices(config or GatewayConfig())
 
     @asynccontextmanager
     async def lifespan(_app: FastMCP) -> AsyncIterator[dict[str, Any]]:
@@ -88,177 +47,8 @@ def create_gateway(config: GatewayConfig | None = None) -> FastMCP:
 
     app = FastMCP("colossus", instructions=INSTRUCTIONS, lifespan=lifespan, mask_error_details=True)
     app.services = services  # type: ignore[attr-defined]  # for the serve command's exit handlers and tests
-    reserved = lambda: set(HIGH_LEVEL_TOOLS)  # noqa: E731
-    app.add_provider(BlenderToolProvider(services.pool))
-    for upstream in services.upstreams:
-        app.add_provider(UpstreamProvider(upstream, reserved))
-
-    def scene(scene_id: str) -> PoolScene:
-        try:
-            services.pool.get(scene_id)
-        except GatewayError as e:
-            raise to_tool_error(e) from e
-        return PoolScene(services.pool, scene_id)
-
-    @app.tool(annotations={"destructiveHint": True})
-    async def reset_to_baseline(
-        baseline_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="saved state; `empty` is built in")] = EMPTY,
-        scene_id: Annotated[str | None, Field(description="reset this scene instead of leasing a new one")] = None,
-        ctx: Context | None = None,
-    ) -> SceneHandle:
-        """Get a Blender scene reset to a baseline and its scene_id (pass it to the other tools).
-
-        Without scene_id a worker is leased from the pool (waits up to ~30 s when all are busy, then
-        fails with [POOL_EXHAUSTED]); with scene_id that scene is reset in place. Leases expire after
-        10 minutes unused; release_scene returns the worker sooner.
-        """
-        started = time.perf_counter()
-        try:
-            async with heartbeat(ctx, "leasing a Blender worker", config.pool.queue_wait_s):
-                if scene_id is None:
-                    lease = await services.pool.lease(baseline_id)
-                else:
-                    await scene(scene_id).reset(baseline_id)
-                    lease = services.pool.get(scene_id)
-        except GatewayError as e:
-            raise to_tool_error(e) from e
-        return SceneHandle(scene_id=lease.scene_id, baseline_id=baseline_id, worker=lease.worker.label,
-                           elapsed_ms=(time.perf_counter() - started) * 1000, incidents=lease.incidents)
-
-    @app.tool(annotations={"destructiveHint": True})
-    async def execute_code(scene_id: SceneId, code: Code, timeout_s: CodeTimeout = 30.0,
-                           ctx: Context | None = None) -> ExecutionReport:
-        """Run bpy code in the scene; returns the execution report (success, stdout, exception with line, scene changes).
-
-        A failure of the code is a report with success=false, not an error. If the Blender process
-        hangs or dies, it is replaced, the scene is restored to its state after the last successful
-        execute_code, and the error says so.
-        """
-        try:
-            async with (heartbeat(ctx, "running code in Blender", timeout_s),
-                        services.history.recording("execute_code", scene_id, code) as call):
-                call.report = await scene(scene_id).execute(code, timeout_s)
-                return call.report
-        except GatewayError as e:
-            raise to_tool_error(e) from e
-
-    @app.tool(annotations={"readOnlyHint": True}, output_schema=RenderPackResult.model_json_schema())
-    @render_options(RENDER_CAPS)
-    async def render_pack(scene_id: SceneId, render: RenderSettings, ctx: Context | None = None) -> ToolResult:
-        """Render the camera pack (front, side, top, iso by default); returns the images and their paths.
-
-        preset `preview` is fast Workbench, `final` is Cycles. framing `fixed` uses target/distance/lens
-        (comparable with a reference), `auto` frames the scene. Also readable as renders://{scene_id}/{view}.
-        """
-        try:
-            async with heartbeat(ctx, "rendering the camera pack", config.pool.render_timeout_s):
-                pack, images = await scene(scene_id).render(render)
-        except GatewayError as e:
-            raise to_tool_error(e) from e
-        summary = mcp_types.TextContent(type="text", text=json.dumps(
-            {view: v.path for view, v in pack.views.items()}))
-        return ToolResult(content=[summary, *images], structured_content=pack.model_dump(mode="json"))
-
-    @app.tool(annotations={"readOnlyHint": True})
-    async def verify(
-        scene_id: Annotated[str | None, Field(description="verify this scene's latest renders (rendered now if none)")] = None,
-        images: Images | None = None,
-        task: Annotated[str, Field(description="what the scene should show; used by the critique")] = "",
-        reference: Images | None = None,
-        ctx: Context | None = None,
-    ) -> Verification:
-        """Check renders: sentinel checks (blank, clipped, off-centre, too dark...), metrics against a
-        reference (pixel, SSIM, silhouette IoU, edges) and, if a verifier model is configured, a VLM critique."""
-        try:
-            async with heartbeat(ctx, "verifying renders", 45.0):
-                info = None
-                if scene_id is not None:
-                    s = scene(scene_id)
-                    lease = services.pool.get(scene_id)
-                    if lease.renders:
-                        info = await s.info()
-                    else:  # render the default pack, its scene facts in the same call
-                        info = (await s.render(RenderSettings(), with_scene_info=True))[0].scene
-                    images = {**{v: str(p) for v, p in lease.renders.items()}, **(images or {})}
-                return await verify_images(services.vision, dict(images or {}), task, reference, info,
-                                           critique=services.verifier_configured())
-        except GatewayError as e:
-            raise to_tool_error(e) from e
-
-    @app.tool(annotations={"destructiveHint": True})
-    async def release_scene(scene_id: SceneId) -> dict[str, Any]:
-        """Return the scene's worker to the pool (its state is discarded)."""
-        try:
-            await services.pool.release(scene_id)
-        except GatewayError as e:
-            raise to_tool_error(e) from e
-        return {"released": scene_id}
-
-    @app.tool(annotations={"destructiveHint": True})
-    @render_options(RENDER_CAPS)
-    async def run_attempt(
-        code: Annotated[Code | None, Field(description="the bpy program of this attempt (host-driven)")] = None,
-        scene_id: Annotated[str | None, Field(description="scene to run on; a new one from baseline_id when omitted")] = None,
-        baseline_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = EMPTY,
-        task: str = "",
-        reference: Images | None = None,
-        *,
-        render: RenderSettings,
-        timeout_s: Annotated[float, Field(gt=0, le=30)] = 20.0,
-        ctx: Context | None = None,
-    ) -> ToolResult:
-        """One attempt in one call: execute the code, render the camera pack (same options as render_pack),
-        verify; returns the report, the images, the verification and feedback to act on. Keep the scene_id
-        to iterate on it."""
-        if code is None:
-            raise to_tool_error(BadRequest(
-                "run_attempt needs `code` (host-driven); coordinator-driven attempts run inside start_run"))
-        try:
-            async with (heartbeat(ctx, "running the attempt", timeout_s + 20),
-                        services.history.recording("run_attempt", scene_id, code) as call):
-                if scene_id is None:
-                    scene_id = call.scene_id = (await services.pool.lease(baseline_id)).scene_id
-                done, images = await scene(scene_id).execute_render(code, render, timeout_s, with_scene_info=True)
-                report, pack, verification = done.report, done.render, None
-                call.report = report
-                if done.render_error is not None:
-                    raise WorkerToolError(done.render_error)
-                if pack is not None:
-                    verification = await verify_images(
-                        services.vision, {v: r.path for v, r in pack.views.items()}, task, reference,
-                        pack.scene, critique=services.verifier_configured())
-        except GatewayError as e:
-            raise to_tool_error(e) from e
-        result = AttemptResult(scene_id=scene_id, report=report, render=pack, verification=verification,
-                               feedback=attempt_feedback(report, verification))
-        text = mcp_types.TextContent(type="text", text=f"scene_id={scene_id}\n{result.feedback}")
-        return ToolResult(content=[text, *images], structured_content=result.model_dump(mode="json"))
-
-    @app.tool(annotations={"readOnlyHint": True})
-    async def mesh_status() -> MeshStatus:
-        """State of the Blender pool, the vision server and your configured MCP servers (available or why not)."""
-        try:
-            services.runs()
-            coordinator = "available"
-        except GatewayError as e:
-            coordinator = str(e)
-        return MeshStatus(pool=services.pool.status(), upstreams=[u.status() for u in services.upstreams],
-                          coordinator=coordinator)
-
-    @app.resource("renders://{scene_id}/{view}", mime_type="image/png")
-    async def render_image(scene_id: str, view: str) -> bytes:
-        """The latest render of one view of a scene."""
-        try:
-            lease = services.pool.get(scene_id)
-        except GatewayError as e:
-            raise to_tool_error(e) from e
-        path = lease.renders.get(view)
-        if path is None:
-            raise to_tool_error(BadRequest(f"scene {scene_id} has no render of view {view!r}; call render_pack"))
-        return path.read_bytes()
-
-    register_run_tools(app, services)
+    for toolset in TOOLSETS:
+        toolset.register(app, services)
     register_dashboard_app(app, services)
     register_dashboard_routes(app, services)
-    register_finalize_tools(app, services)
     return app

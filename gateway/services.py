@@ -20,13 +20,14 @@ from gateway.config import GatewayConfig
 from gateway.errors import CoordinatorUnavailable
 from gateway.history import HISTORY_FILE, ExecutionHistory
 from gateway.mesh import Upstream, allocate_namespace
-from gateway.pool import Pool
-from gateway.scene import PoolSceneProvider
+from gateway.workers.asset_adapters import leased_pair
+from gateway.workers.pool import Pool
+from gateway.workers.pool_scene import PoolSceneProvider
 from gateway.vision_client import VisionClient
 from harness.config_file import load_config
 from harness.model_config import ModelsConfig
-from orchestrator.asset_jobs import AssetJobs
-from orchestrator.asset_profiles import finalize_config
+from orchestrator.assets.jobs import AssetJobs
+from orchestrator.assets.profiles import finalize_config
 from orchestrator.service import RunService
 
 __all__ = ["GatewayServices", "PROJECT_ROOT", "RESERVED_NAMESPACES"]
@@ -96,8 +97,6 @@ class GatewayServices:
     def assets(self) -> AssetJobs:
         """Finalize jobs on this pool, with the user's profiles folder from [finalize] (created on first use)."""
         if self._assets is None:
-            from gateway.finalize_tools import leased_pair  # noqa: PLC0415  (it imports this module)
-
             path = self.config.config_path
             profiles = finalize_config(load_config(path) if path else {}, path).profiles_dir
             self._assets = AssetJobs(lambda: leased_pair(self.pool), self.config.runs_dir, profiles)

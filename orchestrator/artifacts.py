@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from orchestrator.errors import RunNotFound
 from orchestrator.memory import IterationStep
+from orchestrator.run_record import RunRecord
 from orchestrator.state import AttemptState
 from orchestrator.task import RUN_BASELINE, Task, load_task, task_to_toml
 
@@ -138,11 +139,18 @@ class RunFolder:
         return str(p.relative_to(self.root)) if p.is_absolute() and p.is_relative_to(self.root) else str(p)
 
     # ---- writers ---------------------------------------------------------------------------
-    def write_run(self, meta: dict[str, Any]) -> None:
-        write_json(self.root / "run.json", meta)
+    def write_run(self, record: RunRecord | dict[str, Any]) -> None:
+        """run.json, written whole (atomically); a dict is validated as a RunRecord first."""
+        write_json(self.root / "run.json", RunRecord.model_validate(record).to_json())
 
-    def read_run(self) -> dict[str, Any]:
-        return read_json(self.root / "run.json")
+    def read_run(self) -> RunRecord:
+        return RunRecord.model_validate(read_json(self.root / "run.json"))
+
+    def update_run(self, **changes: Any) -> RunRecord:
+        """Read run.json, apply `changes` (stamping updated_at), write it back atomically; returns the new record."""
+        record = self.read_run().updated(**changes, updated_at=time.time())
+        self.write_run(record)
+        return record
 
     def write_iteration(self, attempt: int, step: IterationStep) -> Path:
         d = self.iter_dir(attempt, step.index)

@@ -18,7 +18,6 @@ from typing import Any
 from orchestrator.artifacts import RunFolder, write_json
 from orchestrator.builders.interface import Builder, Siblings
 from orchestrator.checkpoint import Checkpoint
-from orchestrator.degradation import degradations
 from orchestrator.live_report import LiveReport
 from orchestrator.loop import AttemptContext, run_attempt
 from orchestrator.memory import IterationStep
@@ -28,7 +27,7 @@ from orchestrator.recall import RecallEntry, RecallStore, render_hash
 from orchestrator.report import write_report
 from orchestrator.scene import SceneProvider, Vision
 from orchestrator.spend import budget_exceeded
-from orchestrator.state import FINAL_STATUSES, AttemptState, RunConfig, Strategy, run_spend
+from orchestrator.state import FINAL_STATUSES, AttemptState, RunConfig, Strategy, degradations, run_spend
 from orchestrator.task import RUN_BASELINE, Task
 
 __all__ = ["Coordinator", "make_strategy", "ISOLATION"]
@@ -169,9 +168,7 @@ class Coordinator:
         return [e.code for _, e in self.recall.similar(f"{self.task.name} {self.task.description}")]
 
     def _update_run(self, **changes: Any) -> None:
-        meta = self.folder.read_run()
-        meta.update(changes, updated_at=time.time())
-        self.folder.write_run(meta)
+        self.folder.update_run(**changes)
 
     def _over_budget(self) -> Callable[[], str | None] | None:
         """The run-wide spend check every attempt makes before an iteration; None without a cap."""

@@ -11,7 +11,7 @@
     │   ├── VerifierFault             the vision server failed to score renders
     │   └── BuilderUnavailable        every model of the builder role failed (the fallback chain is exhausted)
     ├── PromptError                   a prompt template and its variables disagree (missing, unknown, malformed)
-    ├── AssetError                    asset finalization stopped; the text names the stage (orchestrator.asset_pipeline)
+    ├── AssetError                    asset finalization stopped; the text names the stage (orchestrator.assets.pipeline)
     │   └── ProfileError              unknown profile, unknown key, impossible budget (names the file and the key)
     ├── RunNotFound                   no run with that id under the runs directory
     └── ForkError                     a fork point that does not exist or did not run (names the ones that do)

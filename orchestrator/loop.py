@@ -23,7 +23,7 @@ from orchestrator.artifacts import RunFolder
 from orchestrator.builders.interface import BuildContext, Builder, Proposal, Siblings
 from orchestrator.builders.llm import Completer
 from orchestrator.checkpoint import Checkpoint
-from orchestrator.degradation import VERIFIER_UNAVAILABLE_TAG, Degradation, degraded
+from orchestrator.degradation import VERIFIER_UNAVAILABLE_TAG, Degradation
 from orchestrator.errors import AttemptStopped, BuilderUnavailable, SceneFault, VerifierFault
 from orchestrator.looks import take_looks
 from orchestrator.memory import ExecutionRecord, IterationStep
@@ -234,7 +234,7 @@ async def _evaluate(ctx: AttemptContext, state: AttemptState, step: IterationSte
     """
     renders = {view: Path(p) for view, p in step.renders.items()}
     can_degrade = ctx.offline_verifier and bool(ctx.task.references)
-    vlm = ctx.config.verifier in ("vlm", "both") and not (can_degrade and degraded(state.memory.steps, "verifier"))
+    vlm = ctx.config.verifier in ("vlm", "both") and not (can_degrade and state.memory.degraded("verifier"))
     metrics = ctx.config.verifier in ("metrics", "both") or not vlm
     refs = ctx.task.references if metrics or can_degrade else {}
 
@@ -273,7 +273,7 @@ async def _evaluate(ctx: AttemptContext, state: AttemptState, step: IterationSte
         if isinstance(failures[0], VerifierFault):
             raise failures[0]
         raise VerifierFault(f"vision failed: {failures[0]}") from failures[0]
-    scored_by_metrics = metrics or degraded([step], "verifier")
+    scored_by_metrics = metrics or step.degraded("verifier")
     scores = ([r.score for r in (step.compare,) if r and scored_by_metrics]
               + [c.overall_score for c in (step.critique,) if c])
     step.sentinel_penalty = sentinel_penalty(step.sentinel, ctx.config) if step.sentinel else 0.0

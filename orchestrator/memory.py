@@ -72,6 +72,10 @@ class IterationStep(BaseModel):
     render_ms: float = Field(0.0, description="Blender's own render time of the pack")
     phase_ms: dict[str, float] = Field(default_factory=dict, description="wall time per phase: build, execute (with the render), evaluate, remember")
 
+    def degraded(self, role: str) -> bool:
+        """An offline backend took over `role` in this step."""
+        return any(d.role == role for d in self.degradations)
+
     @property
     def execution(self) -> ExecutionReport | None:
         return self.executions[-1].report if self.executions else None
@@ -160,6 +164,10 @@ class AttemptMemory(BaseModel):
     window: int = Field(3, ge=1)
     summaries: dict[int, str] = Field(default_factory=dict, description="step index → summary text")
     prior: AttemptMemory | None = Field(None, description="a fork's inherited memory, up to the forked iteration")
+
+    def degraded(self, role: str) -> bool:
+        """Some step already fell back to the offline backend for `role` (it stays offline for the attempt)."""
+        return any(s.degraded(role) for s in self.steps)
 
     def add(self, step: IterationStep) -> None:
         self.steps = [s for s in self.steps if s.index != step.index] + [step]

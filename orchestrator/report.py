@@ -18,10 +18,9 @@ from typing import Any
 from urllib.parse import quote
 
 from orchestrator.artifacts import RunFolder, write_atomic
-from orchestrator.degradation import degradations
 from orchestrator.memory import IterationStep
 from orchestrator.spend import spend_of
-from orchestrator.state import AttemptState, run_spend
+from orchestrator.state import AttemptState, degradations, run_spend
 from orchestrator.task import Task
 
 __all__ = ["score_svg", "write_report", "LIVE_REFRESH_S"]
@@ -334,12 +333,12 @@ def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState],
     the task given may be the original, whose reference paths lie outside the folder. `live`: the run
     is still going (a badge naming the iterations done, and a refresh)."""
     threshold = task.budget.threshold if threshold is None else threshold
-    meta = folder.read_run()
-    config = meta.get("config", {})
+    record = folder.read_run()
+    config = record.config.model_dump() if record.config else {}
     ref_dir = folder.root / "ref"
     refs = {p.stem: p for p in sorted(ref_dir.iterdir()) if p.stem in task.references} if ref_dir.is_dir() else {}
-    elapsed = meta.get("finished_at", 0) - meta.get("created_at", 0) if meta.get("finished_at") else None
-    facts = [f"status <b>{_e(meta.get('status', '?'))}</b>", f"builder {_e(config.get('builder', '?'))}",
+    elapsed = record.finished_at - (record.created_at or 0) if record.finished_at else None
+    facts = [f"status <b>{_e(record.status)}</b>", f"builder {_e(config.get('builder', '?'))}",
              f"verifier {_e(config.get('verifier', '?'))}", f"{len(states)} attempt(s)", f"threshold {threshold:.2f}"]
     if elapsed is not None:
         facts.append(f"{elapsed:.1f} s")
@@ -350,8 +349,8 @@ def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState],
         cap = " / ".join(c for c in caps if c)
         facts.append(f"spent {_e(spent.describe())}" + (f" of {_e(cap)}" if cap else ""))
     facts.append(f"written {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
-    if meta.get("forked_from"):
-        origin = meta["forked_from"]
+    if record.forked_from:
+        origin = record.forked_from
         facts.append(f"forked from {_e(origin.get('run_id'))}, attempt {_e(origin.get('attempt'))}, "
                      f"iteration {_e(origin.get('iteration'))}")
     winner = best["attempt"] if best else None

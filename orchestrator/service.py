@@ -21,32 +21,28 @@ from pydantic import BaseModel, Field
 
 from harness.model_config import ModelsConfig
 from orchestrator.artifacts import RunFolder
-from orchestrator.asset_jobs import AssetJobs
-from orchestrator.asset_source import resolve_source
-from orchestrator.builders.fallback import OfflineFallback
-from orchestrator.builders.hybrid import HybridBuilder
+from orchestrator.assets.jobs import AssetJobs
+from orchestrator.assets.source import resolve_source
+from orchestrator.builders.factory import BuilderFactory
 from orchestrator.builders.interface import Builder
-from orchestrator.builders.llm import LLMBuilder
-from orchestrator.builders.parametric import ParametricBuilder
-from orchestrator.builders.tool_using import ToolUsingBuilder
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.coordinator import ISOLATION, Coordinator
-from orchestrator.degradation import degradations
 from orchestrator.errors import AssetError, OrchestratorError, TaskError
 from orchestrator.fork import fork_point, seed_fork
 from orchestrator.memory import IterationStep
 from orchestrator.owner import runs_elsewhere
 from orchestrator.params import find_params
 from orchestrator.recall import RecallStore
+from orchestrator.run_record import RunRecord
 from orchestrator.report import write_report
 from orchestrator.scene import SceneProvider, Vision
 from orchestrator.spend import Spend
-from orchestrator.state import AttemptState, RunConfig, Strategy, run_spend
+from orchestrator.state import AttemptState, RunConfig, Strategy, degradations, run_spend
 from orchestrator.task import Task, inline_task, load_task
+from orchestrator.waits import MAX_WAIT_S
 
-__all__ = ["AttemptView", "RunStatus", "RunService", "MAX_WAIT_S", "live"]
+__all__ = ["AttemptView", "RunStatus", "RunService", "live"]
 
-MAX_WAIT_S = 45.0  # a host call must not block ~50 s
 GOING_ON = ("running", "starting")  # run.json statuses of a run some process is running
 ELSEWHERE_POLL_S = 0.25  # how often a run going on in another process is re-read while a caller waits
 Listener = Callable[[str, AttemptState, IterationStep], None]
@@ -114,10 +110,10 @@ class RunService:
         self.recall = RecallStore(memory_dir or self.runs_dir / ".memory")
         self.listener = listener
         self.builder_factory = builder_factory
+        self.builders = BuilderFactory(self.models_config)
         self.allowed_roots = allowed_roots if allowed_roots is not None else [self.runs_dir, Path.cwd()]
         self.assets = assets
         self._active: dict[str, _Active] = {}
-        self._models: dict[int, Any] = {}
 
     # ---- starting ----------------------------------------------------------------------------
     def _task(self, task: Task | str | Path | dict[str, Any]) -> Task:
@@ -182,12 +178,12 @@ class RunService:
 
     def _write_new_run(self, folder: RunFolder, task: Task, config: RunConfig, **more: Any) -> None:
         assert self.provider is not None
-        folder.write_run({
-            "run_id": folder.run_id, "task": task.name, "created_at": time.time(), "status": "starting",
-            "config": config.model_dump(mode="json"), "baseline": task.start.baseline, "isolation": ISOLATION,
-            "workers": self.provider.size, "source": str(task.source) if task.source else None,
-            "models": {role: self.models_config.chain(role) for role in self.models_config.roles}, **more,
-        })
+        folder.write_run(RunRecord(
+            run_id=folder.run_id, task=task.name, created_at=time.time(), status="starting",
+            config=config.model_dump(mode="json"), baseline=task.start.baseline, isolation=ISOLATION,
+            workers=self.provider.size, source=str(task.source) if task.source else None,
+            models={role: self.models_config.chain(role) for role in self.models_config.roles}, **more,
+        ))
 
     async def fork(self, run_id: str, attempt: int, iteration: int, **overrides: Any) -> str:
         """A new run whose attempts all begin from that iteration's program and the builder's memory up to
@@ -199,7 +195,8 @@ class RunService:
         states = active.coordinator.states if active is not None else Checkpoint.read(source.root)
         point = fork_point(source, states, attempt, iteration)
         task = source.load_task().model_copy(update={"start_code": point.step.code})
-        config = self._config(task, overrides, defaults=source.read_run().get("config", {}))
+        source_config = source.read_run().config
+        config = self._config(task, overrides, defaults=source_config.model_dump() if source_config else {})
         folder = RunFolder.create(self.runs_dir, task)
         try:
             seed_fork(folder, config, point)
@@ -215,14 +212,14 @@ class RunService:
         if run_id in self._active and not self._active[run_id].task.done():
             raise OrchestratorError(f"run {run_id} is already running")
         folder = RunFolder.open(self.runs_dir, run_id)
-        meta = folder.read_run()
-        if meta.get("status") in GOING_ON and runs_elsewhere(meta.get("owner")):
-            raise OrchestratorError(f"run {run_id} is running in another process (pid {meta['owner']['pid']}): "
+        record = folder.read_run()
+        if record.status in GOING_ON and runs_elsewhere(record.owner):
+            raise OrchestratorError(f"run {run_id} is running in another process (pid {record.owner['pid']}): "
                                     "stop it there, or wait for it to end")
-        config = RunConfig.model_validate(meta["config"])
-        meta.setdefault("resumed_at", []).append(time.time())
-        folder.write_run(meta)
-        self._launch(folder, folder.load_task(), config)
+        if record.config is None:
+            raise OrchestratorError(f"run {run_id} cannot be resumed: its run.json has no config")
+        folder.write_run(record.updated(resumed_at=[*record.resumed_at, time.time()]))
+        self._launch(folder, folder.load_task(), record.config)
         return run_id
 
     def _launch(self, folder: RunFolder, task: Task, config: RunConfig) -> None:
@@ -231,8 +228,8 @@ class RunService:
         run_id = folder.run_id
         coordinator = Coordinator(
             folder=folder, task=task, config=config, provider=self.provider, vision=self.vision,
-            builder_for=lambda strategy: (self.builder_factory or self._builder)(config, strategy),
-            summarizer=self._roles(0) if config.builder != "parametric" and self.models_config.has_remote("summarizer") else None,
+            builder_for=lambda strategy: (self.builder_factory or self.builders.make_builder)(config, strategy),
+            summarizer=self.builders.roles(0) if config.builder != "parametric" and self.models_config.has_remote("summarizer") else None,
             recall=self.recall, on_step=lambda state, step: self._stepped(run_id, state, step),
             offline_verifier=self.models_config.offline_fallback("verifier") == "metrics")
         active = _Active(task=asyncio.get_running_loop().create_task(self._run_and_finalize(coordinator, folder, task),
@@ -253,32 +250,9 @@ class RunService:
             asset["valid"] = job.result.valid if job.result else None
         except AssetError as e:
             asset = {"status": "failed", "profile": task.finalize.profile, "error": str(e)}
-        meta = folder.read_run()
-        meta["asset"] = asset
-        folder.write_run(meta)
+        folder.write_run(folder.read_run().updated(asset=asset))
         self.write_report(folder.run_id)  # with the asset's card
         return result
-
-    def _roles(self, rotation: int) -> Any:
-        from harness.model_roles import ModelRoles  # litellm stays unimported until a model is called
-
-        chain = self.models_config.roles.get("builder", [])
-        rotation = rotation % len(chain) if chain else 0
-        if rotation not in self._models:
-            roles = dict(self.models_config.roles)
-            if rotation:
-                roles["builder"] = chain[rotation:] + chain[:rotation]
-            self._models[rotation] = ModelRoles(self.models_config.model_copy(update={"roles": roles}))
-        return self._models[rotation]
-
-    def _builder(self, config: RunConfig, strategy: Strategy) -> Builder:
-        if config.builder == "parametric":
-            return ParametricBuilder()
-        roles = self._roles(strategy.model_rotation)
-        acts = config.tool_calls > 0 and roles.supports_tools("builder")  # else it writes whole programs
-        llm = (ToolUsingBuilder if acts else LLMBuilder)(roles)
-        builder: Builder = llm if config.builder == "llm" else HybridBuilder(llm)
-        return OfflineFallback(builder) if self.models_config.offline_fallback("builder") == "parametric" else builder
 
     def _stepped(self, run_id: str, state: AttemptState, step: IterationStep) -> None:
         if self.listener is not None:
@@ -334,7 +308,8 @@ class RunService:
         """Rewrite report.html from the run's checkpoint; returns its path."""
         folder = RunFolder.open(self.runs_dir, run_id)
         states, best = Checkpoint.read(folder.root), folder.read_best()
-        threshold = folder.read_run().get("config", {}).get("threshold")
+        config = folder.read_run().config
+        threshold = config.threshold if config else None
         write_report(folder, folder.load_task(), states, best, threshold)
         return folder.root / "report.html"
 
@@ -357,28 +332,28 @@ class RunService:
 
     def _status(self, run_id: str) -> RunStatus:
         folder = RunFolder.open(self.runs_dir, run_id)
-        meta = folder.read_run()
+        record = folder.read_run()
         active = self._active.get(run_id)
         running = active is not None and not active.task.done()
         states = active.coordinator.states if active is not None else Checkpoint.read(folder.root)
         best = folder.read_best()
         if running:
             best = active.coordinator.best_doc(with_files=False) or best
-        status = meta.get("status", "unknown")
-        if not running and status in GOING_ON and not runs_elsewhere(meta.get("owner")):
+        status = record.status
+        if not running and status in GOING_ON and not runs_elsewhere(record.owner):
             status = "interrupted"
         error = None
         if active is not None and active.task.done() and not active.task.cancelled() and active.task.exception():
             error = f"{type(active.task.exception()).__name__}: {active.task.exception()}"
             status = "failed"
-        config = meta.get("config", {})
+        config = record.config
         return RunStatus(
-            run_id=run_id, run_dir=str(folder.root), task=meta.get("task", ""), status=status, active=running,
-            builder=config.get("builder", "?"), verifier=config.get("verifier", "?"),
-            iterations_budget=config.get("iterations", 0), attempts=[_view(s) for s in states.values()],
+            run_id=run_id, run_dir=str(folder.root), task=record.task, status=status, active=running,
+            builder=config.builder if config else "?", verifier=config.verifier if config else "?",
+            iterations_budget=config.iterations if config else 0, attempts=[_view(s) for s in states.values()],
             best=best, best_score=best["score"] if best else None, error=error, degraded=degradations(states),
-            spend=run_spend(states), max_cost_usd=config.get("max_cost_usd"), max_tokens=config.get("max_tokens"),
-            forked_from=meta.get("forked_from"))
+            spend=run_spend(states), max_cost_usd=config.max_cost_usd if config else None,
+            max_tokens=config.max_tokens if config else None, forked_from=record.forked_from)
 
 
 def live(status: RunStatus) -> bool:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from orchestrator.memory import AttemptMemory, IterationStep
 from orchestrator.spend import Spend, spend_of
 
-__all__ = ["BuilderKind", "VerifierKind", "AttemptStatus", "RunConfig", "Strategy", "AttemptState", "FINAL_STATUSES",
+__all__ = ["degradations", "BuilderKind", "VerifierKind", "AttemptStatus", "RunConfig", "Strategy", "AttemptState", "FINAL_STATUSES",
            "run_spend"]
 
 BuilderKind = Literal["llm", "parametric", "hybrid"]
@@ -90,3 +90,9 @@ class AttemptState(BaseModel):
 def run_spend(states: dict[int, AttemptState]) -> Spend:
     """The run's model spend so far: every call of every attempt's steps."""
     return spend_of(c for s in states.values() for step in s.memory.steps for c in step.calls)
+
+
+def degradations(states: dict[int, AttemptState]) -> list[dict[str, object]]:
+    """Every degradation of a run, where it happened: run.json's `degraded`, get_run's and the report's."""
+    return [{"attempt": state.index, "iteration": step.index, **d.model_dump()}
+            for state in states.values() for step in state.memory.steps for d in step.degradations]

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.config_file import config_path, load_config
-from orchestrator.asset_profiles import Profile, finalize_config, load_profile
-from orchestrator.asset_source import AssetSource, resolve_source
+from orchestrator.assets.profiles import Profile, finalize_config, load_profile
+from orchestrator.assets.source import AssetSource, resolve_source
 from orchestrator.errors import AssetError, OrchestratorError
 
 if TYPE_CHECKING:  # the pipeline (and fastmcp) load only when a job runs
-    from orchestrator.asset_pipeline import FinalizeResult
+    from orchestrator.assets.pipeline import FinalizeResult
 
 __all__ = ["add_arguments", "run"]
 
@@ -85,10 +85,10 @@ async def _finalize(source: AssetSource, profile: Profile, out: Path, name: str,
 
     from fastmcp import Client  # noqa: PLC0415
 
-    from gateway.asset_workers import ClientWorker  # noqa: PLC0415
+    from gateway.workers.asset_adapters import ClientWorker  # noqa: PLC0415
     from harness.errors import LaunchError  # noqa: PLC0415
     from harness.launcher import WorkerLaunch  # noqa: PLC0415
-    from orchestrator.asset_pipeline import finalize  # noqa: PLC0415
+    from orchestrator.assets.pipeline import finalize  # noqa: PLC0415
 
     async def progress(stage: str, index: int, total: int) -> None:
         print(f"[{index + 1}/{total}] {stage}", file=sys.stderr, flush=True)

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         host = args.host or config.http.host
         token = required_token(config.http, host) if args.http else None
         if config.pool.backend == "ray":  # joined before stdio is claimed, so a bad cluster is reported, not served
-            from gateway.ray_backend import RayCluster
+            from gateway.workers.ray_worker import RayCluster
 
             RayCluster.join(config.pool)
     except ConfigError as e:

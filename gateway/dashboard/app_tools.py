@@ -21,7 +21,8 @@ from pydantic import Field
 
 from gateway.dashboard.iteration import data_url, landed_iteration_detail
 from gateway.dashboard.page import RUN_APP_URI, page_html
-from gateway.run_tools import RunId, coordinator_errors
+from gateway.errors import tool_errors
+from gateway.handles import RunId
 from gateway.services import GatewayServices
 from orchestrator.artifacts import RunFolder
 
@@ -37,6 +38,7 @@ def register_dashboard_app(app: FastMCP, services: GatewayServices) -> None:
         return page_html()
 
     @app.tool(annotations={"readOnlyHint": True})
+    @tool_errors
     async def get_iteration(
         run_id: RunId,
         attempt: Annotated[int, Field(ge=0, le=1000)],
@@ -44,8 +46,7 @@ def register_dashboard_app(app: FastMCP, services: GatewayServices) -> None:
     ) -> ToolResult:
         """One iteration of a run: its code, score per view, sentinel findings, directional feedback and
         residuals, critique, model calls with spend, and its renders beside the references."""
-        async with coordinator_errors():
-            detail = await landed_iteration_detail(services.config.runs_dir, run_id, attempt, iteration, data_url)
+        detail = await landed_iteration_detail(services.config.runs_dir, run_id, attempt, iteration, data_url)
         renders = RunFolder.open(services.config.runs_dir, run_id).renders_dir(attempt, iteration)
         text = json.dumps(detail.model_dump(mode="json", exclude={"renders", "references"}))
         images = [Image(path=p).to_image_content() for p in sorted(renders.glob("*.png"))]

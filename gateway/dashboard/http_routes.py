@@ -31,6 +31,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from gateway.dashboard.iteration import IMAGE_TYPES, landed_iteration_detail
 from gateway.dashboard.page import page_csp, page_html
 from gateway.errors import BadRequest, CoordinatorUnavailable, GatewayError
+from gateway.handles import MAX_WAIT_S
 from gateway.services import GatewayServices
 from orchestrator.artifacts import RunFolder
 from orchestrator.errors import OrchestratorError, RunNotFound, TaskError
@@ -151,7 +152,7 @@ async def _dispatch(services: GatewayServices, request: Request) -> Response:
     run_id, rest = (parts[0], parts[1:]) if parts else ("", [])
     if method == "GET" and rest == ["status.json"]:
         wait_s = float(request.query_params.get("wait_s", 0) or 0)
-        return _json(await services.runs().get(run_id, wait_s=max(0.0, min(wait_s, 45.0))))
+        return _json(await services.runs().get(run_id, wait_s=max(0.0, min(wait_s, MAX_WAIT_S))))
     if method == "GET" and rest == ["events"]:
         return _events(services.runs(), run_id)
     if (method == "GET" and len(rest) == 3 and rest[0] == "iterations" and rest[1].isdigit()

@@ -129,7 +129,7 @@ async def landed_iteration_detail(runs_dir: Path, run_id: str, attempt: int, ite
                                   link: Link) -> IterationDetail:
     """iteration_detail, waiting up to LANDING_WAIT_S while the run is running (run.json): the loop announces
     an iteration (RunService.get wakes) a moment before its writer thread has put the files on disk."""
-    live = RunFolder.open(runs_dir, run_id).read_run().get("status") in ("starting", "running")
+    live = RunFolder.open(runs_dir, run_id).read_run().status in ("starting", "running")
     deadline = time.monotonic() + (LANDING_WAIT_S if live else 0.0)
     while True:
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from harness.report import ExecutionReport
 from orchestrator.builders.interface import BuildContext, Builder, Proposal
 from orchestrator.builders.parametric import ParametricBuilder
-from orchestrator.degradation import Degradation, degraded
+from orchestrator.degradation import Degradation
 from orchestrator.errors import BuilderUnavailable
 from orchestrator.params import find_params
 
@@ -26,7 +26,7 @@ class OfflineFallback:
         self._down = False  # the remote chain failed in this attempt (after a resume: the steps say so)
 
     def _degraded(self, ctx: BuildContext) -> bool:
-        return self._down or degraded(ctx.memory.steps, "builder")
+        return self._down or ctx.memory.degraded("builder")
 
     async def propose(self, ctx: BuildContext) -> Proposal:
         if self._degraded(ctx):

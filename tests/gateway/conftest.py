@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from gateway.config import GatewayConfig, PoolConfig
-from gateway.pool import Pool
+from gateway.workers.pool import Pool
 
 ECHO_SERVER = Path(__file__).parent / "servers" / "echo_server.py"
 

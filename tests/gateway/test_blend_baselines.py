@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway.blend_baselines import import_blend
+from gateway.workers.blend_baselines import import_blend
 from gateway.config import PoolConfig
 from gateway.errors import BadRequest
-from gateway.pool import Pool
-from gateway.ports import free_ports
+from gateway.workers.pool import Pool
+from gateway.workers.ports import free_ports
 
 
 async def started(config: PoolConfig) -> Pool:

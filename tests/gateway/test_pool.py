@@ -13,8 +13,8 @@ import psutil
 import pytest
 
 from gateway.errors import PoolExhausted, UnknownScene, WorkerCrashed, WorkerTimedOut
-from gateway.pool import Pool
-from gateway.scene import PoolScene
+from gateway.workers.pool import Pool
+from gateway.workers.pool_scene import PoolScene
 from harness.launcher import WorkerLaunch
 from harness.report import ErrorClass
 from harness.scene_types import RenderSettings

@@ -12,14 +12,14 @@ import pytest
 
 from gateway.config import GatewayConfig
 from gateway.errors import ConfigError
-from gateway.pool import Pool
+from gateway.workers.pool import Pool
 from tests.gateway.conftest import RAY_OBJECT_STORE, pool_config
 
 PROJECT = Path(__file__).resolve().parents[2]
 
 
 def test_gateway_modules_import_without_ray() -> None:
-    code = "import sys, gateway.server, gateway.pool, gateway.services, gateway.cli; assert 'ray' not in sys.modules"
+    code = "import sys, gateway.server, gateway.workers.pool, gateway.services, gateway.cli; assert 'ray' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 

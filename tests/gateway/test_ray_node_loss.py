@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from gateway.errors import WorkerCrashed
-from gateway.pool import Pool
-from gateway.scene import PoolScene
+from gateway.workers.pool import Pool
+from gateway.workers.pool_scene import PoolScene
 from tests.gateway.conftest import RAY_OBJECT_STORE, blender_processes, ray_pool_config
 from tests.gateway.test_pool import ADD_CUBE, names
 
@@ -28,7 +28,7 @@ CHECKPOINTED = "restored to its state after the last successful execute_code"
 GATEWAY = """
 import asyncio, sys
 from gateway.config import PoolConfig
-from gateway.pool import Pool
+from gateway.workers.pool import Pool
 
 async def main():
     pool = Pool(PoolConfig(workers=2, backend="ray", ray_address=sys.argv[1], workdir=sys.argv[2], health_interval_s=3600))

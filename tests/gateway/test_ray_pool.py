@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from gateway.errors import WorkerCrashed, WorkerTimedOut
-from gateway.pool import Pool
-from gateway.scene import PoolScene
+from gateway.workers.pool import Pool
+from gateway.workers.pool_scene import PoolScene
 from harness.scene_types import RenderSettings
 from tests.gateway.conftest import ray_pool_config
 from tests.gateway.test_pool import ADD_CUBE, UNINTERRUPTIBLE_HANG, names

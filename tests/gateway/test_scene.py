@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from fastmcp import Client, FastMCP
 
-from gateway.scene import PoolScene, PoolSceneProvider
+from gateway.workers.pool_scene import PoolScene, PoolSceneProvider
 from gateway.server import create_gateway
 from harness.launcher import WorkerLaunch
 from harness.scene_types import RenderSettings

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gateway.errors import WorkerCrashed, WorkerTimedOut
-from gateway.worker import Worker, WorkerSpec
+from gateway.workers.process_worker import Worker, WorkerSpec
 from tests.gateway.conftest import pool_config
 from tests.gateway.test_pool import UNINTERRUPTIBLE_HANG
 

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from fastmcp import Client
 
-from gateway.asset_workers import ClientWorker
+from gateway.workers.asset_adapters import ClientWorker
 from harness.launcher import WorkerLaunch
-from orchestrator.asset_pipeline import FinalizeResult, finalize
-from orchestrator.asset_profiles import Profile, load_profile
+from orchestrator.assets.pipeline import FinalizeResult, finalize
+from orchestrator.assets.profiles import Profile, load_profile
 from orchestrator.errors import AssetError
 from tests.assets.gltf_check import gltf_errors
 from tests.assets.sources import write_million_triangle_stl, write_sources

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.asset_profiles import finalize_config, load_profile, profile_names
+from orchestrator.assets.profiles import finalize_config, load_profile, profile_names
 from orchestrator.errors import ProfileError
 
 SHIPPED = ["gltf-web", "godot", "mobile", "unity", "unreal"]

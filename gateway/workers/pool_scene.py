@@ -4,7 +4,7 @@ Every method is one `Pool.call`, so the coordinator's scenes get the same restor
 timeouts and crash recovery as the host's. Renders reach the caller's folder as hard links to a
 local worker's PNGs, or from the image bytes of the result for a remote worker; a saved .blend is
 copied from the worker's folder, which only a local worker has. A Ray worker counts as local here:
-its files come back by value into its folder on the gateway (gateway.carried_files).
+its files come back by value into its folder on the gateway (gateway.workers.carried_files).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from typing import Any
 
 import mcp_types
 
-from gateway.blend_baselines import import_blend
+from gateway.workers.blend_baselines import import_blend
 from gateway.errors import WorkerError, WorkerToolError
-from gateway.pool import EMPTY, Pool
+from gateway.workers.pool import EMPTY, Pool
 from gateway.relay_client import error_text
 from harness.report import ExecutionReport
 from harness.scene_types import SNIPPET_TOOLS, ExecutedRender, RenderPackResult, RenderSettings, SceneInfo
@@ -183,5 +183,5 @@ class PoolSceneProvider:
         return self.pool.size
 
     async def import_baseline(self, blend: Path) -> str:
-        """A task's .blend as a baseline id the leases can use (local workers only: see gateway.blend_baselines)."""
+        """A task's .blend as a baseline id the leases can use (local workers only: see gateway.workers.blend_baselines)."""
         return await import_blend(self.pool, blend)

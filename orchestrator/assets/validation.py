@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pydantic import BaseModel, Field
 
 from harness.asset_types import MeshFacts
-from orchestrator.asset_profiles import Profile
+from orchestrator.assets.profiles import Profile
 
 __all__ = ["Check", "LodEntry", "Verdict", "judge"]
 

@@ -1,14 +1,14 @@
 """The pool's Ray backend: joining the cluster, and `RayWorker`, a pool worker whose Blender is a Ray actor.
 
 The pool drives a RayWorker exactly like a local Worker (start, call, ping, stop, kill), so leases,
-restore points and recovery stay in `gateway.pool`, their one owner. What differs is where state
+restore points and recovery stay in `gateway.workers.pool`, their one owner. What differs is where state
 lives: the actor's node may vanish, so every file a call writes (renders, .blend files, restore
 points) is carried back by value and lands in this worker's folder on the gateway (a mirror, at the
 paths a local worker would have used), and a baseline the actor lacks (a restore point saved on a
 node now gone, a task's .blend) is sent to it as bytes before a reset. The gateway therefore keeps
 everything it needs to rebuild a scene on any live node.
 
-Ray is imported here and only here (and in gateway.ray_actor): a gateway without the `ray` extra
+Ray is imported here and only here (and in gateway.workers.ray_actor): a gateway without the `ray` extra
 never imports this module.
 """
 
@@ -26,12 +26,13 @@ from typing import Any
 
 import mcp_types
 
-from gateway import errors
-from gateway.carried_files import CarriedFile, land, rewrite
+from gateway.workers.carried_files import CarriedFile, land, rewrite
 from gateway.config import PoolConfig
-from gateway.errors import ConfigError, WorkerCrashed, WorkerTimedOut, WorkerUnavailable
-from gateway.leases import EMPTY
-from gateway.worker import Worker, WorkerSpec, _describe
+from gateway.errors import (
+    ConfigError, GatewayError, WorkerCrashed, WorkerOverMemory, WorkerTimedOut, WorkerToolError, WorkerUnavailable, describe,
+)
+from gateway.workers.leases import EMPTY
+from gateway.workers.process_worker import Worker, WorkerSpec
 
 try:
     import ray
@@ -39,7 +40,7 @@ try:
 except ImportError as e:  # pragma: no cover - exercised by a gateway without the extra
     raise ConfigError("[pool] backend = 'ray' needs Ray: pip install -e '.[ray]'") from e
 
-from gateway.ray_actor import HEALTH_GROUP, ActorHealth, ActorInfo, BlenderActor
+from gateway.workers.ray_actor import HEALTH_GROUP, ActorHealth, ActorInfo, BlenderActor
 
 __all__ = ["RayCluster", "RayWorker"]
 
@@ -51,7 +52,9 @@ STOP_TIMEOUT_S = 10.0
 UNPLACED_STOP_S = 2.0
 PROBE_TIMEOUT_S = 3.0
 RESTART_POLL_S = 0.5
-PASSED_ERRORS = ("WorkerCrashed", "WorkerTimedOut", "WorkerOverMemory", "WorkerUnavailable", "WorkerToolError")
+PASSED_ERRORS: dict[str, type[GatewayError]] = {
+    e.__name__: e for e in (WorkerCrashed, WorkerTimedOut, WorkerOverMemory, WorkerUnavailable, WorkerToolError)}
+"""The worker errors an actor reports by class name (CallOutcome.error), raised here as themselves."""
 
 
 class RayCluster:
@@ -129,7 +132,7 @@ class RayWorker(Worker):
             if isinstance(e, asyncio.CancelledError):
                 raise
             why = ("no node with a free `blender` resource took its actor" if isinstance(e, TimeoutError)
-                   else _describe(e))
+                   else describe(e))
             raise WorkerUnavailable(f"worker {self.label} could not start on Ray within "
                                     f"{self.config.startup_timeout_s:g} s: {why}") from e
         self._info, self.node, self.pid = info, info.node_id, info.pid
@@ -205,11 +208,11 @@ class RayWorker(Worker):
                 if self.kill_reason is not None:
                     raise self.kill_reason from e
                 raise WorkerCrashed(f"worker {self.label}'s Ray actor on node {info.node_id[:12]} was lost during "
-                                    f"{name} after {time.monotonic() - started:.1f} s ({_describe(e)})") from e
+                                    f"{name} after {time.monotonic() - started:.1f} s ({describe(e)})") from e
             if outcome.error is not None:
                 if outcome.error != "WorkerToolError":
                     self._info = None  # Blender is down inside the actor: start() brings it back
-                raise getattr(errors, outcome.error if outcome.error in PASSED_ERRORS else "WorkerCrashed")(outcome.message)
+                raise PASSED_ERRORS.get(outcome.error, WorkerCrashed)(outcome.message)
             self._keep(land(outcome.files, self._roots()), push)
             moves = {far: str(self._roots()[name]) for name, far in info.roots.items()}
             return mcp_types.CallToolResult.model_validate(rewrite(outcome.result, moves))

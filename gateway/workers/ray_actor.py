@@ -1,9 +1,9 @@
 """The Ray actor that supervises one Blender worker on its node (imported only with backend 'ray').
 
-It owns a `servers.blender_primary` child over stdio through the very `gateway.worker.Worker` the
+It owns a `servers.blender_primary` child over stdio through the very `gateway.workers.process_worker.Worker` the
 local backend uses (launch, relay client, timeouts, process-group kill), in a folder of its own on
 its node; bpy is never imported in the Ray worker. Only plain data crosses to the gateway: a tool
-result as JSON, the bytes of the files the call wrote (gateway.carried_files), baselines as bytes.
+result as JSON, the bytes of the files the call wrote (gateway.workers.carried_files), baselines as bytes.
 The Blender child dies with this actor's process (servers.blender_primary.parent_watch: PDEATHSIG
 plus a parent-pid watchdog), so it cannot outlive the actor, its node or the gateway's job.
 
@@ -26,10 +26,10 @@ from typing import Any
 import ray
 from pydantic import BaseModel
 
-from gateway.carried_files import CarriedFile, collect, land
+from gateway.workers.carried_files import CarriedFile, collect, land
 from gateway.config import PoolConfig
 from gateway.errors import GatewayError
-from gateway.worker import Worker, WorkerSpec
+from gateway.workers.process_worker import Worker, WorkerSpec
 
 __all__ = ["BlenderActor", "ActorInfo", "ActorHealth", "CallOutcome", "HEALTH_GROUP"]
 
@@ -64,7 +64,7 @@ class CallOutcome(BaseModel):
 
 
 class BlenderActor:
-    """One Blender worker in a Ray actor; see the module docstring. Make it remote with gateway.ray_backend."""
+    """One Blender worker in a Ray actor; see the module docstring. Make it remote with gateway.workers.ray_worker."""
 
     def __init__(self, config: PoolConfig, label: str, session: str) -> None:
         self.incarnation = secrets.token_hex(6)

@@ -41,8 +41,8 @@ from harness.asset_types import (
     MeshFacts,
     UVReport,
 )
-from orchestrator.asset_profiles import MIN_TRIANGLES, Profile
-from orchestrator.asset_validation import LodEntry, Verdict, judge
+from orchestrator.assets.profiles import MIN_TRIANGLES, Profile
+from orchestrator.assets.validation import LodEntry, Verdict, judge
 from orchestrator.errors import AssetError
 
 __all__ = ["AssetWorker", "FinalizeResult", "Progress", "asset_name", "finalize", "lod_budget"]

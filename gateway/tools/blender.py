@@ -12,15 +12,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import mcp_types
+from fastmcp import FastMCP
 from fastmcp.server.context import Context
 from fastmcp.server.providers.base import Provider
 from fastmcp.tools.base import Tool, ToolResult
 
 from gateway.errors import GatewayError, to_tool_error
 from gateway.mesh import tool_name
-from gateway.pool import Pool
+from gateway.services import GatewayServices
+from gateway.workers.pool import Pool
 
-__all__ = ["SceneTool", "BlenderToolProvider"]
+__all__ = ["SceneTool", "BlenderToolProvider", "register"]
 
 NAMESPACE = "blender"
 SCENE_ID_SCHEMA = {"type": "string", "description": "scene handle from reset_to_baseline"}
@@ -84,3 +86,7 @@ class BlenderToolProvider(Provider):
         ]
         self._cache = (id(listing), tools)
         return tools
+
+
+def register(app: FastMCP, services: GatewayServices) -> None:
+    app.add_provider(BlenderToolProvider(services.pool))

@@ -31,13 +31,13 @@ from gateway.errors import (
     WorkerToolError,
     WorkerUnavailable,
 )
-from gateway.leases import EMPTY, Lease, PoolStatus, WorkerStatus, checkpoint_id
-from gateway.ports import free_ports
+from gateway.workers.leases import EMPTY, Lease, PoolStatus, WorkerStatus, checkpoint_id
+from gateway.workers.ports import free_ports
 from gateway.relay_client import error_text
-from gateway.worker import Worker, WorkerSpec
+from gateway.workers.process_worker import Worker, WorkerSpec
 
 if TYPE_CHECKING:
-    from gateway.ray_backend import RayCluster
+    from gateway.workers.ray_worker import RayCluster
 
 __all__ = ["Pool", "EMPTY"]
 
@@ -83,7 +83,7 @@ class Pool:
 
         With backend 'ray', joins the cluster first: ConfigError when it cannot hold Blender workers."""
         if self.config.backend == "ray":
-            from gateway.ray_backend import RayCluster  # noqa: PLC0415 - Ray is an optional extra
+            from gateway.workers.ray_worker import RayCluster  # noqa: PLC0415 - Ray is an optional extra
 
             self._ray = RayCluster.join(self.config)
         if self.workdir is None:

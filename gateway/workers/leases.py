@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from gateway.worker import Worker
+from gateway.workers.process_worker import Worker
 
 __all__ = ["EMPTY", "Lease", "WorkerStatus", "PoolStatus", "checkpoint_id"]
 

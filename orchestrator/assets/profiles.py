@@ -2,7 +2,7 @@
 
 A profile is looked up by name, first in the user's folder (`[finalize] profiles_dir` in
 colossus.toml, relative to that file) and then among the profiles shipped in
-`orchestrator/profiles/`, so a user can add profiles or shadow a shipped one. Every key is a
+`shipped_profiles/` beside this module, so a user can add profiles or shadow a shipped one. Every key is a
 field below with its meaning; an unknown key, a texture size that is not a power of two, or LOD
 budgets that cannot be met (not strictly decreasing, fewer than 4 triangles) are errors that name
 the file and the key, before any Blender work starts.
@@ -134,7 +134,7 @@ def _errors(e: ValidationError) -> str:
 
 
 def _shipped() -> dict[str, str]:
-    folder = resources.files("orchestrator") / "profiles"
+    folder = resources.files("orchestrator.assets") / "shipped_profiles"
     return {entry.name[:-5]: entry.read_text(encoding="utf-8") for entry in folder.iterdir() if entry.name.endswith(".toml")}
 
 

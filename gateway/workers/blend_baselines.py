@@ -3,7 +3,7 @@
 The file is copied into the baselines folder the pool's local workers share, under the
 content-addressed id `task-<sha256 prefix>`: the same file always gets the same id (a resumed
 run finds it again, a second run copies nothing) and two different files never share one.
-Ray workers get the file from that folder as bytes when they first reset to it (gateway.ray_backend).
+Ray workers get the file from that folder as bytes when they first reset to it (gateway.workers.ray_worker).
 Remote workers have their own disk and never see that folder, so a pool with remote workers
 refuses: build the scene on them and save it with `save_baseline`, then name that id instead.
 """
@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from gateway.errors import BadRequest
-from gateway.pool import Pool
+from gateway.workers.pool import Pool
 
 __all__ = ["ID_PREFIX", "import_blend"]
 

@@ -9,10 +9,8 @@ current stage meanwhile.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
@@ -23,37 +21,17 @@ from fastmcp.tools.base import ToolResult
 from fastmcp.utilities.types import Image
 from pydantic import Field
 
-from gateway.asset_workers import SceneWorker
-from gateway.errors import BadRequest, GatewayError, to_tool_error
-from gateway.leases import EMPTY
-from gateway.pool import Pool
-from gateway.scene import PoolScene
+from gateway.errors import BadRequest, tool_errors
+from gateway.handles import MAX_WAIT_S, JobId, ProfileName, RunId, SceneId
+from gateway.workers.pool_scene import PoolScene
 from gateway.services import GatewayServices
 from orchestrator.artifacts import RunFolder
-from orchestrator.asset_jobs import MAX_WAIT_S, AssetJobs, AssetJobStatus
-from orchestrator.asset_source import AssetSource, resolve_source
-from orchestrator.errors import OrchestratorError
+from orchestrator.assets.jobs import AssetJobs, AssetJobStatus
+from orchestrator.assets.source import AssetSource, resolve_source
 
-__all__ = ["register_finalize_tools", "leased_pair"]
+__all__ = ["register"]
 
 Wait = Annotated[float, Field(ge=0, le=MAX_WAIT_S, description="wait up to this many seconds for the next stage")]
-
-
-@contextlib.asynccontextmanager
-async def leased_pair(pool: Pool) -> AsyncIterator[tuple[SceneWorker, SceneWorker]]:
-    """Two leased scenes, released afterwards; one (reset by the re-import) when no second worker is free,
-    so a job never waits on, or starves, the host's own scenes."""
-    scene_ids: list[str] = []
-    try:
-        scene_ids.append((await pool.lease(EMPTY, checkpoint_executes=False)).scene_id)
-        if pool.status().free > 0:
-            scene_ids.append((await pool.lease(EMPTY, checkpoint_executes=False)).scene_id)
-        workers = [SceneWorker(PoolScene(pool, scene_id)) for scene_id in scene_ids]
-        yield workers[0], workers[-1]
-    finally:
-        for scene_id in scene_ids:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(pool.release(scene_id))
 
 
 async def _watch(jobs: AssetJobs, job_id: str, wait_s: float, ctx: Context | None) -> AssetJobStatus:
@@ -78,7 +56,7 @@ def _result(status: AssetJobStatus) -> ToolResult:
     return ToolResult(content=[text, *images], structured_content=status.model_dump(mode="json"))
 
 
-def register_finalize_tools(app: FastMCP, services: GatewayServices) -> None:
+def register(app: FastMCP, services: GatewayServices) -> None:
     async def source_of(scene_id: str | None, run_id: str | None, path: str | None) -> AssetSource:
         if sum(x is not None for x in (scene_id, run_id, path)) != 1:
             raise BadRequest("give exactly one of scene_id, run_id or path")
@@ -91,10 +69,11 @@ def register_finalize_tools(app: FastMCP, services: GatewayServices) -> None:
         return resolve_source(blend).model_copy(update={"name": scene_id})
 
     @app.tool
+    @tool_errors
     async def finalize_asset(
-        profile: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="unity, unreal, godot, gltf-web, mobile or a user profile")],
-        scene_id: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="finalize this scene as it is now")] = None,
-        run_id: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$", description="finalize this run's best attempt")] = None,
+        profile: ProfileName,
+        scene_id: Annotated[SceneId | None, Field(description="finalize this scene as it is now")] = None,
+        run_id: Annotated[RunId | None, Field(description="finalize this run's best attempt")] = None,
         path: Annotated[str | None, Field(description="finalize this .blend/.obj/.fbx/.glb/.gltf/.stl/.ply file")] = None,
         objects: Annotated[list[str] | None, Field(max_length=256, description="only these mesh objects (leave a "
                                                                                "ground plane out); omit for all")] = None,
@@ -104,25 +83,18 @@ def register_finalize_tools(app: FastMCP, services: GatewayServices) -> None:
         """Turn a scene, a run's best attempt or a mesh file into an engine-ready asset (cleanup, UVs, baked PBR
         and normal maps, LODs, export, validation) in the background; returns job_id at once (or after wait_s).
         Poll get_finalize. Output: runs/<run>/asset/<profile>/ for a run, else runs/assets/…"""
-        try:
-            jobs = services.assets()
-            chosen = jobs.profile(profile)
-            job_id = jobs.start((await source_of(scene_id, run_id, path)).model_copy(update={"objects": objects}), chosen)
-        except GatewayError as e:
-            raise to_tool_error(e) from e
-        except OrchestratorError as e:  # bad source, unknown run or profile
-            raise to_tool_error(BadRequest(str(e))) from e
+        jobs = services.assets()
+        chosen = jobs.profile(profile)
+        job_id = jobs.start((await source_of(scene_id, run_id, path)).model_copy(update={"objects": objects}), chosen)
         return _result(await _watch(jobs, job_id, wait_s, ctx))
 
     @app.tool(annotations={"readOnlyHint": True})
+    @tool_errors
     async def get_finalize(
-        job_id: Annotated[str, Field(pattern=r"^asset-[0-9a-f]{12}$", description="handle returned by finalize_asset")],
+        job_id: JobId,
         wait_s: Wait = 0.0,
         ctx: Context | None = None,
     ) -> ToolResult:
         """Status of a finalize job: stage, progress, and when done the outputs, LOD triangle counts, the
         verdict (valid) and a render of every LOD. Waits up to wait_s while it runs."""
-        try:
-            return _result(await _watch(services.assets(), job_id, wait_s, ctx))
-        except OrchestratorError as e:
-            raise to_tool_error(BadRequest(str(e))) from e
+        return _result(await _watch(services.assets(), job_id, wait_s, ctx))

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from harness.asset_types import source_file_problem
+from orchestrator.artifacts import RunFolder
 from orchestrator.errors import AssetError
 
 __all__ = ["AssetSource", "resolve_source"]
@@ -30,13 +31,12 @@ def _best_scene(run_dir: Path) -> AssetSource:
     try:
         best = json.loads(best_file.read_text(encoding="utf-8"))
         scene = (run_dir / best["final_scene"]).resolve()
-        task = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("task") or run_dir.name
+        task = RunFolder(run_dir).read_run().task or run_dir.name
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise AssetError(f"run folder {run_dir} has no usable best attempt ({best_file.name}): {e}") from e
     if not scene.is_relative_to(run_dir.resolve()) or not scene.is_file():
         raise AssetError(f"the best attempt's scene {scene} is missing or outside the run folder")
-    name = task.get("name", run_dir.name) if isinstance(task, dict) else str(task)
-    return AssetSource(path=scene, name=name, run_dir=run_dir)
+    return AssetSource(path=scene, name=task, run_dir=run_dir)
 
 
 def resolve_source(path: Path) -> AssetSource:

@@ -18,14 +18,14 @@ from typing import AsyncContextManager
 
 from pydantic import BaseModel, Field
 
-from orchestrator.asset_pipeline import AssetWorker, FinalizeResult, finalize
-from orchestrator.asset_profiles import Profile, load_profile
-from orchestrator.asset_source import AssetSource
+from orchestrator.assets.pipeline import AssetWorker, FinalizeResult, finalize
+from orchestrator.assets.profiles import Profile, load_profile
+from orchestrator.assets.source import AssetSource
 from orchestrator.errors import AssetError
+from orchestrator.waits import MAX_WAIT_S
 
-__all__ = ["AssetJobs", "AssetJobStatus", "WorkerPair", "MAX_WAIT_S"]
+__all__ = ["AssetJobs", "AssetJobStatus", "WorkerPair"]
 
-MAX_WAIT_S = 45.0  # a host call must not block ~50 s
 WorkerPair = Callable[[], AsyncContextManager[tuple[AssetWorker, AssetWorker]]]  # (stages, fresh checker)
 
 

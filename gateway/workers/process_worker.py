@@ -28,6 +28,7 @@ from mcp import MCPError
 
 from gateway.config import PoolConfig
 from gateway.errors import WorkerCrashed, WorkerError, WorkerTimedOut, WorkerToolError, WorkerUnavailable
+from gateway.errors import describe as _describe
 from gateway.relay_client import RelayClient
 from harness.launcher import WorkerLaunch
 
@@ -246,9 +247,3 @@ class Worker:
         raise WorkerCrashed(
             f"worker {self.label} {how} during {name} after {time.monotonic() - started:.1f} s ({_describe(error)})"
         ) from error
-
-
-def _describe(e: BaseException) -> str:
-    if isinstance(e, BaseExceptionGroup) and e.exceptions:
-        return _describe(e.exceptions[0])
-    return (str(e) or type(e).__name__)[:300]
