@@ -44,7 +44,7 @@ async def wait_free(gateway: Client, count: int, timeout_s: float = 60) -> dict:
 async def measure(calls: int, leases: int, workdir: Path) -> dict[str, float | int]:
     config = workdir / "colossus.toml"
     config.write_text(f'[pool]\nworkers = 2\nworkdir = "{workdir / "pool"}"\nhealth_interval_s = 3600\n'
-                      '[vision]\nenabled = false\n')
+                      '[vision]\nenabled = false\n[gateway]\ntoolsets = ["core", "blender"]\n')  # blender_ping
     gateway_transport = StdioTransport(sys.executable, ["-m", "gateway.cli", "serve", "--config", str(config)],
                                        env=WorkerLaunch(workdir=workdir).env(), cwd=str(PROJECT), keep_alive=False)
     direct_transport = WorkerLaunch(workdir=workdir / "direct").stdio_transport(log_file=workdir / "direct.log")

@@ -1,4 +1,4 @@
-"""The gateway's tables of colossus.toml: [pool], [http], [vision] and [mcpServers], validated once.
+"""The gateway's tables of colossus.toml: [gateway], [pool], [http], [vision] and [mcpServers], validated once.
 
 Defaults are safe: one worker per core, timeouts on everything, HTTP on 127.0.0.1 only.
 `mcpServers` has the shape Claude Desktop uses (command/args/env, or url), so a user can paste it.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastmcp.mcp_config import RemoteMCPServer, StdioMCPServer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from gateway.errors import ConfigError
 from harness.config_file import config_path, load_config
 
-__all__ = ["PoolConfig", "HttpConfig", "VisionConfig", "GatewayConfig", "load_gateway_config"]
+__all__ = ["PoolConfig", "HttpConfig", "VisionConfig", "SurfaceConfig", "GatewayConfig", "load_gateway_config"]
 
 
 class PoolConfig(BaseModel):
@@ -88,9 +88,20 @@ class VisionConfig(BaseModel):
     allowed_roots: list[Path] = Field(default_factory=list, description="image folders besides the pool, runs and examples")
 
 
+class SurfaceConfig(BaseModel):
+    """[gateway]: what hosts see of the gateway."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    toolsets: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]] = Field(
+        default_factory=lambda: ["core"], min_length=1,
+        description="toolsets offered at start (`all`: every one); a session turns more on with enable_toolset")
+
+
 class GatewayConfig(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
+    gateway: SurfaceConfig = Field(default_factory=SurfaceConfig)
     pool: PoolConfig = Field(default_factory=PoolConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     vision: VisionConfig = Field(default_factory=VisionConfig)
@@ -100,7 +111,7 @@ class GatewayConfig(BaseModel):
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any], config_path: Path | None = None) -> GatewayConfig:
-        wanted = {k: raw[k] for k in ("pool", "http", "vision", "mcpServers") if k in raw}
+        wanted = {k: raw[k] for k in ("gateway", "pool", "http", "vision", "mcpServers") if k in raw}
         if "runs" in raw and isinstance(raw["runs"], dict) and "dir" in raw["runs"]:
             wanted["runs_dir"] = raw["runs"]["dir"]
         try:

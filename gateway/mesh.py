@@ -2,9 +2,9 @@
 
 Each upstream has one long-lived client kept by a supervisor task: connect, list tools, ping,
 and on failure mark it unavailable and reconnect with backoff. Its tools are exposed through
-fastmcp's `ProxyTool` under `<namespace>_<tool>` by an `UpstreamProvider`; while an upstream is
-down it contributes no tools and `mesh_status` says why, so one broken server never takes the
-gateway down.
+fastmcp's `ProxyTool` under `<namespace>_<tool>`, tagged with the namespace (its toolset), by an
+`UpstreamProvider`; while an upstream is down it contributes no tools and `mesh_status` says why,
+so one broken server never takes the gateway down.
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ class Upstream:
 
     def _proxy(self, mcp_tool: Any) -> Tool:
         tool = UpstreamTool.from_mcp_tool(self.client, mcp_tool)
-        renamed = tool.model_copy(update={"name": tool_name(self.namespace, mcp_tool.name)})
+        renamed = tool.model_copy(update={"name": tool_name(self.namespace, mcp_tool.name), "tags": {self.namespace}})
         renamed._upstream = self
         return renamed
 

@@ -33,7 +33,8 @@ from orchestrator.service import RunService
 __all__ = ["GatewayServices", "PROJECT_ROOT", "RESERVED_NAMESPACES"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-RESERVED_NAMESPACES = {"blender", "vision"}
+RESERVED_NAMESPACES = {"blender", "vision", "core", "runs", "assets", "geonodes", "all"}
+"""Prefixes an mcpServers entry cannot take: the gateway's own, which are also its toolsets' names."""
 
 
 class GatewayServices:

@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="HTTP bind address (default 127.0.0.1; others need $COLOSSUS_TOKEN)")
     parser.add_argument("--port", type=int, help="HTTP port (default 8765)")
     parser.add_argument("--workers", type=int, help="local Blender workers (default: [pool] workers, else the core count)")
+    parser.add_argument("--toolsets", help="toolsets hosts see, comma-separated, `all` for every one "
+                                           "(default: [gateway] toolsets, else core); enable_toolset adds more")
 
 
 def kill_descendants() -> None:
@@ -47,16 +49,18 @@ def run(args: argparse.Namespace) -> int:
         config = load_gateway_config(args.config)
         if args.workers is not None:
             config.pool.workers = args.workers
+        if args.toolsets is not None:
+            config.gateway.toolsets = [name.strip() for name in args.toolsets.split(",") if name.strip()]
         host = args.host or config.http.host
         token = required_token(config.http, host) if args.http else None
         if config.pool.backend == "ray":  # joined before stdio is claimed, so a bad cluster is reported, not served
             from gateway.workers.ray_worker import RayCluster
 
             RayCluster.join(config.pool)
+        app = create_gateway(config)  # an unknown toolset is a ConfigError
     except ConfigError as e:
         print(f"colossus serve: {e}", file=sys.stderr)
         return 2
-    app = create_gateway(config)
     atexit.register(kill_descendants)
 
     async def serve() -> None:

@@ -2,7 +2,8 @@
 
 `start_run` and `get_run` carry RUN_APP (`_meta.ui.resourceUri` = ui://colossus/run); a host with the
 extension renders that resource beside the conversation, and the page calls get_run (wait_s for
-live updates), get_iteration and the control tools through the host's bridge. Hosts without the
+live updates), get_iteration and the control tools through the host's bridge (turning the `runs`
+toolset on for its session first, since those are not in `core`). Hosts without the
 extension ignore the metadata and see the tools as before. The page needs nothing from the
 network (images come as data URLs), so its CSP metadata names no domain at all.
 """
@@ -24,6 +25,7 @@ from gateway.dashboard.page import RUN_APP_URI, page_html
 from gateway.errors import tool_errors
 from gateway.handles import RunId
 from gateway.services import GatewayServices
+from gateway.tools.toolsets import RUNS
 from orchestrator.artifacts import RunFolder
 
 __all__ = ["register_dashboard_app"]
@@ -37,7 +39,7 @@ def register_dashboard_app(app: FastMCP, services: GatewayServices) -> None:
         """The live run dashboard: attempts, score curves, renders against references, code, model log, controls."""
         return page_html()
 
-    @app.tool(annotations={"readOnlyHint": True})
+    @app.tool(tags={RUNS}, annotations={"readOnlyHint": True})
     @tool_errors
     async def get_iteration(
         run_id: RunId,

@@ -4,7 +4,8 @@ A job finalizes a pool scene (saved to a .blend first, so the host's scene is le
 run's best attempt or a mesh file. It runs on two leased scenes: one for the stages and a fresh
 one for the round-trip re-import (the same scene, reset by the import, when the pool has one
 worker, or no second one is free). Calls return at once or after a bounded wait, sending progress notifications with the
-current stage meanwhile.
+current stage meanwhile. For a client that declares the protocol's tasks extension, finalize_asset
+is a task that ends with the job, its result get_finalize's at the end (gateway.tasks).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from gateway.errors import BadRequest, tool_errors
 from gateway.handles import MAX_WAIT_S, JobId, ProfileName, RunId, SceneId
 from gateway.workers.pool_scene import PoolScene
 from gateway.services import GatewayServices
+from gateway.tasks import TASKS, as_task
+from gateway.tools.toolsets import ASSETS
 from orchestrator.artifacts import RunFolder
 from orchestrator.assets.jobs import AssetJobs, AssetJobStatus
 from orchestrator.assets.source import AssetSource, resolve_source
@@ -68,7 +71,7 @@ def register(app: FastMCP, services: GatewayServices) -> None:
         await PoolScene(services.pool, scene_id).save_blend(blend)
         return resolve_source(blend).model_copy(update={"name": scene_id})
 
-    @app.tool
+    @app.tool(tags={ASSETS}, task=TASKS)
     @tool_errors
     async def finalize_asset(
         profile: ProfileName,
@@ -80,15 +83,17 @@ def register(app: FastMCP, services: GatewayServices) -> None:
         wait_s: Wait = 0.0,
         ctx: Context | None = None,
     ) -> ToolResult:
-        """Turn a scene, a run's best attempt or a mesh file into an engine-ready asset (cleanup, UVs, baked PBR
-        and normal maps, LODs, export, validation) in the background; returns job_id at once (or after wait_s).
-        Poll get_finalize. Output: runs/<run>/asset/<profile>/ for a run, else runs/assets/…"""
+        """Turn a scene, a run's best attempt or a mesh file into an engine-ready asset (cleanup, UVs, baked maps,
+        LODs, export, validation) in the background; returns job_id at once (or after wait_s) for get_finalize."""
         jobs = services.assets()
         chosen = jobs.profile(profile)
         job_id = jobs.start((await source_of(scene_id, run_id, path)).model_copy(update={"objects": objects}), chosen)
-        return _result(await _watch(jobs, job_id, wait_s, ctx))
+        status = await _watch(jobs, job_id, wait_s, ctx)
+        while as_task(ctx) and status.status == "running":
+            status = await _watch(jobs, job_id, MAX_WAIT_S, ctx)
+        return _result(status)
 
-    @app.tool(annotations={"readOnlyHint": True})
+    @app.tool(tags={ASSETS}, annotations={"readOnlyHint": True})
     @tool_errors
     async def get_finalize(
         job_id: JobId,

@@ -1,6 +1,7 @@
 """The worker's own tools on the gateway as `blender_<tool>(scene_id, ...)`.
 
-Their schemas are the worker's, plus a required `scene_id`; a call goes through `Pool.call`
+Their schemas are the worker's, plus a required `scene_id`, and each is tagged with its toolset
+(`assets` for asset_*, `geonodes` for gn_*, else `blender`); a call goes through `Pool.call`
 (restore points, timeouts, recovery) to the worker leased to that scene, and the worker's result
 (images included) is passed back unchanged.
 """
@@ -20,6 +21,7 @@ from fastmcp.tools.base import Tool, ToolResult
 from gateway.errors import GatewayError, to_tool_error
 from gateway.mesh import tool_name
 from gateway.services import GatewayServices
+from gateway.tools.toolsets import worker_toolset
 from gateway.workers.pool import Pool
 
 __all__ = ["SceneTool", "BlenderToolProvider", "register"]
@@ -75,10 +77,11 @@ class BlenderToolProvider(Provider):
         tools: list[Tool] = [
             SceneTool(
                 name=tool_name(NAMESPACE, t.name),
-                description=f"[Blender worker tool `{t.name}` on the scene `scene_id`] {t.description or ''}".strip(),
+                description=t.description,
                 parameters=_with_scene_id(t.input_schema),
                 output_schema=t.output_schema,
                 annotations=t.annotations,
+                tags={worker_toolset(t.name)},
                 backend_name=t.name,
                 pool=self.pool,
             )

@@ -10,6 +10,7 @@ from gateway.errors import GatewayError
 from gateway.mesh import UpstreamProvider, UpstreamStatus
 from gateway.services import GatewayServices
 from gateway.tools import HIGH_LEVEL_TOOLS
+from gateway.tools.toolsets import CORE
 from gateway.workers.leases import PoolStatus
 
 __all__ = ["register", "MeshStatus"]
@@ -25,7 +26,7 @@ def register(app: FastMCP, services: GatewayServices) -> None:
     for upstream in services.upstreams:
         app.add_provider(UpstreamProvider(upstream, lambda: set(HIGH_LEVEL_TOOLS)))
 
-    @app.tool(annotations={"readOnlyHint": True})
+    @app.tool(tags={CORE}, annotations={"readOnlyHint": True}, output_schema=None)
     async def mesh_status() -> MeshStatus:
         """State of the Blender pool, the vision server and your configured MCP servers (available or why not)."""
         try:

@@ -3,7 +3,9 @@
 When the orchestrator cannot provide a RunService, each says so with [COORDINATOR_UNAVAILABLE]
 instead of pretending. The coordinator's own errors (unknown run, bad task) reach the host as
 [BAD_REQUEST] with their text (gateway.errors.TOOL_ERRORS). The run options start_run and
-fork_run share are declared once, below.
+fork_run share are declared once, below. start_run, fork_run and resume_run also run as protocol
+tasks for a client that declares the extension (gateway.tasks): the task ends with the run, and
+its result is get_run's.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 import mcp_types
 from fastmcp import FastMCP
+from fastmcp.server.context import Context
 from fastmcp.tools.base import ToolResult
 from fastmcp.utilities.types import Image
 from pydantic import BaseModel, Field
@@ -23,6 +26,8 @@ from gateway.dashboard.page import RUN_APP
 from gateway.errors import tool_errors
 from gateway.handles import MAX_WAIT_S, RunId
 from gateway.services import GatewayServices
+from gateway.tasks import TASKS, as_task, run_to_end
+from gateway.tools.toolsets import CORE, RUNS
 
 __all__ = ["register"]
 
@@ -57,8 +62,21 @@ def _best_images(status: dict[str, Any]) -> list[mcp_types.ContentBlock]:
     return images
 
 
+def _status_result(status: Any) -> ToolResult:
+    """get_run's result: the status, and the best attempt's renders as images."""
+    status = _dump(status)
+    text = mcp_types.TextContent(type="text", text=json.dumps(status)[:20_000])
+    return ToolResult(content=[text, *_best_images(status)], structured_content=status)
+
+
 def register(app: FastMCP, services: GatewayServices) -> None:
-    @app.tool(app=RUN_APP)
+    async def handle(run_id: str, ctx: Context | None) -> ToolResult:
+        """The run's handle at once; as a task, get_run's result once the run has stopped."""
+        if as_task(ctx):
+            return _status_result(await run_to_end(services, run_id, ctx))
+        return ToolResult(structured_content={"run_id": run_id})
+
+    @app.tool(app=RUN_APP, tags={CORE}, task=TASKS)
     @tool_errors
     async def start_run(
         task: Annotated[str, Field(description="path to a task.toml, or a description of what to build")],
@@ -68,42 +86,42 @@ def register(app: FastMCP, services: GatewayServices) -> None:
         max_cost_usd: MaxCost = None,
         max_tokens: MaxTokens = None,
         tool_calls: ToolCalls = None,
-    ) -> dict[str, Any]:
-        """Start the build → render → verify → fix loop in the background (N attempts, best kept); returns run_id at once."""
+        ctx: Context | None = None,
+    ) -> ToolResult:
+        """Start the build → render → verify → fix loop in the background (N attempts, best kept); returns run_id at
+        once (as a task: get_run's result at the end)."""
         overrides = {k: v for k, v in {"attempts": attempts, "iterations": iterations, "max_cost_usd": max_cost_usd,
                                        "max_tokens": max_tokens, "tool_calls": tool_calls}.items() if v is not None}
         is_file = task.endswith(".toml") and Path(task).is_file()
         spec: Any = task if is_file else {"description": task, **({"references": references} if references else {})}
-        return {"run_id": await services.runs().start(spec, **overrides)}
+        return await handle(await services.runs().start(spec, **overrides), ctx)
 
-    @app.tool(annotations={"readOnlyHint": True}, app=RUN_APP)
+    @app.tool(tags={CORE}, annotations={"readOnlyHint": True}, app=RUN_APP)
     @tool_errors
     async def get_run(run_id: RunId, wait_s: Annotated[float, Field(ge=0, le=MAX_WAIT_S)] = 0.0) -> ToolResult:
         """Status of a run: per-attempt scores, best so far (with its renders); waits up to wait_s for the
         next finished iteration. Poll again while status is running."""
-        status = _dump(await services.runs().get(run_id, wait_s=wait_s))
-        text = mcp_types.TextContent(type="text", text=json.dumps(status)[:20_000])
-        return ToolResult(content=[text, *_best_images(status)], structured_content=status)
+        return _status_result(await services.runs().get(run_id, wait_s=wait_s))
 
-    @app.tool(annotations={"readOnlyHint": True})
+    @app.tool(tags={RUNS}, annotations={"readOnlyHint": True})
     @tool_errors
     async def list_runs() -> dict[str, Any]:
         """All runs in the runs folder, newest first."""
         return {"runs": _dump(await _maybe_await(services.runs().list()))}
 
-    @app.tool(annotations={"destructiveHint": True})
+    @app.tool(tags={RUNS}, annotations={"destructiveHint": True})
     @tool_errors
     async def cancel_run(run_id: RunId) -> dict[str, Any]:
         """Stop a run; finished iterations stay checkpointed and resume_run can continue it."""
         return {"cancelled": run_id, "status": _dump(await services.runs().cancel(run_id))}
 
-    @app.tool
+    @app.tool(tags={RUNS}, task=TASKS)
     @tool_errors
-    async def resume_run(run_id: RunId) -> dict[str, Any]:
+    async def resume_run(run_id: RunId, ctx: Context | None = None) -> ToolResult:
         """Continue a run after a crash or cancel, from its last checkpoint."""
-        return {"run_id": await services.runs().resume(run_id)}
+        return await handle(await services.runs().resume(run_id), ctx)
 
-    @app.tool
+    @app.tool(tags={RUNS}, task=TASKS)
     @tool_errors
     async def fork_run(
         run_id: RunId,
@@ -116,14 +134,13 @@ def register(app: FastMCP, services: GatewayServices) -> None:
         max_cost_usd: MaxCost = None,
         max_tokens: MaxTokens = None,
         tool_calls: ToolCalls = None,
-    ) -> dict[str, Any]:
-        """Start a NEW run whose attempts all begin from one iteration of an existing run: that iteration's
-        program and the builder's memory up to it (the parametric search starts at its parameter values).
-        Options default to the source run's. Returns the new run_id at once; poll it with get_run, whose
-        forked_from says where it came from."""
+        ctx: Context | None = None,
+    ) -> ToolResult:
+        """Start a new run from one iteration of an existing run (its program and the builder's memory up to it);
+        options default to the source run's. Returns the new run_id at once."""
         overrides = {"builder": builder, "verifier": verifier, "attempts": attempts, "iterations": iterations,
                      "max_cost_usd": max_cost_usd, "max_tokens": max_tokens, "tool_calls": tool_calls}
-        return {"run_id": await services.runs().fork(run_id, attempt, iteration, **overrides)}
+        return await handle(await services.runs().fork(run_id, attempt, iteration, **overrides), ctx)
 
     @app.resource("runs://{run_id}", mime_type="application/json")
     @tool_errors

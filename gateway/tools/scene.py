@@ -22,12 +22,13 @@ from gateway.errors import BadRequest, WorkerToolError, tool_errors
 from gateway.handles import MAX_WAIT_S, BaselineId, SceneId
 from gateway.progress import heartbeat
 from gateway.services import GatewayServices
+from gateway.tools.toolsets import CORE
 from gateway.verification import AttemptResult, Verification, attempt_feedback, verify_images
 from gateway.workers.leases import EMPTY
 from gateway.workers.pool_scene import PoolScene
 from harness.render_options import render_options
 from harness.report import ExecutionReport
-from harness.scene_types import RenderPackResult, RenderSettings
+from harness.scene_types import RenderSettings
 
 __all__ = ["register", "SCENE_TOOLS", "SceneHandle"]
 
@@ -55,19 +56,17 @@ def register(app: FastMCP, services: GatewayServices) -> None:
         services.pool.get(scene_id)  # UnknownScene before any work
         return PoolScene(services.pool, scene_id)
 
-    @app.tool(annotations={"destructiveHint": True})
+    # Reports (execution, render pack, verification) go out as structured content without an output schema:
+    # their nested models, inlined, would cost a host thousands of tokens per tools/list (bench/tools.py).
+    @app.tool(tags={CORE}, annotations={"destructiveHint": True})
     @tool_errors
     async def reset_to_baseline(
         baseline_id: BaselineId = EMPTY,
         scene_id: Annotated[str | None, Field(description="reset this scene instead of leasing a new one")] = None,
         ctx: Context | None = None,
     ) -> SceneHandle:
-        """Get a Blender scene reset to a baseline and its scene_id (pass it to the other tools).
-
-        Without scene_id a worker is leased from the pool (waits up to ~30 s when all are busy, then
-        fails with [POOL_EXHAUSTED]); with scene_id that scene is reset in place. Leases expire after
-        10 minutes unused; release_scene returns the worker sooner.
-        """
+        """Lease a Blender scene reset to a baseline and get its scene_id for the other tools (or reset scene_id in
+        place); release_scene when done."""
         started = time.perf_counter()
         async with heartbeat(ctx, "leasing a Blender worker", config.pool.queue_wait_s):
             if scene_id is None:
@@ -78,37 +77,30 @@ def register(app: FastMCP, services: GatewayServices) -> None:
         return SceneHandle(scene_id=lease.scene_id, baseline_id=baseline_id, worker=lease.worker.label,
                            elapsed_ms=(time.perf_counter() - started) * 1000, incidents=lease.incidents)
 
-    @app.tool(annotations={"destructiveHint": True})
+    @app.tool(tags={CORE}, annotations={"destructiveHint": True}, output_schema=None)
     @tool_errors
     async def execute_code(scene_id: SceneId, code: Code, timeout_s: CodeTimeout = 30.0,
                            ctx: Context | None = None) -> ExecutionReport:
-        """Run bpy code in the scene; returns the execution report (success, stdout, exception with line, scene changes).
-
-        A failure of the code is a report with success=false, not an error. If the Blender process
-        hangs or dies, it is replaced, the scene is restored to its state after the last successful
-        execute_code, and the error says so.
-        """
+        """Run bpy code in the scene; returns the execution report (success, stdout, exception with line, scene
+        changes). Failing code is a report with success=false, not an error."""
         async with (heartbeat(ctx, "running code in Blender", timeout_s),
                     services.history.recording("execute_code", scene_id, code) as call):
             call.report = await scene(scene_id).execute(code, timeout_s)
             return call.report
 
-    @app.tool(annotations={"readOnlyHint": True}, output_schema=RenderPackResult.model_json_schema())
+    @app.tool(tags={CORE}, annotations={"readOnlyHint": True}, output_schema=None)
     @tool_errors
     @render_options(RENDER_CAPS)
     async def render_pack(scene_id: SceneId, render: RenderSettings, ctx: Context | None = None) -> ToolResult:
-        """Render the camera pack (front, side, top, iso by default); returns the images and their paths.
-
-        preset `preview` is fast Workbench, `final` is Cycles. framing `fixed` uses target/distance/lens
-        (comparable with a reference), `auto` frames the scene. Also readable as renders://{scene_id}/{view}.
-        """
+        """Render the camera pack (front, side, top, iso by default) and return the images and their paths; preset
+        `final` is Cycles, framing `auto` frames the scene instead of using target/distance/lens."""
         async with heartbeat(ctx, "rendering the camera pack", config.pool.render_timeout_s):
             pack, images = await scene(scene_id).render(render)
         summary = mcp_types.TextContent(type="text", text=json.dumps(
             {view: v.path for view, v in pack.views.items()}))
         return ToolResult(content=[summary, *images], structured_content=pack.model_dump(mode="json"))
 
-    @app.tool(annotations={"readOnlyHint": True})
+    @app.tool(tags={CORE}, annotations={"readOnlyHint": True}, output_schema=None)
     @tool_errors
     async def verify(
         scene_id: Annotated[str | None, Field(description="verify this scene's latest renders (rendered now if none)")] = None,
@@ -117,8 +109,8 @@ def register(app: FastMCP, services: GatewayServices) -> None:
         reference: Images | None = None,
         ctx: Context | None = None,
     ) -> Verification:
-        """Check renders: sentinel checks (blank, clipped, off-centre, too dark...), metrics against a
-        reference (pixel, SSIM, silhouette IoU, edges) and, if a verifier model is configured, a VLM critique."""
+        """Check a scene's renders (or given images): gross failures, metrics against a reference and, with a verifier
+        model configured, a critique; returns a score, passed and what to fix."""
         async with heartbeat(ctx, "verifying renders", MAX_WAIT_S):
             info = None
             if scene_id is not None:
@@ -132,14 +124,14 @@ def register(app: FastMCP, services: GatewayServices) -> None:
             return await verify_images(services.vision, dict(images or {}), task, reference, info,
                                        critique=services.verifier_configured())
 
-    @app.tool(annotations={"destructiveHint": True})
+    @app.tool(tags={CORE}, annotations={"destructiveHint": True})
     @tool_errors
     async def release_scene(scene_id: SceneId) -> dict[str, Any]:
         """Return the scene's worker to the pool (its state is discarded)."""
         await services.pool.release(scene_id)
         return {"released": scene_id}
 
-    @app.tool(annotations={"destructiveHint": True})
+    @app.tool(tags={CORE}, annotations={"destructiveHint": True})
     @tool_errors
     @render_options(RENDER_CAPS)
     async def run_attempt(
@@ -153,9 +145,8 @@ def register(app: FastMCP, services: GatewayServices) -> None:
         timeout_s: Annotated[float, Field(gt=0, le=30)] = 20.0,
         ctx: Context | None = None,
     ) -> ToolResult:
-        """One attempt in one call: execute the code, render the camera pack (same options as render_pack),
-        verify; returns the report, the images, the verification and feedback to act on. Keep the scene_id
-        to iterate on it."""
+        """execute_code, render_pack and verify in one call; returns the report, images, verification and feedback
+        to act on. Keep the scene_id to iterate on it."""
         if code is None:
             raise BadRequest("run_attempt needs `code` (host-driven); coordinator-driven attempts run inside start_run")
         async with (heartbeat(ctx, "running the attempt", timeout_s + 20),

@@ -13,6 +13,7 @@ from typing import Any
 
 import psutil
 import pytest
+from fastmcp import Client
 
 from gateway.config import GatewayConfig, PoolConfig
 from gateway.workers.pool import Pool
@@ -27,10 +28,18 @@ def pool_config(workdir: Path, **overrides: Any) -> PoolConfig:
     return PoolConfig(**values)
 
 
+class PollingClient(Client):
+    """A 2026-07-28 client that does not declare the tasks extension, as most hosts today: long jobs give it
+    their handle at once. (fastmcp's Client declares it whenever fastmcp-tasks has been imported.)"""
+
+    _auto_internal_extensions = False
+
+
 def gateway_config(workdir: Path, pool: dict[str, Any] | None = None, **tables: Any) -> GatewayConfig:
+    """A small gateway offering every toolset (tests/gateway/test_toolsets.py checks the default)."""
     raw: dict[str, Any] = {"pool": {"workers": 1, "workdir": str(workdir / "pool"), "health_interval_s": 3600,
                                     **(pool or {})},
-                           "vision": {"enabled": False}}
+                           "vision": {"enabled": False}, "gateway": {"toolsets": ["all"]}}
     raw.update(tables)
     config = GatewayConfig.from_raw(raw)
     config.runs_dir = workdir / "runs"

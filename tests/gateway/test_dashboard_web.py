@@ -30,6 +30,7 @@ from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 
 from tests.fakes.openai_server import FakeOpenAIServer, Reply
+from tests.gateway.conftest import PollingClient
 
 PROJECT = Path(__file__).resolve().parents[2]
 RED_BLOCK = PROJECT / "examples" / "tasks" / "red_block" / "task.toml"
@@ -74,7 +75,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, fake_model: FakeOpenAIServ
     config.write_text(f'[pool]\nworkers = 2\nworkdir = "{root / "pool"}"\nhealth_interval_s = 3600\n'
                       f'[runs]\ndir = "{root / "runs"}"\n[models]\nbuilder = ["openai/gen"]\n'
                       f'[models.settings."openai/gen"]\napi_base = "{fake_model.base_url}"\napi_key = "k"\n'
-                      'input_cost_per_token = 1e-5\noutput_cost_per_token = 1e-4\n')
+                      'input_cost_per_token = 1e-5\noutput_cost_per_token = 1e-4\n'
+                      '[gateway]\ntoolsets = ["core", "runs"]\n')  # anonymous HTTP: chosen at start (gateway.tools.toolsets)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -99,7 +101,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, fake_model: FakeOpenAIServ
 
 @pytest.fixture(scope="module")
 async def mcp(gateway: Gateway) -> AsyncIterator[Client]:
-    async with Client(StreamableHttpTransport(f"{gateway.url}/mcp", auth=TOKEN), timeout=60) as client:
+    async with PollingClient(StreamableHttpTransport(f"{gateway.url}/mcp", auth=TOKEN), timeout=60) as client:
         yield client
 
 

@@ -13,7 +13,7 @@ from fastmcp.exceptions import ToolError
 
 from gateway.server import create_gateway
 from tests.assets.gltf_check import gltf_errors
-from tests.gateway.conftest import gateway_config
+from tests.gateway.conftest import PollingClient, gateway_config
 
 CUBE_TASK = Path(__file__).parents[1] / "orchestrator" / "data" / "cube"
 BUMPY = """
@@ -31,7 +31,7 @@ mod.texture, mod.strength = tex, 0.1
 async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Client]:
     config = gateway_config(tmp_path_factory.mktemp("gw_finalize"), pool={"workers": 2, "warm_spare": False},
                             vision={"enabled": True})  # runs need the vision server
-    async with Client(create_gateway(config), timeout=60, init_timeout=90) as connected:
+    async with PollingClient(create_gateway(config), timeout=60, init_timeout=90) as connected:
         yield connected
 
 

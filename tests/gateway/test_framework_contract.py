@@ -20,13 +20,9 @@ from fastmcp.client.messages import MessageHandler
 from fastmcp.server.context import Context
 from mcp import MCPError
 
+from tests.gateway.conftest import PollingClient
+
 fastmcp_tasks = pytest.importorskip("fastmcp_tasks")
-
-
-class PollingClient(Client):
-    """A 2026-07-28 client that does not declare the tasks extension (as most hosts today)."""
-
-    _auto_internal_extensions = False
 
 
 class ListChanges(MessageHandler):

@@ -13,7 +13,7 @@ import pytest
 from fastmcp import Client, FastMCP
 
 from gateway.server import create_gateway
-from tests.gateway.conftest import gateway_config, ray_cluster  # noqa: F401 - the module's cluster fixture
+from tests.gateway.conftest import PollingClient, gateway_config, ray_cluster  # noqa: F401 - the module's cluster fixture
 from tests.gateway.test_server import (  # noqa: F401 - collected here against the Ray gateway, in this order
     test_scene_tools_build_render_and_release_a_scene,
     test_failing_code_comes_back_as_a_report_with_its_line,
@@ -38,7 +38,7 @@ def app(ray_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> FastMCP: 
 
 @pytest.fixture(scope="module")
 async def client(app: FastMCP) -> AsyncIterator[Client]:
-    async with Client(app, timeout=60, init_timeout=120) as connected:
+    async with PollingClient(app, timeout=60, init_timeout=120) as connected:
         yield connected
 
 

@@ -24,7 +24,7 @@ from fastmcp.exceptions import ToolError
 
 from gateway.server import HIGH_LEVEL_TOOLS, create_gateway
 from harness.scene_types import RenderSettings
-from tests.gateway.conftest import gateway_config
+from tests.gateway.conftest import PollingClient, gateway_config
 
 PROJECT = Path(__file__).resolve().parents[2]
 RED_CUBE = """import bpy
@@ -87,7 +87,7 @@ async def client(request: pytest.FixtureRequest, app: FastMCP, http_url: str, wo
     elif request.param == "stdio":
         (workdir / "stdio").mkdir(exist_ok=True)
         target = stdio_transport(workdir / "stdio")
-    async with Client(target, timeout=60, init_timeout=90) as connected:
+    async with PollingClient(target, timeout=60, init_timeout=90) as connected:
         yield connected
 
 
@@ -247,7 +247,7 @@ async def test_legacy_protocol_clients_work_too(kind: str, app: FastMCP, http_ur
 
 async def test_start_run_drives_the_coordinator_to_the_end_and_get_run_reports_it(app: FastMCP, tmp_path: Path) -> None:
     example = PROJECT / "examples" / "tasks" / "red_block"
-    async with Client(app) as client:
+    async with PollingClient(app) as client:
         scene_id = await new_scene(client)
         await client.call_tool("execute_code", {"scene_id": scene_id, "code": (example / "truth.py").read_text()})
         pack = (await client.call_tool("render_pack", {"scene_id": scene_id, "views": ["front", "iso"], "resolution": 64,

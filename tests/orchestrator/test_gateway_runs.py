@@ -11,6 +11,7 @@ from fastmcp.exceptions import ToolError
 
 from gateway.config import GatewayConfig
 from gateway.server import create_gateway
+from tests.gateway.conftest import PollingClient
 
 CUBE = Path(__file__).parent / "data" / "cube" / "task.toml"
 
@@ -19,9 +20,9 @@ CUBE = Path(__file__).parent / "data" / "cube" / "task.toml"
 async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Client]:
     root = tmp_path_factory.mktemp("gw_runs")
     config = GatewayConfig.from_raw({"pool": {"workers": 1, "workdir": str(root / "pool"), "health_interval_s": 3600,
-                                              "warm_spare": False}})
+                                              "warm_spare": False}, "gateway": {"toolsets": ["all"]}})
     config.runs_dir = root / "runs"
-    async with Client(create_gateway(config), timeout=60, init_timeout=90) as connected:
+    async with PollingClient(create_gateway(config), timeout=60, init_timeout=90) as connected:
         yield connected
 
 
