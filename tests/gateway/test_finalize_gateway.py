@@ -83,6 +83,18 @@ async def test_a_corrupt_file_ends_the_job_as_failed_with_the_reason_and_no_outp
     assert not Path(status["out_dir"]).exists()
 
 
+async def test_for_a_client_that_declares_tasks_finalize_asset_is_a_task_ending_with_the_job(client: Client, tmp_path: Path):
+    fastmcp_tasks = pytest.importorskip("fastmcp_tasks")
+    (tmp_path / "broken.glb").write_bytes(b"glTF\x02\x00\x00\x00" + b"\x00" * 12)
+    async with Client(client.transport, timeout=60) as declaring:  # the same gateway, a second connection
+        task = await fastmcp_tasks.call_tool_task(declaring, "finalize_asset", {"profile": "godot",
+                                                                               "path": str(tmp_path / "broken.glb")})
+        final = (await task.result()).structured_content
+    assert final["status"] == "failed" and "broken.glb could not be read" in final["error"]
+    polled = (await client.call_tool("get_finalize", {"job_id": final["job_id"]})).structured_content
+    assert {**polled, "elapsed_s": 0} == {**final, "elapsed_s": 0}, "the task's result is get_finalize's at the end"
+
+
 async def test_an_unknown_job_is_a_clear_error(client: Client):
     with pytest.raises(ToolError, match="no finalize job 'asset-000000000000'"):
         await client.call_tool("get_finalize", {"job_id": "asset-000000000000"})
