@@ -71,7 +71,7 @@ def stdio_transport(workdir: Path) -> StdioTransport:
     config = workdir / "colossus.toml"
     config.write_text(
         f'[pool]\nworkers = 1\nworkdir = "{workdir / "pool"}"\nhealth_interval_s = 3600\n'
-        f'[runs]\ndir = "{workdir / "runs"}"\n'
+        f'[runs]\ndir = "{workdir / "runs"}"\n[gateway]\ntoolsets = ["all"]\n'
     )
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
     return StdioTransport(sys.executable, ["-m", "gateway.cli", "serve", "--config", str(config)],
