@@ -26,6 +26,7 @@ from gateway.blend_baselines import import_blend
 from gateway.errors import WorkerError, WorkerToolError
 from gateway.pool import EMPTY, Pool
 from gateway.relay_client import error_text
+from harness.measure_files import write_side_files
 from harness.report import ExecutionReport
 from harness.scene_types import SNIPPET_TOOLS, ExecutedRender, RenderPackResult, RenderSettings, SceneInfo
 from orchestrator.errors import SceneFault
@@ -136,6 +137,7 @@ async def _save_images(pack: RenderPackResult, content: list[mcp_types.ContentBl
             raise WorkerToolError(f"[RENDER_ERROR] the worker returned {len(images)} images for {len(pack.views)} views")
         files = {targets[view]: image.data for view, image in zip(pack.views, images)}
     await asyncio.to_thread(_write_images, dest_dir, files)
+    await asyncio.to_thread(write_side_files, pack.measure, dest_dir)
     return pack.model_copy(update={"views": {view: v.model_copy(update={"path": str(targets[view])})
                                              for view, v in pack.views.items()}})
 

@@ -1,0 +1,97 @@
+"""A reference's subject without a colour guess: what differs from the scene without its subject.
+
+The run renders, once per view, the start program's scene with its subject objects hidden through
+the reference's camera (`<ref>.background.png`, orchestrator/reference_prep.py). The reference's
+subject is then every pixel that differs from that background, whatever its colour: a grey box
+on a grey floor is found wherever its shading differs from the floor's, a subject wider than the
+frame is simply cut by the frame. A task that ships `ref/<view>.mask.png` is taken at its word.
+
+- Difference: CIELAB, a pixel is subject when its ΔE76 to the background exceeds `_DELTA_E`.
+- Shadows: a shadow darkens the ground without changing its chroma. A pixel darker than the
+  background (ΔL < 0) whose RGB is the background's scaled by one factor (the per-channel ratios
+  agree within `_SHADOW_SPREAD`) and whose background pixel is ground, not sky, is shadow and
+  stays out of the subject.
+- The mask is opened (3×3) to drop render noise; a subject thinner than 3 px is lost with it.
+- The background must match: when more than `_MAX_BORDER_CHANGE` of the frame's border differs
+  (a photograph, another camera, another light), the reference was not made in this scene, the
+  background segmentation is unavailable and the caller falls back to pixel silhouettes, saying why.
+
+Limits: a subject face that matches the background behind it exactly is a hole in the mask; a
+neutral subject darker than the ground it is seen against reads as shadow there (the view from
+above a grey box on a grey floor); a shadow cast on the sky colour does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from servers.viewport_vision.images import LoadedImage
+from servers.viewport_vision.side_files import BACKGROUND_SUFFIX, side_image, side_mask
+
+__all__ = ["ReferenceSubject", "reference_subject", "background_difference"]
+
+_DELTA_E = 6.0
+_SHADOW_SPREAD = 0.12
+_SKY_TOLERANCE = 12.0  # ΔE to the background's top-corner colour: that is sky, no shadow falls on it
+_MAX_BORDER_CHANGE = 0.5
+_OPEN = np.ones((3, 3), np.uint8)
+
+
+@dataclass(frozen=True)
+class ReferenceSubject:
+    mask: np.ndarray | None  # H×W bool at the size asked; None when unavailable
+    method: str  # "mask_file" | "background"
+    problem: str | None = None  # why it is unavailable
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+
+
+def background_difference(reference: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, float]:
+    """(subject mask, share of the frame border that differs) of a reference against its background render."""
+    ref_lab, bg_lab = _lab(reference), _lab(background)
+    delta = np.linalg.norm(ref_lab - bg_lab, axis=2)
+    changed = delta > _DELTA_E
+    ref_f, bg_f = reference.astype(np.float32) + 4.0, background.astype(np.float32) + 4.0
+    ratio = ref_f / bg_f
+    darker = ratio.max(axis=2) < 0.97
+    uniform = (ratio.max(axis=2) - ratio.min(axis=2)) <= _SHADOW_SPREAD * ratio.mean(axis=2) + 0.02
+    c = max(1, min(4, reference.shape[0] // 16))
+    sky = bg_lab[:c, :c].reshape(-1, 3).mean(axis=0)
+    ground = np.linalg.norm(bg_lab - sky, axis=2) > _SKY_TOLERANCE
+    shadow = changed & darker & uniform & ground
+    subject = cv2.morphologyEx((changed & ~shadow).astype(np.uint8), cv2.MORPH_OPEN, _OPEN) > 0
+    border = np.concatenate([changed[0], changed[-1], changed[1:-1, 0], changed[1:-1, -1]])
+    return subject, float(border.mean())
+
+
+def reference_subject(reference: LoadedImage, size: tuple[int, int]) -> ReferenceSubject | None:
+    """The reference's subject at `size` (h, w) from its side files, or None when it has neither a mask nor a
+    background (the caller segments pixels as before). Memoised with the reference: computed once per run and view."""
+    def compute() -> ReferenceSubject | None:
+        shipped = side_mask(reference)
+        if shipped is not None:
+            return ReferenceSubject(_resize(shipped > 0, size), "mask_file")
+        background = side_image(reference, BACKGROUND_SUFFIX)
+        if background is None:
+            return None
+        ref_rgb = reference.rgb
+        if background.shape[:2] != ref_rgb.shape[:2]:
+            ref_rgb = cv2.resize(ref_rgb, (background.shape[1], background.shape[0]), interpolation=cv2.INTER_AREA)
+        mask, border_change = background_difference(ref_rgb, background)
+        if border_change > _MAX_BORDER_CHANGE:
+            return ReferenceSubject(None, "background", (
+                f"the reference's background does not match the scene's own render through this camera "
+                f"({border_change:.0%} of the frame border differs; a photograph, another camera or another light?)"))
+        return ReferenceSubject(_resize(mask, size), "background")
+    return reference.memo(("reference_subject", size), compute)
+
+
+def _resize(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    if mask.shape == size:
+        return mask
+    return cv2.resize(mask.astype(np.uint8), (size[1], size[0]), interpolation=cv2.INTER_NEAREST) > 0
