@@ -27,6 +27,7 @@ from gateway.errors import WorkerError, WorkerToolError
 from gateway.pool import EMPTY, Pool
 from gateway.relay_client import error_text
 from harness.measure_files import write_side_files
+from harness.measure_types import MeasuredRun
 from harness.report import ExecutionReport
 from harness.scene_types import SNIPPET_TOOLS, ExecutedRender, RenderPackResult, RenderSettings, SceneInfo
 from orchestrator.errors import SceneFault
@@ -112,6 +113,11 @@ class PoolScene:
             except (OSError, WorkerToolError) as e:  # the code ran and rendered: delivering the pack is on us
                 raise SceneFault(f"the renders could not be written under {dest_dir}: {e}") from e
         return done
+
+    async def execute_and_measure(self, code: str, settings: RenderSettings, timeout_s: float = 60.0) -> MeasuredRun:
+        result = await self.call("execute_and_measure", {"code": code, "timeout_s": timeout_s,
+                                                         **settings.model_dump(mode="json")})
+        return MeasuredRun.model_validate(structured(result))
 
     def tool_specs(self) -> list[dict[str, Any]]:
         """The worker's snippet tools as its MCP listing describes them (the schemas a model is given)."""
