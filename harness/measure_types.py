@@ -65,6 +65,7 @@ class ViewMeasure(BaseModel):
     objects: list[ObjectMeasure] = Field(default_factory=list)
     frame_width_m: float | None = Field(None, description="the frame's width in metres at the subject's depth: "
                                                           "image fractions × this = metres")
+    shadows: bool = Field(False, description="rendered with cast shadows (Cycles): shadow-like darkening is not subject")
     mask_png: str | None = Field(None, description="the label mask as base64 PNG (a render's; written beside it as "
                                                    "<view>.mask.png by whoever stores the render)")
 

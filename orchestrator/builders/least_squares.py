@@ -19,8 +19,9 @@ uninterrupted run would have.
   shorter step), or for the Jacobian, the other side's difference is asked instead, so two
   attempts never render the same point and their renders together advance one search.
 - Measured differences (`next_request(measured=…)`): a parameter that moves geometry has its
-  column from the worker's measurement of the probe (program executed, geometry projected: ms,
-  no render): the geometric rows differenced, the rows only pixels know left to Broyden. A
+  column from the worker's measurements of the point and of the probe (program executed,
+  geometry projected: ms, no render): the geometric rows differenced, the rows only pixels know
+  left to Broyden. A
   parameter whose probe moves no geometry (a colour, a light) is rendered as before. Measurements
   are recorded like evaluations, so the search stays a pure function of what was recorded.
 - A failed program answers NaN (trf shrinks its step). When the optimizer stops, it restarts
@@ -118,9 +119,10 @@ class _Replay:
                 columns.append(sum((np.asarray(r, float) - f) / (q[i] - p[i]) for q, r in usable) / len(usable))
                 continue
             if self.measured is not None and pair[0] != p:  # the geometry's column, measured without a render
-                if pair[0] not in self.measured:
-                    raise _Ask(pair[0], measure=True)
-                if (column := _geometric_column(f, self.measured[pair[0]], pair[0][i] - p[i])) is not None:
+                for q in (p, pair[0]):  # both ends measured alike (a render sees less than the scene holds)
+                    if q not in self.measured:
+                        raise _Ask(q, measure=True)
+                if (column := _geometric_column(self.measured[p], self.measured[pair[0]], pair[0][i] - p[i])) is not None:
                     columns.append(column)
                     continue
             columns.append(None)
@@ -132,16 +134,16 @@ class _Replay:
         return np.stack([np.zeros(self.size) if c is None else c for c in columns], axis=1)
 
 
-def _geometric_column(f: np.ndarray, measured: Sequence[float] | None, step: float) -> np.ndarray | None:
-    """The Jacobian column of a parameter from a measured probe: its known (finite) rows differenced, the rows
-    only a render knows left at 0 (Broyden's updates fill them in). None when the parameter moves no
-    geometry (a colour, a light): that column needs a render."""
-    if measured is None:
+def _geometric_column(at: Sequence[float] | None, probe: Sequence[float] | None, step: float) -> np.ndarray | None:
+    """The Jacobian column of a parameter from two measurements (at the point and at its probe): the rows both
+    know differenced, the rows only a render knows left at 0 (Broyden's updates fill them in). None when
+    either failed, or the parameter moves no geometry (a colour, a light): that column needs a render."""
+    if at is None or probe is None:
         return None
-    m = np.asarray(measured, float)
-    known = np.isfinite(m) & np.isfinite(f)
-    column = np.zeros_like(f)
-    column[known] = (m[known] - f[known]) / step
+    a, b = np.asarray(at, float), np.asarray(probe, float)
+    known = np.isfinite(a) & np.isfinite(b)
+    column = np.zeros_like(a)
+    column[known] = (b[known] - a[known]) / step
     return column if np.abs(column[known]).max(initial=0.0) * abs(step) > 1e-9 else None
 
 

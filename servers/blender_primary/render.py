@@ -66,6 +66,7 @@ def render_views(settings: RenderSettings, out_dir: Path) -> RenderPackResult:
                 render_ms=(time.perf_counter() - t) * 1000,
             )
             measured.views[view] = measure_view(geometry, view, matrix, settings.lens, settings.resolution)
+            measured.views[view].shadows = settings.preset == "final"
         added = list(session.added)
     effective = settings.model_copy(update={"target": tuple(target), "distance": distance})
     return RenderPackResult(settings=effective, views=views, total_ms=(time.perf_counter() - started) * 1000,

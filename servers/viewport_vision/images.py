@@ -165,6 +165,8 @@ class ImageLoader:
         if stat.st_size > self.limits.max_bytes:
             raise ImageTooLargeError(f"{label}: file is {stat.st_size} bytes, over the {self.limits.max_bytes}-byte limit")
         image = self._decode(resolved.read_bytes(), f"{label} ({text})")
+        if image.source is not None and image.source != resolved:  # the same bytes at another path: its own side files
+            image = LoadedImage(image.rgb, image.alpha, image._data, image.mime, image.origin)
         image.source = resolved
         return self._store(key, image)
 

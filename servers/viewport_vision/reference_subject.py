@@ -7,18 +7,21 @@ on a grey floor is found wherever its shading differs from the floor's, a subjec
 frame is simply cut by the frame. A task that ships `ref/<view>.mask.png` is taken at its word.
 
 - Difference: CIELAB, a pixel is subject when its ΔE76 to the background exceeds `_DELTA_E`.
-- Shadows: a shadow darkens the ground without changing its chroma. A pixel darker than the
-  background (ΔL < 0) whose RGB is the background's scaled by one factor (the per-channel ratios
-  agree within `_SHADOW_SPREAD`) and whose background pixel is ground, not sky, is shadow and
-  stays out of the subject.
+- Shadows: a shadow darkens the ground without changing its chroma. When the scene casts shadows
+  (the render was made with Cycles: the worker's measurement says so; Workbench casts none), a
+  pixel darker than the background whose RGB is the background's scaled by one factor (the
+  per-channel ratios agree within `_SHADOW_SPREAD`) and whose background pixel is ground, not sky,
+  is shadow and stays out of the subject. The render is cut by the same rule
+  (servers.viewport_vision.subject_masks), so both sides lose the same pixels.
 - The mask is opened (3×3) to drop render noise; a subject thinner than 3 px is lost with it.
 - The background must match: when more than `_MAX_BORDER_CHANGE` of the frame's border differs
   (a photograph, another camera, another light), the reference was not made in this scene, the
   background segmentation is unavailable and the caller falls back to pixel silhouettes, saying why.
 
-Limits: a subject face that matches the background behind it exactly is a hole in the mask; a
-neutral subject darker than the ground it is seen against reads as shadow there (the view from
-above a grey box on a grey floor); a shadow cast on the sky colour does not exist.
+Limits: a subject face that matches the background behind it exactly is a hole in the mask; under
+Cycles, a neutral subject face darker than the ground it is seen against reads as shadow (a grey
+box's side away from the sun on a grey floor), on both sides alike; the light a subject bounces
+onto the ground is subject (it moves with it); a shadow cast on the sky colour does not exist.
 """
 
 from __future__ import annotations
@@ -45,14 +48,16 @@ class ReferenceSubject:
     mask: np.ndarray | None  # H×W bool at the size asked; None when unavailable
     method: str  # "mask_file" | "background"
     problem: str | None = None  # why it is unavailable
+    background: np.ndarray | None = None  # H×W×3 RGB at the size asked, when segmented against it
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
 
 
-def background_difference(reference: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, float]:
-    """(subject mask, share of the frame border that differs) of a reference against its background render."""
+def background_difference(reference: np.ndarray, background: np.ndarray, shadows: bool = True) -> tuple[np.ndarray, float]:
+    """(subject mask, share of the frame border that differs) of an image against its background render;
+    `shadows`: the scene's light casts shadows (Cycles), so shadow-like darkening is not subject."""
     ref_lab, bg_lab = _lab(reference), _lab(background)
     delta = np.linalg.norm(ref_lab - bg_lab, axis=2)
     changed = delta > _DELTA_E
@@ -63,13 +68,13 @@ def background_difference(reference: np.ndarray, background: np.ndarray) -> tupl
     c = max(1, min(4, reference.shape[0] // 16))
     sky = bg_lab[:c, :c].reshape(-1, 3).mean(axis=0)
     ground = np.linalg.norm(bg_lab - sky, axis=2) > _SKY_TOLERANCE
-    shadow = changed & darker & uniform & ground
+    shadow = changed & darker & uniform & ground & shadows
     subject = cv2.morphologyEx((changed & ~shadow).astype(np.uint8), cv2.MORPH_OPEN, _OPEN) > 0
     border = np.concatenate([changed[0], changed[-1], changed[1:-1, 0], changed[1:-1, -1]])
     return subject, float(border.mean())
 
 
-def reference_subject(reference: LoadedImage, size: tuple[int, int]) -> ReferenceSubject | None:
+def reference_subject(reference: LoadedImage, size: tuple[int, int], shadows: bool = True) -> ReferenceSubject | None:
     """The reference's subject at `size` (h, w) from its side files, or None when it has neither a mask nor a
     background (the caller segments pixels as before). Memoised with the reference: computed once per run and view."""
     def compute() -> ReferenceSubject | None:
@@ -82,13 +87,15 @@ def reference_subject(reference: LoadedImage, size: tuple[int, int]) -> Referenc
         ref_rgb = reference.rgb
         if background.shape[:2] != ref_rgb.shape[:2]:
             ref_rgb = cv2.resize(ref_rgb, (background.shape[1], background.shape[0]), interpolation=cv2.INTER_AREA)
-        mask, border_change = background_difference(ref_rgb, background)
+        mask, border_change = background_difference(ref_rgb, background, shadows)
         if border_change > _MAX_BORDER_CHANGE:
             return ReferenceSubject(None, "background", (
                 f"the reference's background does not match the scene's own render through this camera "
                 f"({border_change:.0%} of the frame border differs; a photograph, another camera or another light?)"))
-        return ReferenceSubject(_resize(mask, size), "background")
-    return reference.memo(("reference_subject", size), compute)
+        if background.shape[:2] != size:
+            background = cv2.resize(background, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+        return ReferenceSubject(_resize(mask, size), "background", background=background)
+    return reference.memo(("reference_subject", size, shadows), compute)
 
 
 def _resize(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:

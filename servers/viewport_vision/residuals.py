@@ -153,7 +153,9 @@ def view_residuals(render: LoadedImage, reference: LoadedImage, mask: np.ndarray
     outline = scene.subject if scene is not None else None
     if not mask.any():
         if outline is not None:  # outside the frame: the scene still knows where, and which way back
-            how["note"] = "; ".join(filter(None, [note, "the subject lies entirely outside the frame"]))
+            why = ("the subject lies entirely outside the frame" if not outline.in_frame
+                   else "the subject does not differ from the background behind it")
+            how["note"] = "; ".join(filter(None, [note, why]))
             return ViewResiduals(status="ok", reference_area=ref.shape.area, reference_width=ref.shape.width,
                                  **geometry_residuals(outline, ref.shape), **in_place, **how)
         return ViewResiduals(status="no_subject_in_render", reference_area=ref.shape.area, **in_place, **how)
