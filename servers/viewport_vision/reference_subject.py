@@ -13,7 +13,7 @@ frame is simply cut by the frame. A task that ships `ref/<view>.mask.png` is tak
   per-channel ratios agree within `_SHADOW_SPREAD`) and whose background pixel is ground, not sky,
   is shadow and stays out of the subject. The render is cut by the same rule
   (servers.viewport_vision.subject_masks), so both sides lose the same pixels.
-- The mask is opened (3×3) to drop render noise; a subject thinner than 3 px is lost with it.
+- Connected pieces smaller than 6 px are dropped (render noise); a thin pole, long, stays.
 - The background must match: when more than `_MAX_BORDER_CHANGE` of the frame's border differs
   (a photograph, another camera, another light), the reference was not made in this scene, the
   background segmentation is unavailable and the caller falls back to pixel silhouettes, saying why.
@@ -40,7 +40,7 @@ _DELTA_E = 6.0
 _SHADOW_SPREAD = 0.12
 _SKY_TOLERANCE = 12.0  # ΔE to the background's top-corner colour: that is sky, no shadow falls on it
 _MAX_BORDER_CHANGE = 0.5
-_OPEN = np.ones((3, 3), np.uint8)
+_MIN_PIECE = 6
 
 
 @dataclass(frozen=True)
@@ -69,9 +69,18 @@ def background_difference(reference: np.ndarray, background: np.ndarray, shadows
     sky = bg_lab[:c, :c].reshape(-1, 3).mean(axis=0)
     ground = np.linalg.norm(bg_lab - sky, axis=2) > _SKY_TOLERANCE
     shadow = changed & darker & uniform & ground & shadows
-    subject = cv2.morphologyEx((changed & ~shadow).astype(np.uint8), cv2.MORPH_OPEN, _OPEN) > 0
+    subject = _without_specks(changed & ~shadow)
     border = np.concatenate([changed[0], changed[-1], changed[1:-1, 0], changed[1:-1, -1]])
     return subject, float(border.mean())
+
+
+def _without_specks(mask: np.ndarray) -> np.ndarray:
+    """The mask less its connected pieces smaller than `_MIN_PIECE` px (render noise); a thin pole, one
+    pixel wide but long, stays."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= _MIN_PIECE
+    keep[0] = False
+    return keep[labels]
 
 
 def reference_subject(reference: LoadedImage, size: tuple[int, int], shadows: bool = True) -> ReferenceSubject | None:
