@@ -35,7 +35,7 @@ from servers.viewport_vision.images import LoadedImage, MapViews
 from servers.viewport_vision.phash import hamming, phash_bits
 from servers.viewport_vision.residuals import view_residuals
 from servers.viewport_vision.silhouette import grey
-from servers.viewport_vision.subject_masks import subject_masks
+from servers.viewport_vision.subject_masks import mask_overlay, subject_masks
 
 __all__ = ["combined_score", "view_metrics", "compare_views", "ssim", "edge_distance"]
 
@@ -139,6 +139,7 @@ def view_metrics(render: LoadedImage, reference: LoadedImage, tolerance: float =
         score=combined_score(pixel_loss, ssim_value, iou, edge, phash_d, residuals.dE2000),
         resized_reference=resized,
         residuals=residuals,
+        subject_masks=mask_overlay(mask, ref_mask),
     )
 
 

@@ -34,7 +34,7 @@ import numpy as np
 from servers.viewport_vision.images import LoadedImage
 from servers.viewport_vision.side_files import BACKGROUND_SUFFIX, side_image, side_mask
 
-__all__ = ["ReferenceSubject", "reference_subject", "background_difference"]
+__all__ = ["Background", "ReferenceSubject", "reference_subject", "background_difference"]
 
 _DELTA_E = 6.0
 _SHADOW_SPREAD = 0.12
@@ -48,30 +48,45 @@ class ReferenceSubject:
     mask: np.ndarray | None  # H×W bool at the size asked; None when unavailable
     method: str  # "mask_file" | "background"
     problem: str | None = None  # why it is unavailable
-    background: np.ndarray | None = None  # H×W×3 RGB at the size asked, when segmented against it
+    background: Background | None = None  # at the size asked, when segmented against it
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    return cv2.cvtColor(rgb.astype(np.float32) * (1 / 255.0), cv2.COLOR_RGB2Lab)
 
 
-def background_difference(reference: np.ndarray, background: np.ndarray, shadows: bool = True) -> tuple[np.ndarray, float]:
+@dataclass(frozen=True)
+class Background:
+    """A background render as every comparison against it needs it (computed once per reference)."""
+
+    rgb: np.ndarray  # H×W×3 uint8
+    lab: np.ndarray
+    lifted: np.ndarray  # RGB + 4 as float32: ratios without dividing by 0
+    ground: np.ndarray  # H×W bool: not the sky colour of the top-left corner, so a shadow may fall there
+
+    @classmethod
+    def of(cls, rgb: np.ndarray) -> Background:
+        lab = _lab(rgb)
+        c = max(1, min(4, rgb.shape[0] // 16))
+        sky = lab[:c, :c].reshape(-1, 3).mean(axis=0)
+        ground = ((lab - sky) ** 2).sum(axis=2) > _SKY_TOLERANCE**2
+        return cls(rgb, lab, rgb.astype(np.float32) + 4.0, ground)
+
+
+def background_difference(image: np.ndarray, background: Background, shadows: bool = True) -> tuple[np.ndarray, float]:
     """(subject mask, share of the frame border that differs) of an image against its background render;
     `shadows`: the scene's light casts shadows (Cycles), so shadow-like darkening is not subject."""
-    ref_lab, bg_lab = _lab(reference), _lab(background)
-    delta = np.linalg.norm(ref_lab - bg_lab, axis=2)
-    changed = delta > _DELTA_E
-    ref_f, bg_f = reference.astype(np.float32) + 4.0, background.astype(np.float32) + 4.0
-    ratio = ref_f / bg_f
-    darker = ratio.max(axis=2) < 0.97
-    uniform = (ratio.max(axis=2) - ratio.min(axis=2)) <= _SHADOW_SPREAD * ratio.mean(axis=2) + 0.02
-    c = max(1, min(4, reference.shape[0] // 16))
-    sky = bg_lab[:c, :c].reshape(-1, 3).mean(axis=0)
-    ground = np.linalg.norm(bg_lab - sky, axis=2) > _SKY_TOLERANCE
-    shadow = changed & darker & uniform & ground & shadows
-    subject = _without_specks(changed & ~shadow)
+    diff = _lab(image) - background.lab
+    changed = (diff * diff).sum(axis=2) > _DELTA_E**2
+    subject = changed
+    if shadows:
+        ratio = (image.astype(np.float32) + 4.0) / background.lifted
+        r, g, b = ratio[..., 0], ratio[..., 1], ratio[..., 2]
+        high, low = np.maximum(np.maximum(r, g), b), np.minimum(np.minimum(r, g), b)
+        uniform = (high - low) <= _SHADOW_SPREAD * (r + g + b) / 3 + 0.02
+        subject = changed & ~((high < 0.97) & uniform & background.ground)
     border = np.concatenate([changed[0], changed[-1], changed[1:-1, 0], changed[1:-1, -1]])
-    return subject, float(border.mean())
+    return _without_specks(subject), float(border.mean())
 
 
 def _without_specks(mask: np.ndarray) -> np.ndarray:
@@ -96,14 +111,15 @@ def reference_subject(reference: LoadedImage, size: tuple[int, int], shadows: bo
         ref_rgb = reference.rgb
         if background.shape[:2] != ref_rgb.shape[:2]:
             ref_rgb = cv2.resize(ref_rgb, (background.shape[1], background.shape[0]), interpolation=cv2.INTER_AREA)
-        mask, border_change = background_difference(ref_rgb, background, shadows)
+        measured = Background.of(background)
+        mask, border_change = background_difference(ref_rgb, measured, shadows)
         if border_change > _MAX_BORDER_CHANGE:
             return ReferenceSubject(None, "background", (
                 f"the reference's background does not match the scene's own render through this camera "
                 f"({border_change:.0%} of the frame border differs; a photograph, another camera or another light?)"))
         if background.shape[:2] != size:
-            background = cv2.resize(background, (size[1], size[0]), interpolation=cv2.INTER_AREA)
-        return ReferenceSubject(_resize(mask, size), "background", background=background)
+            measured = Background.of(cv2.resize(background, (size[1], size[0]), interpolation=cv2.INTER_AREA))
+        return ReferenceSubject(_resize(mask, size), "background", background=measured)
     return reference.memo(("reference_subject", size, shadows), compute)
 
 

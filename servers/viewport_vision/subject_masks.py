@@ -18,6 +18,8 @@ so the two masks are always made alike, and the note says why.
 
 from __future__ import annotations
 
+import base64
+
 import cv2
 import numpy as np
 
@@ -28,7 +30,7 @@ from servers.viewport_vision.residuals import mask_box
 from servers.viewport_vision.side_files import side_mask, side_measure
 from servers.viewport_vision.silhouette import subject
 
-__all__ = ["subject_masks"]
+__all__ = ["subject_masks", "mask_overlay"]
 
 
 def subject_masks(render: LoadedImage, reference: LoadedImage, fitted: LoadedImage, tolerance: float
@@ -70,3 +72,13 @@ def _outline(mask: np.ndarray, scene: Box) -> Box:
     return seen.model_copy(update={
         "left": scene.left if mask[:, 0].any() else seen.left, "right": scene.right if mask[:, -1].any() else seen.right,
         "top": scene.top if mask[0].any() else seen.top, "bottom": scene.bottom if mask[-1].any() else seen.bottom})
+
+
+def mask_overlay(render: np.ndarray, reference: np.ndarray) -> str:
+    """Both subjects in one small PNG data URL (render green, reference red, both yellow): where the numbers
+    come from, for report.html and the dashboard."""
+    image = np.zeros((*render.shape, 3), np.uint8)  # BGR
+    image[render, 1] = 255
+    image[reference, 2] = 255
+    ok, data = cv2.imencode(".png", image)
+    return "data:image/png;base64," + base64.b64encode(data.tobytes()).decode("ascii") if ok else ""

@@ -21,7 +21,7 @@ from fastmcp.exceptions import ToolError
 from harness.measure_files import write_side_files
 from harness.measure_types import SceneMeasure
 from servers.blender_primary.server import create_server as create_worker
-from servers.viewport_vision.reference_subject import background_difference
+from servers.viewport_vision.reference_subject import Background, background_difference
 from servers.viewport_vision.server import create_server as create_vision
 
 BLOCK = """
@@ -158,8 +158,8 @@ async def test_a_shadow_stays_out_of_the_reference_subject(servers, tmp_path: Pa
         assert abs(r["width_ratio"] - 1) < 0.06 and abs(r["height_ratio"] - 1) < 0.06, (view, r)
     image = cv2.imread(ref["iso"])[:, :, ::-1]
     background = cv2.imread(ref["iso"].replace(".png", ".background.png"))[:, :, ::-1]
-    kept, _ = background_difference(image, background, shadows=True)
-    with_shadow, _ = background_difference(image, background, shadows=False)
+    kept, _ = background_difference(image, Background.of(background), shadows=True)
+    with_shadow, _ = background_difference(image, Background.of(background), shadows=False)
     block_mask = cv2.dilate(mask_of(truth["iso"]).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     shadow = with_shadow & ~kept
     assert shadow.sum() > 40 and (shadow & ~block_mask).sum() > 0.75 * shadow.sum()  # a shadow, on the ground
