@@ -13,7 +13,8 @@ frame is simply cut by the frame. A task that ships `ref/<view>.mask.png` is tak
   per-channel ratios agree within `_SHADOW_SPREAD`) and whose background pixel is ground, not sky,
   is shadow and stays out of the subject. The render is cut by the same rule
   (servers.viewport_vision.subject_masks), so both sides lose the same pixels.
-- Connected pieces smaller than 6 px are dropped (render noise); a thin pole, long, stays.
+- Connected pieces smaller than 6 px are dropped (render noise); a thin pole, long, stays. Under
+  Cycles the mask is first opened (3×3): path-traced noise, and with it parts thinner than 3 px.
 - The background must match: when more than `_MAX_BORDER_CHANGE` of the frame's border differs
   (a photograph, another camera, another light), the reference was not made in this scene, the
   background segmentation is unavailable and the caller falls back to pixel silhouettes, saying why.
@@ -41,6 +42,7 @@ _SHADOW_SPREAD = 0.12
 _SKY_TOLERANCE = 12.0  # ΔE to the background's top-corner colour: that is sky, no shadow falls on it
 _MAX_BORDER_CHANGE = 0.5
 _MIN_PIECE = 6
+_OPEN = np.ones((3, 3), np.uint8)
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ def background_difference(image: np.ndarray, background: Background, shadows: bo
         high, low = np.maximum(np.maximum(r, g), b), np.minimum(np.minimum(r, g), b)
         uniform = (high - low) <= _SHADOW_SPREAD * (r + g + b) / 3 + 0.02
         subject = changed & ~((high < 0.97) & uniform & background.ground)
+        subject = cv2.morphologyEx(subject.astype(np.uint8), cv2.MORPH_OPEN, _OPEN) > 0  # path-traced noise
     border = np.concatenate([changed[0], changed[-1], changed[1:-1, 0], changed[1:-1, -1]])
     return _without_specks(subject), float(border.mean())
 

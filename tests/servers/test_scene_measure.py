@@ -7,6 +7,7 @@ clipped by the frame, a grey box on a grey floor, a shadow under a sun, a thin p
 
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 from pathlib import Path
@@ -141,6 +142,9 @@ async def test_a_grey_box_on_a_grey_floor_is_segmented_against_the_background(se
     for view, metrics in compared["views"].items():
         assert metrics["residuals"]["measured_by"] == "scene"
         assert metrics["silhouette_iou"] > 0.9, (view, metrics["silhouette_iou"])
+        overlay = cv2.imdecode(np.frombuffer(base64.b64decode(metrics["subject_masks"].split(",", 1)[1]), np.uint8),
+                               cv2.IMREAD_COLOR)  # what report.html shows: both subjects, overlapping (yellow)
+        assert overlay.shape == (128, 128, 3) and ((overlay[:, :, 1] > 0) & (overlay[:, :, 2] > 0)).sum() > 500
         assert abs(metrics["residuals"]["centroid_dx"]) < 0.01 and abs(metrics["residuals"]["width_ratio"] - 1) < 0.03
 
 
