@@ -21,7 +21,8 @@ uninterrupted run would have.
 - Measured differences (`next_request(measured=…)`): a parameter that moves geometry has its
   column from the worker's measurements of the point and of the probe (program executed,
   geometry projected: ms, no render): the geometric rows differenced, the rows only pixels know
-  left to Broyden. A
+  left to Broyden. At every new anchor those rows are measured afresh, so the geometry's
+  Jacobian is exact wherever the search goes, not only along the steps it took. A
   parameter whose probe moves no geometry (a colour, a light) is rendered as before. Measurements
   are recorded like evaluations, so the search stays a pure function of what was recorded.
 - A failed program answers NaN (trf shrinks its step). When the optimizer stops, it restarts
@@ -92,8 +93,25 @@ class _Replay:
         if self.jacobian is None:
             self.jacobian = self.differences(p, f)
             self.differenced.add(p)
+        elif self.measured is not None:
+            self.remeasure(p)
         self.anchor = (np.asarray(p), np.asarray(f, float))
         return self.jacobian.copy()
+
+    def remeasure(self, p: Point) -> None:
+        """At a new anchor, the geometric rows of the geometric columns measured afresh (a few ms each, no render):
+        exact where Broyden's updates only know the directions stepped along; the other rows keep Broyden's."""
+        assert self.jacobian is not None and self.measured is not None
+        for i, pair in enumerate(self.probes(p)):
+            if pair[0] == p:
+                continue
+            for q in (p, pair[0]):
+                if q not in self.measured:
+                    raise _Ask(q, measure=True)
+            at, probe = self.measured[p], self.measured[pair[0]]
+            if (column := _geometric_column(at, probe, pair[0][i] - p[i])) is not None:
+                known = np.isfinite(np.asarray(at, float)) & np.isfinite(np.asarray(probe, float))
+                self.jacobian[known, i] = column[known]
 
     def probes(self, p: Point) -> list[tuple[Point, Point]]:
         """Per dimension, the forward-difference point and its mirror (a probe rounded back onto p is skipped).
