@@ -161,11 +161,11 @@ async def propose_measured(base_code: str, ctx: BuildContext, builder: str = "pa
     (program executed, geometry projected: no render) and recorded as the step's probes."""
     if ctx.workbench is None:
         return propose_params(base_code, ctx.shared_steps(), ctx.config.seed, builder, ctx.in_flight())
-    steps = ctx.shared_steps()
     family = skeleton(base_code)
-    probes = [p for s in steps if s.code and skeleton(s.code) == family for p in s.probes]
     mine: list[Probe] = []
     for _ in range(MAX_PROBES):
+        steps = ctx.shared_steps()  # afresh after every await: a sibling may have finished a step meanwhile
+        probes = [p for s in steps if s.code and skeleton(s.code) == family for p in s.probes]
         values, measure = _search(base_code, steps, ctx.config.seed, ctx.in_flight(), probes + mine)
         if not measure:
             break
