@@ -3,10 +3,12 @@
 Blender knows every object, its evaluated geometry, its material and the camera, so per view the
 subject's outline is computed exactly: each subject object's evaluated mesh is projected through
 the pack's camera and its triangles are filled into a label mask (OpenCV's fillConvexPoly, one
-call per triangle, sub-pixel coordinates, 4×4 samples per pixel: a pixel is subject when half covered) in back-to-front order of the triangles' depth (painter's algorithm: exact for
-objects that do not interpenetrate, a good approximation where they do). The box comes from the
-projected vertices, so it is not clipped by the frame and moves continuously with the geometry;
-centroid and area come from the mask. Cost: milliseconds per view (bench/vision.py measures it).
+call per triangle, sub-pixel coordinates, 4×4 samples per pixel: a pixel is subject when half
+covered), far to near by the triangles' depth (painter's algorithm: exact for objects that do
+not interpenetrate, a good approximation where they do; a closed mesh's back faces are culled).
+The box comes from the projected vertices, so it is not clipped by the frame and moves
+continuously with the geometry; centroid and area come from the mask. Cost: milliseconds per
+view (a few thousand triangles), where a render takes tens to thousands.
 
 Which objects are the subject:
 - a task may name them (`[measure] objects`, RenderSettings.subject); an unknown name is an error
