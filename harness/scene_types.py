@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from harness.measure_types import SceneMeasure
 from harness.report import ExecutionReport
 
 __all__ = [
@@ -91,6 +92,10 @@ class RenderSettings(BaseModel):
                                                                "degrees: a look from an angle between the named views")
     focus_objects: list[str] | None = Field(None, max_length=64, description="with framing `auto`: fit only these objects "
                                                                              "(a close-up)")
+    subject: list[str] | None = Field(None, max_length=64, description="the objects measured as the subject (task "
+                                                                       "[measure] objects); default: what the program made, "
+                                                                       "less a ground plane")
+    hide_subject: bool = Field(False, description="render without the subject objects: the scene's own background")
     isolate: bool = Field(False, description="render only the focus_objects (lights kept); the scene is unchanged afterwards")
 
 
@@ -108,6 +113,8 @@ class RenderPackResult(BaseModel):
     total_ms: float
     added_for_render: list[str] = Field(default_factory=list, description="camera/light provided for the render only, removed afterwards")
     scene: SceneInfo | None = Field(None, description="the scene's facts as rendered, when asked for (saves a get_scene_info round trip)")
+    measure: SceneMeasure | None = Field(None, description="the subject measured from the scene per view (masks beside "
+                                                           "the PNGs as <view>.mask.png)")
 
 
 class ExecutedRender(BaseModel):

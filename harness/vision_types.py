@@ -111,6 +111,8 @@ class ViewMetrics(BaseModel):
                                                                            "image, rows top to bottom: where the loss is")
     residuals: ViewResiduals | None = Field(None, description="signed residuals render − reference (VIS-05); "
                                                               "None in a mean over views")
+    subject_masks: str | None = Field(None, description="what was measured, as a PNG data URL: the render's subject "
+                                                        "green, the reference's red, both yellow")
 
 
 class CompareResult(BaseModel):

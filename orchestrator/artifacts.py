@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from harness.measure_types import MASK_SUFFIX, side_file
 from orchestrator.errors import RunNotFound
 from orchestrator.memory import IterationStep
 from orchestrator.run_record import RunRecord
@@ -96,6 +97,8 @@ class RunFolder:
             rel = f"ref/{view}{src.suffix.lower() or '.png'}"
             (root / "ref").mkdir(exist_ok=True)
             shutil.copyfile(src, root / rel)
+            if (mask := Path(side_file(str(src), MASK_SUFFIX))).is_file():  # a shipped subject mask travels with it
+                shutil.copyfile(mask, root / side_file(rel, MASK_SUFFIX))
             refs[view] = rel
         program = None
         if task.start_code:

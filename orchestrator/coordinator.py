@@ -24,6 +24,7 @@ from orchestrator.memory import IterationStep
 from orchestrator.owner import this_process
 from orchestrator.prompts import strategy_variants
 from orchestrator.recall import RecallEntry, RecallStore, render_hash
+from orchestrator.reference_prep import prepare_references
 from orchestrator.report import write_report
 from orchestrator.scene import SceneProvider, Vision
 from orchestrator.spend import budget_exceeded
@@ -124,6 +125,8 @@ class Coordinator:
                     self.folder.write_attempt(state)
                     return
                 await self._save_baseline(scene, task.start.baseline)
+                async with self._baseline_lock:  # once per run: the references beside their background renders
+                    task = await prepare_references(task, scene, self.folder.root, self.config.execute_timeout_s)
                 ctx = AttemptContext(task=task, config=self.config, folder=self.folder, scene=scene,
                                      vision=self.vision, builder=self.builder_for(state.strategy),
                                      checkpoint=checkpoint, deadline=deadline, summarizer=self.summarizer,

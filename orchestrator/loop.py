@@ -151,6 +151,7 @@ def _take(step: IterationStep, proposal: Proposal) -> None:
     step.model_s += proposal.model_s
     step.degradations += proposal.degradations
     step.tool_calls += proposal.tool_calls
+    step.probes += proposal.probes
 
 
 async def _build(ctx: AttemptContext, state: AttemptState, step: IterationStep) -> Proposal:

@@ -44,6 +44,14 @@ class ToolCallRecord(BaseModel):
     ms: float = 0.0
 
 
+class Probe(BaseModel):
+    """A parameter set whose geometry was measured without a render (a Jacobian column of the search)."""
+
+    params: dict[str, list[float]]
+    vector: list[float | None] | None = Field(None, description="the search's residual vector, None where only a "
+                                                                "render knows the entry; None when the program failed")
+
+
 class IterationStep(BaseModel):
     """Everything one iteration did; `code` is the program that finally ran."""
 
@@ -71,6 +79,7 @@ class IterationStep(BaseModel):
     model_s: float = Field(0.0, description="seconds spent waiting for models")
     render_ms: float = Field(0.0, description="Blender's own render time of the pack")
     phase_ms: dict[str, float] = Field(default_factory=dict, description="wall time per phase: build, execute (with the render), evaluate, remember")
+    probes: list[Probe] = Field(default_factory=list, description="geometry measured without a render while building")
 
     def degraded(self, role: str) -> bool:
         """An offline backend took over `role` in this step."""

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from orchestrator.artifacts import RunFolder, write_atomic
+from orchestrator.measured_row import measured_row
 from orchestrator.memory import IterationStep
 from orchestrator.spend import spend_of
 from orchestrator.state import AttemptState, degradations, run_spend
@@ -149,6 +150,7 @@ def _views_table(folder: RunFolder, views: list[str], refs: dict[str, Path], att
     body = "".join(f"<tr><th scope=row>{name}</th>" + "".join(
         f'<td><img src="{_src(folder, row[v])}" alt="{name} {_e(v)}"></td>' if v in row else "<td></td>" for v in views)
         + "</tr>" for name, row in rows)
+    body += measured_row(per_view, views)
     return f"<div class=wide><table class=views><tr><th></th>{head}</tr>{body}</table></div>"
 
 

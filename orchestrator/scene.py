@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncContextManager, Protocol, runtime_checkable
 
+from harness.measure_types import MeasuredRun
 from harness.report import ExecutionReport
 from harness.scene_types import ExecutedRender, RenderSettings, SceneInfo
 
@@ -34,6 +35,8 @@ class Scene(Protocol):
     # SceneFault when the pack rendered but could not be delivered there
     async def execute_and_render(self, code: str, settings: RenderSettings, dest_dir: Path,
                                  timeout_s: float = 60.0) -> ExecutedRender: ...
+    # run the code and, only when it succeeded, measure the subject through every view's camera (no render)
+    async def execute_and_measure(self, code: str, settings: RenderSettings, timeout_s: float = 60.0) -> MeasuredRun: ...
     # the worker tools code may call as `tools.<name>(...)` (harness.scene_types.SNIPPET_TOOLS), each as
     # {name, description, parameters (JSON schema)}: what a tool-using builder offers its model
     def tool_specs(self) -> list[dict[str, Any]]: ...

@@ -73,6 +73,15 @@ class FinalizeSpec(BaseModel):
                                                                        "(leave the ground plane out); default: all")
 
 
+class MeasureSpec(BaseModel):
+    """[measure]: which objects are the subject the residuals measure (default: what the program made, less a
+    ground plane: servers/blender_primary/measure.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+    objects: list[str] | None = Field(None, min_length=1, max_length=64, description="the subject's object names; "
+                                                                                     "an unknown name fails the render")
+
+
 class _TaskFile(BaseModel):
     """The file's shape, before paths are resolved."""
 
@@ -84,6 +93,11 @@ class _TaskFile(BaseModel):
     render: RenderSettings = Field(default_factory=RenderSettings)
     budget: Budget = Field(default_factory=Budget)
     finalize: FinalizeSpec = Field(default_factory=FinalizeSpec)
+    measure: MeasureSpec = Field(default_factory=MeasureSpec)
+
+    def render_settings(self) -> RenderSettings:
+        """[render], with [measure] objects as the subject to measure."""
+        return self.render.model_copy(update={"subject": self.measure.objects}) if self.measure.objects else self.render
 
 
 class Task(BaseModel):
@@ -171,7 +185,7 @@ def load_task(path: str | Path) -> Task:
         code = _inside(base, spec.start.program, where, "start.program").read_text(encoding="utf-8")
     blend = _blend_file(base, spec.start.baseline, where) if spec.start.baseline_is_file else None
     return Task(name=spec.name, description=spec.description, start=spec.start, references=refs,
-                render=spec.render, budget=spec.budget, finalize=spec.finalize, start_code=code, baseline_file=blend,
+                render=spec.render_settings(), budget=spec.budget, finalize=spec.finalize, start_code=code, baseline_file=blend,
                 source=path.resolve())
 
 
@@ -211,7 +225,7 @@ def inline_task(description: str, references: dict[str, str] | None, staging_dir
         dest.write_bytes(blob)
         refs[view] = dest.resolve()
     return Task(name=spec.name, description=spec.description, start=spec.start, references=refs,
-                render=spec.render, budget=spec.budget, finalize=spec.finalize, start_code=None, source=None)
+                render=spec.render_settings(), budget=spec.budget, finalize=spec.finalize, start_code=None, source=None)
 
 
 def _toml_value(value: Any) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from harness.report import ExecutionReport
 from orchestrator.builders.interface import BuildContext, Proposal
 from orchestrator.builders.llm import LLMBuilder
-from orchestrator.builders.parametric import propose_params
+from orchestrator.builders.parametric import propose_measured
 from orchestrator.params import ParamError, find_params
 
 __all__ = ["HybridBuilder"]
@@ -37,7 +37,7 @@ class HybridBuilder:
             since_llm += 1
         if best is None or not self._tunable(best.code) or since_llm >= ctx.config.hybrid_refine:
             return await self.llm.propose(ctx)
-        return propose_params(best.code, ctx.shared_steps(), ctx.config.seed, pending=ctx.in_flight())
+        return await propose_measured(best.code, ctx)
 
     async def fix(self, ctx: BuildContext, code: str, report: ExecutionReport, number: int = 1) -> Proposal | None:
         return await self.llm.fix(ctx, code, report, number)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from harness.report import ExecutionReport
 from harness.vision_types import CallLog
 from orchestrator.degradation import Degradation
-from orchestrator.memory import AttemptMemory, IterationStep, ToolCallRecord
+from orchestrator.memory import AttemptMemory, IterationStep, Probe, ToolCallRecord
 from orchestrator.state import AttemptState, RunConfig, Strategy
 from orchestrator.task import Task
 from orchestrator.workbench import Workbench
@@ -66,6 +66,7 @@ class Proposal(BaseModel):
     model_s: float = 0.0
     degradations: list[Degradation] = Field(default_factory=list, description="an offline backend answered instead")
     tool_calls: list[ToolCallRecord] = Field(default_factory=list, description="a tool-using builder's calls")
+    probes: list[Probe] = Field(default_factory=list, description="geometry measured without a render on the way")
 
 
 class Builder(Protocol):

@@ -18,6 +18,13 @@ uninterrupted run would have.
   elsewhere (`pending`) are answered as failures (NaN: the trust region shrinks and asks a
   shorter step), or for the Jacobian, the other side's difference is asked instead, so two
   attempts never render the same point and their renders together advance one search.
+- Measured differences (`next_request(measured=…)`): a parameter that moves geometry has its
+  column from the worker's measurements of the point and of the probe (program executed,
+  geometry projected: ms, no render): the geometric rows differenced, the rows only pixels know
+  left to Broyden. At every new anchor those rows are measured afresh, so the geometry's
+  Jacobian is exact wherever the search goes, not only along the steps it took. A
+  parameter whose probe moves no geometry (a colour, a light) is rendered as before. Measurements
+  are recorded like evaluations, so the search stays a pure function of what was recorded.
 - A failed program answers NaN (trf shrinks its step). When the optimizer stops, it restarts
   from the best point with fresh differences there; from a seeded perturbation of it when
   the best point has had its differences taken already.
@@ -31,7 +38,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 import numpy as np
 from scipy.optimize import least_squares
 
-__all__ = ["Point", "next_point", "random_point", "FD_STEP"]
+__all__ = ["Point", "next_point", "next_request", "random_point", "FD_STEP"]
 
 Point = tuple[float, ...]
 Canon = Callable[[Sequence[float]], Point]  # a unit-cube point as the program will hold it (rounded)
@@ -44,18 +51,19 @@ RESTART_SPREAD = 0.12
 
 
 class _Ask(Exception):
-    """The optimizer wants a point nobody has evaluated: that is the proposal."""
+    """The optimizer wants a point nobody has evaluated: that is the proposal (`measure`: its geometry suffices)."""
 
-    def __init__(self, point: Point) -> None:
-        self.point = point
+    def __init__(self, point: Point, measure: bool = False) -> None:
+        self.point, self.measure = point, measure
 
 
 class _Replay:
     """The optimizer's function and Jacobian, answered from recorded evaluations."""
 
     def __init__(self, canon: Canon, evaluated: Mapping[Point, Sequence[float] | None], pending: Collection[Point],
-                 size: int, seed: int) -> None:
+                 size: int, seed: int, measured: Mapping[Point, Sequence[float] | None] | None = None) -> None:
         self.canon, self.evaluated, self.pending = canon, evaluated, set(pending)
+        self.measured = measured
         self.size, self.seed = size, seed
         self.jacobian: np.ndarray | None = None
         self.anchor: tuple[np.ndarray, np.ndarray] | None = None
@@ -85,8 +93,25 @@ class _Replay:
         if self.jacobian is None:
             self.jacobian = self.differences(p, f)
             self.differenced.add(p)
+        elif self.measured is not None:
+            self.remeasure(p)
         self.anchor = (np.asarray(p), np.asarray(f, float))
         return self.jacobian.copy()
+
+    def remeasure(self, p: Point) -> None:
+        """At a new anchor, the geometric rows of the geometric columns measured afresh (a few ms each, no render):
+        exact where Broyden's updates only know the directions stepped along; the other rows keep Broyden's."""
+        assert self.jacobian is not None and self.measured is not None
+        for i, pair in enumerate(self.probes(p)):
+            if pair[0] == p:
+                continue
+            for q in (p, pair[0]):
+                if q not in self.measured:
+                    raise _Ask(q, measure=True)
+            at, probe = self.measured[p], self.measured[pair[0]]
+            if (column := _geometric_column(at, probe, pair[0][i] - p[i])) is not None:
+                known = np.isfinite(np.asarray(at, float)) & np.isfinite(np.asarray(probe, float))
+                self.jacobian[known, i] = column[known]
 
     def probes(self, p: Point) -> list[tuple[Point, Point]]:
         """Per dimension, the forward-difference point and its mirror (a probe rounded back onto p is skipped).
@@ -111,6 +136,13 @@ class _Replay:
             if usable:
                 columns.append(sum((np.asarray(r, float) - f) / (q[i] - p[i]) for q, r in usable) / len(usable))
                 continue
+            if self.measured is not None and pair[0] != p:  # the geometry's column, measured without a render
+                for q in (p, pair[0]):  # both ends measured alike (a render sees less than the scene holds)
+                    if q not in self.measured:
+                        raise _Ask(q, measure=True)
+                if (column := _geometric_column(self.measured[p], self.measured[pair[0]], pair[0][i] - p[i])) is not None:
+                    columns.append(column)
+                    continue
             columns.append(None)
             for side, q in zip(wanted, pair):
                 if q != p and q not in self.evaluated and q not in self.pending:
@@ -120,14 +152,36 @@ class _Replay:
         return np.stack([np.zeros(self.size) if c is None else c for c in columns], axis=1)
 
 
+def _geometric_column(at: Sequence[float] | None, probe: Sequence[float] | None, step: float) -> np.ndarray | None:
+    """The Jacobian column of a parameter from two measurements (at the point and at its probe): the rows both
+    know differenced, the rows only a render knows left at 0 (Broyden's updates fill them in). None when
+    either failed, or the parameter moves no geometry (a colour, a light): that column needs a render."""
+    if at is None or probe is None:
+        return None
+    a, b = np.asarray(at, float), np.asarray(probe, float)
+    known = np.isfinite(a) & np.isfinite(b)
+    column = np.zeros_like(a)
+    column[known] = (b[known] - a[known]) / step
+    return column if np.abs(column[known]).max(initial=0.0) * abs(step) > 1e-9 else None
+
+
 def next_point(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequence[float] | None], canon: Canon,
                pending: Collection[Point] = ()) -> Point:
-    """The next point to evaluate, given every evaluation so far (point → residual vector, None = failed).
+    """The next point to render, given every evaluation so far (point → residual vector, None = failed).
 
     Residual vectors must all have one length (use a shorter, common vector when they do not).
     """
+    return next_request(x0, seed, evaluated, canon, pending)[0]
+
+
+def next_request(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequence[float] | None], canon: Canon,
+                 pending: Collection[Point] = (), measured: Mapping[Point, Sequence[float] | None] | None = None,
+                 ) -> tuple[Point, bool]:
+    """(next point, whether measuring its geometry suffices). With `measured` (point → residual vector whose
+    rows only a render can know are NaN; None = the measurement failed), the Jacobian's columns of the
+    parameters that move geometry are taken from measurements, not renders; without it, every point is rendered."""
     size = len(next((r for r in evaluated.values() if r is not None), [0.0]))
-    replay = _Replay(canon, evaluated, pending, size, seed)
+    replay = _Replay(canon, evaluated, pending, size, seed, measured)
     start = canon(x0)
     restarts = random.Random(seed * 7919 + 1)
     try:
@@ -144,12 +198,12 @@ def next_point(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequenc
             best = _best(evaluated, start)
             start = best if best not in replay.differenced else _perturb(canon, best, restarts)
     except _Ask as ask:
-        return ask.point
+        return ask.point, ask.measure
     rng = random.Random(seed + len(evaluated))  # every restart ended on known points: anywhere new
     for _ in range(1000):
         if (p := canon([rng.random() for _ in x0])) not in evaluated and p not in pending:
-            return p
-    return p
+            return p, False
+    return p, False
 
 
 def _best(evaluated: Mapping[Point, Sequence[float] | None], fallback: Point) -> Point:

@@ -25,6 +25,7 @@ from harness.scene_types import ExecutedRender, RenderedView, RenderPackResult, 
 from servers.blender_primary.camera_pack import auto_frame, camera_matrix
 from servers.blender_primary.errors import RenderError
 from servers.blender_primary.execution import Code, TimeoutS, run_snippet
+from servers.blender_primary.measure import measure_pack, measure_view
 from servers.blender_primary.png_text import strip_text_chunks
 from servers.blender_primary.render_state import RenderSession
 from servers.blender_primary.scene_facts import scene_info, world_bounds
@@ -39,13 +40,17 @@ def render_views(settings: RenderSettings, out_dir: Path) -> RenderPackResult:
     started = time.perf_counter()
     scene = bpy.context.scene
     views: dict[str, RenderedView] = {}
+    geometry, measured = measure_pack(scene, settings.subject)
     with RenderSession(scene, settings) as session:
+        if settings.hide_subject:  # the scene's own background, for segmenting a reference against it
+            session.hide(measured.subject)
         target, distance = Vector(settings.target), settings.distance
         if settings.framing == "auto":
             target, distance = _auto_target(scene, session.added, settings) or (target, distance)
         for view in dict.fromkeys(settings.views):  # each view once, in the order asked
             path = out_dir / f"{view}.png"
-            location, rotation, _ = camera_matrix(view, target, distance, settings.orbit).decompose()
+            matrix = camera_matrix(view, target, distance, settings.orbit)
+            location, rotation, _ = matrix.decompose()
             # loc/rot (not matrix_world) so the depsgraph sees the move before this render
             session.camera.location, session.camera.rotation_euler = location, rotation.to_euler()
             session.camera.data.clip_end = max(1000.0, distance * 4)
@@ -60,9 +65,12 @@ def render_views(settings: RenderSettings, out_dir: Path) -> RenderPackResult:
                 view=view, path=str(path), width=settings.resolution, height=settings.resolution,
                 render_ms=(time.perf_counter() - t) * 1000,
             )
+            measured.views[view] = measure_view(geometry, view, matrix, settings.lens, settings.resolution)
+            measured.views[view].shadows = settings.preset == "final"
         added = list(session.added)
     effective = settings.model_copy(update={"target": tuple(target), "distance": distance})
-    return RenderPackResult(settings=effective, views=views, total_ms=(time.perf_counter() - started) * 1000, added_for_render=added)
+    return RenderPackResult(settings=effective, views=views, total_ms=(time.perf_counter() - started) * 1000,
+                            added_for_render=added, measure=measured)
 
 
 def _auto_target(scene: bpy.types.Scene, exclude: list[str], settings: RenderSettings) -> tuple[Vector, float] | None:

@@ -92,6 +92,11 @@ class RenderSession:
                 if obj.name not in focus and obj.type != "LIGHT":
                     self._set(obj, "hide_render", True)
 
+    def hide(self, names: list[str]) -> None:
+        """Leave these objects out of the session's renders (restored on exit)."""
+        for name in names:
+            self._set(self.scene.objects[name], "hide_render", True)
+
     def _set(self, owner: Any, attr: str, value: Any) -> None:
         old = getattr(owner, attr)
         if hasattr(old, "__len__") and not isinstance(old, str):  # bpy arrays are live views: copy

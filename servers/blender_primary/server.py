@@ -46,6 +46,7 @@ from servers.blender_primary import (
     execution,
     export,
     geonodes,
+    measure,
     render,
     safety,
     scene_facts,
@@ -56,7 +57,7 @@ from servers.blender_primary.state import WorkerState
 
 __all__ = ["TOOL_MODULES", "create_server"]
 
-TOOL_MODULES = (execution, scene_facts, baselines, render, blend_files, safety, geonodes, export,
+TOOL_MODULES = (execution, scene_facts, baselines, render, measure, blend_files, safety, geonodes, export,
                 asset_import, asset_cleanup, asset_uv, asset_bake, asset_lods, asset_export, asset_inspect)
 
 INSTRUCTIONS = (
