@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 from harness.report import ExecutionReport
 from harness.vision_types import ViewMetrics
+from orchestrator.builders import colour_solve
 from orchestrator.builders.interface import BuildContext, Proposal
 from orchestrator.builders.least_squares import Point, next_point
 from orchestrator.errors import TaskError
@@ -101,11 +102,24 @@ def propose_params(base_code: str, steps: list[IterationStep], seed: int, builde
         vectors = {id(s): residual_vector(s, with_residuals=False) for s in mine}
     evaluated = {_key(params, s.params): vectors[id(s)] for s in mine if s.params is not None}  # (for the type checker)
     start = {p.name: p.value for p in params}
-    point = next_point(_key(params, start), seed, evaluated, canon, [_key(params, v) for v in pending if _same_shape(v, start)])
+    colours = colour_solve.colour_dims(params)
+    observed = {_key(params, s.params): _colour_observation(s) for s in mine if s.params is not None and s.ran}
+
+    def jump(seen: Sequence[Point], at: Point) -> Point | None:  # the colour solve, from what the search has seen
+        return colour_solve.solve(colours, {p: observed[p] for p in set(seen) if observed.get(p)}, at, canon, observed)
+
+    point = next_point(_key(params, start), seed, evaluated, canon, [_key(params, v) for v in pending if _same_shape(v, start)],
+                       jump=jump if colours else None)
     code = apply_values(base_code, from_unit(params, point))
     values = {p.name: p.value for p in find_params(code)}  # as rounded into the program
     plan = "Set " + ", ".join(f"{k}={[round(x, 4) for x in v] if len(v) > 1 else round(v[0], 4)}" for k, v in values.items())
     return Proposal(builder=builder, code=code, plan=plan, raw=plan, params=values)
+
+
+def _colour_observation(step: IterationStep) -> colour_solve.ColourObservation:
+    views = step.compare.views.items() if step.compare is not None else ()
+    return {v: (r.dL, r.da, r.db) for v, m in views if (r := m.residuals) is not None and r.status == "ok"
+            and r.dL is not None and r.da is not None and r.db is not None}
 
 
 def _same_shape(a: dict[str, list[float]], b: dict[str, list[float]]) -> bool:
