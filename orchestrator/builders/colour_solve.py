@@ -41,6 +41,7 @@ ColourObservation = Mapping[str, tuple[float, float, float]]
 
 MIN_GAIN = 0.02  # below this a channel does not move the rendered colour: not a colour, or unlit
 MIN_JUMP = 0.02  # of the unit range: a smaller change is the search's to make (it is within ~ΔE 1–2)
+MAX_MISFIT = 2.0  # Lab units (RMS): a view the affine model explains worse says nothing reliable about the colour
 OFFSET_PRIOR = 20.0  # Lab units per unit of offset: an offset of 0.05 weighs like ΔE 1
 
 _M = np.array([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]])
@@ -73,7 +74,8 @@ def colour_dims(params: Sequence[Param]) -> list[tuple[int, int, int]]:
 
 
 def _fit_view(colours: np.ndarray, deltas: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Gains (triples × 3), offset (3) and the reference's Lab (3) of one view, or None when it cannot be fitted.
+    """Gains (triples × 3), offset (3) and the reference's Lab (3) of one view, or None when it cannot be
+    fitted or the fit leaves an RMS misfit above MAX_MISFIT.
     colours: (n, triples, 3) base colours; deltas: (n, 3) measured ΔLab."""
     n, t, _ = colours.shape
     if n < 2:
@@ -96,27 +98,35 @@ def _fit_view(colours: np.ndarray, deltas: np.ndarray) -> tuple[np.ndarray, np.n
     hi = np.concatenate([np.full(3 * t, 5.0), np.full(3, 1.0), [100.0, 128.0, 128.0]])
     x0 = np.clip(np.concatenate([g0.ravel(), o0, ref0]), lo + 1e-9, hi - 1e-9)
     fit = least_squares(residuals, x0, bounds=(lo, hi), method="trf", x_scale="jac", max_nfev=200)
+    misfit = float(np.sqrt(np.mean(fit.fun[: 3 * n] ** 2)))
+    if misfit > MAX_MISFIT or not 0.5 < fit.x[3 * t + 3] < 99.5:  # not this model's view: a mixture, a shadow, a clipped level
+        return None
     return unpack(fit.x)
 
 
 def solve(triples: Sequence[tuple[int, int, int]], observed: Mapping[Point, ColourObservation], at: Point,
           canon: Callable[[Sequence[float]], Point], known: Collection[Point] = ()) -> Point | None:
     """`at` with its colour triples replaced by the base colours that render as the reference's, fitted to
-    `observed` (unit point → per-view ΔLab); None when the renders cannot say (a channel never varied,
+    `observed` (unit point → per-view ΔLab) of `at`'s other dimensions (the geometry: a fixed geometry
+    under a fixed camera and light, so that only the colour moves the measurement); None when the renders cannot say (a channel never varied,
     no view measured) or when the solved colours are within MIN_JUMP of `at`'s. A `known` point (one
     evaluated already) that differs from that answer only by less than MIN_JUMP in colour is returned
     instead: a solve refitted with one more evaluation does not ask for a render of nearly the same colour."""
     if not triples or not observed:
         return None
     idx = np.asarray(triples)  # (triples, 3)
-    points = sorted(observed)  # a fixed order: the fit is a function of the set
+    colour = set(idx.ravel().tolist())
+    same_shape = [p for p in observed if all(p[i] == at[i] for i in range(len(at)) if i not in colour)]
+    points = sorted(same_shape)  # renders of `at`'s geometry only; a fixed order: the fit is a function of the set
+    if not points:
+        return None
     values = np.asarray(points, float)[:, idx]  # (n, triples, 3)
     varied = np.ptp(values, axis=0) > 1e-6  # (triples, 3)
     if not varied.all():
         return None
     rows: list[np.ndarray] = []  # per view and channel: gains over the triples' channel k, target
     targets: list[float] = []
-    for view in sorted({v for o in observed.values() for v in o}):
+    for view in sorted({v for p in points for v in observed[p]}):
         have = [i for i, p in enumerate(points) if view in observed[p]]
         fitted = _fit_view(values[have], np.asarray([observed[points[i]][view] for i in have], float))
         if fitted is None:
@@ -144,5 +154,5 @@ def solve(triples: Sequence[tuple[int, int, int]], observed: Mapping[Point, Colo
     for i, v in zip(idx.ravel(), solved):
         out[int(i)] = float(v)
     near = [k for k in known if len(k) == len(out) and max(abs(a - b) for a, b in zip(k, out)) < MIN_JUMP
-            and all(k[i] == at[i] for i in range(len(at)) if i not in set(idx.ravel().tolist()))]
+            and all(k[i] == at[i] for i in range(len(at)) if i not in colour)]
     return min(near) if near else canon(out)

@@ -25,7 +25,8 @@ uninterrupted run would have.
   start are known, it may move the start to a point it computes from the evaluations the replay
   has answered so far (a pure function of them, so replays agree); the run then begins there with
   those differences as its Jacobian, so the jump costs one render, not a new set of differences.
-  That run keeps the dimensions the jump moved within JUMP_HOLD of where it put them.
+  The jump is asked again with that render among the evaluations (up to MAX_JUMPS), and the run
+  keeps the dimensions the jumps moved within JUMP_HOLD of where they put them.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ MAX_NFEV = 40  # function calls (answered or not) per optimizer run before a res
 MAX_RESTARTS = 40
 RESTART_SPREAD = 0.12
 JUMP_HOLD = 0.03  # how far the run after a jump may move the dimensions the jump set
+MAX_JUMPS = 3  # jumps in a row at a run's start, each refitted with the one before's render
 
 
 class _Ask(Exception):
@@ -152,10 +154,13 @@ def next_point(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequenc
             bounds: tuple[Any, Any] = (0.0, 1.0)
             if jump is not None:
                 replay.jac(np.asarray(start, float))  # the differences at the start (asks the missing probes)
-                to = jump(replay.seen, start)
-                if to is not None and to != start and to not in pending and evaluated.get(to, ()) is not None:
-                    bounds = _held(start, to)
-                    start = to  # begins there with the start's Jacobian (trf's first call updates it along the jump)
+                origin = start
+                for _ in range(MAX_JUMPS):  # each jump's render refits the next (a far point pins its model down)
+                    to = jump(replay.seen, start)
+                    if to is None or to == start or to in pending or evaluated.get(to, ()) is None:
+                        break
+                    bounds, start = _held(origin, to), to  # the run begins there with the origin's Jacobian
+                    replay.value(start)
             least_squares(replay.fun, np.asarray(start, float), jac=replay.jac, bounds=bounds, method="trf",
                           max_nfev=MAX_NFEV, xtol=1e-3, ftol=1e-4, gtol=1e-8, x_scale=1.0)
             replay.anchor, replay.jacobian = None, None
