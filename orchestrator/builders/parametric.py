@@ -8,7 +8,8 @@ shortfall `SCORE_WEIGHT·√(1 − score)`, which carries what the residuals can
 sentinel penalties, a VLM's judgement; for a task without references it is the only entry).
 `orchestrator.builders.least_squares` turns those into the next parameter vector, a pure
 function of the search seed and the evaluations, so resume and replays pick up exactly where
-they were.
+they were. Colour triples are solved rather than searched (`jump`: orchestrator.builders.colour_solve,
+fitted to the subjects' measured ΔLab of the evaluations the search has seen).
 
 Attempts of one run share evaluations: the run's siblings (BuildContext.siblings) add their
 evaluated steps of the same family, and their in-flight proposals are not proposed again, so
