@@ -40,6 +40,7 @@ ColourObservation = Mapping[str, tuple[float, float, float]]
 """Per view, the subject's mean colour render − reference (ΔL, Δa, Δb); views without a subject left out."""
 
 MIN_GAIN = 0.02  # below this a channel does not move the rendered colour: not a colour, or unlit
+CLOSE_ENOUGH = 3.0  # mean ΔLab over the views at which `at`'s colour is left to the search
 MIN_JUMP = 0.02  # of the unit range: a smaller change is the search's to make (it is within ~ΔE 1–2)
 MAX_MISFIT = 2.0  # Lab units (RMS): a view the affine model explains worse says nothing reliable about the colour
 OFFSET_PRIOR = 20.0  # Lab units per unit of offset: an offset of 0.05 weighs like ΔE 1
@@ -109,11 +110,15 @@ def solve(triples: Sequence[tuple[int, int, int]], observed: Mapping[Point, Colo
     """`at` with its colour triples replaced by the base colours that render as the reference's, fitted to
     `observed` (unit point → per-view ΔLab) of `at`'s other dimensions (the geometry: a fixed geometry
     under a fixed camera and light, so that only the colour moves the measurement); None when the renders cannot say (a channel never varied,
-    no view measured) or when the solved colours are within MIN_JUMP of `at`'s. A `known` point (one
+    no view measured), when `at`'s colour measures within CLOSE_ENOUGH already, or when the solved
+    colours are within MIN_JUMP of `at`'s. A `known` point (one
     evaluated already) that differs from that answer only by less than MIN_JUMP in colour is returned
     instead: a solve refitted with one more evaluation does not ask for a render of nearly the same colour."""
     if not triples or not observed:
         return None
+    here = observed.get(at)
+    if here and float(np.mean([np.linalg.norm(d) for d in here.values()])) <= CLOSE_ENOUGH:
+        return None  # a render is worth more to the geometry now
     idx = np.asarray(triples)  # (triples, 3)
     colour = set(idx.ravel().tolist())
     same_shape = [p for p in observed if all(p[i] == at[i] for i in range(len(at)) if i not in colour)]
