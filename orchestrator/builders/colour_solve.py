@@ -19,6 +19,11 @@ renders that move one parameter at a time, which are the search's first differen
 triple that turns out not to move the colour (its fitted gain ≈ 0, say a position in 0..1)
 is then left to the search, so a misnamed triple costs nothing but the fit.
 
+Limits: the renders are AgX-tone-mapped, which is affine only away from the highlights, and the
+measured colour is the mean of whatever the subject mask holds; a view the model does not explain
+(RMS misfit above MAX_MISFIT) is left out. On the lamp, whose mask mixes the shade with the dark
+pole, base and shadow, the shade gets from ΔE 17 to 5–8, not to 3.
+
 `solve` is a pure function of the evaluations it is given, so the search that calls it
 (least_squares.next_point's `jump`) stays a pure function of the recorded evaluations and
 `colossus resume` proposes what an uninterrupted run would.
@@ -100,20 +105,21 @@ def _fit_view(colours: np.ndarray, deltas: np.ndarray) -> tuple[np.ndarray, np.n
     x0 = np.clip(np.concatenate([g0.ravel(), o0, ref0]), lo + 1e-9, hi - 1e-9)
     fit = least_squares(residuals, x0, bounds=(lo, hi), method="trf", x_scale="jac", max_nfev=200)
     misfit = float(np.sqrt(np.mean(fit.fun[: 3 * n] ** 2)))
-    if misfit > MAX_MISFIT or not 0.5 < fit.x[3 * t + 3] < 99.5:  # not this model's view: a mixture, a shadow, a clipped level
-        return None
+    if misfit > MAX_MISFIT or not 0.5 < fit.x[3 * t + 3] < 99.5:  # a mixture, a shadow, a clipped level:
+        return None  # not a view this model explains
     return unpack(fit.x)
 
 
 def solve(triples: Sequence[tuple[int, int, int]], observed: Mapping[Point, ColourObservation], at: Point,
           canon: Callable[[Sequence[float]], Point], known: Collection[Point] = ()) -> Point | None:
-    """`at` with its colour triples replaced by the base colours that render as the reference's, fitted to
-    `observed` (unit point → per-view ΔLab) of `at`'s other dimensions (the geometry: a fixed geometry
-    under a fixed camera and light, so that only the colour moves the measurement); None when the renders cannot say (a channel never varied,
-    no view measured), when `at`'s colour measures within CLOSE_ENOUGH already, or when the solved
-    colours are within MIN_JUMP of `at`'s. A `known` point (one
-    evaluated already) that differs from that answer only by less than MIN_JUMP in colour is returned
-    instead: a solve refitted with one more evaluation does not ask for a render of nearly the same colour."""
+    """`at` with its colour triples replaced by the base colours that render as the reference's.
+
+    Fitted to the renders in `observed` (unit point → per-view ΔLab) that share `at`'s other dimensions
+    (its geometry: under a fixed camera and light only the colour then moves the measurement). None
+    when the renders cannot say (a channel never varied, no view fits), when `at`'s colour measures
+    within CLOSE_ENOUGH already, or when the solved colours are within MIN_JUMP of `at`'s. A `known`
+    point (evaluated already) within MIN_JUMP of the answer is returned instead: a solve refitted with
+    one more evaluation does not ask for a render of nearly the same colour."""
     if not triples or not observed:
         return None
     here = observed.get(at)
