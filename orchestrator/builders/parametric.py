@@ -105,12 +105,13 @@ def propose_params(base_code: str, steps: list[IterationStep], seed: int, builde
     start = {p.name: p.value for p in params}
     colours = colour_solve.colour_dims(params)
     observed = {_key(params, s.params): _colour_observation(s) for s in mine if s.params is not None and s.ran}
+    in_flight = [_key(params, v) for v in pending if _same_shape(v, start)]
 
     def jump(seen: Sequence[Point], at: Point) -> Point | None:  # the colour solve, from what the search has seen
-        return colour_solve.solve(colours, {p: observed[p] for p in set(seen) if observed.get(p)}, at, canon, observed)
+        return colour_solve.solve(colours, {p: observed[p] for p in set(seen) if observed.get(p)}, at, canon,
+                                  [*observed, *in_flight])  # near one of these: that one (no near-duplicate render)
 
-    point = next_point(_key(params, start), seed, evaluated, canon, [_key(params, v) for v in pending if _same_shape(v, start)],
-                       jump=jump if colours else None)
+    point = next_point(_key(params, start), seed, evaluated, canon, in_flight, jump=jump if colours else None)
     code = apply_values(base_code, from_unit(params, point))
     values = {p.name: p.value for p in find_params(code)}  # as rounded into the program
     plan = "Set " + ", ".join(f"{k}={[round(x, 4) for x in v] if len(v) > 1 else round(v[0], 4)}" for k, v in values.items())
