@@ -25,7 +25,8 @@
   share evaluations): threshold reached (and after how many renders), best score, renders used,
   the picked best's pixel loss against the task's references, the start program's, their ratio,
   and Spearman's ρ of score against −pixel loss over the run's renders (targets, every task:
-  reached, ≤ 0.002, ≥ 5×, ρ ≥ 0.9; `met`). `--only examples [--tasks mug lamp]` runs just these.
+  reached, ≤ 0.002, ≥ 5×, ρ ≥ 0.9; `met`). `--only examples [--tasks mug lamp]` runs just these
+  and keeps their run folders (`run_dir`: report.html) instead of deleting the bench's workdir.
 - score_rank_correlation: Spearman's ρ between the combined score and −pixel loss per task, over
   every render of the example runs and random renders of each task (the weights' justification).
 - dashboard: bench/dashboard.py's figures on a live run in Chromium: checkpoint-to-screen delay (p50 ≤ 1 s), the event stream's and JSON routes' cost per
