@@ -28,12 +28,19 @@ uninterrupted run would have.
 - A failed program answers NaN (trf shrinks its step). When the optimizer stops, it restarts
   from the best point with fresh differences there; from a seeded perturbation of it when
   the best point has had its differences taken already.
+- `jump` (the colour solve, orchestrator.builders.colour_solve): once the differences at a run's
+  start are known, it may move the start to a point it computes from the evaluations the replay
+  has answered so far (a pure function of them, so replays agree); the run then begins there with
+  those differences as its Jacobian, so the jump costs one render, not a new set of differences.
+  The jump is asked again with that render among the evaluations (up to MAX_JUMPS), and the run
+  keeps the dimensions the jumps moved within JUMP_HOLD of where they put them.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -42,12 +49,15 @@ __all__ = ["Point", "next_point", "next_request", "random_point", "FD_STEP"]
 
 Point = tuple[float, ...]
 Canon = Callable[[Sequence[float]], Point]  # a unit-cube point as the program will hold it (rounded)
+Jump = Callable[[Sequence[Point], Point], Point | None]  # (points answered so far, start) → a better start
 
 FD_STEP = 0.06  # of the unit range: moves a silhouette edge a few pixels at 128², above quantisation
 MIN_SECANT = FD_STEP / 2
 MAX_NFEV = 40  # function calls (answered or not) per optimizer run before a restart
 MAX_RESTARTS = 40
 RESTART_SPREAD = 0.12
+JUMP_HOLD = 0.03  # how far the run after a jump may move the dimensions the jump set
+MAX_JUMPS = 3  # jumps in a row at a run's start, each refitted with the one before's render
 
 
 class _Ask(Exception):
@@ -68,10 +78,12 @@ class _Replay:
         self.jacobian: np.ndarray | None = None
         self.anchor: tuple[np.ndarray, np.ndarray] | None = None
         self.differenced: set[Point] = set()  # points whose differences this replay has taken
+        self.seen: list[Point] = []  # evaluated points answered to the optimizer, in order
 
     def value(self, p: Point) -> np.ndarray:
         """The residuals of `p`: recorded, NaN for a failure or a point in flight; raise _Ask otherwise."""
         if p in self.evaluated:
+            self.seen.append(p)
             r = self.evaluated[p]
             return np.full(self.size, np.nan) if r is None else np.asarray(r, float)
         if p in self.pending:
@@ -133,6 +145,7 @@ class _Replay:
         wanted: tuple[list[Point], list[Point]] = ([], [])  # first sides, then mirrors (central differences)
         for i, pair in enumerate(self.probes(p)):
             usable = [(q, self.evaluated[q]) for q in pair if q != p and self.evaluated.get(q) is not None]
+            self.seen += [q for q, _ in usable]
             if usable:
                 columns.append(sum((np.asarray(r, float) - f) / (q[i] - p[i]) for q, r in usable) / len(usable))
                 continue
@@ -166,17 +179,17 @@ def _geometric_column(at: Sequence[float] | None, probe: Sequence[float] | None,
 
 
 def next_point(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequence[float] | None], canon: Canon,
-               pending: Collection[Point] = ()) -> Point:
+               pending: Collection[Point] = (), jump: Jump | None = None) -> Point:
     """The next point to render, given every evaluation so far (point → residual vector, None = failed).
 
     Residual vectors must all have one length (use a shorter, common vector when they do not).
     """
-    return next_request(x0, seed, evaluated, canon, pending)[0]
+    return next_request(x0, seed, evaluated, canon, pending, jump=jump)[0]
 
 
 def next_request(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequence[float] | None], canon: Canon,
                  pending: Collection[Point] = (), measured: Mapping[Point, Sequence[float] | None] | None = None,
-                 ) -> tuple[Point, bool]:
+                 jump: Jump | None = None) -> tuple[Point, bool]:
     """(next point, whether measuring its geometry suffices). With `measured` (point → residual vector whose
     rows only a render can know are NaN; None = the measurement failed), the Jacobian's columns of the
     parameters that move geometry are taken from measurements, not renders; without it, every point is rendered."""
@@ -192,7 +205,17 @@ def next_request(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Seque
                 start = _perturb(canon, start, restarts)
                 continue
             replay.value(start)  # asks for the start itself first
-            least_squares(replay.fun, np.asarray(start, float), jac=replay.jac, bounds=(0.0, 1.0), method="trf",
+            bounds: tuple[Any, Any] = (0.0, 1.0)
+            if jump is not None:
+                replay.jac(np.asarray(start, float))  # the differences at the start (asks the missing probes)
+                origin = start
+                for _ in range(MAX_JUMPS):  # each jump's render refits the next (a far point pins its model down)
+                    to = jump(replay.seen, start)
+                    if to is None or to == start or to in pending or evaluated.get(to, ()) is None:
+                        break
+                    bounds, start = _held(origin, to), to  # the run begins there with the origin's Jacobian
+                    replay.value(start)
+            least_squares(replay.fun, np.asarray(start, float), jac=replay.jac, bounds=bounds, method="trf",
                           max_nfev=MAX_NFEV, xtol=1e-3, ftol=1e-4, gtol=1e-8, x_scale=1.0)
             replay.anchor, replay.jacobian = None, None
             best = _best(evaluated, start)
@@ -204,6 +227,16 @@ def next_request(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Seque
         if (p := canon([rng.random() for _ in x0])) not in evaluated and p not in pending:
             return p, False
     return p, False
+
+
+def _held(start: Point, to: Point) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds that keep the dimensions a jump moved within JUMP_HOLD of where it put them: its model
+    (colour: linear in RGB) is better there than the Jacobian's, linear in the residuals; the next
+    restart's jump refines them."""
+    moved = np.asarray(start) != np.asarray(to)
+    lo = np.where(moved, np.clip(np.asarray(to) - JUMP_HOLD, 0.0, 1.0), 0.0)
+    hi = np.where(moved, np.clip(np.asarray(to) + JUMP_HOLD, 0.0, 1.0), 1.0)
+    return lo, np.maximum(hi, lo + 1e-6)
 
 
 def _best(evaluated: Mapping[Point, Sequence[float] | None], fallback: Point) -> Point:

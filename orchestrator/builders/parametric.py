@@ -11,6 +11,8 @@ function of the search seed, the evaluations and the recorded probes, so resume 
 up exactly where they were. A probe is a parameter set the worker executed and measured without
 rendering (`Workbench.measure`): the Jacobian columns of parameters that move geometry come from
 probes (ms), only the others (colours, lights) from renders; the step records them (`probes`).
+Colour triples are solved rather than searched (`jump`: orchestrator.builders.colour_solve,
+fitted to the subjects' measured ΔLab of the evaluations the search has seen).
 
 Attempts of one run share evaluations: the run's siblings (BuildContext.siblings) add their
 evaluated steps of the same family, and their in-flight proposals are not proposed again, so
@@ -26,6 +28,7 @@ from collections.abc import Sequence
 
 from harness.report import ExecutionReport
 from harness.vision_types import ViewMetrics
+from orchestrator.builders import colour_solve
 from orchestrator.builders.interface import BuildContext, Proposal
 from harness.measure_types import SceneMeasure
 from harness.residuals import VECTOR_NAMES, geometry_residuals, geometry_vector
@@ -113,9 +116,23 @@ def _search(base_code: str, steps: list[IterationStep], seed: int, pending: Sequ
                     for pr in probes if _same_shape(pr.params, start)}
     evaluated = {_key(params, s.params): vectors[id(s)] for s in mine if s.params is not None}  # (for the type checker)
     start = {p.name: p.value for p in params}
-    point, measure = next_request(_key(params, start), seed, evaluated, canon,
-                                  [_key(params, v) for v in pending if _same_shape(v, start)], measured)
+    colours = colour_solve.colour_dims(params)
+    observed = {_key(params, s.params): _colour_observation(s) for s in mine if s.params is not None and s.ran}
+    in_flight = [_key(params, v) for v in pending if _same_shape(v, start)]
+
+    def jump(seen: Sequence[Point], at: Point) -> Point | None:  # the colour solve, from what the search has seen
+        return colour_solve.solve(colours, {p: observed[p] for p in set(seen) if observed.get(p)}, at, canon,
+                                  [*observed, *in_flight])  # near one of these: that one (no near-duplicate render)
+
+    point, measure = next_request(_key(params, start), seed, evaluated, canon, in_flight, measured,
+                                  jump=jump if colours else None)
     return from_unit(params, point), measure
+
+
+def _colour_observation(step: IterationStep) -> colour_solve.ColourObservation:
+    views = step.compare.views.items() if step.compare is not None else ()
+    return {v: (r.dL, r.da, r.db) for v, m in views if (r := m.residuals) is not None and r.status == "ok"
+            and r.dL is not None and r.da is not None and r.db is not None}
 
 
 def _measurable(steps: list[IterationStep]) -> bool:
