@@ -33,7 +33,7 @@ from orchestrator.checkpoint import Checkpoint
 from orchestrator.coordinator import ISOLATION, Coordinator
 from orchestrator.degradation import degradations
 from orchestrator.errors import AssetError, OrchestratorError, TaskError
-from orchestrator.fork import fork_point, seed_fork
+from orchestrator.fork import ForkPoint, fork_point, seed_fork
 from orchestrator.memory import IterationStep
 from orchestrator.owner import runs_elsewhere
 from orchestrator.params import find_params
@@ -169,12 +169,17 @@ class RunService:
             except AssetError as e:
                 raise TaskError(f"{where}: finalize.profile: {e}") from None
 
+    def plan_start(self, task: Task | str | Path | dict[str, Any], **overrides: Any) -> tuple[Task, RunConfig]:
+        """The task and config `start` would run, checked (TaskError), nothing written: callers check
+        before they start a pool; a read-only service can plan."""
+        task = self._task(task)
+        return task, self._config(task, overrides)
+
     async def start(self, task: Task | str | Path | dict[str, Any], **overrides: Any) -> str:
         """Validate, create the run folder, start the coordinator in the background; returns run_id."""
         if self.provider is None or self.vision is None:
             raise OrchestratorError("this RunService only reads run folders: it has no scene provider or vision")
-        task = self._task(task)
-        config = self._config(task, overrides)
+        task, config = self.plan_start(task, **overrides)
         folder = RunFolder.create(self.runs_dir, task)
         self._write_new_run(folder, task, config)
         self._launch(folder, folder.load_task(), config)
@@ -194,12 +199,7 @@ class RunService:
         it; the source run's config, then `overrides` (as `start`'s). Returns the new run_id at once."""
         if self.provider is None or self.vision is None:
             raise OrchestratorError("this RunService only reads run folders: it has no scene provider or vision")
-        source = RunFolder.open(self.runs_dir, run_id)
-        active = self._active.get(run_id)
-        states = active.coordinator.states if active is not None else Checkpoint.read(source.root)
-        point = fork_point(source, states, attempt, iteration)
-        task = source.load_task().model_copy(update={"start_code": point.step.code})
-        config = self._config(task, overrides, defaults=source.read_run().get("config", {}))
+        point, task, config = self.plan_fork(run_id, attempt, iteration, **overrides)
         folder = RunFolder.create(self.runs_dir, task)
         try:
             seed_fork(folder, config, point)
@@ -210,8 +210,17 @@ class RunService:
         self._launch(folder, folder.load_task(), config)
         return folder.run_id
 
-    async def resume(self, run_id: str) -> str:
-        """Continue a run from its checkpoint: completed iterations are kept, unfinished attempts go on."""
+    def plan_fork(self, run_id: str, attempt: int, iteration: int, **overrides: Any) -> tuple[ForkPoint, Task, RunConfig]:
+        """The fork point, task and config `fork` would run, checked; nothing written (see plan_start)."""
+        source = RunFolder.open(self.runs_dir, run_id)
+        active = self._active.get(run_id)
+        states = active.coordinator.states if active is not None else Checkpoint.read(source.root)
+        point = fork_point(source, states, attempt, iteration)
+        task = source.load_task().model_copy(update={"start_code": point.step.code})
+        return point, task, self._config(task, overrides, defaults=source.read_run().get("config", {}))
+
+    def plan_resume(self, run_id: str) -> tuple[RunFolder, dict[str, Any], RunConfig]:
+        """The folder, run.json and config `resume` would continue, checked; nothing written (see plan_start)."""
         if run_id in self._active and not self._active[run_id].task.done():
             raise OrchestratorError(f"run {run_id} is already running")
         folder = RunFolder.open(self.runs_dir, run_id)
@@ -219,7 +228,11 @@ class RunService:
         if meta.get("status") in GOING_ON and runs_elsewhere(meta.get("owner")):
             raise OrchestratorError(f"run {run_id} is running in another process (pid {meta['owner']['pid']}): "
                                     "stop it there, or wait for it to end")
-        config = RunConfig.model_validate(meta["config"])
+        return folder, meta, RunConfig.model_validate(meta["config"])
+
+    async def resume(self, run_id: str) -> str:
+        """Continue a run from its checkpoint: completed iterations are kept, unfinished attempts go on."""
+        folder, meta, config = self.plan_resume(run_id)
         meta.setdefault("resumed_at", []).append(time.time())
         folder.write_run(meta)
         self._launch(folder, folder.load_task(), config)

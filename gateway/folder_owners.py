@@ -1,0 +1,81 @@
+"""Temporary folders that name their owner, so the next gateway can remove those of dead ones.
+
+A gateway killed with SIGKILL (or a Ray node lost with its actor) cannot clean up after itself:
+its pool folder (`colossus-pool-*`, holding the workers' `blender_*` session folders) stays in
+the temp dir. Each such folder gets an OWNER_FILE naming the process that made it (pid and start
+time, so a recycled pid is not mistaken for the owner). At start, `reap_orphans` removes the
+folders whose owner is gone, and only those: a folder without the record, or whose owner still
+runs (or cannot be inspected), is left alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import psutil
+
+__all__ = ["OWNER_FILE", "claim", "owner_alive", "reap_orphans", "fresh_temp_folder", "adopt"]
+
+log = logging.getLogger(__name__)
+
+OWNER_FILE = ".colossus-owner.json"
+START_SLACK_S = 1.0  # start times are read from /proc ticks on Linux: equal within rounding
+
+
+def claim(folder: Path) -> None:
+    """Record this process as the owner of `folder` (written to a temp name, then renamed)."""
+    me = psutil.Process()
+    tmp = folder / f"{OWNER_FILE}.tmp"
+    tmp.write_text(json.dumps({"pid": me.pid, "started": me.create_time()}))
+    tmp.replace(folder / OWNER_FILE)
+
+
+def owner_alive(folder: Path) -> bool | None:
+    """True / False when the folder records an owner that runs / has ended; None without a readable record."""
+    try:
+        record = json.loads((folder / OWNER_FILE).read_text())
+        pid, started = int(record["pid"]), float(record["started"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        return abs(psutil.Process(pid).create_time() - started) < START_SLACK_S
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:  # another user's process, or no access: assume it is the owner
+        return True
+
+
+def reap_orphans(parent: Path, pattern: str) -> list[Path]:
+    """Remove the folders in `parent` matching `pattern` whose recorded owner has ended; returns them."""
+    removed = []
+    with contextlib.suppress(OSError):
+        for folder in parent.glob(pattern):
+            if folder.is_dir() and owner_alive(folder) is False:
+                shutil.rmtree(folder, ignore_errors=True)
+                if not folder.exists():
+                    removed.append(folder)
+    if removed:
+        log.info("removed %d folder(s) left by ended gateways: %s", len(removed), ", ".join(p.name for p in removed))
+    return removed
+
+
+def fresh_temp_folder(prefix: str) -> tempfile.TemporaryDirectory[str]:
+    """A new temp folder owned by this process, after removing the `prefix*` ones whose owner ended."""
+    reap_orphans(Path(tempfile.gettempdir()), f"{prefix}*")
+    folder = tempfile.TemporaryDirectory(prefix=prefix)
+    claim(Path(folder.name))
+    return folder
+
+
+def adopt(workdir: Path, leftovers: str) -> None:
+    """Take over a configured folder: when its recorded owner ended, first remove what it left
+    (`leftovers`, a glob such as a killed worker's TMPDIR); then record this process as the owner."""
+    if owner_alive(workdir) is False:
+        for stale in workdir.glob(leftovers):
+            shutil.rmtree(stale, ignore_errors=True)
+    claim(workdir)
