@@ -9,7 +9,8 @@ space at import while ~400 MB is resident, so only what the process maps *then* 
    for thread stacks. An allocation that would pass the limit fails where it is made: a
    MemoryError in Python code and numpy, raised before the memory is touched.
 2. Everywhere: while a snippet runs, a watchdog thread samples resident memory every 10 ms; above
-   the limit it raises MemoryError in the main thread. A snippet that does not come back within
+   the limit it raises MemoryError in the main thread, at its next bytecode: an allocation in
+   flight (one big block) completes first, so alone it overshoots by about that block. A snippet that does not come back within
    KILL_AFTER_S (stuck in C code) ends the worker, which the gateway restarts and restores; the
    reason is left in the workdir (harness.launcher.MEMORY_EXIT_NOTE) for the gateway to report.
 
