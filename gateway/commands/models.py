@@ -66,7 +66,7 @@ def verdict(error: BaseException, timeout_s: float) -> tuple[str, str]:
     text = " ".join(str(e) for e in chain).lower()
     if "Timeout" in names or "APITimeoutError" in names:
         return "dead", f"no answer within its configured timeout of {timeout_s:g} s"
-    if "APIConnectionError" in names:
+    if "APIConnectionError" in names or any(m in text for m in ("connection error", "connection refused")):
         return "dead", "cannot connect (refused, or no such host)"
     if "overloaded" in text or status in BUSY_STATUSES:
         return "busy", f"busy (HTTP {status}): answers, but not now; the run retries it" if status else "overloaded"
@@ -102,7 +102,7 @@ def preflight(config_file: str | None, roles: set[str]) -> str | None:
         if not any(r["ok"] for r in mine):
             dead.append(role)
     if dead:
-        return (f"models check: no model of role(s) {', '.join(dead)} is alive and no offline backend is listed to "
+        return (f"models check: no model of role(s) {', '.join(dead)} answers and no offline backend is listed to "
                 "fall back on; fix [models] in colossus.toml or pass --no-check")
     return None
 

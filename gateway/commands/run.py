@@ -115,7 +115,7 @@ async def local_runs(args: argparse.Namespace, listener: Callable[..., None] | N
     services = services or local_services(args)
     await services.start()
     try:
-        await services.pool.wait_ready(config.pool.startup_timeout_s)
+        await services.pool.wait_ready(services.config.pool.startup_timeout_s)
         yield services.run_service(listener)
     finally:
         await services.stop()

@@ -10,8 +10,8 @@ space at import while ~400 MB is resident, so only what the process maps *then* 
    MemoryError in Python code and numpy, raised before the memory is touched.
 2. Everywhere: while a snippet runs, a watchdog thread samples resident memory every 10 ms; above
    the limit it raises MemoryError in the main thread, at its next bytecode: an allocation in
-   flight (one big block) completes first, so alone it overshoots by about that block. A snippet that does not come back within
-   KILL_AFTER_S (stuck in C code) ends the worker, which the gateway restarts and restores; the
+   flight (one big block) completes first, so alone it overshoots by about that block. A
+   snippet that does not come back within KILL_AFTER_S (stuck in C code) ends the worker, which the gateway restarts and restores; the
    reason is left in the workdir (harness.launcher.MEMORY_EXIT_NOTE) for the gateway to report.
 
 The gateway's own resident-memory watch (gateway/pool.py) stays as the last line.
@@ -68,8 +68,8 @@ class MemoryGuard:
         cap = limit_address_space(headroom)
         layers = [f"address-space limit (RLIMIT_AS) at {cap / 2**20:.0f} MiB"] if cap is not None else []
         layers.append(f"resident-memory watchdog every {SAMPLE_S * 1000:.0f} ms")
-        why = "" if cap is not None else (" (RLIMIT_AS off: COLOSSUS_PORTABLE)" if portable() and sys.platform != "win32"
-                                          else " (no RLIMIT_AS on this platform)")
+        forced = portable() and sys.platform != "win32"
+        why = "" if cap is not None else " (RLIMIT_AS off: COLOSSUS_PORTABLE)" if forced else " (no RLIMIT_AS here)"
         self.mechanism = f"{' + '.join(layers)}, limit {self.limit_mb} MiB{why}"
         threading.Thread(target=self._watch, args=(me,), name="memory-guard", daemon=True).start()
         return self.mechanism

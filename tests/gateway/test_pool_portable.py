@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from bench.memory import BLOCK, BOMB, RssSampler
-from gateway.errors import WorkerCrashed, WorkerTimedOut
+from gateway.errors import WorkerCrashed, WorkerOverMemory, WorkerTimedOut
 from gateway.pool import Pool
 from gateway.scene import PoolScene
 from harness.platform_calls import PORTABLE_ENV
@@ -109,4 +109,20 @@ async def test_a_killed_worker_is_replaced_and_the_scene_recovers(limited_pool: 
     assert await names(scene) == ["kept"]
     await asyncio.sleep(0.5)
     assert not zombies()
+    await release_all(limited_pool)
+
+
+# Keeps the memory after the MemoryError and swallows every interrupt: only ending the worker helps.
+HOARD = ("blocks = []\ntry:\n    while True:\n        blocks.append(b'x' * (256 * 2**20))\nexcept MemoryError:\n    pass\n"
+         + STUBBORN_HANG)
+
+
+async def test_code_that_hoards_memory_past_its_error_ends_the_worker_which_says_why(limited_pool: Pool) -> None:
+    if PORTABLE_ENV not in os.environ:
+        pytest.skip("with RLIMIT_AS resident memory cannot pass the limit, so there is nothing to end")
+    scene = await lease(limited_pool)
+    assert (await scene.execute(ADD_CUBE.format(name="kept"))).success
+    with pytest.raises(WorkerOverMemory, match=rf"above its {LIMIT_MB} MiB limit.*ended itself"):
+        await scene.execute(HOARD, timeout_s=40)
+    assert await names(scene) == ["kept"]
     await release_all(limited_pool)
