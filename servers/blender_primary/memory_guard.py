@@ -7,7 +7,8 @@ space at import while ~400 MB is resident, so only what the process maps *then* 
 
 1. POSIX: RLIMIT_AS at what the process maps then plus (limit − resident then) plus a little room
    for thread stacks. An allocation that would pass the limit fails where it is made: a
-   MemoryError in Python code and numpy, raised before the memory is touched.
+   MemoryError in Python code and numpy, raised before the memory is touched. Not where a GPU
+   compute driver is installed (it reserves huge address ranges when Cycles starts it).
 2. Everywhere: while a snippet runs, a watchdog thread samples resident memory every 10 ms; above
    the limit it raises MemoryError in the main thread, at its next bytecode: an allocation in
    flight (one big block) completes first, so alone it overshoots by about that block. A
@@ -40,6 +41,16 @@ STACK_SLACK_MB = 64  # thread stacks and allocator arenas Blender maps later wit
 EXIT_CODE = 3
 
 
+def _gpu_driver() -> str | None:
+    """A GPU compute driver on this machine (CUDA, ROCm): they reserve tens of GB of address space
+    at start, so an address-space limit would break GPU rendering; the watchdog alone holds then."""
+    if sys.platform.startswith("linux"):
+        for device, name in (("/dev/nvidiactl", "the NVIDIA driver"), ("/dev/kfd", "the ROCm driver")):
+            if os.path.exists(device):
+                return name
+    return None
+
+
 class WorkerOutOfMemory(MemoryError):
     """Raised in the main thread by the watchdog when resident memory passed the worker's limit."""
 
@@ -65,11 +76,13 @@ class MemoryGuard:
             return self.mechanism
         me = psutil.Process()
         headroom = (self.limit_mb + STACK_SLACK_MB) * 2**20 - me.memory_info().rss
-        cap = limit_address_space(headroom)
+        gpu = _gpu_driver()
+        cap = None if gpu else limit_address_space(headroom)
         layers = [f"address-space limit (RLIMIT_AS) at {cap / 2**20:.0f} MiB"] if cap is not None else []
         layers.append(f"resident-memory watchdog every {SAMPLE_S * 1000:.0f} ms")
         forced = portable() and sys.platform != "win32"
-        why = "" if cap is not None else " (RLIMIT_AS off: COLOSSUS_PORTABLE)" if forced else " (no RLIMIT_AS here)"
+        why = ("" if cap is not None else f" (RLIMIT_AS off: {gpu} maps large address ranges)" if gpu
+               else " (RLIMIT_AS off: COLOSSUS_PORTABLE)" if forced else " (no RLIMIT_AS here)")
         self.mechanism = f"{' + '.join(layers)}, limit {self.limit_mb} MiB{why}"
         threading.Thread(target=self._watch, args=(me,), name="memory-guard", daemon=True).start()
         return self.mechanism
