@@ -2,10 +2,10 @@
 
 A gateway killed with SIGKILL (or a Ray node lost with its actor) cannot clean up after itself:
 its pool folder (`colossus-pool-*`, holding the workers' `blender_*` session folders) stays in
-the temp dir. Each such folder gets an OWNER_FILE naming the process that made it (pid and start
-time, so a recycled pid is not mistaken for the owner). At start, `reap_orphans` removes the
-folders whose owner is gone, and only those: a folder without the record, or whose owner still
-runs (or cannot be inspected), is left alone.
+the temp dir. Each such folder gets an OWNER_FILE naming the process that made it (host, pid and
+start time, see harness.process_records: a recycled pid is not the owner). At start,
+`reap_orphans` removes the folders whose owner is gone, and only those: a folder without the
+record, from another host, or whose owner still runs (or cannot be inspected), is left alone.
 """
 
 from __future__ import annotations
@@ -14,40 +14,36 @@ import contextlib
 import json
 import logging
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
-import psutil
+from harness.process_records import is_running, this_process
 
 __all__ = ["OWNER_FILE", "claim", "owner_alive", "reap_orphans", "fresh_temp_folder", "adopt"]
 
 log = logging.getLogger(__name__)
 
 OWNER_FILE = ".colossus-owner.json"
-START_SLACK_S = 1.0  # start times are read from /proc ticks on Linux: equal within rounding
 
 
 def claim(folder: Path) -> None:
     """Record this process as the owner of `folder` (written to a temp name, then renamed)."""
-    me = psutil.Process()
     tmp = folder / f"{OWNER_FILE}.tmp"
-    tmp.write_text(json.dumps({"pid": me.pid, "started": me.create_time()}))
+    tmp.write_text(json.dumps(this_process()))
     tmp.replace(folder / OWNER_FILE)
 
 
 def owner_alive(folder: Path) -> bool | None:
-    """True / False when the folder records an owner that runs / has ended; None without a readable record."""
+    """True / False when the folder records an owner on this machine that runs / has ended; None without
+    a readable record, or for one written on another host (a shared disk): neither can be told."""
     try:
         record = json.loads((folder / OWNER_FILE).read_text())
-        pid, started = int(record["pid"]), float(record["started"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError):
         return None
-    try:
-        return abs(psutil.Process(pid).create_time() - started) < START_SLACK_S
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.Error:  # another user's process, or no access: assume it is the owner
-        return True
+    if not isinstance(record, dict) or record.get("host") != socket.gethostname():
+        return None
+    return is_running(record)
 
 
 def reap_orphans(parent: Path, pattern: str) -> list[Path]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import subprocess
 import sys
 import tempfile
@@ -27,7 +28,7 @@ def _dead_pid() -> tuple[int, float]:
 
 def _owned_by(folder: Path, pid: int, started: float) -> Path:
     folder.mkdir(parents=True)
-    (folder / OWNER_FILE).write_text(json.dumps({"pid": pid, "started": started}))
+    (folder / OWNER_FILE).write_text(json.dumps({"pid": pid, "started": started, "host": socket.gethostname()}))
     (folder / "w0" / "tmp" / "blender_abc").mkdir(parents=True)
     return folder
 
@@ -39,10 +40,13 @@ def test_only_folders_whose_owner_ended_are_reaped(tmp_path: Path) -> None:
     recycled = _owned_by(tmp_path / "colossus-pool-recycled", me.pid, me.create_time() - 3600)  # same pid, other start
     unrecorded = tmp_path / "colossus-pool-unknown"
     unrecorded.mkdir()
+    elsewhere = _owned_by(tmp_path / "colossus-pool-elsewhere", *_dead_pid())
+    record = json.loads((elsewhere / OWNER_FILE).read_text())
+    (elsewhere / OWNER_FILE).write_text(json.dumps({**record, "host": "another-machine"}))
     other = _owned_by(tmp_path / "someone-else", *_dead_pid())
     assert sorted(p.name for p in reap_orphans(tmp_path, "colossus-pool-*")) == ["colossus-pool-dead", "colossus-pool-recycled"]
     assert not dead.exists() and not recycled.exists()
-    assert alive.exists() and unrecorded.exists() and other.exists()
+    assert alive.exists() and unrecorded.exists() and other.exists() and elsewhere.exists()
     assert owner_alive(alive) is True and owner_alive(unrecorded) is None
 
 
