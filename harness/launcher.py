@@ -27,11 +27,13 @@ from pydantic import BaseModel, Field
 from harness.errors import BlenderBinaryMissing, LaunchError
 from harness.platform_calls import new_session
 
-__all__ = ["WorkerLaunch", "PROJECT_ROOT", "ENTRY_SCRIPT", "MEMORY_ENV", "MEMORY_EXIT_NOTE", "check_blender"]
+__all__ = ["WorkerLaunch", "PROJECT_ROOT", "ENTRY_SCRIPT", "MEMORY_ENV", "MEMORY_EXIT_NOTE", "PARENT_ENV",
+           "check_blender"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ENTRY_SCRIPT = PROJECT_ROOT / "servers" / "blender_primary" / "entry.py"
 MEMORY_ENV = "COLOSSUS_WORKER_MEMORY_MB"
+PARENT_ENV = "COLOSSUS_PARENT_PID"  # the process that starts the worker: it must die with it (parent_watch)
 MEMORY_EXIT_NOTE = "memory_exit.txt"
 PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "VIRTUAL_ENV", "XDG_RUNTIME_DIR",
               # the GPUs this worker may use: Ray sets them in an actor that reserved GPUs (ray_gpus)
@@ -82,6 +84,7 @@ class WorkerLaunch(BaseModel):
         env["PYTHONPATH"] = os.pathsep.join(python_path)
         env["PYTHONUNBUFFERED"] = "1"
         env["COLOSSUS_WORKDIR"] = str(self.workdir)
+        env[PARENT_ENV] = str(os.getpid())
         if self.tmp_dir is not None:
             self.tmp_dir.mkdir(parents=True, exist_ok=True)
             env["TMPDIR"] = str(self.tmp_dir)

@@ -15,6 +15,7 @@ import time
 
 import psutil
 
+from harness.launcher import PARENT_ENV
 from harness.platform_calls import die_with_parent
 
 __all__ = ["watch_parent"]
@@ -23,7 +24,9 @@ POLL_S = 0.5
 
 
 def watch_parent() -> None:
-    parent = os.getppid()
+    """`COLOSSUS_PARENT_PID` names the parent the launcher meant: one that died while this process was
+    still starting (it can take seconds under load) is noticed at once, not taken for the new parent."""
+    parent = int(os.environ.get(PARENT_ENV) or os.getppid())
     die_with_parent()
     if os.getppid() != parent:  # the parent died before the kernel hook was in place
         os._exit(1)
