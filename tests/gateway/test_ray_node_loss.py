@@ -103,9 +103,11 @@ async def test_a_scene_whose_node_is_lost_comes_back_on_a_live_node_and_no_blend
         await scene.info()
     print(f"node loss to scene restored: {time.monotonic() - started:.2f} s")
     assert await names(scene) == ["also_kept", "kept"]
-    assert not lost_folder.exists(), "the actor that took over reaped its dead predecessor's folder on this machine"
     moved = pool.get(scene.scene_id).worker
     assert moved.node != lost and moved.node in {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+    ray_cluster.add_node(num_cpus=1, resources={"blender": 1}, object_store_memory=RAY_OBJECT_STORE)
+    assert await pool.wait_ready(120) == 1, "the lost worker's actor restarts on the new node"
+    assert not lost_folder.exists(), "the restarted actor reaped its dead predecessor's folder on this machine"
     left = marker(pool)
     await pool.stop()
     assert not await gone(left, 15), "Blender outlived the gateway's stop()"
