@@ -28,7 +28,7 @@ from orchestrator.builders.interface import Builder
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.coordinator import ISOLATION, Coordinator
 from orchestrator.errors import AssetError, OrchestratorError, TaskError
-from orchestrator.fork import fork_point, seed_fork
+from orchestrator.fork import ForkPoint, fork_point, seed_fork
 from orchestrator.memory import IterationStep
 from orchestrator.owner import runs_elsewhere
 from orchestrator.params import find_params
@@ -165,12 +165,17 @@ class RunService:
             except AssetError as e:
                 raise TaskError(f"{where}: finalize.profile: {e}") from None
 
+    def plan_start(self, task: Task | str | Path | dict[str, Any], **overrides: Any) -> tuple[Task, RunConfig]:
+        """The task and config `start` would run, checked (TaskError), nothing written: callers check
+        before they start a pool; a read-only service can plan."""
+        task = self._task(task)
+        return task, self._config(task, overrides)
+
     async def start(self, task: Task | str | Path | dict[str, Any], **overrides: Any) -> str:
         """Validate, create the run folder, start the coordinator in the background; returns run_id."""
         if self.provider is None or self.vision is None:
             raise OrchestratorError("this RunService only reads run folders: it has no scene provider or vision")
-        task = self._task(task)
-        config = self._config(task, overrides)
+        task, config = self.plan_start(task, **overrides)
         folder = RunFolder.create(self.runs_dir, task)
         self._write_new_run(folder, task, config)
         self._launch(folder, folder.load_task(), config)
@@ -190,13 +195,7 @@ class RunService:
         it; the source run's config, then `overrides` (as `start`'s). Returns the new run_id at once."""
         if self.provider is None or self.vision is None:
             raise OrchestratorError("this RunService only reads run folders: it has no scene provider or vision")
-        source = RunFolder.open(self.runs_dir, run_id)
-        active = self._active.get(run_id)
-        states = active.coordinator.states if active is not None else Checkpoint.read(source.root)
-        point = fork_point(source, states, attempt, iteration)
-        task = source.load_task().model_copy(update={"start_code": point.step.code})
-        source_config = source.read_run().config
-        config = self._config(task, overrides, defaults=source_config.model_dump() if source_config else {})
+        point, task, config = self.plan_fork(run_id, attempt, iteration, **overrides)
         folder = RunFolder.create(self.runs_dir, task)
         try:
             seed_fork(folder, config, point)
@@ -207,8 +206,18 @@ class RunService:
         self._launch(folder, folder.load_task(), config)
         return folder.run_id
 
-    async def resume(self, run_id: str) -> str:
-        """Continue a run from its checkpoint: completed iterations are kept, unfinished attempts go on."""
+    def plan_fork(self, run_id: str, attempt: int, iteration: int, **overrides: Any) -> tuple[ForkPoint, Task, RunConfig]:
+        """The fork point, task and config `fork` would run, checked; nothing written (see plan_start)."""
+        source = RunFolder.open(self.runs_dir, run_id)
+        active = self._active.get(run_id)
+        states = active.coordinator.states if active is not None else Checkpoint.read(source.root)
+        point = fork_point(source, states, attempt, iteration)
+        task = source.load_task().model_copy(update={"start_code": point.step.code})
+        source_config = source.read_run().config
+        return point, task, self._config(task, overrides, defaults=source_config.model_dump() if source_config else {})
+
+    def plan_resume(self, run_id: str) -> tuple[RunFolder, RunRecord, RunConfig]:
+        """The folder, run.json and config `resume` would continue, checked; nothing written (see plan_start)."""
         if run_id in self._active and not self._active[run_id].task.done():
             raise OrchestratorError(f"run {run_id} is already running")
         folder = RunFolder.open(self.runs_dir, run_id)
@@ -218,8 +227,13 @@ class RunService:
                                     "stop it there, or wait for it to end")
         if record.config is None:
             raise OrchestratorError(f"run {run_id} cannot be resumed: its run.json has no config")
+        return folder, record, record.config
+
+    async def resume(self, run_id: str) -> str:
+        """Continue a run from its checkpoint: completed iterations are kept, unfinished attempts go on."""
+        folder, record, config = self.plan_resume(run_id)
         folder.write_run(record.updated(resumed_at=[*record.resumed_at, time.time()]))
-        self._launch(folder, folder.load_task(), record.config)
+        self._launch(folder, folder.load_task(), config)
         return run_id
 
     def _launch(self, folder: RunFolder, task: Task, config: RunConfig) -> None:

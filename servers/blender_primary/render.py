@@ -128,7 +128,7 @@ def register(mcp: FastMCP) -> None:
         failed; a render that fails after good code is reported in `render_error`, the report kept.
         """
         state = worker_state(ctx)
-        result = ExecutedRender(report=run_snippet(code, timeout_s, state.code_policy, state.tools))
+        result = ExecutedRender(report=run_snippet(code, timeout_s, state.code_policy, state.tools, state.memory_guard))
         content: list[ImageContent] = []
         if result.report.success:
             try:
