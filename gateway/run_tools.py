@@ -29,6 +29,9 @@ __all__ = ["register_run_tools", "coordinator_errors", "MAX_WAIT_S"]
 
 MAX_WAIT_S = 45.0
 RunId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$", description="handle returned by start_run")]
+Models = Annotated[dict[str, list[str]] | None, Field(description="role (builder, verifier, summarizer, planner) → "
+                                                                  "model chain for this run, e.g. {\"builder\": "
+                                                                  "[\"openai/gpt-5\"]}; checked before it starts")]
 
 
 def _dump(value: Any) -> Any:
@@ -80,10 +83,12 @@ def register_run_tools(app: FastMCP, services: GatewayServices) -> None:
         max_tokens: Annotated[int | None, Field(gt=0, description="stop the run once its model tokens reach this")] = None,
         tool_calls: Annotated[int | None, Field(ge=0, le=50, description="tool calls per iteration of a builder model "
                                                                          "that can call functions; 0: whole programs")] = None,
+        models: Models = None,
     ) -> dict[str, Any]:
         """Start the build → render → verify → fix loop in the background (N attempts, best kept); returns run_id at once."""
         overrides = {k: v for k, v in {"attempts": attempts, "iterations": iterations, "max_cost_usd": max_cost_usd,
-                                       "max_tokens": max_tokens, "tool_calls": tool_calls}.items() if v is not None}
+                                       "max_tokens": max_tokens, "tool_calls": tool_calls, "models": models}.items()
+                     if v is not None}
         is_file = task.endswith(".toml") and Path(task).is_file()
         spec: Any = task if is_file else {"description": task, **({"references": references} if references else {})}
         async with coordinator_errors():
@@ -129,13 +134,14 @@ def register_run_tools(app: FastMCP, services: GatewayServices) -> None:
         max_tokens: Annotated[int | None, Field(gt=0, description="token cap of the new run")] = None,
         tool_calls: Annotated[int | None, Field(ge=0, le=50, description="tool calls per iteration of a builder model "
                                                                          "that can call functions")] = None,
+        models: Models = None,
     ) -> dict[str, Any]:
         """Start a NEW run whose attempts all begin from one iteration of an existing run: that iteration's
         program and the builder's memory up to it (the parametric search starts at its parameter values).
         Options default to the source run's. Returns the new run_id at once; poll it with get_run, whose
         forked_from says where it came from."""
         overrides = {"builder": builder, "verifier": verifier, "attempts": attempts, "iterations": iterations,
-                     "max_cost_usd": max_cost_usd, "max_tokens": max_tokens, "tool_calls": tool_calls}
+                     "max_cost_usd": max_cost_usd, "max_tokens": max_tokens, "tool_calls": tool_calls, "models": models}
         async with coordinator_errors():
             return {"run_id": await services.runs().fork(run_id, attempt, iteration, **overrides)}
 

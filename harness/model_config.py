@@ -8,6 +8,7 @@
     api_key_env = "VLM_A_KEY"          # the key is read from this env var, never stored
     response_schema = true             # it honours json_schema response_format (default: litellm's model map)
     function_calling = true            # it can call tools (default: litellm's model map)
+    vision = true                      # it takes images (default: litellm's model map); a run's verifier must
     temperature = 0.0                  # anything else is passed to litellm as is
     timeout_s = 60                     # per request to this model
     [models.router]                    # litellm Router resilience (see RouterSettings)
@@ -53,6 +54,7 @@ class ModelSettings(BaseModel):
     function_calling: bool | None = Field(
         None, description="the model can call tools (the builder then acts through them); None: ask litellm's model map"
     )
+    vision: bool | None = Field(None, description="the model takes images (a run's verifier must); None: ask litellm's model map")
 
     def litellm_params(self, model: str) -> dict[str, Any]:
         """The deployment's litellm_params: the key is read from the env here, at router build time."""
@@ -64,7 +66,7 @@ class ModelSettings(BaseModel):
             if not key:
                 raise ModelConfigError(f"model {model!r}: env var {self.api_key_env} (api_key_env) is not set")
             params["api_key"] = key
-        params.update(self.model_extra or {})  # response_schema is ours, never litellm's
+        params.update(self.model_extra or {})  # response_schema, function_calling, vision are ours, never litellm's
         return params
 
     def priced(self) -> bool:

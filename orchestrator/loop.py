@@ -291,7 +291,7 @@ async def _investigate(ctx: AttemptContext, state: AttemptState, step: Iteration
     calls: list[CallLog] = []
     while True:
         turn = await ctx.vision.investigate(renders, ctx.task.description, refs, looks,
-                                            ctx.config.verifier_looks - len(looks))
+                                            ctx.config.verifier_looks - len(looks), ctx.config.models.get("verifier"))
         if turn.verdict is not None:
             return turn.verdict.model_copy(update={"calls": calls + turn.verdict.calls})
         if not turn.looks or len(looks) >= ctx.config.verifier_looks:

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from orchestrator.artifacts import RunFolder, write_atomic
 from orchestrator.degradation import degradations
 from orchestrator.memory import IterationStep
+from orchestrator.run_models import models_used
 from orchestrator.spend import spend_of
 from orchestrator.state import AttemptState, run_spend
 from orchestrator.task import Task
@@ -328,6 +329,12 @@ def _degraded(states: dict[int, AttemptState]) -> str:
             f"<ul>{items}</ul></section>")
 
 
+def _models_facts(given: dict[str, list[str]], used: dict[str, list[str]]) -> list[str]:
+    """One fact per role the run called: the models that answered, and the chain it was given."""
+    return [f"{_e(role)}: {_e(', '.join(used[role]))} <span class=muted>(chain {_e(' → '.join(given.get(role, [])))})</span>"
+            for role in sorted(used)]
+
+
 def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState], best: dict[str, Any] | None,
                  threshold: float | None = None, live: bool = False) -> None:
     """Write report.html. The references shown are the run folder's own copies in ref/ (named by view):
@@ -354,6 +361,7 @@ def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState],
         origin = meta["forked_from"]
         facts.append(f"forked from {_e(origin.get('run_id'))}, attempt {_e(origin.get('attempt'))}, "
                      f"iteration {_e(origin.get('iteration'))}")
+    facts += _models_facts(meta.get("models") or {}, models_used(states))
     winner = best["attempt"] if best else None
     done = sum(s.done_iterations for s in states.values())
     badge = f" {_badge(f'live · {done} iteration(s) done · refreshes every {LIVE_REFRESH_S} s', 'busy')}" if live else ""

@@ -19,7 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from harness.model_config import ModelsConfig
+from harness.model_choice import check_models, with_models
+from harness.model_config import ModelConfigError, ModelsConfig
 from orchestrator.artifacts import RunFolder
 from orchestrator.asset_jobs import AssetJobs
 from orchestrator.asset_source import resolve_source
@@ -28,6 +29,7 @@ from orchestrator.builders.hybrid import HybridBuilder
 from orchestrator.builders.interface import Builder
 from orchestrator.builders.llm import LLMBuilder
 from orchestrator.builders.parametric import ParametricBuilder
+from orchestrator.builders.planned import PlannedBuilder
 from orchestrator.builders.tool_using import ToolUsingBuilder
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.coordinator import ISOLATION, Coordinator
@@ -38,6 +40,7 @@ from orchestrator.memory import IterationStep
 from orchestrator.owner import runs_elsewhere
 from orchestrator.params import find_params
 from orchestrator.recall import RecallStore
+from orchestrator.run_models import models_used
 from orchestrator.report import write_report
 from orchestrator.scene import SceneProvider, Vision
 from orchestrator.spend import Spend
@@ -87,6 +90,8 @@ class RunStatus(BaseModel):
     max_tokens: int | None = None
     forked_from: dict[str, Any] | None = Field(None, description="the run, attempt, iteration and score this run was "
                                                                 "forked from (fork_run)")
+    models: dict[str, list[str]] = Field(default_factory=dict, description="role → the model chain this run was given")
+    models_used: dict[str, list[str]] = Field(default_factory=dict, description="role → the models that actually answered")
 
 
 @dataclass
@@ -117,7 +122,7 @@ class RunService:
         self.allowed_roots = allowed_roots if allowed_roots is not None else [self.runs_dir, Path.cwd()]
         self.assets = assets
         self._active: dict[str, _Active] = {}
-        self._models: dict[int, Any] = {}
+        self._models: dict[tuple[Any, int], Any] = {}
 
     # ---- starting ----------------------------------------------------------------------------
     def _task(self, task: Task | str | Path | dict[str, Any]) -> Task:
@@ -138,7 +143,10 @@ class RunService:
         """The run's config: `defaults` (the task's budget unless given), then the overrides that are set."""
         # every [budget] key is a RunConfig field of the same name (test_task.py checks it), so none is dropped
         values: dict[str, Any] = dict(defaults) if defaults is not None else task.budget.model_dump()
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        values.update({k: v for k, v in overrides.items() if v is not None and k != "models"})
+        # the run's chains: the task's [models] (a fork: its source run's), then the ones given here, role by role
+        values["models"] = {**(values.get("models") or (task.models if defaults is None else {})),
+                            **(overrides.get("models") or {})}
         if "builder" not in values:
             tunable = bool(task.start_code and find_params(task.start_code))
             values["builder"] = "parametric" if tunable else "llm"
@@ -153,9 +161,14 @@ class RunService:
 
     def _check(self, task: Task, config: RunConfig) -> None:
         where = str(task.source or "inline task")
+        try:
+            check_models(self.models_config, config.models)
+        except ModelConfigError as e:
+            raise TaskError(f"{where}: {e}") from None
+        models = with_models(self.models_config, config.models)
         if config.builder == "parametric" and not (task.start_code and find_params(task.start_code)):
             raise TaskError(f"{where}: start.program: the parametric builder needs a start program with `# param` literals")
-        if config.builder in ("llm", "hybrid") and not self.models_config.has_remote("builder"):
+        if config.builder in ("llm", "hybrid") and not models.has_remote("builder"):
             raise TaskError(f"{where}: builder {config.builder!r} needs the `builder` model role in [models] "
                             "of colossus.toml (or COLOSSUS_MODELS_BUILDER); offline, give the task a start program "
                             "with `# param` literals and use the parametric builder")
@@ -186,7 +199,7 @@ class RunService:
             "run_id": folder.run_id, "task": task.name, "created_at": time.time(), "status": "starting",
             "config": config.model_dump(mode="json"), "baseline": task.start.baseline, "isolation": ISOLATION,
             "workers": self.provider.size, "source": str(task.source) if task.source else None,
-            "models": {role: self.models_config.chain(role) for role in self.models_config.roles}, **more,
+            "models": dict(with_models(self.models_config, config.models).roles), **more,
         })
 
     async def fork(self, run_id: str, attempt: int, iteration: int, **overrides: Any) -> str:
@@ -229,12 +242,13 @@ class RunService:
         if self.provider is None or self.vision is None:
             raise OrchestratorError("this RunService only reads run folders: it has no scene provider or vision")
         run_id = folder.run_id
+        models = with_models(self.models_config, config.models)
         coordinator = Coordinator(
             folder=folder, task=task, config=config, provider=self.provider, vision=self.vision,
             builder_for=lambda strategy: (self.builder_factory or self._builder)(config, strategy),
-            summarizer=self._roles(0) if config.builder != "parametric" and self.models_config.has_remote("summarizer") else None,
+            summarizer=self._roles(models, 0) if config.builder != "parametric" and models.has_remote("summarizer") else None,
             recall=self.recall, on_step=lambda state, step: self._stepped(run_id, state, step),
-            offline_verifier=self.models_config.offline_fallback("verifier") == "metrics")
+            offline_verifier=models.offline_fallback("verifier") == "metrics")
         active = _Active(task=asyncio.get_running_loop().create_task(self._run_and_finalize(coordinator, folder, task),
                                                                       name=f"run {run_id}"),
                          coordinator=coordinator)
@@ -259,26 +273,31 @@ class RunService:
         self.write_report(folder.run_id)  # with the asset's card
         return result
 
-    def _roles(self, rotation: int) -> Any:
+    def _roles(self, models: ModelsConfig, rotation: int) -> Any:
+        """ModelRoles over a run's models with the builder chain rotated, shared by runs with the same chains."""
         from harness.model_roles import ModelRoles  # litellm stays unimported until a model is called
 
-        chain = self.models_config.roles.get("builder", [])
+        chain = models.roles.get("builder", [])
         rotation = rotation % len(chain) if chain else 0
-        if rotation not in self._models:
-            roles = dict(self.models_config.roles)
+        key = (tuple((r, tuple(c)) for r, c in sorted(models.roles.items())), rotation)
+        if key not in self._models:
+            roles = dict(models.roles)
             if rotation:
                 roles["builder"] = chain[rotation:] + chain[:rotation]
-            self._models[rotation] = ModelRoles(self.models_config.model_copy(update={"roles": roles}))
-        return self._models[rotation]
+            self._models[key] = ModelRoles(models.model_copy(update={"roles": roles}))
+        return self._models[key]
 
     def _builder(self, config: RunConfig, strategy: Strategy) -> Builder:
         if config.builder == "parametric":
             return ParametricBuilder()
-        roles = self._roles(strategy.model_rotation)
+        models = with_models(self.models_config, config.models)
+        roles = self._roles(models, strategy.model_rotation)
         acts = config.tool_calls > 0 and roles.supports_tools("builder")  # else it writes whole programs
-        llm = (ToolUsingBuilder if acts else LLMBuilder)(roles)
+        llm: Builder = (ToolUsingBuilder if acts else LLMBuilder)(roles)
+        if models.has_remote("planner"):  # the planner writes each iteration's plan before the builder's code
+            llm = PlannedBuilder(llm, roles)
         builder: Builder = llm if config.builder == "llm" else HybridBuilder(llm)
-        return OfflineFallback(builder) if self.models_config.offline_fallback("builder") == "parametric" else builder
+        return OfflineFallback(builder) if models.offline_fallback("builder") == "parametric" else builder
 
     def _stepped(self, run_id: str, state: AttemptState, step: IterationStep) -> None:
         if self.listener is not None:
@@ -378,7 +397,7 @@ class RunService:
             iterations_budget=config.get("iterations", 0), attempts=[_view(s) for s in states.values()],
             best=best, best_score=best["score"] if best else None, error=error, degraded=degradations(states),
             spend=run_spend(states), max_cost_usd=config.get("max_cost_usd"), max_tokens=config.get("max_tokens"),
-            forked_from=meta.get("forked_from"))
+            forked_from=meta.get("forked_from"), models=meta.get("models") or {}, models_used=models_used(states))
 
 
 def live(status: RunStatus) -> bool:

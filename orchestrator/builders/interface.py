@@ -15,6 +15,7 @@ from harness.report import ExecutionReport
 from harness.vision_types import CallLog
 from orchestrator.degradation import Degradation
 from orchestrator.memory import AttemptMemory, IterationStep, ToolCallRecord
+from orchestrator.prompts import render
 from orchestrator.state import AttemptState, RunConfig, Strategy
 from orchestrator.task import Task
 from orchestrator.workbench import Workbench
@@ -42,6 +43,11 @@ class BuildContext(BaseModel):
     examples: list[str] = Field(default_factory=list, description="programs that scored well on similar past tasks")
     siblings: Siblings | None = Field(None, description="the run's other attempts; None when the attempt runs alone")
     workbench: Workbench | None = Field(None, description="the leased scene, for a builder that acts through tools")
+    plan: str = Field("", description="the planner role's plan for this iteration (builders.planned), when one is set")
+
+    def plan_messages(self) -> list[dict[str, str]]:
+        """The planner's plan as the prompt's last message; none without a plan."""
+        return [{"role": "user", "content": render("builder_plan", plan=self.plan)}] if self.plan else []
 
     def shared_steps(self) -> list[IterationStep]:
         """This attempt's steps, then every sibling's."""

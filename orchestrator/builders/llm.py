@@ -97,6 +97,7 @@ class LLMBuilder:
         messages = task_messages(ctx) + ctx.memory.to_messages()
         messages.append({"role": "user", "content": render(
             "builder_next", iteration=ctx.iteration, best_score=f"{best.score:.3f}" if best else "none")})
+        messages += ctx.plan_messages()
         message, log, seconds = await self._ask(messages)
         return self._proposal(message["content"], log, seconds)
 

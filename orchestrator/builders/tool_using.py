@@ -68,6 +68,7 @@ class ToolUsingBuilder(LLMBuilder):
             holds=holds,
             worker_tools=", ".join(t["name"] for t in worker_tools) or "none on this worker",
             suggestions=_suggestions(ctx), budget=ctx.config.tool_calls)})
+        messages += ctx.plan_messages()
         turn = _Turn(bench, ctx.config.tool_calls, {t["name"] for t in worker_tools})
         while True:
             message, log, seconds = await self._ask(messages, tools=tools)
