@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from harness.report import ExecutionReport
 from harness.vision_types import CallLog
 from orchestrator.builders.interface import BuildContext, Proposal
+from orchestrator.context_fit import fit_prompt
 from orchestrator.errors import BuilderUnavailable
 from orchestrator.memory import image_part
 from orchestrator.params import ParamError, find_params
@@ -94,10 +95,9 @@ class LLMBuilder:
 
     async def propose(self, ctx: BuildContext) -> Proposal:
         best = ctx.memory.best()
-        messages = task_messages(ctx) + ctx.memory.to_messages()
-        messages.append({"role": "user", "content": render(
-            "builder_next", iteration=ctx.iteration, best_score=f"{best.score:.3f}" if best else "none")})
-        messages += ctx.plan_messages()
+        tail = [{"role": "user", "content": render(
+            "builder_next", iteration=ctx.iteration, best_score=f"{best.score:.3f}" if best else "none")}]
+        messages = fit_prompt(self.models, self.role, task_messages(ctx), ctx.memory, tail + ctx.plan_messages())
         message, log, seconds = await self._ask(messages)
         return self._proposal(message["content"], log, seconds)
 

@@ -14,6 +14,7 @@ from harness.report import ExecutionReport
 from harness.vision_types import CallLog
 from orchestrator.builders.interface import BuildContext, Builder, Proposal
 from orchestrator.builders.llm import Completer, task_messages
+from orchestrator.context_fit import fit_prompt
 from orchestrator.prompts import render
 
 __all__ = ["PlannedBuilder", "ROLE"]
@@ -32,11 +33,10 @@ class PlannedBuilder:
     async def propose(self, ctx: BuildContext) -> Proposal:
         started = time.perf_counter()
         best = ctx.memory.best()
-        messages = task_messages(ctx) + ctx.memory.to_messages()
-        messages.append({"role": "user", "content": render(
-            "planner_next", iteration=ctx.iteration, best_score=f"{best.score:.3f}" if best else "none")})
+        tail = [{"role": "user", "content": render(
+            "planner_next", iteration=ctx.iteration, best_score=f"{best.score:.3f}" if best else "none")}]
         try:
-            plan, log = await self.models.complete(ROLE, messages)
+            plan, log = await self.models.complete(ROLE, fit_prompt(self.models, ROLE, task_messages(ctx), ctx.memory, tail))
         except Exception as e:  # every planner model failed: the builder writes without a plan
             plan, log = "", getattr(e, "log", None)
         seconds = time.perf_counter() - started
