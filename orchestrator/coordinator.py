@@ -44,6 +44,14 @@ HARD_STOP_GRACE_S = 60.0
 StepCallback = Callable[[AttemptState, IterationStep], None]
 
 
+def loop_renders(task: Task) -> Task:
+    """The task as the loop renders it: Cycles at the `preview` tier of the GPU presets unless the task's
+    [render] names a tier (`production`); `final` is for renders outside the loop."""
+    if task.render.tier is not None:
+        return task
+    return task.model_copy(update={"render": task.render.model_copy(update={"tier": "preview"})})
+
+
 def make_strategy(index: int, seed: int) -> Strategy:
     """Attempt i takes prompt variant i mod n, seed `seed + i`, and rotates a multi-model chain by i."""
     variants = list(strategy_variants().items())
@@ -116,7 +124,7 @@ class Coordinator:
 
     async def _attempt(self, state: AttemptState, checkpoint: Checkpoint, deadline: float, examples: list[str]) -> None:
         try:
-            task = await self._pool_task()
+            task = loop_renders(await self._pool_task())
             async with self._slots, self.provider.lease(task.start.baseline) as scene:
                 converged = any(s.status == "converged" for s in self.states.values())
                 if converged and self.config.skip_after_success and not state.memory.steps:

@@ -191,7 +191,7 @@ async def _execute(ctx: AttemptContext, state: AttemptState, step: IterationStep
     if done.render is not None:
         step.renders = {view: rv.path for view, rv in done.render.views.items()}
         step.scene = done.render.scene
-        step.render_ms = done.render.total_ms
+        step.render_ms, step.cycles = done.render.total_ms, done.render.cycles
 
 
 async def _reset(ctx: AttemptContext) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from harness.gpu_presets import CyclesDevice
 from harness.image_format import image_mime
 from harness.report import ExecutionReport
 from harness.scene_types import SceneInfo
@@ -70,6 +71,7 @@ class IterationStep(BaseModel):
     elapsed_s: float = 0.0
     model_s: float = Field(0.0, description="seconds spent waiting for models")
     render_ms: float = Field(0.0, description="Blender's own render time of the pack")
+    cycles: CyclesDevice | None = Field(None, description="device, samples and tile Cycles rendered with (None: Workbench)")
     phase_ms: dict[str, float] = Field(default_factory=dict, description="wall time per phase: build, execute (with the render), evaluate, remember")
 
     @property

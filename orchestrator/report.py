@@ -329,6 +329,14 @@ def _degraded(states: dict[int, AttemptState]) -> str:
             f"<ul>{items}</ul></section>")
 
 
+def _rendered(task: Task, states: dict[int, AttemptState]) -> str:
+    """What the loop rendered on: Cycles' device, samples and tier as the newest render reported, or Workbench."""
+    cycles = [s.cycles for st in states.values() for s in st.memory.steps if s.cycles is not None]
+    if cycles:
+        return f"rendered on {_e(cycles[-1].describe())}"
+    return "rendered with Workbench (preview)" if task.render.preset == "preview" else "rendered with Cycles"
+
+
 def _models_facts(given: dict[str, list[str]], used: dict[str, list[str]]) -> list[str]:
     """One fact per role the run called: the models that answered, and the chain it was given."""
     return [f"{_e(role)}: {_e(', '.join(used[role]))} <span class=muted>(chain {_e(' → '.join(given.get(role, [])))})</span>"
@@ -362,6 +370,7 @@ def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState],
         facts.append(f"forked from {_e(origin.get('run_id'))}, attempt {_e(origin.get('attempt'))}, "
                      f"iteration {_e(origin.get('iteration'))}")
     facts += _models_facts(meta.get("models") or {}, models_used(states))
+    facts.append(_rendered(task, states))
     winner = best["attempt"] if best else None
     done = sum(s.done_iterations for s in states.values())
     badge = f" {_badge(f'live · {done} iteration(s) done · refreshes every {LIVE_REFRESH_S} s', 'busy')}" if live else ""
