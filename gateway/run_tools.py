@@ -84,10 +84,13 @@ def register_run_tools(app: FastMCP, services: GatewayServices) -> None:
         tool_calls: Annotated[int | None, Field(ge=0, le=50, description="tool calls per iteration of a builder model "
                                                                          "that can call functions; 0: whole programs")] = None,
         models: Models = None,
+        recall: Annotated[bool | None, Field(description="false: start cold instead of from the most similar past "
+                                                         "run (default true)")] = None,
     ) -> dict[str, Any]:
         """Start the build → render → verify → fix loop in the background (N attempts, best kept); returns run_id at once."""
         overrides = {k: v for k, v in {"attempts": attempts, "iterations": iterations, "max_cost_usd": max_cost_usd,
-                                       "max_tokens": max_tokens, "tool_calls": tool_calls, "models": models}.items()
+                                       "max_tokens": max_tokens, "tool_calls": tool_calls, "models": models,
+                                       "recall": recall}.items()
                      if v is not None}
         is_file = task.endswith(".toml") and Path(task).is_file()
         spec: Any = task if is_file else {"description": task, **({"references": references} if references else {})}

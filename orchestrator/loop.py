@@ -51,6 +51,7 @@ class AttemptContext:
     deadline: float  # time.time() after which no new iteration starts
     summarizer: Completer | None = None
     examples: list[str] = field(default_factory=list)
+    example_renders: dict[str, Path] = field(default_factory=dict)  # the recalled example's best renders, by view
     on_step: Callable[[AttemptState, IterationStep], None] | None = None
     reset_ahead: asyncio.Future[None] | None = None  # the next iteration's reset, started when the worker was done
     siblings: Siblings | None = None  # the run's attempts, for builders that share evaluations
@@ -140,7 +141,8 @@ def _context(ctx: AttemptContext, state: AttemptState, iteration: int) -> BuildC
     bench = Workbench(ctx.scene, lambda: _reset(ctx), ctx.task.render, ctx.folder.iter_dir(state.index, iteration) / "looks",
                       ctx.config.execute_timeout_s)
     return BuildContext(task=ctx.task, config=ctx.config, strategy=state.strategy, memory=state.memory,
-                        iteration=iteration, examples=ctx.examples, siblings=ctx.siblings, workbench=bench)
+                        iteration=iteration, examples=ctx.examples, example_renders=ctx.example_renders,
+                        siblings=ctx.siblings, workbench=bench)
 
 
 def _take(step: IterationStep, proposal: Proposal) -> None:

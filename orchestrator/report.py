@@ -371,6 +371,10 @@ def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState],
                      f"iteration {_e(origin.get('iteration'))}")
     facts += _models_facts(meta.get("models") or {}, models_used(states))
     facts.append(_rendered(task, states))
+    if meta.get("recalled"):
+        r = meta["recalled"]
+        facts.append(f"started warm from {_e(r['run_id'])} (similarity {r['similarity']:.2f}: {_e(r['why'])}; "
+                     f"used {_e('; '.join(r['used']))})")
     winner = best["attempt"] if best else None
     done = sum(s.done_iterations for s in states.values())
     badge = f" {_badge(f'live · {done} iteration(s) done · refreshes every {LIVE_REFRESH_S} s', 'busy')}" if live else ""

@@ -46,6 +46,7 @@ from orchestrator.scene import SceneProvider, Vision
 from orchestrator.spend import Spend
 from orchestrator.state import AttemptState, RunConfig, Strategy, run_spend
 from orchestrator.task import Task, inline_task, load_task
+from orchestrator.warm_start import warm_start
 
 __all__ = ["AttemptView", "RunStatus", "RunService", "MAX_WAIT_S", "live"]
 
@@ -92,6 +93,8 @@ class RunStatus(BaseModel):
                                                                 "forked from (fork_run)")
     models: dict[str, list[str]] = Field(default_factory=dict, description="role → the model chain this run was given")
     models_used: dict[str, list[str]] = Field(default_factory=dict, description="role → the models that actually answered")
+    recalled: dict[str, Any] | None = Field(None, description="the past run this one started warm from: run_id, "
+                                                             "similarity, why, what was used")
 
 
 @dataclass
@@ -116,7 +119,7 @@ class RunService:
         self.provider, self.vision = provider, vision
         self.runs_dir = Path(runs_dir)
         self.models_config = models_config or ModelsConfig()
-        self.recall = RecallStore(memory_dir or self.runs_dir / ".memory")
+        self.recall = RecallStore(memory_dir or self.runs_dir / ".memory", self.runs_dir)
         self.listener = listener
         self.builder_factory = builder_factory
         self.allowed_roots = allowed_roots if allowed_roots is not None else [self.runs_dir, Path.cwd()]
@@ -188,8 +191,9 @@ class RunService:
             raise OrchestratorError("this RunService only reads run folders: it has no scene provider or vision")
         task = self._task(task)
         config = self._config(task, overrides)
+        task, recalled = warm_start(self.recall, task, config)
         folder = RunFolder.create(self.runs_dir, task)
-        self._write_new_run(folder, task, config)
+        self._write_new_run(folder, task, config, **({"recalled": recalled} if recalled else {}))
         self._launch(folder, folder.load_task(), config)
         return folder.run_id
 
@@ -397,7 +401,8 @@ class RunService:
             iterations_budget=config.get("iterations", 0), attempts=[_view(s) for s in states.values()],
             best=best, best_score=best["score"] if best else None, error=error, degraded=degradations(states),
             spend=run_spend(states), max_cost_usd=config.get("max_cost_usd"), max_tokens=config.get("max_tokens"),
-            forked_from=meta.get("forked_from"), models=meta.get("models") or {}, models_used=models_used(states))
+            forked_from=meta.get("forked_from"), models=meta.get("models") or {}, models_used=models_used(states),
+            recalled=meta.get("recalled"))
 
 
 def live(status: RunStatus) -> bool:

@@ -38,6 +38,8 @@ def add_run_options(parser: argparse.ArgumentParser, source: str | None = None) 
     parser.add_argument("--tool-calls", type=int, help="tool calls per iteration of a builder model that can call "
                                                        f"functions (default: {source or 'the task budget, 8'}); 0: whole programs")
     add_model_option(parser)
+    parser.add_argument("--no-recall", dest="recall", action="store_false", default=None,
+                        help="start cold: do not start from the most similar past run")
     add_session_options(parser)
 
 
@@ -111,7 +113,7 @@ async def local_runs(args: argparse.Namespace, listener: Callable[..., None] | N
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
     names = ("builder", "verifier", "attempts", "iterations", "threshold", "timeout_s", "seed", "max_cost_usd", "max_tokens",
-             "tool_calls")
+             "tool_calls", "recall")
     chosen = chosen_models(args)
     return {n: getattr(args, n, None) for n in names if getattr(args, n, None) is not None} | (
         {"models": chosen} if chosen else {})

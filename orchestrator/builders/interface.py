@@ -7,6 +7,7 @@ through the context's `Workbench` first, which records what it does as that code
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,6 +42,7 @@ class BuildContext(BaseModel):
     memory: AttemptMemory
     iteration: int
     examples: list[str] = Field(default_factory=list, description="programs that scored well on similar past tasks")
+    example_renders: dict[str, Path] = Field(default_factory=dict, description="view → a render of the recalled example")
     siblings: Siblings | None = Field(None, description="the run's other attempts; None when the attempt runs alone")
     workbench: Workbench | None = Field(None, description="the leased scene, for a builder that acts through tools")
     plan: str = Field("", description="the planner role's plan for this iteration (builders.planned), when one is set")

@@ -56,12 +56,16 @@ def task_messages(ctx: BuildContext) -> list[dict[str, Any]]:
     refs = f"Reference renders follow for views: {', '.join(sorted(task.references))}." if task.references else "No reference images."
     start = f"A starting program:\n```python\n{task.start_code}\n```" if task.start_code else ""
     examples = "".join(f"\nA program that scored well on a similar past task:\n```python\n{code}\n```" for code in ctx.examples)
+    if ctx.example_renders:
+        examples += f"\nRenders of that program follow for views: {', '.join(sorted(ctx.example_renders))}."
     text = render("builder_task", name=task.name, description=task.description, views=", ".join(r.views),
                   framing=r.framing, target=list(r.target), distance=r.distance, references=refs,
                   start_program=start, examples=examples)
     content: list[dict[str, Any]] = [{"type": "text", "text": text}]
     for view, path in sorted(task.references.items()):
         content += [{"type": "text", "text": f"Reference, {view} view:"}, image_part(Path(path))]
+    for view, path in sorted(ctx.example_renders.items()):
+        content += [{"type": "text", "text": f"The similar past task's program, rendered, {view} view:"}, image_part(path)]
     return [{"role": "system", "content": render("builder_system", strategy=ctx.strategy.prompt_text or "default")},
             {"role": "user", "content": content}]
 
