@@ -141,6 +141,7 @@ class Coordinator:
                                      vision=self.vision, builder=self.builder_for(state.strategy),
                                      checkpoint=checkpoint, deadline=deadline, summarizer=self.summarizer,
                                      examples=examples, example_renders=example_renders, on_step=self._stepped,
+                                     jacobian=(self.folder.read_run().get("recalled") or {}).get("jacobian"),
                                      siblings=self.siblings,
                                      offline_verifier=self.offline_verifier, over_budget=self._over_budget())
                 await run_attempt(ctx, state)

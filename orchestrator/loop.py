@@ -52,6 +52,7 @@ class AttemptContext:
     summarizer: Completer | None = None
     examples: list[str] = field(default_factory=list)
     example_renders: dict[str, Path] = field(default_factory=dict)  # the recalled example's best renders, by view
+    jacobian: list[list[float]] | None = None  # the recalled run's residual Jacobian (parametric search)
     on_step: Callable[[AttemptState, IterationStep], None] | None = None
     reset_ahead: asyncio.Future[None] | None = None  # the next iteration's reset, started when the worker was done
     siblings: Siblings | None = None  # the run's attempts, for builders that share evaluations
@@ -142,6 +143,7 @@ def _context(ctx: AttemptContext, state: AttemptState, iteration: int) -> BuildC
                       ctx.config.execute_timeout_s)
     return BuildContext(task=ctx.task, config=ctx.config, strategy=state.strategy, memory=state.memory,
                         iteration=iteration, examples=ctx.examples, example_renders=ctx.example_renders,
+                        jacobian=ctx.jacobian,
                         siblings=ctx.siblings, workbench=bench)
 
 

@@ -14,7 +14,6 @@ out. Neither is ever fatal to a run.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -25,7 +24,7 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
 from harness.image_signature import HUE_BINS, ImageSignature, signature
-from orchestrator.artifacts import read_json, write_json
+from orchestrator.artifacts import read_json, write_atomic
 from orchestrator.params import ParamError, find_params
 
 __all__ = ["RecallEntry", "RecallHit", "RecallStore", "entry_from_folder", "INDEX_FILE"]
@@ -56,6 +55,11 @@ class RecallEntry(BaseModel):
     render_signatures: dict[str, ImageSignature] = Field(default_factory=dict)
     residuals: dict[str, list[float]] = Field(default_factory=dict, description="view → the best render's residual vector")
     indexed_at: float = Field(default_factory=time.time)
+
+
+class _IndexFile(BaseModel):
+    version: int = 1
+    entries: list[RecallEntry]
 
 
 class RecallHit(BaseModel):
@@ -161,7 +165,7 @@ class RecallStore:
     """The index of one runs folder, kept in `root` (its .memory folder); rebuilt from `runs_dir` when needed."""
 
     def __init__(self, root: Path, runs_dir: Path | None = None, min_score: float = 0.5,
-                 min_similarity: float = 0.6) -> None:
+                 min_similarity: float = 0.75) -> None:
         self.root, self.runs_dir = root, runs_dir
         self.min_score, self.min_similarity = min_score, min_similarity
         self._cache: tuple[tuple[int, int], _Matrix] | None = None
@@ -216,8 +220,7 @@ class RecallStore:
             key = (stat.st_mtime_ns, stat.st_size)
             if self._cache is not None and self._cache[0] == key:
                 return self._cache[1]
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-            entries = [RecallEntry.model_validate(e) for e in raw["entries"]]
+            entries = _IndexFile.model_validate_json(self.path.read_bytes()).entries  # pydantic's own JSON parser: fast
         except FileNotFoundError:
             entries = self.rebuild() if self.runs_dir is not None else []
             key = self._key()
@@ -238,7 +241,7 @@ class RecallStore:
 
     def _write(self, entries: list[RecallEntry]) -> None:
         try:
-            write_json(self.path, {"version": 1, "entries": [e.model_dump(mode="json") for e in entries]})
+            write_atomic(self.path, _IndexFile(entries=entries).model_dump_json())
         except OSError as e:  # a read-only memory folder: recall goes on from memory, the runs are unharmed
             log.warning("recall index %s not written: %s", self.path, e)
         self._cache = (self._key(), _Matrix(entries))

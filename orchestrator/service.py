@@ -402,7 +402,7 @@ class RunService:
             best=best, best_score=best["score"] if best else None, error=error, degraded=degradations(states),
             spend=run_spend(states), max_cost_usd=config.get("max_cost_usd"), max_tokens=config.get("max_tokens"),
             forked_from=meta.get("forked_from"), models=meta.get("models") or {}, models_used=models_used(states),
-            recalled=meta.get("recalled"))
+            recalled={k: v for k, v in meta["recalled"].items() if k != "jacobian"} if meta.get("recalled") else None)
 
 
 def live(status: RunStatus) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from orchestrator.checkpoint import Checkpoint
 from orchestrator.params import ParamError, apply_values, find_params
 from orchestrator.recall import RecallStore
 from orchestrator.state import RunConfig
@@ -36,6 +37,7 @@ def warm_start(store: RecallStore | None, task: Task, config: RunConfig) -> tupl
         return task, None
     used: list[str] = []
     matched: dict[str, list[float]] = {}
+    jacobian: list[list[float]] | None = None
     if config.builder in ("parametric", "hybrid") and task.start_code:
         try:
             own = {p.name: p.dims for p in find_params(task.start_code)}
@@ -43,6 +45,9 @@ def warm_start(store: RecallStore | None, task: Task, config: RunConfig) -> tupl
             if matched:
                 task = task.model_copy(update={"start_code": apply_values(task.start_code, matched)})
                 used.append("start parameters: " + ", ".join(sorted(matched)))
+                jacobian = _jacobian(store, hit.entry.run_id, task.start_code)
+                if jacobian is not None:
+                    used.append("its search's Jacobian for the first step")
         except ParamError:
             matched = {}
     if config.builder in ("llm", "hybrid"):
@@ -51,4 +56,14 @@ def warm_start(store: RecallStore | None, task: Task, config: RunConfig) -> tupl
         return task, None
     return task, {"run_id": hit.entry.run_id, "task": hit.entry.task_name, "score": hit.entry.score,
                   "similarity": hit.similarity, "visual": hit.visual, "text": hit.text, "views": hit.views,
-                  "why": hit.why(), "used": used, "params": matched}
+                  "why": hit.why(), "used": used, "params": matched, "jacobian": jacobian}
+
+
+def _jacobian(store: RecallStore, run_id: str, code: str) -> list[list[float]] | None:
+    """The recalled run's residual Jacobian for this program family, fitted to its recorded evaluations."""
+    if store.runs_dir is None or not (store.runs_dir / run_id).is_dir():
+        return None
+    from orchestrator.builders.parametric import fitted_jacobian  # the builders import the task model, as this does
+
+    steps = [s for state in Checkpoint.read(store.runs_dir / run_id).values() for s in state.memory.steps]
+    return fitted_jacobian(code, steps)

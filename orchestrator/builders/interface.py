@@ -45,6 +45,8 @@ class BuildContext(BaseModel):
     example_renders: dict[str, Path] = Field(default_factory=dict, description="view → a render of the recalled example")
     siblings: Siblings | None = Field(None, description="the run's other attempts; None when the attempt runs alone")
     workbench: Workbench | None = Field(None, description="the leased scene, for a builder that acts through tools")
+    jacobian: list[list[float]] | None = Field(None, description="a recalled run's residual Jacobian for the parametric "
+                                                                "search's first step (orchestrator.warm_start)")
     plan: str = Field("", description="the planner role's plan for this iteration (builders.planned), when one is set")
 
     def plan_messages(self) -> list[dict[str, str]]:

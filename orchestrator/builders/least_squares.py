@@ -18,6 +18,10 @@ uninterrupted run would have.
   elsewhere (`pending`) are answered as failures (NaN: the trust region shrinks and asks a
   shorter step), or for the Jacobian, the other side's difference is asked instead, so two
   attempts never render the same point and their renders together advance one search.
+- A Jacobian recalled from a similar past run (orchestrator.warm_start) replaces the differences at
+  the first start: the search steps from its first render on. That first run of the optimizer is
+  short (`PRIOR_NFEV`): when the borrowed Jacobian misleads, the search restarts from the best
+  point with differences of its own, as it would have begun.
 - A failed program answers NaN (trf shrinks its step). When the optimizer stops, it restarts
   from the best point with fresh differences there; from a seeded perturbation of it when
   the best point has had its differences taken already.
@@ -39,6 +43,7 @@ Canon = Callable[[Sequence[float]], Point]  # a unit-cube point as the program w
 FD_STEP = 0.06  # of the unit range: moves a silhouette edge a few pixels at 128², above quantisation
 MIN_SECANT = FD_STEP / 2
 MAX_NFEV = 40  # function calls (answered or not) per optimizer run before a restart
+PRIOR_NFEV = 5  # the same with a recalled Jacobian
 MAX_RESTARTS = 40
 RESTART_SPREAD = 0.12
 
@@ -54,9 +59,10 @@ class _Replay:
     """The optimizer's function and Jacobian, answered from recorded evaluations."""
 
     def __init__(self, canon: Canon, evaluated: Mapping[Point, Sequence[float] | None], pending: Collection[Point],
-                 size: int, seed: int) -> None:
+                 size: int, seed: int, prior: np.ndarray | None = None) -> None:
         self.canon, self.evaluated, self.pending = canon, evaluated, set(pending)
         self.size, self.seed = size, seed
+        self.prior = prior  # a recalled Jacobian, used once: at the first start
         self.jacobian: np.ndarray | None = None
         self.anchor: tuple[np.ndarray, np.ndarray] | None = None
         self.differenced: set[Point] = set()  # points whose differences this replay has taken
@@ -82,7 +88,9 @@ class _Replay:
     def jac(self, x: np.ndarray) -> np.ndarray:
         p = self.canon(x)
         f = self.value(p)  # trf asks the Jacobian only where the residuals are known and finite
-        if self.jacobian is None:
+        if self.jacobian is None and self.prior is not None:
+            self.jacobian, self.prior = self.prior.copy(), None
+        elif self.jacobian is None:
             self.jacobian = self.differences(p, f)
             self.differenced.add(p)
         self.anchor = (np.asarray(p), np.asarray(f, float))
@@ -121,13 +129,15 @@ class _Replay:
 
 
 def next_point(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequence[float] | None], canon: Canon,
-               pending: Collection[Point] = ()) -> Point:
+               pending: Collection[Point] = (), jacobian: Sequence[Sequence[float]] | None = None) -> Point:
     """The next point to evaluate, given every evaluation so far (point → residual vector, None = failed).
 
     Residual vectors must all have one length (use a shorter, common vector when they do not).
+    `jacobian` (residuals × unit-cube dimensions), recalled from a similar run, saves the first differences.
     """
     size = len(next((r for r in evaluated.values() if r is not None), [0.0]))
-    replay = _Replay(canon, evaluated, pending, size, seed)
+    prior = np.asarray(jacobian, float) if jacobian else None
+    replay = _Replay(canon, evaluated, pending, size, seed, prior if prior is not None and prior.shape == (size, len(x0)) else None)
     start = canon(x0)
     restarts = random.Random(seed * 7919 + 1)
     try:
@@ -139,7 +149,8 @@ def next_point(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequenc
                 continue
             replay.value(start)  # asks for the start itself first
             least_squares(replay.fun, np.asarray(start, float), jac=replay.jac, bounds=(0.0, 1.0), method="trf",
-                          max_nfev=MAX_NFEV, xtol=1e-3, ftol=1e-4, gtol=1e-8, x_scale=1.0)
+                          max_nfev=PRIOR_NFEV if replay.prior is not None else MAX_NFEV, xtol=1e-3, ftol=1e-4, gtol=1e-8,
+                          x_scale=1.0)
             replay.anchor, replay.jacobian = None, None
             best = _best(evaluated, start)
             start = best if best not in replay.differenced else _perturb(canon, best, restarts)

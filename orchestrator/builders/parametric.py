@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from harness.report import ExecutionReport
 from harness.vision_types import ViewMetrics
 from orchestrator.builders.interface import BuildContext, Proposal
@@ -86,7 +88,8 @@ def _pixel_terms(m: ViewMetrics) -> list[float]:
 
 
 def propose_params(base_code: str, steps: list[IterationStep], seed: int, builder: str = "parametric",
-                   pending: Sequence[dict[str, list[float]]] = ()) -> Proposal:
+                   pending: Sequence[dict[str, list[float]]] = (),
+                   jacobian: Sequence[Sequence[float]] | None = None) -> Proposal:
     """The next member of `base_code`'s family, given every evaluated step (this attempt's and its
     siblings') and the parameter sets in flight elsewhere."""
     params = find_params(base_code)
@@ -101,11 +104,34 @@ def propose_params(base_code: str, steps: list[IterationStep], seed: int, builde
         vectors = {id(s): residual_vector(s, with_residuals=False) for s in mine}
     evaluated = {_key(params, s.params): vectors[id(s)] for s in mine if s.params is not None}  # (for the type checker)
     start = {p.name: p.value for p in params}
-    point = next_point(_key(params, start), seed, evaluated, canon, [_key(params, v) for v in pending if _same_shape(v, start)])
+    point = next_point(_key(params, start), seed, evaluated, canon, [_key(params, v) for v in pending if _same_shape(v, start)],
+                       jacobian)  # a recalled Jacobian of another shape is ignored there
     code = apply_values(base_code, from_unit(params, point))
     values = {p.name: p.value for p in find_params(code)}  # as rounded into the program
     plan = "Set " + ", ".join(f"{k}={[round(x, 4) for x in v] if len(v) > 1 else round(v[0], 4)}" for k, v in values.items())
     return Proposal(builder=builder, code=code, plan=plan, raw=plan, params=values)
+
+
+def fitted_jacobian(base_code: str, steps: list[IterationStep]) -> list[list[float]] | None:
+    """The residuals' Jacobian over the unit cube of `base_code`'s params, fitted (affine least squares) to a
+    run's evaluations of that program family; None when they do not determine it. A similar task's search
+    may start from it instead of taking differences (orchestrator.warm_start)."""
+    params = find_params(base_code)
+    family = skeleton(base_code)
+    rows = [(_key(params, s.params), v) for s in steps if s.params is not None and s.code and skeleton(s.code) == family
+            and _same_shape(s.params, {p.name: p.value for p in params})
+            and (v := residual_vector(s, with_residuals=True)) is not None]
+    sizes = {len(v) for _, v in rows}
+    dims = sum(p.dims for p in params)
+    if len(sizes) != 1 or len(rows) < dims + 1:
+        return None
+    x = np.asarray([p for p, _ in rows], float)
+    r = np.asarray([v for _, v in rows], float)
+    xc, rc = x - x.mean(axis=0), r - r.mean(axis=0)
+    if np.linalg.matrix_rank(xc) < dims:
+        return None
+    solution, *_ = np.linalg.lstsq(xc, rc, rcond=None)  # xc @ J.T ≈ rc
+    return [[round(float(v), 6) for v in row] for row in solution.T]
 
 
 def _same_shape(a: dict[str, list[float]], b: dict[str, list[float]]) -> bool:
@@ -121,7 +147,7 @@ class ParametricBuilder:
         code = ctx.task.start_code
         if not code or not find_params(code):
             raise TaskError(f"task {ctx.task.name!r}: the parametric builder needs [start].program with `# param` literals")
-        return propose_params(code, ctx.shared_steps(), ctx.config.seed, pending=ctx.in_flight())
+        return propose_params(code, ctx.shared_steps(), ctx.config.seed, pending=ctx.in_flight(), jacobian=ctx.jacobian)
 
     async def fix(self, ctx: BuildContext, code: str, report: ExecutionReport, number: int = 1) -> Proposal | None:
         return None  # a parameter vector that breaks the program simply scores 0
