@@ -125,9 +125,16 @@ def _residuals(root: Path, best: dict[str, Any]) -> dict[str, list[float]]:
 class _Matrix:
     """The index's signatures as arrays, one row per entry, for one query in a few vectorised steps."""
 
-    def __init__(self, entries: list[RecallEntry]) -> None:
+    def __init__(self, entries: list[RecallEntry], min_score: float) -> None:
         self.entries = entries
-        self.words = [_words(e.task_text) for e in entries]
+        words = [_words(e.task_text) for e in entries]
+        self.vocabulary = {w: i for i, w in enumerate(sorted(set().union(*words)))}
+        self.word_matrix = np.zeros((len(entries), len(self.vocabulary)), dtype=np.float32)
+        for row, ws in enumerate(words):
+            self.word_matrix[row, [self.vocabulary[w] for w in ws]] = 1.0
+        self.word_counts = self.word_matrix.sum(axis=1)
+        self.eligible = np.array([bool(e.code) and e.score is not None and e.score >= min_score for e in entries])
+        self.scores = np.array([e.score or 0.0 for e in entries], dtype=np.float32)
         self.views: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         names = {v for e in entries for v in (*e.reference_signatures, *e.render_signatures)}
         for view in names:
@@ -159,6 +166,13 @@ class _Matrix:
             total += np.where(seen, best, 0.0)
             count += seen
         return np.where(count > 0, total / np.maximum(count, 1), np.nan), count
+
+    def text(self, words: frozenset[str]) -> np.ndarray:
+        """Per entry, the Jaccard overlap of its task text's words with `words`."""
+        known = [self.vocabulary[w] for w in words if w in self.vocabulary]
+        shared = self.word_matrix[:, known].sum(axis=1)
+        union = self.word_counts + len(words) - shared
+        return np.where(union > 0, shared / np.maximum(union, 1), 0.0)
 
 
 class RecallStore:
@@ -195,20 +209,23 @@ class RecallStore:
         if not matrix.entries:
             return None
         query = {v: s for v, p in references.items() if (s := signature(Path(p))) is not None}
-        visual, count = matrix.visual(query) if query else (None, None)
-        words = _words(task_text)
-        best: RecallHit | None = None
-        for i, entry in enumerate(matrix.entries):
-            if entry.run_id == exclude or not entry.code or entry.score is None or entry.score < self.min_score:
-                continue
-            text = len(words & matrix.words[i]) / len(words | matrix.words[i]) if words | matrix.words[i] else 0.0
-            seen = visual is not None and count is not None and count[i] > 0
-            similarity = VISUAL_WEIGHT * float(visual[i]) + (1 - VISUAL_WEIGHT) * text if seen else text
-            if similarity >= self.min_similarity and (best is None or (similarity, entry.score) > (best.similarity, best.entry.score)):
-                best = RecallHit(entry=entry, similarity=round(similarity, 4), text=round(text, 4),
-                                 visual=round(float(visual[i]), 4) if seen else None,
-                                 views=[v for v in query if v in entry.reference_signatures or v in entry.render_signatures])
-        return best
+        text = matrix.text(_words(task_text))
+        if query:
+            visual, count = matrix.visual(query)
+            seen = count > 0
+            similarity = np.where(seen, VISUAL_WEIGHT * np.nan_to_num(visual) + (1 - VISUAL_WEIGHT) * text, text)
+        else:
+            visual, seen, similarity = np.full(len(text), np.nan), np.zeros(len(text), bool), text
+        usable = matrix.eligible & (similarity >= self.min_similarity)
+        if exclude is not None:
+            usable &= np.array([e.run_id != exclude for e in matrix.entries])
+        if not usable.any():
+            return None
+        i = int(np.lexsort((np.where(usable, matrix.scores, -1.0), np.where(usable, similarity, -1.0)))[-1])
+        entry = matrix.entries[i]
+        return RecallHit(entry=entry, similarity=round(float(similarity[i]), 4), text=round(float(text[i]), 4),
+                         visual=round(float(visual[i]), 4) if seen[i] else None,
+                         views=[v for v in query if v in entry.reference_signatures or v in entry.render_signatures])
 
     def entry(self, run_id: str) -> RecallEntry | None:
         return next((e for e in self.entries() if e.run_id == run_id), None)
@@ -228,7 +245,7 @@ class RecallStore:
             log.warning("recall index %s unreadable (%s): rebuilt from the run folders", self.path, e)
             entries = self.rebuild()
             key = self._key()
-        matrix = _Matrix(entries)
+        matrix = _Matrix(entries, self.min_score)
         self._cache = (key, matrix)
         return matrix
 
@@ -244,4 +261,4 @@ class RecallStore:
             write_atomic(self.path, _IndexFile(entries=entries).model_dump_json())
         except OSError as e:  # a read-only memory folder: recall goes on from memory, the runs are unharmed
             log.warning("recall index %s not written: %s", self.path, e)
-        self._cache = (self._key(), _Matrix(entries))
+        self._cache = (self._key(), _Matrix(entries, self.min_score))
