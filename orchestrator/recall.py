@@ -14,6 +14,7 @@ out. Neither is ever fatal to a run.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -30,6 +31,7 @@ from orchestrator.params import ParamError, find_params
 __all__ = ["RecallEntry", "RecallHit", "RecallStore", "entry_from_folder", "INDEX_FILE"]
 
 INDEX_FILE = "recall-index.json"
+INDEX_VERSION = 1
 VISUAL_WEIGHT = 0.75  # with references, how a run looks decides more than how it is worded
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset("a an the of with and or on in to is it its at by for from as that this".split())
@@ -55,11 +57,6 @@ class RecallEntry(BaseModel):
     render_signatures: dict[str, ImageSignature] = Field(default_factory=dict)
     residuals: dict[str, list[float]] = Field(default_factory=dict, description="view → the best render's residual vector")
     indexed_at: float = Field(default_factory=time.time)
-
-
-class _IndexFile(BaseModel):
-    version: int = 1
-    entries: list[RecallEntry]
 
 
 class RecallHit(BaseModel):
@@ -123,35 +120,55 @@ def _residuals(root: Path, best: dict[str, Any]) -> dict[str, list[float]]:
 
 
 class _Matrix:
-    """The index's signatures as arrays, one row per entry, for one query in a few vectorised steps."""
+    """The index's signatures as arrays, one row per entry, for one query in a few vectorised steps.
 
-    def __init__(self, entries: list[RecallEntry], min_score: float) -> None:
-        self.entries = entries
-        words = [_words(e.task_text) for e in entries]
+    Built from the index file's raw JSON: an entry is validated into a RecallEntry only when it is
+    asked for (the hit), so loading 1,000 entries costs a JSON parse, not 1,000 model validations."""
+
+    def __init__(self, raw: list[dict[str, Any]], min_score: float) -> None:
+        self.raw = raw
+        self._entries: list[RecallEntry] | None = None
+        self.run_ids = [str(r["run_id"]) for r in raw]
+        words = [_words(str(r["task_text"])) for r in raw]
         self.vocabulary = {w: i for i, w in enumerate(sorted(set().union(*words)))}
-        self.word_matrix = np.zeros((len(entries), len(self.vocabulary)), dtype=np.float32)
+        self.word_matrix = np.zeros((len(raw), len(self.vocabulary)), dtype=np.float32)
         for row, ws in enumerate(words):
             self.word_matrix[row, [self.vocabulary[w] for w in ws]] = 1.0
         self.word_counts = self.word_matrix.sum(axis=1)
-        self.eligible = np.array([bool(e.code) and e.score is not None and e.score >= min_score for e in entries])
-        self.scores = np.array([e.score or 0.0 for e in entries], dtype=np.float32)
+        self.scores = np.array([r.get("score") or 0.0 for r in raw], dtype=np.float32)
+        self.eligible = np.array([bool(r.get("code")) and r.get("score") is not None for r in raw], bool) & (
+            self.scores >= min_score)
         self.views: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        names = {v for e in entries for v in (*e.reference_signatures, *e.render_signatures)}
+        names = {v for r in raw for kind in ("reference_signatures", "render_signatures") for v in r.get(kind) or {}}
         for view in names:
             for kind in ("reference_signatures", "render_signatures"):
-                sigs = [getattr(e, kind).get(view) for e in entries]
-                present = np.array([s is not None for s in sigs])
-                hashes = np.array([int(s.phash, 16) if s else 0 for s in sigs], dtype=np.uint64)
-                colours = np.array([s.colour if s else [0.0] * (HUE_BINS + 1) for s in sigs], dtype=np.float32)
+                sigs = [(r.get(kind) or {}).get(view) for r in raw]
+                present = np.array([s is not None for s in sigs], bool)
+                hashes = np.array([int(s["phash"], 16) if s else 0 for s in sigs], dtype=np.uint64)
+                colours = np.array([s["colour"] if s else [0.0] * (HUE_BINS + 1) for s in sigs], dtype=np.float32)
+                if colours.shape != (len(raw), HUE_BINS + 1):
+                    raise ValueError(f"{kind}.{view}: colour histograms of another length")
                 self.views[f"{kind}:{view}"] = (present, hashes.view(np.uint8).reshape(-1, 8), colours)
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def entry(self, i: int) -> RecallEntry:
+        return RecallEntry.model_validate(self.raw[i])
+
+    @property
+    def entries(self) -> list[RecallEntry]:
+        if self._entries is None:
+            self._entries = [self.entry(i) for i in range(len(self.raw))]
+        return self._entries
 
     def visual(self, query: dict[str, ImageSignature]) -> tuple[np.ndarray, np.ndarray]:
         """Per entry: the mean over shared views of the best match (its references or its best renders),
         and how many views were shared."""
-        total = np.zeros(len(self.entries), dtype=np.float32)
-        count = np.zeros(len(self.entries), dtype=np.int32)
+        total = np.zeros(len(self), dtype=np.float32)
+        count = np.zeros(len(self), dtype=np.int32)
         for view, sig in query.items():
-            best = np.full(len(self.entries), -1.0, dtype=np.float32)
+            best = np.full(len(self), -1.0, dtype=np.float32)
             q_hash = np.array([int(sig.phash, 16)], dtype=np.uint64).view(np.uint8)
             q_colour = np.array(sig.colour, dtype=np.float32)
             for kind in ("reference_signatures", "render_signatures"):
@@ -206,7 +223,7 @@ class RecallStore:
     def lookup(self, task_text: str, references: dict[str, Path], exclude: str | None = None) -> RecallHit | None:
         """The finished, well-scored past run most like this task, when alike enough (`min_similarity`)."""
         matrix = self._matrix()
-        if not matrix.entries:
+        if not len(matrix):
             return None
         query = {v: s for v, p in references.items() if (s := signature(Path(p))) is not None}
         text = matrix.text(_words(task_text))
@@ -218,17 +235,23 @@ class RecallStore:
             visual, seen, similarity = np.full(len(text), np.nan), np.zeros(len(text), bool), text
         usable = matrix.eligible & (similarity >= self.min_similarity)
         if exclude is not None:
-            usable &= np.array([e.run_id != exclude for e in matrix.entries])
+            usable &= np.array([r != exclude for r in matrix.run_ids], bool)
         if not usable.any():
             return None
         i = int(np.lexsort((np.where(usable, matrix.scores, -1.0), np.where(usable, similarity, -1.0)))[-1])
-        entry = matrix.entries[i]
+        try:
+            entry = matrix.entry(i)
+        except ValidationError as e:  # a damaged entry: the index is rebuilt, and asked again
+            log.warning("recall index %s has a damaged entry (%s): rebuilt from the run folders", self.path, e)
+            self.rebuild()
+            return self.lookup(task_text, references, exclude)
         return RecallHit(entry=entry, similarity=round(float(similarity[i]), 4), text=round(float(text[i]), 4),
                          visual=round(float(visual[i]), 4) if seen[i] else None,
                          views=[v for v in query if v in entry.reference_signatures or v in entry.render_signatures])
 
     def entry(self, run_id: str) -> RecallEntry | None:
-        return next((e for e in self.entries() if e.run_id == run_id), None)
+        matrix = self._matrix()
+        return matrix.entry(matrix.run_ids.index(run_id)) if run_id in matrix.run_ids else None
 
     def _matrix(self) -> _Matrix:
         """The index as loaded (cached while the file is unchanged); rebuilt when missing or unreadable."""
@@ -237,15 +260,14 @@ class RecallStore:
             key = (stat.st_mtime_ns, stat.st_size)
             if self._cache is not None and self._cache[0] == key:
                 return self._cache[1]
-            entries = _IndexFile.model_validate_json(self.path.read_bytes()).entries  # pydantic's own JSON parser: fast
+            matrix = _Matrix(json.loads(self.path.read_bytes())["entries"], self.min_score)
         except FileNotFoundError:
-            entries = self.rebuild() if self.runs_dir is not None else []
-            key = self._key()
-        except (OSError, ValueError, KeyError, TypeError, ValidationError) as e:
+            self.rebuild() if self.runs_dir is not None else self._write([])
+            return self._cache[1]  # type: ignore[index]  # _write set it
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
             log.warning("recall index %s unreadable (%s): rebuilt from the run folders", self.path, e)
-            entries = self.rebuild()
-            key = self._key()
-        matrix = _Matrix(entries, self.min_score)
+            self.rebuild()
+            return self._cache[1]  # type: ignore[index]
         self._cache = (key, matrix)
         return matrix
 
@@ -257,8 +279,9 @@ class RecallStore:
             return (0, 0)
 
     def _write(self, entries: list[RecallEntry]) -> None:
+        raw = [e.model_dump(mode="json") for e in entries]
         try:
-            write_atomic(self.path, _IndexFile(entries=entries).model_dump_json())
+            write_atomic(self.path, json.dumps({"version": INDEX_VERSION, "entries": raw}))
         except OSError as e:  # a read-only memory folder: recall goes on from memory, the runs are unharmed
             log.warning("recall index %s not written: %s", self.path, e)
-        self._cache = (self._key(), _Matrix(entries, self.min_score))
+        self._cache = (self._key(), _Matrix(raw, self.min_score))

@@ -57,6 +57,10 @@ async def test_unknown_runs_and_bad_tasks_are_clear_tool_errors(client: Client):
         await client.call_tool("get_run", {"run_id": "2020-01-01T00-00-00Z_nothing"})
     with pytest.raises(ToolError, match="needs the `builder` model role"):
         await client.call_tool("start_run", {"task": "a red mug with a handle"})
+    with pytest.raises(ToolError, match="models: unknown role 'critic'; a run may name builder, verifier, summarizer"):
+        await client.call_tool("start_run", {"task": str(CUBE), "models": {"critic": ["openai/gpt-4o"]}})
+    with pytest.raises(ToolError, match="models.builder: 'no-provider-model' .* litellm knows no provider"):
+        await client.call_tool("start_run", {"task": str(CUBE), "models": {"builder": ["no-provider-model"]}})
 
 
 async def test_a_host_forks_a_run_from_one_of_its_iterations(client: Client):
