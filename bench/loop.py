@@ -111,7 +111,7 @@ async def overhead(service: RunService, task: Path, iterations: int, runs: int) 
     pairs = []
     live = {"writes": 0, "write_s": 0.0, "iterations": 0}
     for seed in range(runs):
-        run_id = await service.start(task, builder="parametric", verifier="metrics", attempts=1,
+        run_id = await service.start(task, recall=False, builder="parametric", verifier="metrics", attempts=1,
                                      iterations=iterations, threshold=1.0, seed=seed)
         status = await service.wait(run_id)
         steps = Checkpoint.read(Path(status.run_dir))[0].memory.steps
@@ -163,7 +163,7 @@ def tool_turn(n: int) -> list[Reply]:
 
 async def builder_overhead(service: RunService, task: Path, iterations: int) -> dict[str, Any]:
     """Iteration wall time minus model time (medians) of one llm-builder attempt; tool calls per iteration."""
-    run_id = await service.start(task, builder="llm", verifier="metrics", attempts=1, iterations=iterations,
+    run_id = await service.start(task, recall=False, builder="llm", verifier="metrics", attempts=1, iterations=iterations,
                                  threshold=1.0)
     steps = Checkpoint.read(Path((await service.wait(run_id)).run_dir))[0].memory.steps
     assert len(steps) == iterations and all(s.ran for s in steps), [s.error or s.execution for s in steps]
@@ -175,7 +175,7 @@ async def builder_overhead(service: RunService, task: Path, iterations: int) -> 
 
 async def attempts_per_minute(service: RunService, task: Path, builder: str, attempts: int, iterations: int) -> float:
     started = time.perf_counter()
-    run_id = await service.start(task, builder=builder, verifier="metrics", attempts=attempts,
+    run_id = await service.start(task, recall=False, builder=builder, verifier="metrics", attempts=attempts,
                                  iterations=iterations, threshold=1.0)
     status = await service.wait(run_id)
     assert all(a.iterations == iterations for a in status.attempts), status
@@ -186,7 +186,7 @@ async def renders_to_threshold(service: RunService, task: Path, budget: int, see
     """Per seed, a run of one attempt (nothing shared): the render that first reached the threshold."""
     counts = []
     for seed in range(seeds):
-        run_id = await service.start(task, builder="parametric", verifier="metrics", attempts=1, iterations=budget,
+        run_id = await service.start(task, recall=False, builder="parametric", verifier="metrics", attempts=1, iterations=budget,
                                      threshold=threshold, seed=seed)
         status = await service.wait(run_id)
         steps = Checkpoint.read(Path(status.run_dir))[0].memory.steps
@@ -197,7 +197,7 @@ async def renders_to_threshold(service: RunService, task: Path, budget: int, see
 async def random_renders_to_threshold(service: RunService, task: Path, budget: int, seeds: int,
                                       threshold: float) -> list[int]:
     """The random baseline: seeds attempts in one run (a random builder shares nothing)."""
-    run_id = await service.start(task, builder="parametric", verifier="metrics", attempts=seeds, iterations=budget,
+    run_id = await service.start(task, recall=False, builder="parametric", verifier="metrics", attempts=seeds, iterations=budget,
                                  threshold=threshold, skip_after_success=False)
     status = await service.wait(run_id)
     return [next((s.index + 1 for s in state.memory.steps if s.score >= threshold), budget)
@@ -225,7 +225,7 @@ async def examples(service: RunService, random_search: RunService, random_render
         task = load_task(task_path)
         start = {p.name: p.value for p in find_params(task.start_code or "")}
         started = time.perf_counter()
-        run_dir = Path((await service.wait(await service.start(task_path, builder="parametric", verifier="metrics"))).run_dir)
+        run_dir = Path((await service.wait(await service.start(task_path, recall=False, builder="parametric", verifier="metrics"))).run_dir)
         wall = time.perf_counter() - started
         steps = sorted(_steps(run_dir), key=lambda s: s.started_at)  # both attempts' renders, in the order made
         chosen = json.loads((run_dir / "best_attempt.json").read_text())
@@ -244,7 +244,7 @@ async def examples(service: RunService, random_search: RunService, random_render
         figures[folder.name]["met"] = (first is not None and best_loss <= 0.002 and figures[folder.name]["ratio"] >= 5
                                        and rho >= 0.9)
         if random_renders:
-            run_id = await random_search.start(task_path, builder="parametric", verifier="metrics", attempts=2,
+            run_id = await random_search.start(task_path, recall=False, builder="parametric", verifier="metrics", attempts=2,
                                                iterations=random_renders // 2, threshold=1.0, skip_after_success=False)
             steps += _steps(Path((await random_search.wait(run_id)).run_dir))
             rho = spearmanr([s.score for s in steps], [-s.compare.mean.pixel_loss for s in steps]).statistic

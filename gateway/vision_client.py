@@ -77,9 +77,11 @@ class VisionClient:
         return VerifierOutput.model_validate(await self._call("critique", args))
 
     async def investigate(self, images: dict[str, Path], task: str, reference: dict[str, Path] | None,
-                          looks: list[Look], max_looks: int) -> CritiqueTurn:
+                          looks: list[Look], max_looks: int, models: list[str] | None = None) -> CritiqueTurn:
         args: dict[str, Any] = {"images": _paths(images), "task": task, "max_looks": max_looks,
                                 "looks": [look.model_dump(mode="json") for look in looks]}
+        if models:
+            args["models"] = models
         if reference:
             args["reference"] = _paths(reference)
         return CritiqueTurn.model_validate(await self._call("investigate", args))

@@ -51,6 +51,8 @@ class AttemptContext:
     deadline: float  # time.time() after which no new iteration starts
     summarizer: Completer | None = None
     examples: list[str] = field(default_factory=list)
+    example_renders: dict[str, Path] = field(default_factory=dict)  # the recalled example's best renders, by view
+    jacobian: list[list[float]] | None = None  # the recalled run's residual Jacobian (parametric search)
     on_step: Callable[[AttemptState, IterationStep], None] | None = None
     reset_ahead: asyncio.Future[None] | None = None  # the next iteration's reset, started when the worker was done
     siblings: Siblings | None = None  # the run's attempts, for builders that share evaluations
@@ -140,7 +142,9 @@ def _context(ctx: AttemptContext, state: AttemptState, iteration: int) -> BuildC
     bench = Workbench(ctx.scene, lambda: _reset(ctx), ctx.task.render, ctx.folder.iter_dir(state.index, iteration) / "looks",
                       ctx.config.execute_timeout_s)
     return BuildContext(task=ctx.task, config=ctx.config, strategy=state.strategy, memory=state.memory,
-                        iteration=iteration, examples=ctx.examples, siblings=ctx.siblings, workbench=bench)
+                        iteration=iteration, examples=ctx.examples, example_renders=ctx.example_renders,
+                        jacobian=ctx.jacobian,
+                        siblings=ctx.siblings, workbench=bench)
 
 
 def _take(step: IterationStep, proposal: Proposal) -> None:
@@ -192,7 +196,7 @@ async def _execute(ctx: AttemptContext, state: AttemptState, step: IterationStep
     if done.render is not None:
         step.renders = {view: rv.path for view, rv in done.render.views.items()}
         step.scene = done.render.scene
-        step.render_ms = done.render.total_ms
+        step.render_ms, step.cycles = done.render.total_ms, done.render.cycles
 
 
 async def _reset(ctx: AttemptContext) -> None:
@@ -292,7 +296,7 @@ async def _investigate(ctx: AttemptContext, state: AttemptState, step: Iteration
     calls: list[CallLog] = []
     while True:
         turn = await ctx.vision.investigate(renders, ctx.task.description, refs, looks,
-                                            ctx.config.verifier_looks - len(looks))
+                                            ctx.config.verifier_looks - len(looks), ctx.config.models.get("verifier"))
         if turn.verdict is not None:
             return turn.verdict.model_copy(update={"calls": calls + turn.verdict.calls})
         if not turn.looks or len(looks) >= ctx.config.verifier_looks:

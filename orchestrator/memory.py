@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from harness.gpu_presets import CyclesDevice
 from harness.image_format import image_mime
 from harness.report import ExecutionReport
 from harness.scene_types import SceneInfo
@@ -78,6 +79,7 @@ class IterationStep(BaseModel):
     elapsed_s: float = 0.0
     model_s: float = Field(0.0, description="seconds spent waiting for models")
     render_ms: float = Field(0.0, description="Blender's own render time of the pack")
+    cycles: CyclesDevice | None = Field(None, description="device, samples and tile Cycles rendered with (None: Workbench)")
     phase_ms: dict[str, float] = Field(default_factory=dict, description="wall time per phase: build, execute (with the render), evaluate, remember")
     probes: list[Probe] = Field(default_factory=list, description="geometry measured without a render while building")
 
@@ -198,19 +200,27 @@ class AttemptMemory(BaseModel):
         inherited = self.prior.history() if self.prior is not None else []
         return inherited + [(s, self.summaries.get(s.index)) for s in self.steps]
 
-    def to_messages(self) -> list[Message]:
-        """Summaries of older steps, then the window in full; only the newest step carries its renders."""
+    def to_messages(self, window: int | None = None, summaries: int | None = None, images: bool = True) -> list[Message]:
+        """Summaries of older steps, then the window in full; only the newest step carries its renders.
+
+        A prompt that must fit a small context (orchestrator.context_fit) asks for a narrower `window`, only
+        the newest `summaries` summaries (the rest are dropped, and the prompt says how many), or no `images`."""
         out: list[Message] = []
+        window = self.window if window is None else window
         history = self.history()
         inherited = len(history) - len(self.steps)
         if inherited:
             out.append({"role": "user", "content": (
                 f"This attempt was forked from another one: the first {inherited} iteration(s) below are that "
                 "attempt's, numbered as they were there; this attempt's own iterations follow, numbered from 0.")})
-        cut = max(0, len(history) - self.window)
+        cut = max(0, len(history) - window)
         if cut:
-            text = "\n".join(summary or s.summary() for s, summary in history[:cut])
+            lines = [summary or s.summary() for s, summary in history[:cut]]
+            kept = lines if summaries is None else lines[len(lines) - summaries:] if summaries > 0 else []
+            dropped = f"({len(lines) - len(kept)} earlier iteration(s) left out to fit the model's context)\n" \
+                if len(kept) < len(lines) else ""
+            text = dropped + "\n".join(kept)
             out.append({"role": "user", "content": f"Summary of earlier iterations:\n{text}"})
         for i, (step, _) in enumerate(history[cut:], start=cut):
-            out += step.to_messages(with_images=i == len(history) - 1)
+            out += step.to_messages(with_images=images and i == len(history) - 1)
         return out

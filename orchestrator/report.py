@@ -20,6 +20,7 @@ from urllib.parse import quote
 from orchestrator.artifacts import RunFolder, write_atomic
 from orchestrator.measured_row import measured_row
 from orchestrator.memory import IterationStep
+from orchestrator.run_models import models_used
 from orchestrator.spend import spend_of
 from orchestrator.state import AttemptState, degradations, run_spend
 from orchestrator.task import Task
@@ -329,6 +330,20 @@ def _degraded(states: dict[int, AttemptState]) -> str:
             f"<ul>{items}</ul></section>")
 
 
+def _rendered(task: Task, states: dict[int, AttemptState]) -> str:
+    """What the loop rendered on: Cycles' device, samples and tier as the newest render reported, or Workbench."""
+    cycles = [s.cycles for st in states.values() for s in st.memory.steps if s.cycles is not None]
+    if cycles:
+        return f"rendered on {_e(cycles[-1].describe())}"
+    return "rendered with Workbench (preview)" if task.render.preset == "preview" else "rendered with Cycles"
+
+
+def _models_facts(given: dict[str, list[str]], used: dict[str, list[str]]) -> list[str]:
+    """One fact per role the run called: the models that answered, and the chain it was given."""
+    return [f"{_e(role)}: {_e(', '.join(used[role]))} <span class=muted>(chain {_e(' → '.join(given.get(role, [])))})</span>"
+            for role in sorted(used)]
+
+
 def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState], best: dict[str, Any] | None,
                  threshold: float | None = None, live: bool = False) -> None:
     """Write report.html. The references shown are the run folder's own copies in ref/ (named by view):
@@ -355,6 +370,12 @@ def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState],
         origin = record.forked_from
         facts.append(f"forked from {_e(origin.get('run_id'))}, attempt {_e(origin.get('attempt'))}, "
                      f"iteration {_e(origin.get('iteration'))}")
+    facts += _models_facts(record.models, models_used(states))
+    facts.append(_rendered(task, states))
+    if record.recalled:
+        r = record.recalled
+        facts.append(f"started warm from {_e(r['run_id'])} (similarity {r['similarity']:.2f}: {_e(r['why'])}; "
+                     f"used {_e('; '.join(r['used']))})")
     winner = best["attempt"] if best else None
     done = sum(s.done_iterations for s in states.values())
     badge = f" {_badge(f'live · {done} iteration(s) done · refreshes every {LIVE_REFRESH_S} s', 'busy')}" if live else ""

@@ -66,5 +66,6 @@ class Vision(Protocol):
     ) -> "VerifierOutput": ...
     # the critique in turns: a verdict, or extra looks wanted first (the caller renders them and asks again)
     async def investigate(
-        self, images: dict[str, Path], task: str, reference: dict[str, Path] | None, looks: "list[Look]", max_looks: int
+        self, images: dict[str, Path], task: str, reference: dict[str, Path] | None, looks: "list[Look]", max_looks: int,
+        models: list[str] | None = None,  # the run's verifier chain, when it names one
     ) -> "CritiqueTurn": ...

@@ -19,7 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from harness.model_config import ModelsConfig
+from harness.model_choice import check_models
+from harness.model_config import ModelConfigError, ModelsConfig
 from orchestrator.artifacts import RunFolder
 from orchestrator.assets.jobs import AssetJobs
 from orchestrator.assets.source import resolve_source
@@ -34,12 +35,14 @@ from orchestrator.owner import runs_elsewhere
 from orchestrator.params import find_params
 from orchestrator.recall import RecallStore
 from orchestrator.run_record import RunRecord
+from orchestrator.run_models import models_used
 from orchestrator.report import write_report
 from orchestrator.scene import SceneProvider, Vision
 from orchestrator.spend import Spend
 from orchestrator.state import AttemptState, RunConfig, Strategy, degradations, run_spend
 from orchestrator.task import Task, inline_task, load_task
 from orchestrator.waits import MAX_WAIT_S
+from orchestrator.warm_start import warm_start
 
 __all__ = ["AttemptView", "RunStatus", "RunService", "live"]
 
@@ -83,6 +86,10 @@ class RunStatus(BaseModel):
     max_tokens: int | None = None
     forked_from: dict[str, Any] | None = Field(None, description="the run, attempt, iteration and score this run was "
                                                                 "forked from (fork_run)")
+    models: dict[str, list[str]] = Field(default_factory=dict, description="role → the model chain this run was given")
+    models_used: dict[str, list[str]] = Field(default_factory=dict, description="role → the models that actually answered")
+    recalled: dict[str, Any] | None = Field(None, description="the past run this one started warm from: run_id, "
+                                                             "similarity, why, what was used")
 
 
 @dataclass
@@ -107,7 +114,7 @@ class RunService:
         self.provider, self.vision = provider, vision
         self.runs_dir = Path(runs_dir)
         self.models_config = models_config or ModelsConfig()
-        self.recall = RecallStore(memory_dir or self.runs_dir / ".memory")
+        self.recall = RecallStore(memory_dir or self.runs_dir / ".memory", self.runs_dir)
         self.listener = listener
         self.builder_factory = builder_factory
         self.builders = BuilderFactory(self.models_config)
@@ -134,7 +141,10 @@ class RunService:
         """The run's config: `defaults` (the task's budget unless given), then the overrides that are set."""
         # every [budget] key is a RunConfig field of the same name (test_task.py checks it), so none is dropped
         values: dict[str, Any] = dict(defaults) if defaults is not None else task.budget.model_dump()
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        values.update({k: v for k, v in overrides.items() if v is not None and k != "models"})
+        # the run's chains: the task's [models] (a fork: its source run's), then the ones given here, role by role
+        values["models"] = {**(values.get("models") or (task.models if defaults is None else {})),
+                            **(overrides.get("models") or {})}
         if "builder" not in values:
             tunable = bool(task.start_code and find_params(task.start_code))
             values["builder"] = "parametric" if tunable else "llm"
@@ -149,9 +159,14 @@ class RunService:
 
     def _check(self, task: Task, config: RunConfig) -> None:
         where = str(task.source or "inline task")
+        try:
+            check_models(self.models_config, config.models)
+        except ModelConfigError as e:
+            raise TaskError(f"{where}: {e}") from None
+        models = self.builders.models(config)
         if config.builder == "parametric" and not (task.start_code and find_params(task.start_code)):
             raise TaskError(f"{where}: start.program: the parametric builder needs a start program with `# param` literals")
-        if config.builder in ("llm", "hybrid") and not self.models_config.has_remote("builder"):
+        if config.builder in ("llm", "hybrid") and not models.has_remote("builder"):
             raise TaskError(f"{where}: builder {config.builder!r} needs the `builder` model role in [models] "
                             "of colossus.toml (or COLOSSUS_MODELS_BUILDER); offline, give the task a start program "
                             "with `# param` literals and use the parametric builder")
@@ -176,8 +191,9 @@ class RunService:
         if self.provider is None or self.vision is None:
             raise OrchestratorError("this RunService only reads run folders: it has no scene provider or vision")
         task, config = self.plan_start(task, **overrides)
+        task, recalled = warm_start(self.recall, task, config)
         folder = RunFolder.create(self.runs_dir, task)
-        self._write_new_run(folder, task, config)
+        self._write_new_run(folder, task, config, **({"recalled": recalled} if recalled else {}))
         self._launch(folder, folder.load_task(), config)
         return folder.run_id
 
@@ -187,7 +203,7 @@ class RunService:
             run_id=folder.run_id, task=task.name, created_at=time.time(), status="starting",
             config=config.model_dump(mode="json"), baseline=task.start.baseline, isolation=ISOLATION,
             workers=self.provider.size, source=str(task.source) if task.source else None,
-            models={role: self.models_config.chain(role) for role in self.models_config.roles}, **more,
+            models=dict(self.builders.models(config).roles), **more,
         ))
 
     async def fork(self, run_id: str, attempt: int, iteration: int, **overrides: Any) -> str:
@@ -240,12 +256,13 @@ class RunService:
         if self.provider is None or self.vision is None:
             raise OrchestratorError("this RunService only reads run folders: it has no scene provider or vision")
         run_id = folder.run_id
+        models = self.builders.models(config)
         coordinator = Coordinator(
             folder=folder, task=task, config=config, provider=self.provider, vision=self.vision,
             builder_for=lambda strategy: (self.builder_factory or self.builders.make_builder)(config, strategy),
-            summarizer=self.builders.roles(0) if config.builder != "parametric" and self.models_config.has_remote("summarizer") else None,
+            summarizer=self.builders.roles(0, config) if config.builder != "parametric" and models.has_remote("summarizer") else None,
             recall=self.recall, on_step=lambda state, step: self._stepped(run_id, state, step),
-            offline_verifier=self.models_config.offline_fallback("verifier") == "metrics")
+            offline_verifier=models.offline_fallback("verifier") == "metrics")
         active = _Active(task=asyncio.get_running_loop().create_task(self._run_and_finalize(coordinator, folder, task),
                                                                       name=f"run {run_id}"),
                          coordinator=coordinator)
@@ -367,7 +384,9 @@ class RunService:
             iterations_budget=config.iterations if config else 0, attempts=[_view(s) for s in states.values()],
             best=best, best_score=best["score"] if best else None, error=error, degraded=degradations(states),
             spend=run_spend(states), max_cost_usd=config.max_cost_usd if config else None,
-            max_tokens=config.max_tokens if config else None, forked_from=record.forked_from)
+            max_tokens=config.max_tokens if config else None, forked_from=record.forked_from, models=record.models,
+            models_used=models_used(states),
+            recalled={k: v for k, v in record.recalled.items() if k != "jacobian"} if record.recalled else None)
 
 
 def live(status: RunStatus) -> bool:

@@ -94,10 +94,16 @@ class _TaskFile(BaseModel):
     budget: Budget = Field(default_factory=Budget)
     finalize: FinalizeSpec = Field(default_factory=FinalizeSpec)
     measure: MeasureSpec = Field(default_factory=MeasureSpec)
+    models: dict[str, list[str]] = Field(default_factory=dict, description="role → model chain for this task's runs")
 
     def render_settings(self) -> RenderSettings:
         """[render], with [measure] objects as the subject to measure."""
         return self.render.model_copy(update={"subject": self.measure.objects}) if self.measure.objects else self.render
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return {k: [v] if isinstance(v, str) else v for k, v in value.items()} if isinstance(value, dict) else value
 
 
 class Task(BaseModel):
@@ -110,6 +116,7 @@ class Task(BaseModel):
     render: RenderSettings
     budget: Budget
     finalize: FinalizeSpec = Field(default_factory=FinalizeSpec)
+    models: dict[str, list[str]] = Field(default_factory=dict, description="[models]: role → chain (harness.model_choice)")
     start_code: str | None = None
     baseline_file: Path | None = Field(None, description="the start .blend, absolute, when start.baseline is a path")
     source: Path | None = Field(None, description="the task file, when there was one")
@@ -185,7 +192,8 @@ def load_task(path: str | Path) -> Task:
         code = _inside(base, spec.start.program, where, "start.program").read_text(encoding="utf-8")
     blend = _blend_file(base, spec.start.baseline, where) if spec.start.baseline_is_file else None
     return Task(name=spec.name, description=spec.description, start=spec.start, references=refs,
-                render=spec.render_settings(), budget=spec.budget, finalize=spec.finalize, start_code=code, baseline_file=blend,
+                render=spec.render_settings(), budget=spec.budget, finalize=spec.finalize, models=spec.models, start_code=code,
+                baseline_file=blend,
                 source=path.resolve())
 
 
@@ -225,7 +233,8 @@ def inline_task(description: str, references: dict[str, str] | None, staging_dir
         dest.write_bytes(blob)
         refs[view] = dest.resolve()
     return Task(name=spec.name, description=spec.description, start=spec.start, references=refs,
-                render=spec.render_settings(), budget=spec.budget, finalize=spec.finalize, start_code=None, source=None)
+                render=spec.render_settings(), budget=spec.budget, finalize=spec.finalize, models=spec.models, start_code=None,
+                source=None)
 
 
 def _toml_value(value: Any) -> str:
@@ -251,6 +260,7 @@ def task_to_toml(task: Task, references: dict[str, str], program: str | None) ->
         "render": task.render.model_dump(exclude_none=True),
         "budget": task.budget.model_dump(exclude_none=True),
         **({"finalize": task.finalize.model_dump(exclude_none=True)} if task.finalize.profile else {}),
+        **({"models": task.models} if task.models else {}),
     }
     lines = [f"name = {_toml_value(task.name)}", f"description = {_toml_value(task.description)}"]
     for table, values in tables.items():

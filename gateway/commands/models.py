@@ -77,13 +77,15 @@ def verdict(error: BaseException, timeout_s: float) -> tuple[str, str]:
     return "dead", f"failed (HTTP {status})" if status else f"failed ({type(chain[-1]).__name__})"
 
 
-def preflight(config_file: str | None, roles: set[str]) -> str | None:
+def preflight(config_file: str | None, roles: set[str], chosen: dict[str, list[str]] | None = None) -> str | None:
     """Before a run that may call `roles`: the problem that should stop it, or None. Failing models of a
-    role that still has a working one (or an offline fallback) are warned about on stderr, not fatal."""
+    role that still has a working one (or an offline fallback) are warned about on stderr, not fatal.
+    `chosen`: the run's own chains (--model), checked instead of colossus.toml's for those roles."""
+    from harness.model_choice import with_models
     from harness.model_config import ModelConfigError, ModelsConfig
 
     try:
-        config = ModelsConfig.load(config_file)
+        config = with_models(ModelsConfig.load(config_file), chosen or {})
     except (ModelConfigError, ValueError, FileNotFoundError) as e:
         return f"models check: {e}"
     used = {role: chain for role, chain in config.roles.items() if role in roles}

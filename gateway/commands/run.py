@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+from gateway.commands.run_models import add_model_option, chosen_models, model_choice_problem
 from harness import serving
 
 __all__ = ["add_arguments", "run", "add_run_options", "local_services", "local_runs", "Progress", "finish", "execute"]
@@ -36,6 +37,9 @@ def add_run_options(parser: argparse.ArgumentParser, source: str | None = None) 
     parser.add_argument("--max-tokens", type=int, help="stop the run once its model tokens (in + out) reach this")
     parser.add_argument("--tool-calls", type=int, help="tool calls per iteration of a builder model that can call "
                                                        f"functions (default: {source or 'the task budget, 8'}); 0: whole programs")
+    add_model_option(parser)
+    parser.add_argument("--no-recall", dest="recall", action="store_false", default=None,
+                        help="start cold: do not start from the most similar past run")
     add_session_options(parser)
 
 
@@ -123,8 +127,10 @@ async def local_runs(args: argparse.Namespace, listener: Callable[..., None] | N
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
     names = ("builder", "verifier", "attempts", "iterations", "threshold", "timeout_s", "seed", "max_cost_usd", "max_tokens",
-             "tool_calls")
-    return {n: getattr(args, n, None) for n in names if getattr(args, n, None) is not None}
+             "tool_calls", "recall")
+    chosen = chosen_models(args)
+    return {n: getattr(args, n, None) for n in names if getattr(args, n, None) is not None} | (
+        {"models": chosen} if chosen else {})
 
 
 def finish(status: Any, as_json: bool) -> int:
@@ -153,7 +159,7 @@ def roles_used(args: argparse.Namespace) -> set[str]:
     """The model roles a run with these options may call (a resume's options are in its run folder: all)."""
     used = set()
     if getattr(args, "builder", None) != "parametric":
-        used |= {"builder", "summarizer"}
+        used |= {"builder", "summarizer", "planner"}
     if getattr(args, "verifier", None) != "metrics":
         used.add("verifier")
     return used
@@ -169,6 +175,9 @@ def execute(args: argparse.Namespace, plan: Callable[[Any], object], begin: Call
     from orchestrator.errors import OrchestratorError
 
     progress = Progress(sys.stderr, iterations)
+    if (problem := model_choice_problem(args)) is not None:
+        print(f"colossus: {problem}", file=sys.stderr)
+        return 2
     try:
         services = local_services(args)
         check_plan(services, plan)
@@ -178,7 +187,7 @@ def execute(args: argparse.Namespace, plan: Callable[[Any], object], begin: Call
     if not args.no_check:
         from gateway.commands.models import preflight
 
-        problem = preflight(args.config, roles_used(args))
+        problem = preflight(args.config, roles_used(args), chosen_models(args))
         if problem is not None:
             print(f"colossus: {problem}", file=sys.stderr)
             return 2

@@ -33,6 +33,8 @@ MaxCost = Annotated[float | None, Field(gt=0, description="stop the run (status 
 MaxTokens = Annotated[int | None, Field(gt=0, description="stop the run once its model tokens reach this")]
 ToolCalls = Annotated[int | None, Field(ge=0, le=50, description="tool calls per iteration of a builder model that can "
                                                                "call functions; 0: whole programs")]
+Models = Annotated[dict[str, list[str]] | None, Field(description="role (builder, verifier, summarizer, planner) → "
+                                                                  "model chain for this run; checked before it starts")]
 
 
 def _dump(value: Any) -> Any:
@@ -68,10 +70,14 @@ def register(app: FastMCP, services: GatewayServices) -> None:
         max_cost_usd: MaxCost = None,
         max_tokens: MaxTokens = None,
         tool_calls: ToolCalls = None,
+        models: Models = None,
+        recall: Annotated[bool | None, Field(description="false: start cold, not from the most similar past run")] = None,
     ) -> dict[str, Any]:
         """Start the build → render → verify → fix loop in the background (N attempts, best kept); returns run_id at once."""
         overrides = {k: v for k, v in {"attempts": attempts, "iterations": iterations, "max_cost_usd": max_cost_usd,
-                                       "max_tokens": max_tokens, "tool_calls": tool_calls}.items() if v is not None}
+                                       "max_tokens": max_tokens, "tool_calls": tool_calls, "models": models,
+                                       "recall": recall}.items()
+                     if v is not None}
         is_file = task.endswith(".toml") and Path(task).is_file()
         spec: Any = task if is_file else {"description": task, **({"references": references} if references else {})}
         return {"run_id": await services.runs().start(spec, **overrides)}
@@ -116,13 +122,14 @@ def register(app: FastMCP, services: GatewayServices) -> None:
         max_cost_usd: MaxCost = None,
         max_tokens: MaxTokens = None,
         tool_calls: ToolCalls = None,
+        models: Models = None,
     ) -> dict[str, Any]:
         """Start a NEW run whose attempts all begin from one iteration of an existing run: that iteration's
         program and the builder's memory up to it (the parametric search starts at its parameter values).
         Options default to the source run's. Returns the new run_id at once; poll it with get_run, whose
         forked_from says where it came from."""
         overrides = {"builder": builder, "verifier": verifier, "attempts": attempts, "iterations": iterations,
-                     "max_cost_usd": max_cost_usd, "max_tokens": max_tokens, "tool_calls": tool_calls}
+                     "max_cost_usd": max_cost_usd, "max_tokens": max_tokens, "tool_calls": tool_calls, "models": models}
         return {"run_id": await services.runs().fork(run_id, attempt, iteration, **overrides)}
 
     @app.resource("runs://{run_id}", mime_type="application/json")

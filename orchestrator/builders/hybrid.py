@@ -7,8 +7,7 @@ best program has no parameters to tune); in between the search tunes the best pr
 from __future__ import annotations
 
 from harness.report import ExecutionReport
-from orchestrator.builders.interface import BuildContext, Proposal
-from orchestrator.builders.llm import LLMBuilder
+from orchestrator.builders.interface import BuildContext, Builder, Proposal
 from orchestrator.builders.parametric import propose_measured
 from orchestrator.params import ParamError, find_params
 
@@ -18,7 +17,7 @@ __all__ = ["HybridBuilder"]
 class HybridBuilder:
     name = "hybrid"
 
-    def __init__(self, llm: LLMBuilder) -> None:
+    def __init__(self, llm: Builder) -> None:
         self.llm = llm
 
     def _tunable(self, code: str) -> bool:

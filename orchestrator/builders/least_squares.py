@@ -25,6 +25,10 @@ uninterrupted run would have.
   Jacobian is exact wherever the search goes, not only along the steps it took. A
   parameter whose probe moves no geometry (a colour, a light) is rendered as before. Measurements
   are recorded like evaluations, so the search stays a pure function of what was recorded.
+- A Jacobian recalled from a similar past run (orchestrator.warm_start) replaces the differences at
+  the first start: the search steps from its first render on. That first run of the optimizer is
+  short (`PRIOR_NFEV`): when the borrowed Jacobian misleads, the search restarts from the best
+  point with differences of its own, as it would have begun.
 - A failed program answers NaN (trf shrinks its step). When the optimizer stops, it restarts
   from the best point with fresh differences there; from a seeded perturbation of it when
   the best point has had its differences taken already.
@@ -54,6 +58,7 @@ Jump = Callable[[Sequence[Point], Point], Point | None]  # (points answered so f
 FD_STEP = 0.06  # of the unit range: moves a silhouette edge a few pixels at 128², above quantisation
 MIN_SECANT = FD_STEP / 2
 MAX_NFEV = 40  # function calls (answered or not) per optimizer run before a restart
+PRIOR_NFEV = 5  # the same with a recalled Jacobian
 MAX_RESTARTS = 40
 RESTART_SPREAD = 0.12
 JUMP_HOLD = 0.03  # how far the run after a jump may move the dimensions the jump set
@@ -71,10 +76,12 @@ class _Replay:
     """The optimizer's function and Jacobian, answered from recorded evaluations."""
 
     def __init__(self, canon: Canon, evaluated: Mapping[Point, Sequence[float] | None], pending: Collection[Point],
-                 size: int, seed: int, measured: Mapping[Point, Sequence[float] | None] | None = None) -> None:
+                 size: int, seed: int, measured: Mapping[Point, Sequence[float] | None] | None = None,
+                 prior: np.ndarray | None = None) -> None:
         self.canon, self.evaluated, self.pending = canon, evaluated, set(pending)
         self.measured = measured
         self.size, self.seed = size, seed
+        self.prior = prior  # a recalled Jacobian, used once: at the first start
         self.jacobian: np.ndarray | None = None
         self.anchor: tuple[np.ndarray, np.ndarray] | None = None
         self.differenced: set[Point] = set()  # points whose differences this replay has taken
@@ -102,7 +109,9 @@ class _Replay:
     def jac(self, x: np.ndarray) -> np.ndarray:
         p = self.canon(x)
         f = self.value(p)  # trf asks the Jacobian only where the residuals are known and finite
-        if self.jacobian is None:
+        if self.jacobian is None and self.prior is not None:
+            self.jacobian, self.prior = self.prior.copy(), None
+        elif self.jacobian is None:
             self.jacobian = self.differences(p, f)
             self.differenced.add(p)
         elif self.measured is not None:
@@ -179,22 +188,26 @@ def _geometric_column(at: Sequence[float] | None, probe: Sequence[float] | None,
 
 
 def next_point(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequence[float] | None], canon: Canon,
-               pending: Collection[Point] = (), jump: Jump | None = None) -> Point:
+               pending: Collection[Point] = (), jump: Jump | None = None,
+               jacobian: Sequence[Sequence[float]] | None = None) -> Point:
     """The next point to render, given every evaluation so far (point → residual vector, None = failed).
 
     Residual vectors must all have one length (use a shorter, common vector when they do not).
+    `jacobian` (residuals × unit-cube dimensions), recalled from a similar run, saves the first differences.
     """
-    return next_request(x0, seed, evaluated, canon, pending, jump=jump)[0]
+    return next_request(x0, seed, evaluated, canon, pending, jump=jump, jacobian=jacobian)[0]
 
 
 def next_request(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequence[float] | None], canon: Canon,
                  pending: Collection[Point] = (), measured: Mapping[Point, Sequence[float] | None] | None = None,
-                 jump: Jump | None = None) -> tuple[Point, bool]:
+                 jump: Jump | None = None, jacobian: Sequence[Sequence[float]] | None = None) -> tuple[Point, bool]:
     """(next point, whether measuring its geometry suffices). With `measured` (point → residual vector whose
     rows only a render can know are NaN; None = the measurement failed), the Jacobian's columns of the
     parameters that move geometry are taken from measurements, not renders; without it, every point is rendered."""
     size = len(next((r for r in evaluated.values() if r is not None), [0.0]))
-    replay = _Replay(canon, evaluated, pending, size, seed, measured)
+    prior = np.asarray(jacobian, float) if jacobian else None
+    replay = _Replay(canon, evaluated, pending, size, seed, measured,
+                     prior if prior is not None and prior.shape == (size, len(x0)) else None)
     start = canon(x0)
     restarts = random.Random(seed * 7919 + 1)
     try:
@@ -206,6 +219,7 @@ def next_request(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Seque
                 continue
             replay.value(start)  # asks for the start itself first
             bounds: tuple[Any, Any] = (0.0, 1.0)
+            nfev = PRIOR_NFEV if replay.prior is not None else MAX_NFEV  # a borrowed Jacobian gets a short run
             if jump is not None:
                 replay.jac(np.asarray(start, float))  # the differences at the start (asks the missing probes)
                 origin = start
@@ -216,7 +230,7 @@ def next_request(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Seque
                     bounds, start = _held(origin, to), to  # the run begins there with the origin's Jacobian
                     replay.value(start)
             least_squares(replay.fun, np.asarray(start, float), jac=replay.jac, bounds=bounds, method="trf",
-                          max_nfev=MAX_NFEV, xtol=1e-3, ftol=1e-4, gtol=1e-8, x_scale=1.0)
+                          max_nfev=nfev, xtol=1e-3, ftol=1e-4, gtol=1e-8, x_scale=1.0)
             replay.anchor, replay.jacobian = None, None
             best = _best(evaluated, start)
             start = best if best not in replay.differenced else _perturb(canon, best, restarts)

@@ -26,6 +26,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from harness.report import ExecutionReport
 from harness.vision_types import ViewMetrics
 from orchestrator.builders import colour_solve
@@ -97,8 +99,10 @@ def _pixel_terms(m: ViewMetrics) -> list[float]:
 
 
 def _search(base_code: str, steps: list[IterationStep], seed: int, pending: Sequence[dict[str, list[float]]],
-            probes: Sequence[Probe] | None) -> tuple[dict[str, list[float]], bool]:
-    """(the next parameter values, whether measuring their geometry suffices); `probes` None: render every point."""
+            probes: Sequence[Probe] | None, jacobian: Sequence[Sequence[float]] | None = None,
+            ) -> tuple[dict[str, list[float]], bool]:
+    """(the next parameter values, whether measuring their geometry suffices); `probes` None: render every point;
+    `jacobian`: recalled from a similar run (orchestrator.warm_start), ignored when its shape differs."""
     params = find_params(base_code)
     family = skeleton(base_code)
     mine = [s for s in steps if s.params is not None and s.code and s.execution is not None and skeleton(s.code) == family]
@@ -125,7 +129,7 @@ def _search(base_code: str, steps: list[IterationStep], seed: int, pending: Sequ
                                   [*observed, *in_flight])  # near one of these: that one (no near-duplicate render)
 
     point, measure = next_request(_key(params, start), seed, evaluated, canon, in_flight, measured,
-                                  jump=jump if colours else None)
+                                  jump=jump if colours else None, jacobian=jacobian)
     return from_unit(params, point), measure
 
 
@@ -166,10 +170,11 @@ def _proposal(base_code: str, values: dict[str, list[float]], builder: str, prob
 
 
 def propose_params(base_code: str, steps: list[IterationStep], seed: int, builder: str = "parametric",
-                   pending: Sequence[dict[str, list[float]]] = ()) -> Proposal:
+                   pending: Sequence[dict[str, list[float]]] = (),
+                   jacobian: Sequence[Sequence[float]] | None = None) -> Proposal:
     """The next member of `base_code`'s family to render, given every evaluated step (this attempt's and its
     siblings') and the parameter sets in flight elsewhere; every Jacobian column is rendered."""
-    values, _ = _search(base_code, steps, seed, pending, None)
+    values, _ = _search(base_code, steps, seed, pending, None, jacobian)
     return _proposal(base_code, values, builder, [])
 
 
@@ -177,13 +182,13 @@ async def propose_measured(base_code: str, ctx: BuildContext, builder: str = "pa
     """As propose_params, but the columns of parameters that move geometry are measured on the leased scene
     (program executed, geometry projected: no render) and recorded as the step's probes."""
     if ctx.workbench is None:
-        return propose_params(base_code, ctx.shared_steps(), ctx.config.seed, builder, ctx.in_flight())
+        return propose_params(base_code, ctx.shared_steps(), ctx.config.seed, builder, ctx.in_flight(), ctx.jacobian)
     family = skeleton(base_code)
     mine: list[Probe] = []
     for _ in range(MAX_PROBES):
         steps = ctx.shared_steps()  # afresh after every await: a sibling may have finished a step meanwhile
         probes = [p for s in steps if s.code and skeleton(s.code) == family for p in s.probes]
-        values, measure = _search(base_code, steps, ctx.config.seed, ctx.in_flight(), probes + mine)
+        values, measure = _search(base_code, steps, ctx.config.seed, ctx.in_flight(), probes + mine, ctx.jacobian)
         if not measure:
             break
         code = apply_values(base_code, values)
@@ -191,6 +196,28 @@ async def propose_measured(base_code: str, ctx: BuildContext, builder: str = "pa
         vector = measured_vector(run.measure, steps) if run.measure is not None else None
         mine.append(Probe(params={p.name: p.value for p in find_params(code)}, vector=vector))
     return _proposal(base_code, values, builder, mine)
+
+
+def fitted_jacobian(base_code: str, steps: list[IterationStep]) -> list[list[float]] | None:
+    """The residuals' Jacobian over the unit cube of `base_code`'s params, fitted (affine least squares) to a
+    run's evaluations of that program family; None when they do not determine it. A similar task's search
+    may start from it instead of taking differences (orchestrator.warm_start)."""
+    params = find_params(base_code)
+    family = skeleton(base_code)
+    rows = [(_key(params, s.params), v) for s in steps if s.params is not None and s.code and skeleton(s.code) == family
+            and _same_shape(s.params, {p.name: p.value for p in params})
+            and (v := residual_vector(s, with_residuals=True)) is not None]
+    sizes = {len(v) for _, v in rows}
+    dims = sum(p.dims for p in params)
+    if len(sizes) != 1 or len(rows) < dims + 1:
+        return None
+    x = np.asarray([p for p, _ in rows], float)
+    r = np.asarray([v for _, v in rows], float)
+    xc, rc = x - x.mean(axis=0), r - r.mean(axis=0)
+    if np.linalg.matrix_rank(xc) < dims:
+        return None
+    solution, *_ = np.linalg.lstsq(xc, rc, rcond=None)  # xc @ J.T ≈ rc
+    return [[round(float(v), 6) for v in row] for row in solution.T]
 
 
 def _same_shape(a: dict[str, list[float]], b: dict[str, list[float]]) -> bool:

@@ -67,10 +67,10 @@ def render_views(settings: RenderSettings, out_dir: Path) -> RenderPackResult:
             )
             measured.views[view] = measure_view(geometry, view, matrix, settings.lens, settings.resolution)
             measured.views[view].shadows = settings.preset == "final"
-        added = list(session.added)
+        added, device = list(session.added), session.device
     effective = settings.model_copy(update={"target": tuple(target), "distance": distance})
     return RenderPackResult(settings=effective, views=views, total_ms=(time.perf_counter() - started) * 1000,
-                            added_for_render=added, measure=measured)
+                            added_for_render=added, measure=measured, cycles=device)
 
 
 def _auto_target(scene: bpy.types.Scene, exclude: list[str], settings: RenderSettings) -> tuple[Vector, float] | None:
@@ -106,8 +106,9 @@ def register(mcp: FastMCP) -> None:
     async def render_pack(ctx: Context, render: RenderSettings, with_scene_info: bool = False, images: Images = True) -> ToolResult:
         """Render the camera pack: one square image per view (front, side, top, iso, back, left).
 
-        preset `preview` is Workbench (fast, material colours, studio light); `final` is Cycles on
-        the CPU with a fixed seed (`samples` default 32). framing `fixed` puts the camera at
+        preset `preview` is Workbench (fast, material colours, studio light); `final` is Cycles with a
+        fixed seed, on a GPU when there is one (samples and tile by VRAM and `tier`), else on the CPU
+        (`samples` default 32); `cycles` in the result says which. framing `fixed` puts the camera at
         target + distance along the view direction with the given lens (absolute scale, comparable
         with references); `auto` frames the visible geometry. The same scene and settings give
         identical pixels. Returns the images plus file paths and timings; the scene is unchanged.

@@ -18,6 +18,7 @@ from typing import Annotated
 from fastmcp import FastMCP
 from pydantic import BaseModel, Field
 
+from harness.model_choice import with_models
 from harness.model_config import ModelsConfig
 from harness.model_roles import ModelRoles
 from harness.scene_types import SceneInfo
@@ -65,6 +66,7 @@ class VisionCore:
     def __init__(self, loader: ImageLoader | None = None, roles: ModelRoles | None = None) -> None:
         self.loader = loader or ImageLoader()
         self.roles = roles
+        self._chains: dict[tuple[str, ...], ModelRoles] = {}  # a run's own verifier chain → its roles
         self._map = _VIEW_POOL.map
 
     def sentinel(
@@ -93,12 +95,22 @@ class VisionCore:
 
     async def investigate(
         self, images: dict[str, ImageInput], task: str, reference: dict[str, ImageInput] | None = None,
-        looks: list[Look] | None = None, max_looks: int = 0,
+        looks: list[Look] | None = None, max_looks: int = 0, models: list[str] | None = None,
     ) -> CritiqueTurn:
         refs = self._views(reference, "reference") if reference else None
         loaded = [(look, self.loader.load(look.image, f"looks[{i}]") if look.image else None)
                   for i, look in enumerate(looks or [])]
-        return await run_investigate(self.roles, self._views(images, "images"), task, refs, None, loaded, max_looks)
+        return await run_investigate(self._roles_for(models), self._views(images, "images"), task, refs, None, loaded,
+                                     max_looks)
+
+    def _roles_for(self, models: list[str] | None) -> ModelRoles | None:
+        """The server's roles, or (a run naming its verifier chain) the same config with that chain, kept per chain."""
+        if not models or self.roles is None:
+            return self.roles
+        key = tuple(models)
+        if key not in self._chains:
+            self._chains[key] = ModelRoles(with_models(self.roles.config, {"verifier": list(models)}))
+        return self._chains[key]
 
     def phash(self, image: ImageInput) -> PhashResult:
         loaded = self.loader.load(image, "image")
@@ -175,12 +187,14 @@ def create_server(
         reference: Annotated[dict[str, str] | None, Field(description="view name → reference image")] = None,
         looks: Annotated[list[Look] | None, Field(max_length=MAX_VIEWS, description="extra looks taken so far, in order")] = None,
         max_looks: Annotated[int, Field(ge=0, le=8, description="extra looks the verifier may still ask for")] = 2,
+        models: Annotated[list[str] | None, Field(max_length=8, description="a run's own verifier chain (models "
+                                                                           "configured here); default: [models] verifier")] = None,
     ) -> CritiqueTurn:
         """critique in turns, for a client that can render: a verifier model that can call tools may first ask
         for extra looks (another angle, one object close up or alone). Render them, then call again with
         them in `looks` (and max_looks lowered) until the turn carries a verdict.
         """
-        return await core.investigate(images, task, reference, looks, max_looks)
+        return await core.investigate(images, task, reference, looks, max_looks, models)
 
     @mcp.tool(annotations={"readOnlyHint": True}, timeout=30)
     def phash(image: Annotated[str, Field(description="a path under the allowed roots, base64 PNG/JPEG, or a data URL")]) -> PhashResult:

@@ -160,3 +160,18 @@ def test_a_run_that_calls_no_model_checks_none(tmp_path, openai_server) -> None:
                      "--runs-dir", str(tmp_path / "runs"), "--workers", "1", "--attempts", "1", "--iterations", "1")
     assert done.returncode == 0, done.stderr
     assert not openai_server.requests
+
+
+def test_a_model_named_with_dash_dash_model_that_cannot_see_stops_the_run_before_any_worker_starts(
+        tmp_path, openai_server, capfd) -> None:
+    config = _config(tmp_path, openai_server, ["openai/up"])
+    config.write_text(config.read_text() + '[models.settings."openai/text-only"]\nvision = false\n'
+                      f'api_base = "{openai_server.base_url}"\n')
+    runs = tmp_path / "runs"
+    code = main(["run", str(CUBE), "--verifier", "vlm", "--model", "verifier=openai/text-only", "--config", str(config),
+                 "--runs-dir", str(runs)])
+    err = capfd.readouterr().err
+    assert code == 2 and "models.verifier: 'openai/text-only' cannot take images" in err, err
+    code = main(["run", str(CUBE), "--model", "critic=openai/up", "--config", str(config), "--runs-dir", str(runs)])
+    assert code == 2 and "unknown role 'critic'" in capfd.readouterr().err
+    assert not runs.exists() and not openai_server.requests, "no pool, no run folder, no model call"
