@@ -75,6 +75,9 @@ def register_run_tools(app: FastMCP, services: GatewayServices) -> None:
         attempts: Annotated[int | None, Field(ge=1, le=16)] = None,
         iterations: Annotated[int | None, Field(ge=1, le=50)] = None,
         references: Annotated[dict[str, str] | None, Field(description="view → reference image path or base64")] = None,
+        blueprint: Annotated[dict[str, Any] | None, Field(description="orthographic plans: {span_m, stations?, "
+                                                                      "front/side/top: image path or base64, or "
+                                                                      "{image, origin_px}} (DESIGN.md Blueprints)")] = None,
         max_cost_usd: Annotated[float | None, Field(gt=0, description="stop the run (status budget, best kept) once "
                                                                       "its model spend reaches this many USD")] = None,
         max_tokens: Annotated[int | None, Field(gt=0, description="stop the run once its model tokens reach this")] = None,
@@ -85,7 +88,8 @@ def register_run_tools(app: FastMCP, services: GatewayServices) -> None:
         overrides = {k: v for k, v in {"attempts": attempts, "iterations": iterations, "max_cost_usd": max_cost_usd,
                                        "max_tokens": max_tokens, "tool_calls": tool_calls}.items() if v is not None}
         is_file = task.endswith(".toml") and Path(task).is_file()
-        spec: Any = task if is_file else {"description": task, **({"references": references} if references else {})}
+        spec: Any = task if is_file else {"description": task, **({"references": references} if references else {}),
+                                          **({"blueprint": blueprint} if blueprint else {})}
         async with coordinator_errors():
             return {"run_id": await services.runs().start(spec, **overrides)}
 

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from harness.blueprint_types import PlanCamera
 from harness.report import ExecutionReport
 
 __all__ = [
@@ -92,6 +93,8 @@ class RenderSettings(BaseModel):
     focus_objects: list[str] | None = Field(None, max_length=64, description="with framing `auto`: fit only these objects "
                                                                              "(a close-up)")
     isolate: bool = Field(False, description="render only the focus_objects (lights kept); the scene is unchanged afterwards")
+    plans: list[PlanCamera] = Field(default_factory=list, description="orthographic views matching blueprints, "
+                                                                      "rendered after the views as plan_<view>.png (RGBA)")
 
 
 class RenderedView(BaseModel):

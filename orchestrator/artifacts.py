@@ -96,13 +96,18 @@ class RunFolder:
             (root / "ref").mkdir(exist_ok=True)
             shutil.copyfile(src, root / rel)
             refs[view] = rel
+        plans: dict[str, str] = {}
+        for view, drawing in (task.blueprint.views.items() if task.blueprint else ()):
+            plans[view] = f"plans/{view}{drawing.image.suffix.lower() or '.png'}"
+            (root / "plans").mkdir(exist_ok=True)
+            shutil.copyfile(drawing.image, root / plans[view])
         program = None
         if task.start_code:
             write_atomic(root / "start.py", task.start_code)
             program = "start.py"
         if task.baseline_file is not None:  # the copied task.toml names it RUN_BASELINE
             shutil.copyfile(task.baseline_file, root / RUN_BASELINE)
-        write_atomic(root / "task.toml", task_to_toml(task, refs, program))
+        write_atomic(root / "task.toml", task_to_toml(task, refs, program, plans))
         return folder
 
     @classmethod

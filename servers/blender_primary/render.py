@@ -25,6 +25,7 @@ from harness.scene_types import ExecutedRender, RenderedView, RenderPackResult, 
 from servers.blender_primary.camera_pack import auto_frame, camera_matrix
 from servers.blender_primary.errors import RenderError
 from servers.blender_primary.execution import Code, TimeoutS, run_snippet
+from servers.blender_primary.plan_views import render_plans
 from servers.blender_primary.png_text import strip_text_chunks
 from servers.blender_primary.render_state import RenderSession
 from servers.blender_primary.scene_facts import scene_info, world_bounds
@@ -60,6 +61,7 @@ def render_views(settings: RenderSettings, out_dir: Path) -> RenderPackResult:
                 view=view, path=str(path), width=settings.resolution, height=settings.resolution,
                 render_ms=(time.perf_counter() - t) * 1000,
             )
+        views.update(render_plans(session, settings.plans, out_dir))
         added = list(session.added)
     effective = settings.model_copy(update={"target": tuple(target), "distance": distance})
     return RenderPackResult(settings=effective, views=views, total_ms=(time.perf_counter() - started) * 1000, added_for_render=added)
