@@ -5,21 +5,25 @@ in the coordinator's process: an outline that cannot be closed is a task error n
 
 The method, and what it ignores:
 - Ink is what is darker than Otsu's threshold (kept within 64..200), read in blocks of pixels so
-  the working image is at most WORK_PX a side (a block is ink when any of its pixels is); the line
-  width is measured from the ink's distance transform (90th percentile).
-- Gaps up to about twice the line width are closed (a morphological closing), then the ground is
-  flood-filled from the border: what the fill cannot reach is the subject with its line work.
+  the working image is at most WORK_PX a side (a block is ink when any of its pixels is).
+- Drafting draws outlines heavy and dimension, extension, centre and hatch lines thin: lines
+  under 2 working pixels wide are set aside first. When the heavy lines alone enclose no subject
+  of at least MIN_SUBJECT_SHARE of the sheet (a drawing in one line weight), all the ink is used.
+- Gaps up to about twice the line width (2·median of the ink's distance transform) are closed,
+  then the ground is flood-filled from the border: what the fill cannot reach is the subject
+  with its line work.
 - An opening a little wider than the closing removes every line that encloses nothing: dimension
   lines and their arrows, extension lines, leaders, the parts of a centre line outside the outline,
   thin text. Of what remains the largest region is the subject, so a title or a label beside the
   subject (however bold) is dropped too. Half a line width is then taken off, since lines are
   drawn centred on the edge they mark.
 - Inner closed regions of the line work (≥ 0.5 % of the subject's area) are parts; hatching makes
-  only small cells, which fall below that. A centre line drawn through the subject splits the part
-  it crosses in two. Parts are counted, not scored.
-- Not handled: an extension line that meets the outline without a gap encloses the area between
-  the outline and its dimension line (drafting practice leaves a gap: leave one wider than twice
-  the line width); a frame around the drawing (crop it off: the drawing's width is the span).
+  only small cells, which fall below that (or is set aside as thin). A dash-dot centre line leaves
+  its gaps open and splits nothing. Parts are counted, not scored.
+- Not handled: an extension line as heavy as the outline that meets it without a gap encloses
+  the area between the outline and its dimension line (drafting practice draws it thin and leaves
+  a gap); a frame around the drawing (crop it off: the drawing's width is the span); an open outer
+  outline around a closed part reads as that part.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ WORK_PX = 1024
 """Drawings are read at most this many pixels a side (blocks of the drawing's pixels): 3 cm at a
 30 m span, and a 2048-px drawing reads in a quarter of the time."""
 PART_MIN_SHARE = 0.005
+MIN_SUBJECT_SHARE = 0.02  # of the sheet: a subject read from the heavy lines alone must be at least this big
 ENCLOSED_MIN_RATIO = 2.0  # subject area ÷ its ink: below this the "subject" is only lines (the outline is open)
 
 
@@ -98,8 +103,20 @@ def read_drawing(grey: np.ndarray) -> Drawing:
                            "width is not the span; leave a margin (or crop the frame off) and set span_m to what "
                            "the full width covers")
     ink, scale = _reduce(full)
+    square = np.ones((2, 2), np.uint8)  # an opening by 2×2 leaves only lines at least 2 px wide
+    heavy = cv2.dilate(cv2.erode(ink, square, anchor=(0, 0)), square, anchor=(1, 1))  # (anchors: no shift)
+    try:
+        drawing = _subject(heavy, scale)
+        if drawing.mask.sum() >= MIN_SUBJECT_SHARE * heavy.size:
+            return drawing
+    except DrawingError:
+        pass
+    return _subject(ink, scale)  # one line weight throughout
+
+
+def _subject(ink: np.ndarray, scale: int) -> Drawing:
     dist = cv2.distanceTransform(ink, cv2.DIST_L2, 3)
-    line_px = max(1.0, 2.0 * float(np.percentile(dist[ink > 0][::7], 90)))
+    line_px = max(1.0, 2.0 * float(np.median(dist[ink > 0][::5])))
     gap = 2 * round(line_px) + 1
     closed = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (gap, gap)))
     ground = np.pad(closed, 1)  # a ring of ground around the sheet: one fill reaches every border
@@ -118,7 +135,7 @@ def read_drawing(grey: np.ndarray) -> Drawing:
     if area < ENCLOSED_MIN_RATIO * int(closed[subject > 0].sum()):
         raise DrawingError(f"the outline cannot be closed: the largest region is mostly line work (gaps over "
                            f"{gap * scale} px in the outline let the ground in)")
-    half = round(line_px / 2 - 0.5)
+    half = int(line_px / 2 + 0.25)  # lines are drawn centred on the edge they mark
     if half > 0:
         subject = cv2.erode(subject, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * half + 1,) * 2))
     cells, tree = cv2.findContours(subject & (1 - closed), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)

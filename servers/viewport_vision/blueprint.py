@@ -8,7 +8,8 @@ in metres without resampling; only the IoU resamples the drawing onto the render
 
 Residuals are render − drawing: overall length, beam and height (length is the horizontal world
 axis the drawings show longer), per view the extents, the top and bottom heights at N stations
-(front, side) and the half-breadths at N stations along the length (top). The score uses no
+(front, side) and the half-breadths at N stations along the length (top). Stations divide each
+silhouette's own length, as a naval architect's do. The score uses no
 colour: per view the mean of the silhouette IoU and the profile agreement.
 """
 
@@ -102,16 +103,21 @@ def _iou(drawn: _Frame, rendered: _Frame) -> float:
     return float((drawing & rendered.mask).sum()) / union if union else 1.0
 
 
+def _stations(frame: _Frame, along: int, n: int) -> list[float]:
+    """Stations at the middles of n equal lengths of the frame's own extent: station k compares the same
+    fraction of the length in drawing and render, so a length error shows in the length alone."""
+    lo, hi = frame.box[2 * along], frame.box[2 * along + 1]
+    return [lo + (i + 0.5) / n * (hi - lo) for i in range(n)]
+
+
 def _view_report(name: str, blueprint: Blueprint, drawn: _Frame, rendered: _Frame, length_axis: str,
                  iou: float, parts: int) -> PlanViewReport:
     view = blueprint.views[name].view
     axes = VIEW_AXES[view]
     along = axes.index(length_axis) if length_axis in axes else 0
-    lo, hi = drawn.box[2 * along], drawn.box[2 * along + 1]
-    n = blueprint.stations
-    stations = [lo + (i + 0.5) / n * (hi - lo) for i in range(n)]
+    stations = _stations(drawn, along, blueprint.stations)
     spans_d = [drawn.span_at(p, along) for p in stations]
-    spans_r = [rendered.span_at(p, along) for p in stations]
+    spans_r = [rendered.span_at(p, along) for p in _stations(rendered, along, blueprint.stations)]
     if view == "top":
         profile = {"half_breadth": [(b - a) / 2 for a, b in spans_d]}
         residual = {"half_breadth": [(rb - ra) / 2 - (db - da) / 2 for (ra, rb), (da, db) in zip(spans_r, spans_d)]}
