@@ -165,6 +165,7 @@ class RunFolder:
             "sentinel_penalty": step.sentinel_penalty,
             "evaluator_errors": step.evaluator_errors,
             "compare": step.compare.model_dump(mode="json") if step.compare else None,
+            "blueprint": step.blueprint.model_dump(mode="json") if step.blueprint else None,
             "critique": step.critique.model_dump(mode="json", exclude={"calls", "raw_replies"}) if step.critique else None,
             "feedback": step.feedback(),
         })

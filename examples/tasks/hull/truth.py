@@ -50,7 +50,14 @@ bpy.ops.mesh.primitive_cube_add(size=1.0, location=(0.0, sup_y, depth + sup_heig
 sup = bpy.context.active_object
 sup.name = "Superstructure"
 sup.scale = (0.6 * beam, sup_length, sup_height)
+white = bpy.data.materials.new("Paint")
+white.node_tree.nodes["Principled BSDF"].inputs["Base Color"].default_value = (0.85, 0.85, 0.8, 1.0)
+sup.data.materials.append(white)
 
 bpy.ops.mesh.primitive_cylinder_add(radius=0.6, depth=funnel_height,
                                     location=(0.0, sup_y - 0.2 * sup_length, depth + sup_height + funnel_height / 2))
-bpy.context.active_object.name = "Funnel"
+funnel = bpy.context.active_object
+funnel.name = "Funnel"
+black = bpy.data.materials.new("Soot")
+black.node_tree.nodes["Principled BSDF"].inputs["Base Color"].default_value = (0.08, 0.08, 0.08, 1.0)
+funnel.data.materials.append(black)
