@@ -115,7 +115,7 @@ def hull_run(workdir: Path) -> dict[str, Any]:
     if proc.returncode not in (0, 1):
         raise SystemExit(f"colossus run failed ({proc.returncode}): {proc.stderr[-2000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    run_dir = next((workdir / "runs").iterdir())
+    run_dir = Path(result["run_dir"])
     best = json.loads((run_dir / "best_attempt.json").read_text())
     programs = {"best": (run_dir / best["code"]).read_text(), "truth": (HULL / "truth.py").read_text(),
                 "start": (HULL / "start.py").read_text()}

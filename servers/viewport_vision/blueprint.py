@@ -9,7 +9,8 @@ in metres without resampling; only the IoU resamples the drawing onto the render
 Residuals are render − drawing: overall length, beam and height (length is the horizontal world
 axis the drawings show longer), per view the extents, the top and bottom heights at N stations
 (front, side) and the half-breadths at N stations along the length (top). Stations divide each
-silhouette's own length, as a naval architect's do. The score uses no
+silhouette's own length, as a naval architect's do, and each station's value is the mean over its
+band of the length. The score uses no
 colour: per view the mean of the silhouette IoU and the profile agreement.
 """
 
@@ -75,16 +76,28 @@ class _Frame:
         lo, hi = self.box[2 * axis], self.box[2 * axis + 1]
         return hi - lo
 
-    def span_at(self, position: float, along: int) -> tuple[float, float]:
-        """(low, high) of the silhouette across `along`'s other axis at `position` (0, 0 when empty there)."""
+    def bands(self, along: int, n: int) -> list[tuple[float, float]]:
+        """Per station, the mean (low, high) of the silhouette across the other axis over the station's band:
+        the n equal bands of the silhouette's own extent along `along` (empty lines count as 0, 0).
+
+        A mean over the band, not a sample at its middle, so an edge moving inside a band moves the
+        profile continuously: the least squares gets a slope, not steps."""
+        mask = self.mask if along == 0 else self.mask.T
         coords, other = (self.right, self.up) if along == 0 else (self.up, self.right)
-        i = int(np.argmin(np.abs(coords - position)))
-        if abs(coords[i] - position) > self.s:
-            return 0.0, 0.0
-        line = self.mask[:, i] if along == 0 else self.mask[i, :]
-        if not line.any():
-            return 0.0, 0.0
-        return float(other[line].min()) - self.s / 2, float(other[line].max()) + self.s / 2
+        filled = mask.any(axis=0)
+        first, last = mask.argmax(axis=0), mask.shape[0] - 1 - mask[::-1].argmax(axis=0)
+        a, b = other[first], other[last]
+        low = np.where(filled, np.minimum(a, b) - self.s / 2, 0.0)
+        high = np.where(filled, np.maximum(a, b) + self.s / 2, 0.0)
+        lo, hi = self.box[2 * along], self.box[2 * along + 1]
+        if hi <= lo:
+            return [(0.0, 0.0)] * n
+        band = np.floor((coords - lo) / (hi - lo) * n).astype(int)
+        inside = (band >= 0) & (band < n)
+        count = np.maximum(np.bincount(band[inside], minlength=n), 1)
+        lows = np.bincount(band[inside], weights=low[inside], minlength=n) / count
+        highs = np.bincount(band[inside], weights=high[inside], minlength=n) / count
+        return [(float(x), float(y)) for x, y in zip(lows, highs)]
 
 
 def _length_axis(blueprint: Blueprint, drawn: dict[str, _Frame]) -> str:
@@ -104,8 +117,8 @@ def _iou(drawn: _Frame, rendered: _Frame) -> float:
 
 
 def _stations(frame: _Frame, along: int, n: int) -> list[float]:
-    """Stations at the middles of n equal lengths of the frame's own extent: station k compares the same
-    fraction of the length in drawing and render, so a length error shows in the length alone."""
+    """The middles of the n equal bands of the frame's own extent: station k compares the same fraction
+    of the length in drawing and render, so a length error shows in the length alone."""
     lo, hi = frame.box[2 * along], frame.box[2 * along + 1]
     return [lo + (i + 0.5) / n * (hi - lo) for i in range(n)]
 
@@ -116,8 +129,7 @@ def _view_report(name: str, blueprint: Blueprint, drawn: _Frame, rendered: _Fram
     axes = VIEW_AXES[view]
     along = axes.index(length_axis) if length_axis in axes else 0
     stations = _stations(drawn, along, blueprint.stations)
-    spans_d = [drawn.span_at(p, along) for p in stations]
-    spans_r = [rendered.span_at(p, along) for p in _stations(rendered, along, blueprint.stations)]
+    spans_d, spans_r = drawn.bands(along, blueprint.stations), rendered.bands(along, blueprint.stations)
     if view == "top":
         profile = {"half_breadth": [(b - a) / 2 for a, b in spans_d]}
         residual = {"half_breadth": [(rb - ra) / 2 - (db - da) / 2 for (ra, rb), (da, db) in zip(spans_r, spans_d)]}
@@ -195,7 +207,7 @@ def measure_blueprint(blueprint: Blueprint, renders: dict[str, LoadedImage]) -> 
     span = blueprint.span_m
     vector = [d / span for d in overall_residual.values()]
     for r in reports.values():
-        vector += [1.0 - r.iou] + [d / span for d in r.extent_residual_m.values()]
+        vector += [d / span for d in r.extent_residual_m.values()]  # IoU stays out: it saturates, a poor slope
         vector += [d / span for values in r.profile_residual_m.values() for d in values]
     report = BlueprintReport(span_m=span, views=reports, overall_m=overall, overall_residual_m=overall_residual,
                              score=float(np.mean([r.score for r in reports.values()])), vector=vector)

@@ -90,7 +90,8 @@ async def test_the_hulls_start_is_measured_against_its_plans_in_metres(servers) 
     assert start["directions"][0].startswith("the overall length is 5.9") and "too short" in start["directions"][0]
     assert any("side: the top is" in d and "too low at station" in d for d in start["directions"])
     assert start["score"] < truth["score"] - 0.4
-    assert len(start["vector"]) == len(truth["vector"]) == 3 + 2 * (1 + 2) + 10 * 2 + 10
+    n = blueprint.stations  # overall 3; extents 2 a view; top and bottom (side), half-breadth (top)
+    assert len(start["vector"]) == len(truth["vector"]) == 3 + 2 * 2 + 2 * n + n
 
 
 async def test_a_pack_without_the_plan_render_is_refused_naming_it(servers) -> None:
