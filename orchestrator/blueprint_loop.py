@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.blueprint_types import PLAN_PREFIX, BlueprintReport, plan_name
+from harness.blueprint_types import PLAN_PREFIX, Blueprint, BlueprintReport, plan_name
 from harness.scene_types import RenderSettings
 from orchestrator.task import Task
 
-__all__ = ["pack_settings", "split_renders", "drawing_refs", "feedback_lines", "BLUEPRINT_WEIGHT"]
+__all__ = ["pack_settings", "split_renders", "drawing_refs", "feedback_lines", "plans_note", "BLUEPRINT_WEIGHT"]
 
 BLUEPRINT_WEIGHT = 3.0
 """The blueprint residuals (fractions of the span) in the least-squares vector: a 1 % error of an
@@ -39,6 +39,13 @@ def drawing_refs(task: Task) -> dict[str, Path]:
     if task.blueprint is None:
         return {}
     return {plan_name(view): v.image for view, v in task.blueprint.views.items()}
+
+
+def plans_note(blueprint: Blueprint) -> str:
+    """What a builder model is told about the plans it builds to."""
+    return (f"Orthographic plans follow for views: {', '.join(sorted(blueprint.views))}; each drawing's width covers "
+            f"{blueprint.span_m:g} m (front looks along +Y, side along -X, top down -Z; z = 0 at the bottom edge of "
+            "front and side). The feedback measures orthographic renders against them in metres.")
 
 
 def feedback_lines(report: BlueprintReport) -> list[str]:

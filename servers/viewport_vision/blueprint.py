@@ -59,8 +59,7 @@ class _Frame:
         self.right = left_m + (np.arange(w) + 0.5) * pixel_m
         self.up = top_m - (np.arange(h) + 0.5) * pixel_m
         cols, rows = mask.any(axis=0), mask.any(axis=1)
-        self.empty = not cols.any()
-        self.box = (0.0, 0.0, 0.0, 0.0) if self.empty else (
+        self.box = (0.0, 0.0, 0.0, 0.0) if not cols.any() else (
             float(self.right[cols].min()) - pixel_m / 2, float(self.right[cols].max()) + pixel_m / 2,
             float(self.up[rows].min()) - pixel_m / 2, float(self.up[rows].max()) + pixel_m / 2)
 
