@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from harness.blueprint_types import PLAN_RENDER_PX
 from orchestrator.artifacts import RunFolder
 from orchestrator.errors import TaskError
 from orchestrator.task import inline_task, load_task
@@ -47,7 +48,7 @@ def test_the_hull_task_loads_with_its_plans_and_default_origins() -> None:
     assert bp.views["side"].size_px == (2048, 956) and bp.views["side"].origin_px == (1024.0, 956.0)
     assert bp.views["top"].origin_px == (1024.0, 1024.0)
     cams = {c.name: c for c in bp.cameras()}
-    assert (cams["plan_side"].width, cams["plan_side"].height) == (512, 239)  # the drawing's aspect
+    assert (cams["plan_side"].width, cams["plan_side"].height) == (PLAN_RENDER_PX, round(PLAN_RENDER_PX * 956 / 2048))
     assert cams["plan_side"].centre[1] == pytest.approx(956 / 2 * 30 / 2048)  # bottom edge at z = 0
     assert task.references == {}
 
