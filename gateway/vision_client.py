@@ -16,6 +16,7 @@ from fastmcp.exceptions import ToolError
 from gateway.errors import UpstreamUnavailable
 from gateway.mesh import Upstream
 from gateway.relay_client import error_text
+from harness.blueprint_types import Blueprint, BlueprintReport
 from harness.scene_types import SceneInfo
 from harness.vision_types import CheckResult, CritiqueTurn, Look, VerifierOutput
 
@@ -69,6 +70,10 @@ class VisionClient:
         if scene_info is not None:
             args["scene_info"] = scene_info.model_dump(mode="json")
         return CheckResult.model_validate(await self._call("check", args))
+
+    async def blueprint(self, renders: dict[str, Path], blueprint: Blueprint) -> BlueprintReport:
+        args = {"renders": _paths(renders), "blueprint": blueprint.model_dump(mode="json")}
+        return BlueprintReport.model_validate(await self._call("blueprint", args))
 
     async def critique(self, images: dict[str, Path], task: str, reference: dict[str, Path] | None) -> VerifierOutput:
         args: dict[str, Any] = {"images": _paths(images), "task": task}

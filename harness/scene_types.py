@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from harness.measure_types import SceneMeasure
 from harness.gpu_presets import CyclesDevice, Tier
+from harness.blueprint_types import PlanCamera
 from harness.report import ExecutionReport
 
 __all__ = [
@@ -101,6 +102,8 @@ class RenderSettings(BaseModel):
                                                                        "less a ground plane")
     hide_subject: bool = Field(False, description="render without the subject objects: the scene's own background")
     isolate: bool = Field(False, description="render only the focus_objects (lights kept); the scene is unchanged afterwards")
+    plans: list[PlanCamera] = Field(default_factory=list, description="orthographic views matching blueprints, "
+                                                                      "rendered after the views as plan_<view>.png (RGBA)")
 
 
 class RenderedView(BaseModel):

@@ -15,10 +15,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from harness.gpu_presets import CyclesDevice
+from harness.blueprint_types import BlueprintReport
 from harness.image_format import image_mime
 from harness.report import ExecutionReport
 from harness.scene_types import SceneInfo
 from harness.vision_types import CallLog, CompareResult, SentinelReport, VerifierOutput
+from orchestrator.blueprint_loop import feedback_lines as _blueprint_lines
 from orchestrator.degradation import Degradation
 
 __all__ = ["ExecutionRecord", "ToolCallRecord", "IterationStep", "AttemptMemory", "image_part"]
@@ -69,6 +71,7 @@ class IterationStep(BaseModel):
     sentinel: SentinelReport | None = None
     compare: CompareResult | None = None
     critique: VerifierOutput | None = None
+    blueprint: BlueprintReport | None = Field(None, description="plan renders against the task's drawings, in metres")
     sentinel_penalty: float = 0.0
     evaluator_errors: list[str] = Field(default_factory=list, description="evaluator failures that did not stop the step")
     score: float = 0.0
@@ -115,6 +118,8 @@ class IterationStep(BaseModel):
             lines.append(f"Reference match {self.compare.score:.3f} ({per_view}); silhouette IoU {m.silhouette_iou:.3f}, "
                          f"pixel loss {m.pixel_loss:.4f}, edge distance {m.edge_distance:.4f}")
             lines += [f"Against the reference, {d}" for d in self.compare.directions]
+        if self.blueprint is not None:
+            lines += _blueprint_lines(self.blueprint)
         if self.critique is not None:
             c = self.critique
             lines += [f"Critic issue: {i}" for i in c.issues] + [f"Critic suggestion: {s}" for s in c.suggestions]

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from harness.blueprint_types import plan_name
 from orchestrator.artifacts import RunFolder, write_atomic
+from orchestrator.blueprint_report import plans_html
 from orchestrator.measured_row import measured_row
 from orchestrator.memory import IterationStep
 from orchestrator.run_models import models_used
@@ -162,6 +164,15 @@ def _directions(step: IterationStep) -> str:
     return f'<h3>Against the reference</h3><ul class=dirs>{"".join(f"<li>{_e(d)}</li>" for d in step.compare.directions)}</ul>'
 
 
+def _plans(folder: RunFolder, attempt: int, step: IterationStep) -> str:
+    """Each drawing (the run folder's copy in plans/) beside the step's orthographic render."""
+    if step.blueprint is None:
+        return ""
+    drawings = {p.stem: p for p in (folder.root / "plans").glob("*.*")}
+    return plans_html(step.blueprint, {v: (_src(folder, drawings[v]), _src(folder, _render(folder, attempt, step, plan_name(v))))
+                                       for v in step.blueprint.views if v in drawings and plan_name(v) in step.renders})
+
+
 def _critique(folder: RunFolder, attempt: int, step: IterationStep) -> str:
     """What the VLM verifier said about an iteration, when one was asked, with the extra looks it took."""
     c = step.critique
@@ -197,7 +208,7 @@ def _best_card(folder: RunFolder, task: Task, refs: dict[str, Path], states: dic
     return (f'<section class="card win"><h2>Best: <a href="#attempt-{state.index}">attempt {state.index}</a>, '
             f'iteration {step.index} — score {best["score"]:.3f}{penalty} {reached}</h2>'
             f'{_views_table(folder, task.render.views, refs, state.index, step)}{_directions(step)}'
-            f'{_critique(folder, state.index, step)}'
+            f'{_plans(folder, state.index, step)}{_critique(folder, state.index, step)}'
             f'<h3>Winning code</h3>{plan}{_tools(step)}<pre><code>{_e(step.code)}</code></pre></section>')
 
 

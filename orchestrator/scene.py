@@ -15,6 +15,7 @@ from harness.report import ExecutionReport
 from harness.scene_types import ExecutedRender, RenderSettings, SceneInfo
 
 if TYPE_CHECKING:  # written by the vision helper; imported lazily so this module stays importable alone
+    from harness.blueprint_types import Blueprint, BlueprintReport
     from harness.vision_types import CheckResult, CritiqueTurn, Look, VerifierOutput
 
 __all__ = ["Scene", "SceneProvider", "Vision"]
@@ -61,6 +62,8 @@ class Vision(Protocol):
     async def check(  # sentinel, plus metrics against the references when given: one call
         self, renders: dict[str, Path], references: dict[str, Path] | None, scene_info: SceneInfo | None
     ) -> "CheckResult": ...
+    # plan renders (plan_<view>) against the task's drawings, in metres (DESIGN.md "Blueprints")
+    async def blueprint(self, renders: dict[str, Path], blueprint: "Blueprint") -> "BlueprintReport": ...
     async def critique(
         self, images: dict[str, Path], task: str, reference: dict[str, Path] | None
     ) -> "VerifierOutput": ...

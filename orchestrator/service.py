@@ -149,7 +149,7 @@ class RunService:
             tunable = bool(task.start_code and find_params(task.start_code))
             values["builder"] = "parametric" if tunable else "llm"
         if "verifier" not in values:
-            values["verifier"] = "metrics" if task.references else "vlm"
+            values["verifier"] = "metrics" if task.references or task.blueprint else "vlm"
         try:
             config = RunConfig.model_validate(values)
         except ValueError as e:
@@ -170,8 +170,8 @@ class RunService:
             raise TaskError(f"{where}: builder {config.builder!r} needs the `builder` model role in [models] "
                             "of colossus.toml (or COLOSSUS_MODELS_BUILDER); offline, give the task a start program "
                             "with `# param` literals and use the parametric builder")
-        if config.verifier in ("metrics", "both") and not task.references:
-            raise TaskError(f"{where}: reference: the metrics verifier needs reference images")
+        if config.verifier in ("metrics", "both") and not (task.references or task.blueprint):
+            raise TaskError(f"{where}: reference: the metrics verifier needs reference images or blueprints")
         if task.finalize.profile is not None:
             if self.assets is None:
                 raise TaskError(f"{where}: finalize.profile: this service cannot finalize assets")

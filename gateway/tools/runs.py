@@ -67,6 +67,9 @@ def register(app: FastMCP, services: GatewayServices) -> None:
         attempts: Attempts = None,
         iterations: Iterations = None,
         references: Annotated[dict[str, str] | None, Field(description="view → reference image path or base64")] = None,
+        blueprint: Annotated[dict[str, Any] | None, Field(description="orthographic plans: {span_m, stations?, "
+                                                                      "front/side/top: image path or base64, or "
+                                                                      "{image, origin_px}} (DESIGN.md Blueprints)")] = None,
         max_cost_usd: MaxCost = None,
         max_tokens: MaxTokens = None,
         tool_calls: ToolCalls = None,
@@ -79,7 +82,8 @@ def register(app: FastMCP, services: GatewayServices) -> None:
                                        "recall": recall}.items()
                      if v is not None}
         is_file = task.endswith(".toml") and Path(task).is_file()
-        spec: Any = task if is_file else {"description": task, **({"references": references} if references else {})}
+        spec: Any = task if is_file else {"description": task, **({"references": references} if references else {}),
+                                          **({"blueprint": blueprint} if blueprint else {})}
         return {"run_id": await services.runs().start(spec, **overrides)}
 
     @app.tool(annotations={"readOnlyHint": True}, app=RUN_APP)

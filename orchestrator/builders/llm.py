@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from harness.report import ExecutionReport
 from harness.vision_types import CallLog
+from orchestrator.blueprint_loop import plans_note
 from orchestrator.builders.interface import BuildContext, Proposal
 from orchestrator.context_fit import fit_prompt
 from orchestrator.errors import BuilderUnavailable
@@ -54,6 +55,8 @@ def task_messages(ctx: BuildContext) -> list[dict[str, Any]]:
     """System prompt with the attempt's strategy, then the task with its reference images."""
     task, r = ctx.task, ctx.task.render
     refs = f"Reference renders follow for views: {', '.join(sorted(task.references))}." if task.references else "No reference images."
+    if task.blueprint is not None:
+        refs += " " + plans_note(task.blueprint)
     start = f"A starting program:\n```python\n{task.start_code}\n```" if task.start_code else ""
     examples = "".join(f"\nA program that scored well on a similar past task:\n```python\n{code}\n```" for code in ctx.examples)
     if ctx.example_renders:
@@ -66,6 +69,8 @@ def task_messages(ctx: BuildContext) -> list[dict[str, Any]]:
         content += [{"type": "text", "text": f"Reference, {view} view:"}, image_part(Path(path))]
     for view, path in sorted(ctx.example_renders.items()):
         content += [{"type": "text", "text": f"The similar past task's program, rendered, {view} view:"}, image_part(path)]
+    for view, bv in sorted(task.blueprint.views.items() if task.blueprint else ()):
+        content += [{"type": "text", "text": f"Plan, {view} view:"}, image_part(bv.image)]
     return [{"role": "system", "content": render("builder_system", strategy=ctx.strategy.prompt_text or "default")},
             {"role": "user", "content": content}]
 

@@ -3,7 +3,8 @@
 The program is the task's start program (or, inside hybrid, the best program so far). Each
 evaluated member of its family (same skeleton) contributes one residual vector: every view's
 `ViewResiduals.vector()` (box edges, centroid, size, colour: harness.residuals) and its
-pixel loss on a 3×3 grid (`PIXEL_WEIGHT`), plus the score's
+pixel loss on a 3×3 grid (`PIXEL_WEIGHT`), the blueprint residuals in metres ÷ span when the task
+has plans (`BLUEPRINT_WEIGHT`, orchestrator.blueprint_loop), plus the score's
 shortfall `SCORE_WEIGHT·√(1 − score)`, which carries what the residuals cannot see (SSIM, edges,
 sentinel penalties, a VLM's judgement; for a task without references it is the only entry).
 `orchestrator.builders.least_squares` turns those into the next parameter vector, a pure
@@ -30,6 +31,7 @@ import numpy as np
 
 from harness.report import ExecutionReport
 from harness.vision_types import ViewMetrics
+from orchestrator.blueprint_loop import BLUEPRINT_WEIGHT
 from orchestrator.builders import colour_solve
 from orchestrator.builders.interface import BuildContext, Proposal
 from harness.measure_types import SceneMeasure
@@ -85,11 +87,12 @@ def residual_vector(step: IterationStep, with_residuals: bool) -> list[float] | 
         return None
     shortfall = [SCORE_WEIGHT * math.sqrt(max(0.0, 1.0 - step.score)) if with_residuals
                  else math.sqrt(max(0.0, 1.0 - step.score))]
-    if not with_residuals or step.compare is None:
+    plans = [BLUEPRINT_WEIGHT * x for x in step.blueprint.vector] if step.blueprint is not None else []
+    if not with_residuals or (step.compare is None and not plans):
         return shortfall
-    views = sorted(step.compare.views.items())
+    views = sorted(step.compare.views.items()) if step.compare is not None else []
     return [x for _, m in views
-            for x in [*(m.residuals.vector() if m.residuals else []), *_pixel_terms(m)]] + shortfall
+            for x in [*(m.residuals.vector() if m.residuals else []), *_pixel_terms(m)]] + plans + shortfall
 
 
 def _pixel_terms(m: ViewMetrics) -> list[float]:

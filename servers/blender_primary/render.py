@@ -26,6 +26,7 @@ from servers.blender_primary.camera_pack import auto_frame, camera_matrix
 from servers.blender_primary.errors import RenderError
 from servers.blender_primary.execution import Code, TimeoutS, run_snippet
 from servers.blender_primary.measure import measure_pack, measure_view
+from servers.blender_primary.plan_views import render_plans
 from servers.blender_primary.png_text import strip_text_chunks
 from servers.blender_primary.render_state import RenderSession
 from servers.blender_primary.scene_facts import scene_info, world_bounds
@@ -67,6 +68,7 @@ def render_views(settings: RenderSettings, out_dir: Path) -> RenderPackResult:
             )
             measured.views[view] = measure_view(geometry, view, matrix, settings.lens, settings.resolution)
             measured.views[view].shadows = settings.preset == "final"
+        views.update(render_plans(session, settings.plans, out_dir))
         added, device = list(session.added), session.device
     effective = settings.model_copy(update={"target": tuple(target), "distance": distance})
     return RenderPackResult(settings=effective, views=views, total_ms=(time.perf_counter() - started) * 1000,

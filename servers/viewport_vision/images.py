@@ -197,6 +197,10 @@ class ImageLoader:
         """Bytes the cached images hold now (one image may sit under two keys); the caller holds the lock."""
         return sum({id(img): img.nbytes for img in self._cache.values()}.values())
 
+    def resolve(self, text: str, label: str) -> Path:
+        """An existing file under the allowed roots, for readers that decode the file themselves (drawings)."""
+        return self._resolve(text, label)
+
     def _resolve(self, text: str, label: str) -> Path:
         path = Path(text).expanduser()
         try:

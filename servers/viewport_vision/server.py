@@ -19,10 +19,12 @@ from fastmcp import FastMCP
 from pydantic import BaseModel, Field
 
 from harness.model_choice import with_models
+from harness.blueprint_types import Blueprint, BlueprintReport
 from harness.model_config import ModelsConfig
 from harness.model_roles import ModelRoles
 from harness.scene_types import SceneInfo
 from harness.vision_types import CheckResult, CompareResult, CritiqueTurn, Look, SentinelReport, VerifierOutput
+from servers.viewport_vision.blueprint import measure_blueprint
 from servers.viewport_vision.critique import critique as run_critique
 from servers.viewport_vision.critique import investigate as run_investigate
 from servers.viewport_vision.errors import BadImageError
@@ -112,6 +114,11 @@ class VisionCore:
             self._chains[key] = ModelRoles(with_models(self.roles.config, {"verifier": list(models)}))
         return self._chains[key]
 
+    def blueprint(self, renders: dict[str, ImageInput], blueprint: Blueprint) -> BlueprintReport:
+        for name, view in blueprint.views.items():
+            self.loader.resolve(str(view.image), f"blueprint.{name}")
+        return measure_blueprint(blueprint, self._views(renders, "renders"))
+
     def phash(self, image: ImageInput) -> PhashResult:
         loaded = self.loader.load(image, "image")
         return PhashResult(phash=phash_hex(loaded.rgb), width=loaded.width, height=loaded.height)
@@ -195,6 +202,17 @@ def create_server(
         them in `looks` (and max_looks lowered) until the turn carries a verdict.
         """
         return await core.investigate(images, task, reference, looks, max_looks, models)
+
+    @mcp.tool(annotations={"readOnlyHint": True}, timeout=60)
+    def blueprint(
+        renders: Images,
+        blueprint: Annotated[Blueprint, Field(description="the task's blueprint: span_m, stations, drawings by view")],
+    ) -> BlueprintReport:
+        """Orthographic renders (plan_front, plan_side, plan_top: RGBA, from render_pack with plan cameras) against
+        their drawings, in metres: overall length, beam, height; top/bottom heights and half-breadths at stations;
+        silhouette IoU; a colour-free score; directions in words.
+        """
+        return core.blueprint(renders, blueprint)
 
     @mcp.tool(annotations={"readOnlyHint": True}, timeout=30)
     def phash(image: Annotated[str, Field(description="a path under the allowed roots, base64 PNG/JPEG, or a data URL")]) -> PhashResult:

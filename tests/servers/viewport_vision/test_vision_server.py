@@ -36,7 +36,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 async def test_tools_have_structured_output_schemas() -> None:
     async with Client(create_server()) as client:
         tools = {t.name: t for t in await client.list_tools()}
-    assert set(tools) == {"sentinel", "compare", "check", "critique", "investigate", "phash"}
+    assert set(tools) == {"sentinel", "compare", "check", "critique", "investigate", "phash", "blueprint"}
     assert "issues" in tools["sentinel"].output_schema["properties"]
     assert "overall_score" in json.dumps(tools["critique"].output_schema)
     assert {"verdict", "looks"} <= set(tools["investigate"].output_schema["properties"])
