@@ -84,7 +84,7 @@ async def bench(attempts: int, iterations: int, root: Path) -> dict[str, Any]:
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=shutil.which("chromium"))
             page = await browser.new_page()
-            run_id = await service.start(TASK, attempts=attempts, iterations=iterations)
+            run_id = await service.start(TASK, recall=False, attempts=attempts, iterations=iterations)
             await page.goto(f"http://127.0.0.1:{port}/runs/{run_id}")
             await service.wait(run_id)
             await page.locator("#status").filter(has_text="completed").wait_for(timeout=30_000)

@@ -9,7 +9,10 @@ and says so in `source`.
 
 pack_ms         check (sentinel with scene facts + compare) of the 4-view pack against the reference
                 pack, through VisionCore from the PNG paths, cold: a fresh loader each run, so decoding and
-                every analysis (silhouettes, edges, hashes) is included; median of --runs (target ≤ 50)
+                every analysis (silhouettes, edges, hashes) is included; median of --runs (target ≤ 40).
+                The renders carry the worker's measurement (mask, measure.json), the references their
+                background render, as in a run: scene-based residuals.
+pack_pixels_ms  the same pack without side files: both subjects segmented from colours (the old path)
 pack_cached_ms  the same with one loader kept across runs (decoded images and analyses reused,
                 as for the references of a run, which never change)
 core_ms         cold, on pixel arrays already in memory: the check and metric functions alone
@@ -23,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -40,7 +44,10 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from fastmcp import Client  # noqa: E402
 
-from harness.scene_types import SceneInfo  # noqa: E402
+from harness.measure_files import write_side_files  # noqa: E402
+from harness.measure_types import MASK_SUFFIX, MEASURE_SUFFIX, side_file  # noqa: E402
+from harness.scene_types import RenderPackResult, SceneInfo  # noqa: E402
+from servers.viewport_vision.side_files import BACKGROUND_SUFFIX  # noqa: E402
 from servers.viewport_vision.images import ImageLoader, LoadedImage  # noqa: E402
 from servers.viewport_vision.metrics import compare_views  # noqa: E402
 from servers.viewport_vision.sentinel import sentinel_check  # noqa: E402
@@ -52,19 +59,35 @@ RENDER = {"views": ["front", "side", "top", "iso"], "preset": "preview", "resolu
 
 
 async def blender_pack(workdir: Path) -> tuple[dict[str, Path], dict[str, Path], SceneInfo]:
+    """Start and truth packs as a run stores them: each render beside the worker's measurement (mask and
+    measure.json), each reference beside the start scene's background (subject hidden)."""
     from servers.blender_primary.server import create_server as create_worker
 
     async with Client(create_worker(workdir / "work", workdir / "baselines", workdir / "output")) as worker:
         packs = []
-        for program in ("truth.py", "start.py"):
+        for program, settings in (("truth.py", RENDER), ("start.py", {**RENDER, "hide_subject": True}),
+                                  ("start.py", RENDER)):
             await worker.call_tool("reset_to_baseline", {"baseline_id": "empty"})
             report = (await worker.call_tool("execute_code", {"code": (TASK / program).read_text()})).structured_content
             if not report["success"]:
                 raise RuntimeError(f"{program} failed: {report}")
-            pack = (await worker.call_tool("render_pack", RENDER)).structured_content
-            packs.append({v: Path(r["path"]) for v, r in pack["views"].items()})
+            pack = RenderPackResult.model_validate((await worker.call_tool("render_pack", settings)).structured_content)
+            packs.append({v: Path(r.path) for v, r in pack.views.items()})
+            write_side_files(pack.measure, next(iter(packs[-1].values())).parent)
         info = SceneInfo.model_validate((await worker.call_tool("get_scene_info", {})).structured_content)
-    return packs[1], packs[0], info
+    truth, background, start = packs
+    for view, path in truth.items():  # the reference is a plain image: no scene side files, its background beside it
+        for suffix in (MASK_SUFFIX, MEASURE_SUFFIX):
+            Path(side_file(str(path), suffix)).unlink()
+        background[view].replace(side_file(str(path), BACKGROUND_SUFFIX))
+    return start, truth, info
+
+
+def pixel_only(workdir: Path, pack: dict[str, Path], name: str) -> dict[str, Path]:
+    """The same PNGs without side files: what the vision server measured from pixels alone."""
+    folder = workdir / name
+    folder.mkdir()
+    return {v: Path(shutil.copyfile(p, folder / p.name)) for v, p in pack.items()}
 
 
 def synthetic_pack(workdir: Path) -> tuple[dict[str, Path], dict[str, Path], None]:
@@ -128,6 +151,9 @@ async def main() -> int:
             "sentinel_ms": median_ms(lambda: cold().sentinel(renders, info), args.runs),
             "compare_ms": median_ms(lambda: cold().compare(renders, references), args.runs),
         }
+        if info is not None:  # the same pack measured from pixels alone (no side files): the old path, side by side
+            plain, plain_refs = pixel_only(workdir, renders, "plain"), pixel_only(workdir, references, "plain_refs")
+            result["pack_pixels_ms"] = median_ms(lambda: cold().check(plain, plain_refs, info), args.runs)
         async with Client(create_server([workdir])) as vision:
             scene = info.model_dump(mode="json") if info else None
             times = []
@@ -139,11 +165,12 @@ async def main() -> int:
         scored = core.compare(renders, references)
         report = core.sentinel(renders, info)
         result.update({
-            "target_pack_ms": 50,
+            "target_pack_ms": 40,
             "views": len(renders),
             "resolution": 256,
             "runs": args.runs,
             "score_start_vs_truth": round(scored.score, 4),
+            "measured_by": sorted({m.residuals.measured_by for m in scored.views.values() if m.residuals}),
             "sentinel_issues": sorted({i.category for i in report.issues}),
             "source": source,
         })

@@ -37,7 +37,8 @@ class PoolConfig(BaseModel):
     host: str = "127.0.0.1"
     base_port: int = Field(9876, ge=1024, le=65535, description="first port for local HTTP workers (BL-04)")
     workdir: Path | None = Field(None, description="pool folder (baselines, renders); a temporary one when unset")
-    memory_limit_mb: int = Field(4096, ge=128, description="resident memory above which a worker is replaced")
+    memory_limit_mb: int = Field(4096, ge=128, description="a worker's memory limit: its own allocations fail "
+                                 "beyond it (MemoryError, the scene kept); one 10 % over is replaced")
     call_timeout_s: float = Field(30.0, gt=0, le=600, description="cheap calls (info, reset, save)")
     render_timeout_s: float = Field(45.0, gt=0, le=600)
     asset_timeout_s: float = Field(600.0, gt=0, le=3600, description="a single asset_* stage called by a host (a "
@@ -116,9 +117,11 @@ class GatewayConfig(BaseModel):
             wanted["runs_dir"] = raw["runs"]["dir"]
         try:
             return cls.model_validate({**wanted, "config_path": config_path})
-        except ValidationError as e:
+        except ValidationError as e:  # one line per problem, as `table.key: what is wrong`
             where = f" in {config_path}" if config_path else ""
-            raise ConfigError(f"invalid gateway configuration{where}: {e}") from e
+            problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'top level'}: {err['msg']}"
+                                 for err in e.errors())
+            raise ConfigError(f"invalid gateway configuration{where}: {problems}") from e
 
 
 def load_gateway_config(explicit: str | os.PathLike[str] | None = None) -> GatewayConfig:

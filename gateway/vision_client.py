@@ -16,6 +16,7 @@ from fastmcp.exceptions import ToolError
 from gateway.errors import UpstreamUnavailable
 from gateway.mesh import Upstream
 from gateway.relay_client import error_text
+from harness.blueprint_types import Blueprint, BlueprintReport
 from harness.scene_types import SceneInfo
 from harness.vision_types import CheckResult, CritiqueTurn, Look, VerifierOutput
 
@@ -70,6 +71,10 @@ class VisionClient:
             args["scene_info"] = scene_info.model_dump(mode="json")
         return CheckResult.model_validate(await self._call("check", args))
 
+    async def blueprint(self, renders: dict[str, Path], blueprint: Blueprint) -> BlueprintReport:
+        args = {"renders": _paths(renders), "blueprint": blueprint.model_dump(mode="json")}
+        return BlueprintReport.model_validate(await self._call("blueprint", args))
+
     async def critique(self, images: dict[str, Path], task: str, reference: dict[str, Path] | None) -> VerifierOutput:
         args: dict[str, Any] = {"images": _paths(images), "task": task}
         if reference:
@@ -77,9 +82,11 @@ class VisionClient:
         return VerifierOutput.model_validate(await self._call("critique", args))
 
     async def investigate(self, images: dict[str, Path], task: str, reference: dict[str, Path] | None,
-                          looks: list[Look], max_looks: int) -> CritiqueTurn:
+                          looks: list[Look], max_looks: int, models: list[str] | None = None) -> CritiqueTurn:
         args: dict[str, Any] = {"images": _paths(images), "task": task, "max_looks": max_looks,
                                 "looks": [look.model_dump(mode="json") for look in looks]}
+        if models:
+            args["models"] = models
         if reference:
             args["reference"] = _paths(reference)
         return CritiqueTurn.model_validate(await self._call("investigate", args))

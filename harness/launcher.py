@@ -4,14 +4,16 @@ Two modes run the same server code (servers/blender_primary): `bpy` (this Python
 wheel: `python -m servers.blender_primary`) and `binary` (an installed Blender executable running
 servers/blender_primary/entry.py). Each worker gets its own working directory.
 
-Memory: `memory_mb` is recorded and handed to the worker as COLOSSUS_WORKER_MEMORY_MB, but not
-enforced with RLIMIT_AS. Measured here: bpy maps ~2 GB of address space at import while
-resident memory is ~400 MB, so a 1 GB RLIMIT_AS segfaults `import bpy`, and any limit that lets
-it start says little about real use. The gateway enforces the limit on resident memory (RSS watch).
+Memory: `memory_mb` is handed to the worker as COLOSSUS_WORKER_MEMORY_MB; the worker holds it
+itself once started (servers/blender_primary/memory_guard.py), not from the launch: bpy maps
+~2 GB of address space at import while resident memory is ~400 MB, so a 1 GB RLIMIT_AS set
+before `import bpy` segfaults it. A worker that ends itself over its limit leaves MEMORY_EXIT_NOTE
+in its workdir for the gateway; the gateway's RSS watch stays as the last line.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -23,14 +25,20 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from harness.errors import BlenderBinaryMissing, LaunchError
+from harness.platform_calls import new_session
 
-__all__ = ["WorkerLaunch", "PROJECT_ROOT", "ENTRY_SCRIPT"]
+__all__ = ["WorkerLaunch", "PROJECT_ROOT", "ENTRY_SCRIPT", "MEMORY_ENV", "MEMORY_EXIT_NOTE", "PARENT_ENV",
+           "check_blender"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ENTRY_SCRIPT = PROJECT_ROOT / "servers" / "blender_primary" / "entry.py"
+MEMORY_ENV = "COLOSSUS_WORKER_MEMORY_MB"
+PARENT_ENV = "COLOSSUS_PARENT_PID"  # the process that starts the worker: it must die with it (parent_watch)
+MEMORY_EXIT_NOTE = "memory_exit.txt"
 PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "VIRTUAL_ENV", "XDG_RUNTIME_DIR",
               # the GPUs this worker may use: Ray sets them in an actor that reserved GPUs (ray_gpus)
-              "CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES")
+              "CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES",
+              "COLOSSUS_PORTABLE")  # harness.platform_calls: force the portable fallbacks
 
 
 class WorkerLaunch(BaseModel):
@@ -76,11 +84,12 @@ class WorkerLaunch(BaseModel):
         env["PYTHONPATH"] = os.pathsep.join(python_path)
         env["PYTHONUNBUFFERED"] = "1"
         env["COLOSSUS_WORKDIR"] = str(self.workdir)
+        env[PARENT_ENV] = str(os.getpid())
         if self.tmp_dir is not None:
             self.tmp_dir.mkdir(parents=True, exist_ok=True)
             env["TMPDIR"] = str(self.tmp_dir)
         if self.memory_mb is not None:
-            env["COLOSSUS_WORKER_MEMORY_MB"] = str(self.memory_mb)
+            env[MEMORY_ENV] = str(self.memory_mb)
         return env
 
     def stdio_transport(self, log_file: Path | None = None):  # -> fastmcp StdioTransport (imported lazily)
@@ -102,7 +111,7 @@ class WorkerLaunch(BaseModel):
         try:
             process = subprocess.Popen(
                 launch.command(), env=launch.env(), cwd=launch.workdir,
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, **new_session(),
             )
         finally:
             log.close()
@@ -124,6 +133,16 @@ class WorkerLaunch(BaseModel):
         if not binary.is_file() or not os.access(binary, os.X_OK):
             raise BlenderBinaryMissing(f"Blender executable {binary} does not exist or is not executable")
         return binary
+
+
+def check_blender(mode: Literal["bpy", "binary"], blender_binary: Path | str | None) -> None:
+    """Raise BlenderBinaryMissing when no worker of this kind can start here: checked once at startup,
+    so a gateway without Blender says so instead of retrying its workers in the background."""
+    if mode == "binary":
+        WorkerLaunch(mode="binary", blender_binary=blender_binary, workdir=Path("."))._checked_binary()
+    elif importlib.util.find_spec("bpy") is None:
+        raise BlenderBinaryMissing(f"the bpy wheel is not installed in {sys.executable} (pip install bpy==5.0.1), "
+                                   "or set [pool] mode = 'binary' and blender_binary")
 
 
 def _free_port(host: str) -> int:

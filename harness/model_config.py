@@ -8,6 +8,7 @@
     api_key_env = "VLM_A_KEY"          # the key is read from this env var, never stored
     response_schema = true             # it honours json_schema response_format (default: litellm's model map)
     function_calling = true            # it can call tools (default: litellm's model map)
+    vision = true                      # it takes images (default: litellm's model map); a run's verifier must
     temperature = 0.0                  # anything else is passed to litellm as is
     timeout_s = 60                     # per request to this model
     [models.router]                    # litellm Router resilience (see RouterSettings)
@@ -28,6 +29,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.config_file import load_config
+from harness.model_presets import preset
 
 __all__ = ["OFFLINE_BACKENDS", "ModelSettings", "RouterSettings", "ModelsConfig", "ModelConfigError"]
 
@@ -53,6 +55,10 @@ class ModelSettings(BaseModel):
     function_calling: bool | None = Field(
         None, description="the model can call tools (the builder then acts through them); None: ask litellm's model map"
     )
+    vision: bool | None = Field(None, description="the model takes images (a run's verifier must); None: ask litellm's model map")
+    context_tokens: int | None = Field(None, gt=0, description="its context window: prompts are fitted to it, never sent over")
+    thinking: bool | None = Field(None, description="switch the model's thinking mode on or off (GLM: "
+                                                    "thinking.type enabled/disabled); None: the provider's default")
 
     def litellm_params(self, model: str) -> dict[str, Any]:
         """The deployment's litellm_params: the key is read from the env here, at router build time."""
@@ -64,8 +70,14 @@ class ModelSettings(BaseModel):
             if not key:
                 raise ModelConfigError(f"model {model!r}: env var {self.api_key_env} (api_key_env) is not set")
             params["api_key"] = key
-        params.update(self.model_extra or {})  # response_schema is ours, never litellm's
+        if self.thinking is not None:  # passed through in the request body as the provider spells it
+            params["extra_body"] = {"thinking": {"type": "enabled" if self.thinking else "disabled"}}
+        params.update(self.model_extra or {})  # response_schema, function_calling, vision are ours, never litellm's
         return params
+
+    def output_reserve(self) -> int:
+        """Tokens of the context kept free for the reply: its `max_tokens`, else 4096."""
+        return int((self.model_extra or {}).get("max_tokens") or 4096)
 
     def priced(self) -> bool:
         """The user gave this model a price (litellm's `input_cost_per_token`/`output_cost_per_token`)."""
@@ -114,8 +126,9 @@ class ModelsConfig(BaseModel):
                 roles[role] = _chain([m.strip() for m in value.split(",") if m.strip()], f"env {name}")
         if not isinstance(raw_settings, Mapping):
             raise ModelConfigError("[models.settings] must be a table of model name → settings table")
-        try:
-            settings = {str(k): ModelSettings.model_validate(v) for k, v in raw_settings.items()}
+        try:  # a shipped preset (harness.model_presets) under the user's table, key by key
+            settings = {str(k): ModelSettings.model_validate({**preset(str(k)), **v} if isinstance(v, Mapping) else v)
+                        for k, v in raw_settings.items()}
         except ValidationError as e:
             raise ModelConfigError(f"[models.settings]: {e}") from e
         try:
@@ -149,7 +162,7 @@ class ModelsConfig(BaseModel):
         return role in self.roles and bool(self.remote_chain(role))
 
     def settings_for(self, model: str) -> ModelSettings:
-        return self.settings.get(model) or ModelSettings()
+        return self.settings.get(model) or ModelSettings.model_validate(preset(model))
 
     def offline_fallback(self, role: str) -> str | None:
         """The offline backend listed in the role's chain (it takes over when every remote model fails)."""

@@ -22,10 +22,11 @@ litellm costs ~3 s to import, so it is imported on the first call, with its loca
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any
 
+from harness.context_budget import budget, count_tokens, over_limit
+from harness.litellm_import import litellm as litellm_module
 from harness.model_config import ModelConfigError, ModelsConfig
 from harness.vision_types import CallLog
 
@@ -89,6 +90,12 @@ class ModelRoles:
         last: Exception | None = None
         for position, model in enumerate(chain):
             seen: dict[str, Any] = {}  # litellm fills in the retries it made and the errors it met
+            counted, too_long = over_limit(self.config, model, messages, params.get("tools"))
+            log.prompt_tokens_counted = counted
+            if too_long is not None:  # never sent over a model's context
+                last = ModelConfigError(f"{model}: {too_long}")
+                log.errors.append(f"{model}: ContextTooLong: {too_long}")
+                continue
             try:
                 response = await router.acompletion(model=_group(role, model), messages=messages, metadata=seen,
                                                     fallbacks=[], **params)
@@ -103,11 +110,23 @@ class ModelRoles:
                               for p in seen.get("previous_models") or ())
             log.model, log.fallbacks_taken = model, position
             _fill_usage(log, response, self._priced(model))
-            return _message(response.choices[0].message), log
+            message = _message(response.choices[0].message)
+            log.reasoning = message.pop("reasoning", None)
+            return message, log
         log.latency_ms = (time.perf_counter() - started) * 1000
         log.fallbacks_taken = len(chain) - 1
         raise ModelCallError(f"model role {role!r}: every model failed ({', '.join(chain)}): {_short(_own_part(last))}",
                              log) from last
+
+    def prompt_budget(self, role: str) -> int | None:
+        """The most prompt tokens the role's chain takes (harness.context_budget); None: no limit is known."""
+        return budget(self.config, role)
+
+    def count_tokens(self, role: str, messages: list[dict[str, Any]]) -> int:
+        """The prompt's tokens for the role's first model (the one with the smallest context when they differ)."""
+        chain = self.config.remote_chain(role)
+        limited = sorted((self.config.settings_for(m).context_tokens or 1 << 40, m) for m in chain)
+        return count_tokens(limited[0][1] if limited else "gpt-4o", messages)
 
     def supports_tools(self, role: str) -> bool:
         """Every remote model of the role's chain can call functions (declared in its settings, else
@@ -123,7 +142,7 @@ class ModelRoles:
         if declared is not None:
             return declared
         try:
-            return bool(getattr(_litellm(), probe)(model=model))
+            return bool(getattr(litellm_module(), probe)(model=model))
         except Exception:  # unknown to litellm's model map
             return False
 
@@ -132,13 +151,13 @@ class ModelRoles:
         that is 'unknown', not 'free'. Known: priced in our settings, or a non-zero price in the map."""
         if self.config.settings_for(model).priced():
             return True
-        litellm = _litellm()
+        litellm = litellm_module()
         entry = litellm.model_cost.get(model) or litellm.model_cost.get(model.split("/", 1)[-1]) or {}
         return bool(entry.get("input_cost_per_token") or entry.get("output_cost_per_token"))
 
     def _get_router(self) -> Any:
         if self._router is None:
-            litellm = _litellm()
+            litellm = litellm_module()
 
             # its Router logs every failed hop as an ERROR of its own; ours land in CallLog.errors
             logging.getLogger("LiteLLM Router").setLevel(logging.CRITICAL)
@@ -155,23 +174,18 @@ class ModelRoles:
         return self._router
 
 
-def _litellm() -> Any:
-    """litellm, imported on first use (~3 s) with its bundled cost map (no download)."""
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    import litellm
-
-    return litellm
-
-
 def _group(role: str, model: str) -> str:
     return f"{role}{_SEP}{model}"
 
 
 def _message(message: Any) -> dict[str, Any]:
-    """litellm's Message as the plain dict the next request sends back (tool calls included)."""
+    """litellm's Message as the plain dict the next request sends back (tool calls included); a thinking
+    model's reasoning is kept apart (`reasoning`, for the log) and never sent back."""
     calls = [{"id": c.id, "type": "function", "function": {"name": c.function.name, "arguments": c.function.arguments or "{}"}}
              for c in getattr(message, "tool_calls", None) or ()]
-    return {"role": "assistant", "content": message.content or "", **({"tool_calls": calls} if calls else {})}
+    reasoning = getattr(message, "reasoning_content", None)
+    return {"role": "assistant", "content": message.content or "", **({"tool_calls": calls} if calls else {}),
+            **({"reasoning": reasoning} if reasoning else {})}
 
 
 def _fill_usage(log: CallLog, response: Any, priced: bool) -> None:

@@ -16,7 +16,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["PartResiduals", "ViewResiduals", "VECTOR_NAMES", "COLOUR_SCALE", "MISSING_SUBJECT", "describe_views"]
+from harness.measure_types import Box
+
+__all__ = ["PartResiduals", "ViewResiduals", "VECTOR_NAMES", "COLOUR_SCALE", "MISSING_SUBJECT", "describe_views",
+           "geometry_residuals", "geometry_vector"]
 
 VECTOR_NAMES = ("left", "right", "top", "bottom", "centroid_dx", "centroid_dy", "log_width", "log_height",
                 "L", "a", "b", "L_in_place", "a_in_place", "b_in_place")
@@ -53,23 +56,57 @@ class _Residuals(BaseModel):
     da_in_place: float | None = Field(None, description="a* of the same, render − reference")
     db_in_place: float | None = Field(None, description="b* of the same, render − reference")
 
-    def _phrases(self, reference_width: float | None) -> list[str]:
+    def _phrases(self, reference_width: float | None, metres: float | None = None) -> list[str]:
         out = []
         shape = [_ratio(self.width_ratio, "wider", "narrower"), _ratio(self.height_ratio, "taller", "shorter")]
         if any(shape):
             out.append(" and ".join(p for p in shape if p))
+            if metres and None not in (self.left, self.right, self.top, self.bottom):  # the same in metres
+                sizes = [_metres((self.right - self.left) * metres, "too wide", "too narrow"),
+                         _metres((self.top - self.bottom) * metres, "too tall", "too short")]
+                if any(sizes):
+                    out[-1] += " (" + ", ".join(p for p in sizes if p) + ")"
         if self.centroid_dx is not None and abs(self.centroid_dx) >= 0.01:
             side = "right" if self.centroid_dx > 0 else "left"
             rel = abs(self.centroid_dx) / reference_width if reference_width else None
-            out.append(f"{rel:.2g} of its width to the {side}" if rel is not None else f"{abs(self.centroid_dx):.0%} of the frame to the {side}")
+            if metres:
+                out.append(f"{abs(self.centroid_dx) * metres:.2g} m too far {side}")
+            else:
+                out.append(f"{rel:.2g} of its width to the {side}" if rel is not None else f"{abs(self.centroid_dx):.0%} of the frame to the {side}")
         if self.centroid_dy is not None and abs(self.centroid_dy) >= 0.01:
-            out.append(f"{abs(self.centroid_dy):.0%} of the frame {'higher' if self.centroid_dy > 0 else 'lower'}")
+            updown = "higher" if self.centroid_dy > 0 else "lower"
+            out.append(f"{abs(self.centroid_dy) * metres:.2g} m too {'high' if self.centroid_dy > 0 else 'low'}" if metres
+                       else f"{abs(self.centroid_dy):.0%} of the frame {updown}")
         if self.dE2000 is not None and self.dE2000 >= 3:
             axes = [(self.dL, "lighter", "darker", "ΔL"), (self.da, "redder", "greener", "Δa"),
                     (self.db, "yellower", "bluer", "Δb")]
             tints = [f"{up if d > 0 else down} ({name} {d:+.0f})" for d, up, down, name in axes if d is not None and abs(d) >= 2]
             out.append(f"colour off by ΔE {self.dE2000:.0f}" + (": " + ", ".join(tints) if tints else ""))
         return out
+
+
+def _metres(value: float, more: str, less: str) -> str | None:
+    if abs(value) < 0.01:
+        return None
+    return f"{abs(value):.2g} m {more if value > 0 else less}".rstrip()
+
+
+def geometry_residuals(render: Box, ref: Box) -> dict[str, float]:
+    """The geometric residuals of two outlines (render − reference; ratios render ÷ reference)."""
+    return {
+        "left": render.left - ref.left, "right": render.right - ref.right,
+        "top": render.top - ref.top, "bottom": render.bottom - ref.bottom,
+        "centroid_dx": render.cx - ref.cx, "centroid_dy": render.cy - ref.cy,
+        "width_ratio": render.width / ref.width, "height_ratio": render.height / ref.height,
+        "area_ratio": render.area / ref.area if ref.area else 1.0,
+        "aspect_ratio": (render.width / render.height) / (ref.width / ref.height),
+    }
+
+
+def geometry_vector(values: dict[str, float]) -> list[float]:
+    """The geometric head of `ViewResiduals.vector()` (VECTOR_NAMES[:8]) from geometry_residuals."""
+    return [values["left"], values["right"], values["top"], values["bottom"], values["centroid_dx"],
+            values["centroid_dy"], math.log(max(values["width_ratio"], 1e-6)), math.log(max(values["height_ratio"], 1e-6))]
 
 
 def _ratio(value: float | None, more: str, less: str) -> str | None:
@@ -88,6 +125,12 @@ class ViewResiduals(_Residuals):
     """One view's residuals; values are None unless status is 'ok'."""
 
     status: Status = Field(description="ok, or which image shows no subject (then no residuals)")
+    measured_by: Literal["scene", "pixels"] = Field("pixels", description="scene: the render's subject from the scene "
+                                                    "and the reference's against the scene's own background; pixels: "
+                                                    "both segmented from colours (see note for why)")
+    note: str | None = Field(None, description="why scene-based measurement is unavailable, or what else to know")
+    frame_width_m: float | None = Field(None, description="the frame's width in metres at the subject: fractions × this = metres")
+    reference_box: Box | None = Field(None, description="the reference subject's outline (for differencing a measured scene)")
     reference_area: float | None = Field(None, description="the reference subject's share of the frame")
     reference_width: float | None = Field(None, description="the reference subject's box width, fraction of the image")
     parts: list[PartResiduals] = Field(default_factory=list,
@@ -107,12 +150,13 @@ class ViewResiduals(_Residuals):
 
     def describe(self, view: str) -> str:
         """One sentence a builder can act on."""
+        note = f" [{self.note}]" if self.note else ""
         if self.status == "no_subject_in_render":
-            return f"{view}: nothing visible in the render where the reference shows a subject"
+            return f"{view}: nothing visible in the render where the reference shows a subject" + note
         if self.status != "ok":
-            return f"{view}: the reference shows no subject, so no direction can be measured"
-        phrases = self._phrases(self.reference_width)
-        text = f"{view}: " + ("; ".join(phrases) if phrases else "matches the reference in size, place and colour")
+            return f"{view}: the reference shows no subject, so no direction can be measured" + note
+        phrases = self._phrases(self.reference_width, self.frame_width_m)
+        text = f"{view}: " + ("; ".join(phrases) if phrases else "matches the reference in size, place and colour") + note
         worst = [p for p in self.parts if p._phrases(None)]
         return text + "".join(f" (part {p.index + 1}: {'; '.join(p._phrases(None))})" for p in worst[:2])
 

@@ -9,6 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from harness.measure_types import SceneMeasure
+from harness.gpu_presets import CyclesDevice, Tier
+from harness.blueprint_types import PlanCamera
 from harness.report import ExecutionReport
 
 __all__ = [
@@ -86,12 +89,21 @@ class RenderSettings(BaseModel):
     target: Vec3 = (0.0, 0.0, 0.5)
     distance: float = Field(6.0, gt=0)
     lens: float = Field(50.0, gt=1)
-    samples: int | None = Field(None, ge=1, le=4096, description="Cycles samples for `final`; when None: 32 on CPU, by VRAM on a GPU (128-512)")
+    samples: int | None = Field(None, ge=1, le=4096, description="Cycles samples for `final`; when None: 32 on CPU, by "
+                                                                 "VRAM and tier on a GPU (32-512)")
+    tier: Tier | None = Field(None, description="Cycles sample tier on a GPU (harness.gpu_presets): preview, production "
+                                                "or final; None: final, except in the loop, which renders at preview")
     orbit: tuple[float, float] | None = Field(None, description="turn every view about the target by (azimuth, elevation) "
                                                                "degrees: a look from an angle between the named views")
     focus_objects: list[str] | None = Field(None, max_length=64, description="with framing `auto`: fit only these objects "
                                                                              "(a close-up)")
+    subject: list[str] | None = Field(None, max_length=64, description="the objects measured as the subject (task "
+                                                                       "[measure] objects); default: what the program made, "
+                                                                       "less a ground plane")
+    hide_subject: bool = Field(False, description="render without the subject objects: the scene's own background")
     isolate: bool = Field(False, description="render only the focus_objects (lights kept); the scene is unchanged afterwards")
+    plans: list[PlanCamera] = Field(default_factory=list, description="orthographic views matching blueprints, "
+                                                                      "rendered after the views as plan_<view>.png (RGBA)")
 
 
 class RenderedView(BaseModel):
@@ -108,6 +120,10 @@ class RenderPackResult(BaseModel):
     total_ms: float
     added_for_render: list[str] = Field(default_factory=list, description="camera/light provided for the render only, removed afterwards")
     scene: SceneInfo | None = Field(None, description="the scene's facts as rendered, when asked for (saves a get_scene_info round trip)")
+    measure: SceneMeasure | None = Field(None, description="the subject measured from the scene per view (masks beside "
+                                                           "the PNGs as <view>.mask.png)")
+    cycles: CyclesDevice | None = Field(None, description="the device, samples and tile size Cycles rendered with "
+                                                          "(None: Workbench)")
 
 
 class ExecutedRender(BaseModel):

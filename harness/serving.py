@@ -6,7 +6,7 @@ worker-thread hop per line read and two per line written, added to every call on
 duplicated into asyncio pipes instead. The gateway and the vision server claim fd 0/1 (then
 point them at /dev/null and stderr, so stray prints never reach the peer); a Blender worker has
 already moved its wire off fd 1 (servers/blender_primary/stdio_guard.py) and passes that fd.
-When the wire is not a pipe (a regular file), mcp's own streams are used.
+When the wire is not a pipe, socket or terminal (/dev/null, a regular file), mcp's own streams are used.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import stat
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from io import TextIOWrapper
@@ -72,6 +73,9 @@ T = TypeVar("T")
 @contextlib.asynccontextmanager
 async def pipe_streams(read_fd: int, write_fd: int) -> AsyncIterator[Streams | None]:
     """(reader, writer) on private duplicates of the two fds, or None when they are not pipes."""
+    if not (_pollable(read_fd) and _pollable(write_fd)):
+        yield None
+        return
     loop = asyncio.get_running_loop()
     wire_in, wire_out = os.dup(read_fd), os.dup(write_fd)
     reader = asyncio.StreamReader(limit=2**26)
@@ -91,6 +95,16 @@ async def pipe_streams(read_fd: int, write_fd: int) -> AsyncIterator[Streams | N
     finally:
         read_transport.close()
         write_transport.close()
+
+
+def _pollable(fd: int) -> bool:
+    """A pipe, socket or terminal: what an event loop can watch. Not /dev/null or a regular file (uvloop
+    aborts the process on those instead of raising)."""
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(fd)
 
 
 @contextlib.asynccontextmanager

@@ -111,6 +111,8 @@ class ViewMetrics(BaseModel):
                                                                            "image, rows top to bottom: where the loss is")
     residuals: ViewResiduals | None = Field(None, description="signed residuals render − reference (VIS-05); "
                                                               "None in a mean over views")
+    subject_masks: str | None = Field(None, description="what was measured, as a PNG data URL: the render's subject "
+                                                        "green, the reference's red, both yellow")
 
 
 class CompareResult(BaseModel):
@@ -153,6 +155,9 @@ class CallLog(BaseModel):
     retries: int = Field(0, description="requests litellm's Router retried (backoff, Retry-After) along the chain")
     errors: list[str] = Field(default_factory=list, description="errors met on the way (failed models, parse errors)")
     structured_output: bool = Field(False, description="a JSON-schema response_format was sent")
+    reasoning: str | None = Field(None, description="the model's thinking, sent apart from its reply (reasoning_content)")
+    prompt_tokens_counted: int | None = Field(None, description="the prompt as counted before sending, for a model "
+                                                                "with a context limit")
 
 
 class LookRequest(BaseModel):

@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from harness.measure_types import MASK_SUFFIX, side_file
 from orchestrator.errors import RunNotFound
 from orchestrator.memory import IterationStep
 from orchestrator.run_record import RunRecord
@@ -96,14 +97,21 @@ class RunFolder:
             rel = f"ref/{view}{src.suffix.lower() or '.png'}"
             (root / "ref").mkdir(exist_ok=True)
             shutil.copyfile(src, root / rel)
+            if (mask := Path(side_file(str(src), MASK_SUFFIX))).is_file():  # a shipped subject mask travels with it
+                shutil.copyfile(mask, root / side_file(rel, MASK_SUFFIX))
             refs[view] = rel
+        plans: dict[str, str] = {}
+        for view, drawing in (task.blueprint.views.items() if task.blueprint else ()):
+            plans[view] = f"plans/{view}{drawing.image.suffix.lower() or '.png'}"
+            (root / "plans").mkdir(exist_ok=True)
+            shutil.copyfile(drawing.image, root / plans[view])
         program = None
         if task.start_code:
             write_atomic(root / "start.py", task.start_code)
             program = "start.py"
         if task.baseline_file is not None:  # the copied task.toml names it RUN_BASELINE
             shutil.copyfile(task.baseline_file, root / RUN_BASELINE)
-        write_atomic(root / "task.toml", task_to_toml(task, refs, program))
+        write_atomic(root / "task.toml", task_to_toml(task, refs, program, plans))
         return folder
 
     @classmethod
@@ -168,6 +176,7 @@ class RunFolder:
             "sentinel_penalty": step.sentinel_penalty,
             "evaluator_errors": step.evaluator_errors,
             "compare": step.compare.model_dump(mode="json") if step.compare else None,
+            "blueprint": step.blueprint.model_dump(mode="json") if step.blueprint else None,
             "critique": step.critique.model_dump(mode="json", exclude={"calls", "raw_replies"}) if step.critique else None,
             "feedback": step.feedback(),
         })

@@ -10,9 +10,11 @@ attempt that did not finish, from its checkpoint.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from orchestrator.artifacts import RunFolder, write_json
@@ -23,7 +25,8 @@ from orchestrator.loop import AttemptContext, run_attempt
 from orchestrator.memory import IterationStep
 from orchestrator.owner import this_process
 from orchestrator.prompts import strategy_variants
-from orchestrator.recall import RecallEntry, RecallStore, render_hash
+from orchestrator.reference_prep import prepare_references
+from orchestrator.recall import RecallStore, entry_from_folder
 from orchestrator.report import write_report
 from orchestrator.scene import SceneProvider, Vision
 from orchestrator.spend import budget_exceeded
@@ -39,8 +42,17 @@ ISOLATION = {
               "share scene state and an iteration depends only on its code",
 }
 HARD_STOP_GRACE_S = 60.0
+log = logging.getLogger(__name__)
 
 StepCallback = Callable[[AttemptState, IterationStep], None]
+
+
+def loop_renders(task: Task) -> Task:
+    """The task as the loop renders it: Cycles at the `preview` tier of the GPU presets unless the task's
+    [render] names a tier (`production`); `final` is for renders outside the loop."""
+    if task.render.tier is not None:
+        return task
+    return task.model_copy(update={"render": task.render.model_copy(update={"tier": "preview"})})
 
 
 def make_strategy(index: int, seed: int) -> Strategy:
@@ -85,12 +97,12 @@ class Coordinator:
         self.siblings = Siblings(self.states)
         started = time.time()
         deadline = started + self.config.timeout_s
-        examples = self._examples()
+        examples, example_renders = self._examples()
         status = "running"
         self._update_run(status=status, owner=this_process())
         try:
             async with asyncio.timeout(self.config.timeout_s + HARD_STOP_GRACE_S):
-                await asyncio.gather(*(self._attempt(s, checkpoint, deadline, examples)
+                await asyncio.gather(*(self._attempt(s, checkpoint, deadline, examples, example_renders)
                                        for s in self.states.values() if s.status not in FINAL_STATUSES))
             statuses = {s.status for s in self.states.values()}
             status = ("timeout" if "timeout" in statuses else "budget" if "budget" in statuses
@@ -113,9 +125,10 @@ class Coordinator:
             checkpoint.close()
         return summary
 
-    async def _attempt(self, state: AttemptState, checkpoint: Checkpoint, deadline: float, examples: list[str]) -> None:
+    async def _attempt(self, state: AttemptState, checkpoint: Checkpoint, deadline: float, examples: list[str],
+                       example_renders: dict[str, Path]) -> None:
         try:
-            task = await self._pool_task()
+            task = loop_renders(await self._pool_task())
             async with self._slots, self.provider.lease(task.start.baseline) as scene:
                 converged = any(s.status == "converged" for s in self.states.values())
                 if converged and self.config.skip_after_success and not state.memory.steps:
@@ -124,10 +137,14 @@ class Coordinator:
                     self.folder.write_attempt(state)
                     return
                 await self._save_baseline(scene, task.start.baseline)
+                async with self._baseline_lock:  # once per run: the references beside their background renders
+                    task = await prepare_references(task, scene, self.folder.root, self.config.execute_timeout_s)
                 ctx = AttemptContext(task=task, config=self.config, folder=self.folder, scene=scene,
                                      vision=self.vision, builder=self.builder_for(state.strategy),
                                      checkpoint=checkpoint, deadline=deadline, summarizer=self.summarizer,
-                                     examples=examples, on_step=self._stepped, siblings=self.siblings,
+                                     examples=examples, example_renders=example_renders, on_step=self._stepped,
+                                     jacobian=(self.folder.read_run().recalled or {}).get("jacobian"),
+                                     siblings=self.siblings,
                                      offline_verifier=self.offline_verifier, over_budget=self._over_budget())
                 await run_attempt(ctx, state)
         except asyncio.CancelledError:
@@ -162,10 +179,16 @@ class Coordinator:
                 await scene.reset(baseline_id)
                 await scene.save_blend(dest)
 
-    def _examples(self) -> list[str]:
-        if self.recall is None or self.config.builder == "parametric":
-            return []
-        return [e.code for _, e in self.recall.similar(f"{self.task.name} {self.task.description}")]
+    def _examples(self) -> tuple[list[str], dict[str, Path]]:
+        """The program and best renders of the past run this one was warm-started from (run.json `recalled`),
+        for a model builder's prompt."""
+        recalled = self.folder.read_run().recalled
+        if self.recall is None or self.config.builder == "parametric" or not recalled:
+            return [], {}
+        entry = self.recall.entry(recalled["run_id"])
+        if entry is None or not entry.code:
+            return [], {}
+        return [entry.code], {v: Path(p) for v, p in entry.renders.items() if Path(p).is_file()}
 
     def _update_run(self, **changes: Any) -> None:
         self.folder.update_run(**changes)
@@ -206,14 +229,7 @@ class Coordinator:
         best = self.best()
         best_doc = self.best_doc()
         if best is not None and best_doc is not None:
-            state, step = best
             write_json(self.folder.root / "best_attempt.json", best_doc)
-            if self.recall is not None and status != "cancelled":
-                front = step.renders.get("front") or next(iter(step.renders.values()), None)
-                self.recall.remember(RecallEntry(task_name=self.task.name, code=step.code, score=step.score,
-                                                 task_text=f"{self.task.name} {self.task.description}",
-                                                 render_hash=render_hash(front) if front else None,
-                                                 run_id=self.folder.run_id))
         summary = {
             "run_id": self.folder.run_id, "status": status, "task": self.task.name,
             "best": best_doc, "best_score": best_doc["score"] if best_doc else None,
@@ -227,4 +243,16 @@ class Coordinator:
         self._update_run(status=status, finished_at=time.time(), degraded=degradations(self.states),
                          spend=run_spend(self.states).model_dump())
         write_report(self.folder, self.task, self.states, best_doc, self.config.threshold)
+        self._index(status)
         return summary
+
+    def _index(self, status: str) -> None:
+        """The finished run, failures included, into the cross-run index (a cancelled run may be resumed)."""
+        if self.recall is None or status == "cancelled":
+            return
+        try:
+            entry = entry_from_folder(self.folder.root)
+            if entry is not None:
+                self.recall.add(entry)
+        except Exception as e:  # noqa: BLE001 - the index is a cache of the run folders: never fatal
+            log.warning("run %s not indexed for recall: %s", self.folder.run_id, e)

@@ -20,6 +20,7 @@ from harness.classifier import classify_exit
 from harness.report import ErrorClass, ExceptionInfo, ExecutionReport
 from harness.vision_types import CallLog, Look, SentinelReport, VerifierOutput
 from orchestrator.artifacts import RunFolder
+from orchestrator.blueprint_loop import drawing_refs, pack_settings, split_renders
 from orchestrator.builders.interface import BuildContext, Builder, Proposal, Siblings
 from orchestrator.builders.llm import Completer
 from orchestrator.checkpoint import Checkpoint
@@ -51,6 +52,8 @@ class AttemptContext:
     deadline: float  # time.time() after which no new iteration starts
     summarizer: Completer | None = None
     examples: list[str] = field(default_factory=list)
+    example_renders: dict[str, Path] = field(default_factory=dict)  # the recalled example's best renders, by view
+    jacobian: list[list[float]] | None = None  # the recalled run's residual Jacobian (parametric search)
     on_step: Callable[[AttemptState, IterationStep], None] | None = None
     reset_ahead: asyncio.Future[None] | None = None  # the next iteration's reset, started when the worker was done
     siblings: Siblings | None = None  # the run's attempts, for builders that share evaluations
@@ -140,7 +143,9 @@ def _context(ctx: AttemptContext, state: AttemptState, iteration: int) -> BuildC
     bench = Workbench(ctx.scene, lambda: _reset(ctx), ctx.task.render, ctx.folder.iter_dir(state.index, iteration) / "looks",
                       ctx.config.execute_timeout_s)
     return BuildContext(task=ctx.task, config=ctx.config, strategy=state.strategy, memory=state.memory,
-                        iteration=iteration, examples=ctx.examples, siblings=ctx.siblings, workbench=bench)
+                        iteration=iteration, examples=ctx.examples, example_renders=ctx.example_renders,
+                        jacobian=ctx.jacobian,
+                        siblings=ctx.siblings, workbench=bench)
 
 
 def _take(step: IterationStep, proposal: Proposal) -> None:
@@ -151,6 +156,7 @@ def _take(step: IterationStep, proposal: Proposal) -> None:
     step.model_s += proposal.model_s
     step.degradations += proposal.degradations
     step.tool_calls += proposal.tool_calls
+    step.probes += proposal.probes
 
 
 async def _build(ctx: AttemptContext, state: AttemptState, step: IterationStep) -> Proposal:
@@ -177,7 +183,7 @@ async def _execute(ctx: AttemptContext, state: AttemptState, step: IterationStep
     await _reset(ctx)
     dest = ctx.folder.renders_dir(state.index, step.index)
     try:
-        done = await ctx.scene.execute_and_render(code, ctx.task.render, dest, timeout_s=ctx.config.execute_timeout_s)
+        done = await ctx.scene.execute_and_render(code, pack_settings(ctx.task), dest, timeout_s=ctx.config.execute_timeout_s)
     except SceneFault:
         raise
     except Exception as e:  # the worker died or hung: feed it back
@@ -191,7 +197,7 @@ async def _execute(ctx: AttemptContext, state: AttemptState, step: IterationStep
     if done.render is not None:
         step.renders = {view: rv.path for view, rv in done.render.views.items()}
         step.scene = done.render.scene
-        step.render_ms = done.render.total_ms
+        step.render_ms, step.cycles = done.render.total_ms, done.render.cycles
 
 
 async def _reset(ctx: AttemptContext) -> None:
@@ -232,8 +238,9 @@ async def _evaluate(ctx: AttemptContext, state: AttemptState, step: IterationSte
     baseline for the next iteration. When every VLM fails and the verifier chain lists `metrics`
     (and the task has references), the metrics score alone, from then on in this attempt.
     """
-    renders = {view: Path(p) for view, p in step.renders.items()}
-    can_degrade = ctx.offline_verifier and bool(ctx.task.references)
+    shown = {view: Path(p) for view, p in step.renders.items()}
+    renders, plans = split_renders(shown)
+    can_degrade = ctx.offline_verifier and bool(ctx.task.references or ctx.task.blueprint)
     vlm = ctx.config.verifier in ("vlm", "both") and not (can_degrade and state.memory.degraded("verifier"))
     metrics = ctx.config.verifier in ("metrics", "both") or not vlm
     refs = ctx.task.references if metrics or can_degrade else {}
@@ -247,12 +254,14 @@ async def _evaluate(ctx: AttemptContext, state: AttemptState, step: IterationSte
             step.evaluator_errors.append(f"sentinel failed: {e}")  # a guardrail, not the score
             return
         step.sentinel, step.compare = checked.sentinel, checked.compare
+        if ctx.task.blueprint is not None:
+            step.blueprint = await ctx.vision.blueprint(plans, ctx.task.blueprint)
 
     async def critique() -> None:
         if not vlm:
             return
         try:
-            step.critique = await _investigate(ctx, state, step, renders)
+            step.critique = await _investigate(ctx, state, step, shown)
         except Exception as e:
             if VERIFIER_UNAVAILABLE_TAG not in str(e):
                 raise
@@ -274,7 +283,7 @@ async def _evaluate(ctx: AttemptContext, state: AttemptState, step: IterationSte
             raise failures[0]
         raise VerifierFault(f"vision failed: {failures[0]}") from failures[0]
     scored_by_metrics = metrics or step.degraded("verifier")
-    scores = ([r.score for r in (step.compare,) if r and scored_by_metrics]
+    scores = ([r.score for r in (step.compare, step.blueprint) if r and scored_by_metrics]
               + [c.overall_score for c in (step.critique,) if c])
     step.sentinel_penalty = sentinel_penalty(step.sentinel, ctx.config) if step.sentinel else 0.0
     step.score = max(0.0, sum(scores) / len(scores) - step.sentinel_penalty) if scores else 0.0
@@ -286,12 +295,12 @@ async def _investigate(ctx: AttemptContext, state: AttemptState, step: Iteration
     The worker was sent back to its baseline when the pack was done; a look waits for that reset,
     rebuilds the iteration's scene and renders, then the reset for the next iteration starts again.
     """
-    refs = dict(ctx.task.references) or None
+    refs = {**ctx.task.references, **drawing_refs(ctx.task)} or None
     looks: list[Look] = []
     calls: list[CallLog] = []
     while True:
         turn = await ctx.vision.investigate(renders, ctx.task.description, refs, looks,
-                                            ctx.config.verifier_looks - len(looks))
+                                            ctx.config.verifier_looks - len(looks), ctx.config.models.get("verifier"))
         if turn.verdict is not None:
             return turn.verdict.model_copy(update={"calls": calls + turn.verdict.calls})
         if not turn.looks or len(looks) >= ctx.config.verifier_looks:

@@ -14,10 +14,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from harness.gpu_presets import CyclesDevice
+from harness.blueprint_types import BlueprintReport
 from harness.image_format import image_mime
 from harness.report import ExecutionReport
 from harness.scene_types import SceneInfo
 from harness.vision_types import CallLog, CompareResult, SentinelReport, VerifierOutput
+from orchestrator.blueprint_loop import feedback_lines as _blueprint_lines
 from orchestrator.degradation import Degradation
 
 __all__ = ["ExecutionRecord", "ToolCallRecord", "IterationStep", "AttemptMemory", "image_part"]
@@ -44,6 +47,14 @@ class ToolCallRecord(BaseModel):
     ms: float = 0.0
 
 
+class Probe(BaseModel):
+    """A parameter set whose geometry was measured without a render (a Jacobian column of the search)."""
+
+    params: dict[str, list[float]]
+    vector: list[float | None] | None = Field(None, description="the search's residual vector, None where only a "
+                                                                "render knows the entry; None when the program failed")
+
+
 class IterationStep(BaseModel):
     """Everything one iteration did; `code` is the program that finally ran."""
 
@@ -60,6 +71,7 @@ class IterationStep(BaseModel):
     sentinel: SentinelReport | None = None
     compare: CompareResult | None = None
     critique: VerifierOutput | None = None
+    blueprint: BlueprintReport | None = Field(None, description="plan renders against the task's drawings, in metres")
     sentinel_penalty: float = 0.0
     evaluator_errors: list[str] = Field(default_factory=list, description="evaluator failures that did not stop the step")
     score: float = 0.0
@@ -70,7 +82,9 @@ class IterationStep(BaseModel):
     elapsed_s: float = 0.0
     model_s: float = Field(0.0, description="seconds spent waiting for models")
     render_ms: float = Field(0.0, description="Blender's own render time of the pack")
+    cycles: CyclesDevice | None = Field(None, description="device, samples and tile Cycles rendered with (None: Workbench)")
     phase_ms: dict[str, float] = Field(default_factory=dict, description="wall time per phase: build, execute (with the render), evaluate, remember")
+    probes: list[Probe] = Field(default_factory=list, description="geometry measured without a render while building")
 
     def degraded(self, role: str) -> bool:
         """An offline backend took over `role` in this step."""
@@ -104,6 +118,8 @@ class IterationStep(BaseModel):
             lines.append(f"Reference match {self.compare.score:.3f} ({per_view}); silhouette IoU {m.silhouette_iou:.3f}, "
                          f"pixel loss {m.pixel_loss:.4f}, edge distance {m.edge_distance:.4f}")
             lines += [f"Against the reference, {d}" for d in self.compare.directions]
+        if self.blueprint is not None:
+            lines += _blueprint_lines(self.blueprint)
         if self.critique is not None:
             c = self.critique
             lines += [f"Critic issue: {i}" for i in c.issues] + [f"Critic suggestion: {s}" for s in c.suggestions]
@@ -189,19 +205,27 @@ class AttemptMemory(BaseModel):
         inherited = self.prior.history() if self.prior is not None else []
         return inherited + [(s, self.summaries.get(s.index)) for s in self.steps]
 
-    def to_messages(self) -> list[Message]:
-        """Summaries of older steps, then the window in full; only the newest step carries its renders."""
+    def to_messages(self, window: int | None = None, summaries: int | None = None, images: bool = True) -> list[Message]:
+        """Summaries of older steps, then the window in full; only the newest step carries its renders.
+
+        A prompt that must fit a small context (orchestrator.context_fit) asks for a narrower `window`, only
+        the newest `summaries` summaries (the rest are dropped, and the prompt says how many), or no `images`."""
         out: list[Message] = []
+        window = self.window if window is None else window
         history = self.history()
         inherited = len(history) - len(self.steps)
         if inherited:
             out.append({"role": "user", "content": (
                 f"This attempt was forked from another one: the first {inherited} iteration(s) below are that "
                 "attempt's, numbered as they were there; this attempt's own iterations follow, numbered from 0.")})
-        cut = max(0, len(history) - self.window)
+        cut = max(0, len(history) - window)
         if cut:
-            text = "\n".join(summary or s.summary() for s, summary in history[:cut])
+            lines = [summary or s.summary() for s, summary in history[:cut]]
+            kept = lines if summaries is None else lines[len(lines) - summaries:] if summaries > 0 else []
+            dropped = f"({len(lines) - len(kept)} earlier iteration(s) left out to fit the model's context)\n" \
+                if len(kept) < len(lines) else ""
+            text = dropped + "\n".join(kept)
             out.append({"role": "user", "content": f"Summary of earlier iterations:\n{text}"})
         for i, (step, _) in enumerate(history[cut:], start=cut):
-            out += step.to_messages(with_images=i == len(history) - 1)
+            out += step.to_messages(with_images=images and i == len(history) - 1)
         return out

@@ -17,8 +17,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from harness.blueprint_types import plan_name
 from orchestrator.artifacts import RunFolder, write_atomic
+from orchestrator.blueprint_report import plans_html
+from orchestrator.measured_row import measured_row
 from orchestrator.memory import IterationStep
+from orchestrator.run_models import models_used
 from orchestrator.spend import spend_of
 from orchestrator.state import AttemptState, degradations, run_spend
 from orchestrator.task import Task
@@ -149,6 +153,7 @@ def _views_table(folder: RunFolder, views: list[str], refs: dict[str, Path], att
     body = "".join(f"<tr><th scope=row>{name}</th>" + "".join(
         f'<td><img src="{_src(folder, row[v])}" alt="{name} {_e(v)}"></td>' if v in row else "<td></td>" for v in views)
         + "</tr>" for name, row in rows)
+    body += measured_row(per_view, views)
     return f"<div class=wide><table class=views><tr><th></th>{head}</tr>{body}</table></div>"
 
 
@@ -157,6 +162,15 @@ def _directions(step: IterationStep) -> str:
     if step.compare is None or not step.compare.directions:
         return ""
     return f'<h3>Against the reference</h3><ul class=dirs>{"".join(f"<li>{_e(d)}</li>" for d in step.compare.directions)}</ul>'
+
+
+def _plans(folder: RunFolder, attempt: int, step: IterationStep) -> str:
+    """Each drawing (the run folder's copy in plans/) beside the step's orthographic render."""
+    if step.blueprint is None:
+        return ""
+    drawings = {p.stem: p for p in (folder.root / "plans").glob("*.*")}
+    return plans_html(step.blueprint, {v: (_src(folder, drawings[v]), _src(folder, _render(folder, attempt, step, plan_name(v))))
+                                       for v in step.blueprint.views if v in drawings and plan_name(v) in step.renders})
 
 
 def _critique(folder: RunFolder, attempt: int, step: IterationStep) -> str:
@@ -194,7 +208,7 @@ def _best_card(folder: RunFolder, task: Task, refs: dict[str, Path], states: dic
     return (f'<section class="card win"><h2>Best: <a href="#attempt-{state.index}">attempt {state.index}</a>, '
             f'iteration {step.index} — score {best["score"]:.3f}{penalty} {reached}</h2>'
             f'{_views_table(folder, task.render.views, refs, state.index, step)}{_directions(step)}'
-            f'{_critique(folder, state.index, step)}'
+            f'{_plans(folder, state.index, step)}{_critique(folder, state.index, step)}'
             f'<h3>Winning code</h3>{plan}{_tools(step)}<pre><code>{_e(step.code)}</code></pre></section>')
 
 
@@ -327,6 +341,20 @@ def _degraded(states: dict[int, AttemptState]) -> str:
             f"<ul>{items}</ul></section>")
 
 
+def _rendered(task: Task, states: dict[int, AttemptState]) -> str:
+    """What the loop rendered on: Cycles' device, samples and tier as the newest render reported, or Workbench."""
+    cycles = [s.cycles for st in states.values() for s in st.memory.steps if s.cycles is not None]
+    if cycles:
+        return f"rendered on {_e(cycles[-1].describe())}"
+    return "rendered with Workbench (preview)" if task.render.preset == "preview" else "rendered with Cycles"
+
+
+def _models_facts(given: dict[str, list[str]], used: dict[str, list[str]]) -> list[str]:
+    """One fact per role the run called: the models that answered, and the chain it was given."""
+    return [f"{_e(role)}: {_e(', '.join(used[role]))} <span class=muted>(chain {_e(' → '.join(given.get(role, [])))})</span>"
+            for role in sorted(used)]
+
+
 def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState], best: dict[str, Any] | None,
                  threshold: float | None = None, live: bool = False) -> None:
     """Write report.html. The references shown are the run folder's own copies in ref/ (named by view):
@@ -353,6 +381,12 @@ def write_report(folder: RunFolder, task: Task, states: dict[int, AttemptState],
         origin = record.forked_from
         facts.append(f"forked from {_e(origin.get('run_id'))}, attempt {_e(origin.get('attempt'))}, "
                      f"iteration {_e(origin.get('iteration'))}")
+    facts += _models_facts(record.models, models_used(states))
+    facts.append(_rendered(task, states))
+    if record.recalled:
+        r = record.recalled
+        facts.append(f"started warm from {_e(r['run_id'])} (similarity {r['similarity']:.2f}: {_e(r['why'])}; "
+                     f"used {_e('; '.join(r['used']))})")
     winner = best["attempt"] if best else None
     done = sum(s.done_iterations for s in states.values())
     badge = f" {_badge(f'live · {done} iteration(s) done · refreshes every {LIVE_REFRESH_S} s', 'busy')}" if live else ""

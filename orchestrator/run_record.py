@@ -40,6 +40,7 @@ class RunRecord(BaseModel):
     spend: Spend | None = None
     asset: dict[str, Any] | None = Field(None, description="the [finalize] job of the best attempt")
     forked_from: dict[str, Any] | None = Field(None, description="run, attempt, iteration and score it was forked from")
+    recalled: dict[str, Any] | None = Field(None, description="the past run it started warm from (orchestrator.warm_start)")
 
     @field_validator("task", mode="before")
     @classmethod

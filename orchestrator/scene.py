@@ -10,10 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncContextManager, Protocol, runtime_checkable
 
+from harness.measure_types import MeasuredRun
 from harness.report import ExecutionReport
 from harness.scene_types import ExecutedRender, RenderSettings, SceneInfo
 
 if TYPE_CHECKING:  # written by the vision helper; imported lazily so this module stays importable alone
+    from harness.blueprint_types import Blueprint, BlueprintReport
     from harness.vision_types import CheckResult, CritiqueTurn, Look, VerifierOutput
 
 __all__ = ["Scene", "SceneProvider", "Vision"]
@@ -34,6 +36,8 @@ class Scene(Protocol):
     # SceneFault when the pack rendered but could not be delivered there
     async def execute_and_render(self, code: str, settings: RenderSettings, dest_dir: Path,
                                  timeout_s: float = 60.0) -> ExecutedRender: ...
+    # run the code and, only when it succeeded, measure the subject through every view's camera (no render)
+    async def execute_and_measure(self, code: str, settings: RenderSettings, timeout_s: float = 60.0) -> MeasuredRun: ...
     # the worker tools code may call as `tools.<name>(...)` (harness.scene_types.SNIPPET_TOOLS), each as
     # {name, description, parameters (JSON schema)}: what a tool-using builder offers its model
     def tool_specs(self) -> list[dict[str, Any]]: ...
@@ -58,10 +62,13 @@ class Vision(Protocol):
     async def check(  # sentinel, plus metrics against the references when given: one call
         self, renders: dict[str, Path], references: dict[str, Path] | None, scene_info: SceneInfo | None
     ) -> "CheckResult": ...
+    # plan renders (plan_<view>) against the task's drawings, in metres (DESIGN.md "Blueprints")
+    async def blueprint(self, renders: dict[str, Path], blueprint: "Blueprint") -> "BlueprintReport": ...
     async def critique(
         self, images: dict[str, Path], task: str, reference: dict[str, Path] | None
     ) -> "VerifierOutput": ...
     # the critique in turns: a verdict, or extra looks wanted first (the caller renders them and asks again)
     async def investigate(
-        self, images: dict[str, Path], task: str, reference: dict[str, Path] | None, looks: "list[Look]", max_looks: int
+        self, images: dict[str, Path], task: str, reference: dict[str, Path] | None, looks: "list[Look]", max_looks: int,
+        models: list[str] | None = None,  # the run's verifier chain, when it names one
     ) -> "CritiqueTurn": ...

@@ -19,7 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from harness.model_config import ModelsConfig
+from harness.model_choice import check_models
+from harness.model_config import ModelConfigError, ModelsConfig
 from orchestrator.artifacts import RunFolder
 from orchestrator.assets.jobs import AssetJobs
 from orchestrator.assets.source import resolve_source
@@ -28,18 +29,20 @@ from orchestrator.builders.interface import Builder
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.coordinator import ISOLATION, Coordinator
 from orchestrator.errors import AssetError, OrchestratorError, TaskError
-from orchestrator.fork import fork_point, seed_fork
+from orchestrator.fork import ForkPoint, fork_point, seed_fork
 from orchestrator.memory import IterationStep
 from orchestrator.owner import runs_elsewhere
 from orchestrator.params import find_params
 from orchestrator.recall import RecallStore
 from orchestrator.run_record import RunRecord
+from orchestrator.run_models import models_used
 from orchestrator.report import write_report
 from orchestrator.scene import SceneProvider, Vision
 from orchestrator.spend import Spend
 from orchestrator.state import AttemptState, RunConfig, Strategy, degradations, run_spend
 from orchestrator.task import Task, inline_task, load_task
 from orchestrator.waits import MAX_WAIT_S
+from orchestrator.warm_start import warm_start
 
 __all__ = ["AttemptView", "RunStatus", "RunService", "live"]
 
@@ -83,6 +86,10 @@ class RunStatus(BaseModel):
     max_tokens: int | None = None
     forked_from: dict[str, Any] | None = Field(None, description="the run, attempt, iteration and score this run was "
                                                                 "forked from (fork_run)")
+    models: dict[str, list[str]] = Field(default_factory=dict, description="role → the model chain this run was given")
+    models_used: dict[str, list[str]] = Field(default_factory=dict, description="role → the models that actually answered")
+    recalled: dict[str, Any] | None = Field(None, description="the past run this one started warm from: run_id, "
+                                                             "similarity, why, what was used")
 
 
 @dataclass
@@ -107,7 +114,7 @@ class RunService:
         self.provider, self.vision = provider, vision
         self.runs_dir = Path(runs_dir)
         self.models_config = models_config or ModelsConfig()
-        self.recall = RecallStore(memory_dir or self.runs_dir / ".memory")
+        self.recall = RecallStore(memory_dir or self.runs_dir / ".memory", self.runs_dir)
         self.listener = listener
         self.builder_factory = builder_factory
         self.builders = BuilderFactory(self.models_config)
@@ -134,12 +141,15 @@ class RunService:
         """The run's config: `defaults` (the task's budget unless given), then the overrides that are set."""
         # every [budget] key is a RunConfig field of the same name (test_task.py checks it), so none is dropped
         values: dict[str, Any] = dict(defaults) if defaults is not None else task.budget.model_dump()
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        values.update({k: v for k, v in overrides.items() if v is not None and k != "models"})
+        # the run's chains: the task's [models] (a fork: its source run's), then the ones given here, role by role
+        values["models"] = {**(values.get("models") or (task.models if defaults is None else {})),
+                            **(overrides.get("models") or {})}
         if "builder" not in values:
             tunable = bool(task.start_code and find_params(task.start_code))
             values["builder"] = "parametric" if tunable else "llm"
         if "verifier" not in values:
-            values["verifier"] = "metrics" if task.references else "vlm"
+            values["verifier"] = "metrics" if task.references or task.blueprint else "vlm"
         try:
             config = RunConfig.model_validate(values)
         except ValueError as e:
@@ -149,14 +159,19 @@ class RunService:
 
     def _check(self, task: Task, config: RunConfig) -> None:
         where = str(task.source or "inline task")
+        try:
+            check_models(self.models_config, config.models)
+        except ModelConfigError as e:
+            raise TaskError(f"{where}: {e}") from None
+        models = self.builders.models(config)
         if config.builder == "parametric" and not (task.start_code and find_params(task.start_code)):
             raise TaskError(f"{where}: start.program: the parametric builder needs a start program with `# param` literals")
-        if config.builder in ("llm", "hybrid") and not self.models_config.has_remote("builder"):
+        if config.builder in ("llm", "hybrid") and not models.has_remote("builder"):
             raise TaskError(f"{where}: builder {config.builder!r} needs the `builder` model role in [models] "
                             "of colossus.toml (or COLOSSUS_MODELS_BUILDER); offline, give the task a start program "
                             "with `# param` literals and use the parametric builder")
-        if config.verifier in ("metrics", "both") and not task.references:
-            raise TaskError(f"{where}: reference: the metrics verifier needs reference images")
+        if config.verifier in ("metrics", "both") and not (task.references or task.blueprint):
+            raise TaskError(f"{where}: reference: the metrics verifier needs reference images or blueprints")
         if task.finalize.profile is not None:
             if self.assets is None:
                 raise TaskError(f"{where}: finalize.profile: this service cannot finalize assets")
@@ -165,14 +180,20 @@ class RunService:
             except AssetError as e:
                 raise TaskError(f"{where}: finalize.profile: {e}") from None
 
+    def plan_start(self, task: Task | str | Path | dict[str, Any], **overrides: Any) -> tuple[Task, RunConfig]:
+        """The task and config `start` would run, checked (TaskError), nothing written: callers check
+        before they start a pool; a read-only service can plan."""
+        task = self._task(task)
+        return task, self._config(task, overrides)
+
     async def start(self, task: Task | str | Path | dict[str, Any], **overrides: Any) -> str:
         """Validate, create the run folder, start the coordinator in the background; returns run_id."""
         if self.provider is None or self.vision is None:
             raise OrchestratorError("this RunService only reads run folders: it has no scene provider or vision")
-        task = self._task(task)
-        config = self._config(task, overrides)
+        task, config = self.plan_start(task, **overrides)
+        task, recalled = warm_start(self.recall, task, config)
         folder = RunFolder.create(self.runs_dir, task)
-        self._write_new_run(folder, task, config)
+        self._write_new_run(folder, task, config, **({"recalled": recalled} if recalled else {}))
         self._launch(folder, folder.load_task(), config)
         return folder.run_id
 
@@ -182,7 +203,7 @@ class RunService:
             run_id=folder.run_id, task=task.name, created_at=time.time(), status="starting",
             config=config.model_dump(mode="json"), baseline=task.start.baseline, isolation=ISOLATION,
             workers=self.provider.size, source=str(task.source) if task.source else None,
-            models={role: self.models_config.chain(role) for role in self.models_config.roles}, **more,
+            models=dict(self.builders.models(config).roles), **more,
         ))
 
     async def fork(self, run_id: str, attempt: int, iteration: int, **overrides: Any) -> str:
@@ -190,13 +211,7 @@ class RunService:
         it; the source run's config, then `overrides` (as `start`'s). Returns the new run_id at once."""
         if self.provider is None or self.vision is None:
             raise OrchestratorError("this RunService only reads run folders: it has no scene provider or vision")
-        source = RunFolder.open(self.runs_dir, run_id)
-        active = self._active.get(run_id)
-        states = active.coordinator.states if active is not None else Checkpoint.read(source.root)
-        point = fork_point(source, states, attempt, iteration)
-        task = source.load_task().model_copy(update={"start_code": point.step.code})
-        source_config = source.read_run().config
-        config = self._config(task, overrides, defaults=source_config.model_dump() if source_config else {})
+        point, task, config = self.plan_fork(run_id, attempt, iteration, **overrides)
         folder = RunFolder.create(self.runs_dir, task)
         try:
             seed_fork(folder, config, point)
@@ -207,8 +222,18 @@ class RunService:
         self._launch(folder, folder.load_task(), config)
         return folder.run_id
 
-    async def resume(self, run_id: str) -> str:
-        """Continue a run from its checkpoint: completed iterations are kept, unfinished attempts go on."""
+    def plan_fork(self, run_id: str, attempt: int, iteration: int, **overrides: Any) -> tuple[ForkPoint, Task, RunConfig]:
+        """The fork point, task and config `fork` would run, checked; nothing written (see plan_start)."""
+        source = RunFolder.open(self.runs_dir, run_id)
+        active = self._active.get(run_id)
+        states = active.coordinator.states if active is not None else Checkpoint.read(source.root)
+        point = fork_point(source, states, attempt, iteration)
+        task = source.load_task().model_copy(update={"start_code": point.step.code})
+        source_config = source.read_run().config
+        return point, task, self._config(task, overrides, defaults=source_config.model_dump() if source_config else {})
+
+    def plan_resume(self, run_id: str) -> tuple[RunFolder, RunRecord, RunConfig]:
+        """The folder, run.json and config `resume` would continue, checked; nothing written (see plan_start)."""
         if run_id in self._active and not self._active[run_id].task.done():
             raise OrchestratorError(f"run {run_id} is already running")
         folder = RunFolder.open(self.runs_dir, run_id)
@@ -218,20 +243,26 @@ class RunService:
                                     "stop it there, or wait for it to end")
         if record.config is None:
             raise OrchestratorError(f"run {run_id} cannot be resumed: its run.json has no config")
+        return folder, record, record.config
+
+    async def resume(self, run_id: str) -> str:
+        """Continue a run from its checkpoint: completed iterations are kept, unfinished attempts go on."""
+        folder, record, config = self.plan_resume(run_id)
         folder.write_run(record.updated(resumed_at=[*record.resumed_at, time.time()]))
-        self._launch(folder, folder.load_task(), record.config)
+        self._launch(folder, folder.load_task(), config)
         return run_id
 
     def _launch(self, folder: RunFolder, task: Task, config: RunConfig) -> None:
         if self.provider is None or self.vision is None:
             raise OrchestratorError("this RunService only reads run folders: it has no scene provider or vision")
         run_id = folder.run_id
+        models = self.builders.models(config)
         coordinator = Coordinator(
             folder=folder, task=task, config=config, provider=self.provider, vision=self.vision,
             builder_for=lambda strategy: (self.builder_factory or self.builders.make_builder)(config, strategy),
-            summarizer=self.builders.roles(0) if config.builder != "parametric" and self.models_config.has_remote("summarizer") else None,
+            summarizer=self.builders.roles(0, config) if config.builder != "parametric" and models.has_remote("summarizer") else None,
             recall=self.recall, on_step=lambda state, step: self._stepped(run_id, state, step),
-            offline_verifier=self.models_config.offline_fallback("verifier") == "metrics")
+            offline_verifier=models.offline_fallback("verifier") == "metrics")
         active = _Active(task=asyncio.get_running_loop().create_task(self._run_and_finalize(coordinator, folder, task),
                                                                       name=f"run {run_id}"),
                          coordinator=coordinator)
@@ -353,7 +384,9 @@ class RunService:
             iterations_budget=config.iterations if config else 0, attempts=[_view(s) for s in states.values()],
             best=best, best_score=best["score"] if best else None, error=error, degraded=degradations(states),
             spend=run_spend(states), max_cost_usd=config.max_cost_usd if config else None,
-            max_tokens=config.max_tokens if config else None, forked_from=record.forked_from)
+            max_tokens=config.max_tokens if config else None, forked_from=record.forked_from, models=record.models,
+            models_used=models_used(states),
+            recalled={k: v for k, v in record.recalled.items() if k != "jacobian"} if record.recalled else None)
 
 
 def live(status: RunStatus) -> bool:

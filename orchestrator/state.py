@@ -43,6 +43,9 @@ class RunConfig(BaseModel):
     execute_timeout_s: float = Field(60.0, gt=0, le=3600, description="per program run; a hang past it is the code's fault")
     hybrid_refine: int = Field(4, ge=1, description="parametric iterations between llm edits (hybrid)")
     skip_after_success: bool = Field(True, description="attempts not started when another converged are skipped")
+    recall: bool = Field(True, description="start warm from the most similar past run (orchestrator.warm_start)")
+    models: dict[str, list[str]] = Field(default_factory=dict, description="role → model chain this run uses instead of "
+                                         "colossus.toml's (start_run models=, [models] of task.toml, --model)")
     sentinel_error_penalty: float = Field(0.1, ge=0, le=1)
     sentinel_warning_penalty: float = Field(0.02, ge=0, le=1)
 

@@ -16,9 +16,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from harness.blueprint_types import Blueprint
 from harness.errors import ImageDataError
 from harness.image_format import decode_image_text, image_mime, is_data_url
 from harness.scene_types import VIEW_NAMES, RenderSettings
+from orchestrator.blueprint_task import blueprint_table, load_blueprint
 from orchestrator.errors import TaskError
 
 __all__ = ["StartSpec", "Budget", "FinalizeSpec", "Task", "load_task", "inline_task", "task_to_toml", "RUN_BASELINE"]
@@ -73,6 +75,15 @@ class FinalizeSpec(BaseModel):
                                                                        "(leave the ground plane out); default: all")
 
 
+class MeasureSpec(BaseModel):
+    """[measure]: which objects are the subject the residuals measure (default: what the program made, less a
+    ground plane: servers/blender_primary/measure.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+    objects: list[str] | None = Field(None, min_length=1, max_length=64, description="the subject's object names; "
+                                                                                     "an unknown name fails the render")
+
+
 class _TaskFile(BaseModel):
     """The file's shape, before paths are resolved."""
 
@@ -84,6 +95,18 @@ class _TaskFile(BaseModel):
     render: RenderSettings = Field(default_factory=RenderSettings)
     budget: Budget = Field(default_factory=Budget)
     finalize: FinalizeSpec = Field(default_factory=FinalizeSpec)
+    measure: MeasureSpec = Field(default_factory=MeasureSpec)
+    models: dict[str, list[str]] = Field(default_factory=dict, description="role → model chain for this task's runs")
+    blueprint: dict[str, Any] | None = None  # validated by orchestrator.blueprint_task
+
+    def render_settings(self) -> RenderSettings:
+        """[render], with [measure] objects as the subject to measure."""
+        return self.render.model_copy(update={"subject": self.measure.objects}) if self.measure.objects else self.render
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return {k: [v] if isinstance(v, str) else v for k, v in value.items()} if isinstance(value, dict) else value
 
 
 class Task(BaseModel):
@@ -96,6 +119,8 @@ class Task(BaseModel):
     render: RenderSettings
     budget: Budget
     finalize: FinalizeSpec = Field(default_factory=FinalizeSpec)
+    models: dict[str, list[str]] = Field(default_factory=dict, description="[models]: role → chain (harness.model_choice)")
+    blueprint: Blueprint | None = Field(None, description="orthographic plans the renders are measured against")
     start_code: str | None = None
     baseline_file: Path | None = Field(None, description="the start .blend, absolute, when start.baseline is a path")
     source: Path | None = Field(None, description="the task file, when there was one")
@@ -170,9 +195,10 @@ def load_task(path: str | Path) -> Task:
     if spec.start.program:
         code = _inside(base, spec.start.program, where, "start.program").read_text(encoding="utf-8")
     blend = _blend_file(base, spec.start.baseline, where) if spec.start.baseline_is_file else None
+    blueprint = load_blueprint(spec.blueprint, where, lambda field, rel: _inside(base, rel, where, field), refs)
     return Task(name=spec.name, description=spec.description, start=spec.start, references=refs,
-                render=spec.render, budget=spec.budget, finalize=spec.finalize, start_code=code, baseline_file=blend,
-                source=path.resolve())
+                render=spec.render_settings(), budget=spec.budget, finalize=spec.finalize, models=spec.models,
+                blueprint=blueprint, start_code=code, baseline_file=blend, source=path.resolve())
 
 
 def _decode_image(value: str, field: str) -> bytes:
@@ -195,23 +221,30 @@ def inline_task(description: str, references: dict[str, str] | None, staging_dir
                     "an inline task takes a baseline id such as 'empty' (or give the task as a task file)")
     refs_in = references or {}
     _check_views(refs_in, "inline task")
-    refs: dict[str, Path] = {}
-    for view, value in refs_in.items():
-        field = f"reference.{view}"
-        candidate = Path(value) if len(value) < 4096 and not is_data_url(value) else None
-        if candidate is not None and candidate.is_file():
-            resolved = candidate.resolve()
-            if not any(resolved.is_relative_to(root.resolve()) for root in allowed_roots or []):
-                raise _fail("inline task", field, f"path {value!r} is outside the allowed roots")
-            refs[view] = resolved
-            continue
-        blob = _decode_image(value, field)
-        staging_dir.mkdir(parents=True, exist_ok=True)
-        dest = staging_dir / (view + (".png" if image_mime(blob) == "image/png" else ".jpg"))
-        dest.write_bytes(blob)
-        refs[view] = dest.resolve()
+
+    def image(field: str, value: str) -> Path:
+        return _inline_image(field, value, staging_dir, allowed_roots or [])
+
+    refs = {view: image(f"reference.{view}", value) for view, value in refs_in.items()}
+    blueprint = load_blueprint(spec.blueprint, "inline task", image, refs)
     return Task(name=spec.name, description=spec.description, start=spec.start, references=refs,
-                render=spec.render, budget=spec.budget, finalize=spec.finalize, start_code=None, source=None)
+                render=spec.render_settings(), budget=spec.budget, finalize=spec.finalize, models=spec.models,
+                blueprint=blueprint, start_code=None, source=None)
+
+
+def _inline_image(field: str, value: str, staging_dir: Path, allowed_roots: list[Path]) -> Path:
+    """An inline image: an existing file under an allowed root, or base64 written under `staging_dir`."""
+    candidate = Path(value) if len(value) < 4096 and not is_data_url(value) else None
+    if candidate is not None and candidate.is_file():
+        resolved = candidate.resolve()
+        if not any(resolved.is_relative_to(root.resolve()) for root in allowed_roots):
+            raise _fail("inline task", field, f"path {value!r} is outside the allowed roots")
+        return resolved
+    blob = _decode_image(value, field)
+    staging_dir.mkdir(parents=True, exist_ok=True)
+    dest = staging_dir / (field.removeprefix("reference.").replace(".", "_") + (".png" if image_mime(blob) == "image/png" else ".jpg"))
+    dest.write_bytes(blob)
+    return dest.resolve()
 
 
 def _toml_value(value: Any) -> str:
@@ -224,8 +257,8 @@ def _toml_value(value: Any) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def task_to_toml(task: Task, references: dict[str, str], program: str | None) -> str:
-    """The task as a task file whose reference and program paths are the given relative ones.
+def task_to_toml(task: Task, references: dict[str, str], program: str | None, plans: dict[str, str] | None = None) -> str:
+    """The task as a task file whose reference, drawing (`plans`) and program paths are the given relative ones.
 
     A .blend baseline is written as RUN_BASELINE: the copy of the task lives in a run folder, which
     keeps the .blend under that name next to its task.toml.
@@ -237,8 +270,13 @@ def task_to_toml(task: Task, references: dict[str, str], program: str | None) ->
         "render": task.render.model_dump(exclude_none=True),
         "budget": task.budget.model_dump(exclude_none=True),
         **({"finalize": task.finalize.model_dump(exclude_none=True)} if task.finalize.profile else {}),
+        **({"models": task.models} if task.models else {}),
     }
     lines = [f"name = {_toml_value(task.name)}", f"description = {_toml_value(task.description)}"]
+    if task.blueprint is not None:
+        tables["blueprint"] = blueprint_table(task.blueprint, plans or {})
     for table, values in tables.items():
-        lines += ["", f"[{table}]"] + [f"{k} = {_toml_value(v)}" for k, v in values.items()]
+        lines += ["", f"[{table}]"] + [f"{k} = {_toml_value(v)}" for k, v in values.items() if not isinstance(v, dict)]
+        for sub, inner in ((k, v) for k, v in values.items() if isinstance(v, dict)):
+            lines += ["", f"[{table}.{sub}]"] + [f"{k} = {_toml_value(v)}" for k, v in inner.items()]
     return "\n".join(lines) + "\n"

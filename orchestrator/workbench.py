@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from harness.measure_types import MeasuredRun
 from harness.report import ErrorClass, ExecutionReport
 from harness.validator import RANDOM_SEED
 from harness.scene_types import RenderSettings, SceneInfo, ViewName
@@ -58,6 +59,12 @@ class Workbench:
         """Back to the baseline with an empty program."""
         await self._reset()
         self.program = []
+
+    async def measure(self, code: str) -> MeasuredRun:
+        """`code` run from the baseline and its subject measured through the task's cameras, no render
+        (the live scene is left as `code` built it: call begin or start_over before using it again)."""
+        await self._reset()
+        return await self.scene.execute_and_measure(code, self.render, timeout_s=self.timeout_s)
 
     async def info(self) -> SceneInfo:
         return await self.scene.info()

@@ -31,4 +31,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"colossus demo: no example tasks under {EXAMPLES}")
         return 2
     task = EXAMPLES / args.task / "task.toml"
-    return execute(args, lambda service: service.start(task, **overrides(args)), args.iterations)
+    return execute(args, lambda service: service.plan_start(task, **overrides(args)),
+                   lambda service: service.start(task, **overrides(args)), args.iterations)

@@ -20,5 +20,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return execute(args, lambda service: service.fork(args.run_id, args.attempt, args.iteration, **overrides(args)),
+    return execute(args, lambda service: service.plan_fork(args.run_id, args.attempt, args.iteration, **overrides(args)),
+                   lambda service: service.fork(args.run_id, args.attempt, args.iteration, **overrides(args)),
                    args.iterations or 0)

@@ -15,4 +15,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return execute(args, lambda service: service.resume(args.run_id))
+    return execute(args, lambda service: service.plan_resume(args.run_id), lambda service: service.resume(args.run_id))

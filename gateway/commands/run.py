@@ -15,9 +15,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+from gateway.commands.run_models import add_model_option, chosen_models, model_choice_problem
 from harness import serving
 
-__all__ = ["add_arguments", "run", "add_run_options", "local_runs", "Progress", "finish", "execute"]
+__all__ = ["add_arguments", "run", "add_run_options", "local_services", "local_runs", "Progress", "finish", "execute"]
 
 
 def add_run_options(parser: argparse.ArgumentParser, source: str | None = None) -> None:
@@ -36,6 +37,9 @@ def add_run_options(parser: argparse.ArgumentParser, source: str | None = None) 
     parser.add_argument("--max-tokens", type=int, help="stop the run once its model tokens (in + out) reach this")
     parser.add_argument("--tool-calls", type=int, help="tool calls per iteration of a builder model that can call "
                                                        f"functions (default: {source or 'the task budget, 8'}); 0: whole programs")
+    add_model_option(parser)
+    parser.add_argument("--no-recall", dest="recall", action="store_false", default=None,
+                        help="start cold: do not start from the most similar past run")
     add_session_options(parser)
 
 
@@ -86,9 +90,8 @@ class Progress:
         self.stream.flush()
 
 
-@asynccontextmanager
-async def local_runs(args: argparse.Namespace, listener: Callable[..., None] | None = None) -> AsyncIterator[Any]:
-    """A RunService over a freshly started local pool and vision server, stopped on exit."""
+def local_services(args: argparse.Namespace) -> Any:
+    """The gateway's services (GatewayServices) for one CLI command, configured but not started."""
     from gateway.config import load_gateway_config
     from gateway.services import GatewayServices
 
@@ -98,10 +101,25 @@ async def local_runs(args: argparse.Namespace, listener: Callable[..., None] | N
     if getattr(args, "runs_dir", None):
         config.runs_dir = args.runs_dir
     config.pool.warm_spare = False  # a CLI run needs exactly its workers
-    services = GatewayServices(config)
+    return GatewayServices(config)
+
+
+def check_plan(services: Any, plan: Callable[[Any], object]) -> None:
+    """Run `plan(service)` on a RunService that has no pool (it only reads run folders): a bad task,
+    run, attempt, iteration or option raises here, before any Blender worker starts."""
+    from orchestrator.service import RunService
+
+    plan(RunService(None, None, services.config.runs_dir, services.models, assets=services.assets()))
+
+
+@asynccontextmanager
+async def local_runs(args: argparse.Namespace, listener: Callable[..., None] | None = None,
+                     services: Any = None) -> AsyncIterator[Any]:
+    """A RunService over a freshly started local pool and vision server, stopped on exit."""
+    services = services or local_services(args)
     await services.start()
     try:
-        await services.pool.wait_ready(config.pool.startup_timeout_s)
+        await services.pool.wait_ready(services.config.pool.startup_timeout_s)
         yield services.run_service(listener)
     finally:
         await services.stop()
@@ -109,8 +127,10 @@ async def local_runs(args: argparse.Namespace, listener: Callable[..., None] | N
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
     names = ("builder", "verifier", "attempts", "iterations", "threshold", "timeout_s", "seed", "max_cost_usd", "max_tokens",
-             "tool_calls")
-    return {n: getattr(args, n, None) for n in names if getattr(args, n, None) is not None}
+             "tool_calls", "recall")
+    chosen = chosen_models(args)
+    return {n: getattr(args, n, None) for n in names if getattr(args, n, None) is not None} | (
+        {"models": chosen} if chosen else {})
 
 
 def finish(status: Any, as_json: bool) -> int:
@@ -139,28 +159,41 @@ def roles_used(args: argparse.Namespace) -> set[str]:
     """The model roles a run with these options may call (a resume's options are in its run folder: all)."""
     used = set()
     if getattr(args, "builder", None) != "parametric":
-        used |= {"builder", "summarizer"}
+        used |= {"builder", "summarizer", "planner"}
     if getattr(args, "verifier", None) != "metrics":
         used.add("verifier")
     return used
 
 
-def execute(args: argparse.Namespace, begin: Callable[[Any], Awaitable[str]], iterations: int = 0) -> int:
-    """Start (or resume) a run with `begin(service) -> run_id`, show progress, wait for the end."""
+def execute(args: argparse.Namespace, plan: Callable[[Any], object], begin: Callable[[Any], Awaitable[str]],
+            iterations: int = 0) -> int:
+    """Start (or resume) a run with `begin(service) -> run_id`, show progress, wait for the end.
+
+    `plan(service)` checks the same request first (RunService.plan_*), before the models check and
+    before any worker starts: a bad task, run, attempt, iteration or option exits 2 at once."""
     from gateway.errors import ConfigError, CoordinatorUnavailable
     from orchestrator.errors import OrchestratorError
 
     progress = Progress(sys.stderr, iterations)
+    if (problem := model_choice_problem(args)) is not None:
+        print(f"colossus: {problem}", file=sys.stderr)
+        return 2
+    try:
+        services = local_services(args)
+        check_plan(services, plan)
+    except (OrchestratorError, ConfigError, ValueError) as e:  # ValueError: an invalid [models] table
+        print(f"colossus: {e}", file=sys.stderr)
+        return 2
     if not args.no_check:
         from gateway.commands.models import preflight
 
-        problem = preflight(args.config, roles_used(args))
+        problem = preflight(args.config, roles_used(args), chosen_models(args))
         if problem is not None:
             print(f"colossus: {problem}", file=sys.stderr)
             return 2
 
     async def main() -> int:
-        async with local_runs(args, progress.update) as service:
+        async with local_runs(args, progress.update, services) as service:
             try:
                 run_id = await begin(service)
             except OrchestratorError as e:
@@ -181,4 +214,5 @@ def execute(args: argparse.Namespace, begin: Callable[[Any], Awaitable[str]], it
 
 
 def run(args: argparse.Namespace) -> int:
-    return execute(args, lambda service: service.start(args.task, **overrides(args)), args.iterations or 0)
+    return execute(args, lambda service: service.plan_start(args.task, **overrides(args)),
+                   lambda service: service.start(args.task, **overrides(args)), args.iterations or 0)

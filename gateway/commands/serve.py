@@ -12,12 +12,13 @@ import argparse
 import asyncio
 import atexit
 import contextlib
-import signal
 import sys
 
 import psutil
 
-__all__ = ["add_arguments", "run"]
+from harness.platform_calls import on_terminate
+
+__all__ = ["add_arguments", "run", "one_line"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
     from gateway.http_security import required_token, secured_http_app
     from gateway.server import create_gateway
     from harness import serving
+    from harness.errors import LaunchError
+    from harness.launcher import check_blender
 
     try:
         config = load_gateway_config(args.config)
@@ -57,16 +60,18 @@ def run(args: argparse.Namespace) -> int:
             from gateway.workers.ray_worker import RayCluster
 
             RayCluster.join(config.pool)
+        elif config.pool.workers:
+            check_blender(config.pool.mode, config.pool.blender_binary)
         app = create_gateway(config)  # an unknown toolset is a ConfigError
-    except ConfigError as e:
-        print(f"colossus serve: {e}", file=sys.stderr)
+    except (ConfigError, LaunchError) as e:
+        print(f"colossus serve: {one_line(e)}", file=sys.stderr)
         return 2
     atexit.register(kill_descendants)
 
     async def serve() -> None:
         main = asyncio.current_task()
         assert main is not None
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
+        on_terminate(main.cancel)
         if args.http:
             import fastmcp
             import uvicorn
@@ -83,7 +88,17 @@ def run(args: argparse.Namespace) -> int:
         else:
             await serving.serve_stdio(app)
 
-    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
-        serving.run(serve())
-    kill_descendants()
+    try:
+        with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+            serving.run(serve())
+    except Exception as e:  # noqa: BLE001 - a startup failure (e.g. the pool folder cannot be made): one line, exit 1
+        print(f"colossus serve: could not start: {one_line(e)}", file=sys.stderr)
+        return 1
+    finally:
+        kill_descendants()
     return 0
+
+
+def one_line(e: BaseException) -> str:
+    """An error as one line: its message with the whitespace folded (pydantic and OS errors span lines)."""
+    return " ".join((str(e) or type(e).__name__).split())

@@ -51,6 +51,6 @@ def register_dashboard_app(app: FastMCP, services: GatewayServices) -> None:
         detail = await landed_iteration_detail(services.config.runs_dir, run_id, attempt, iteration, data_url)
         renders = RunFolder.open(services.config.runs_dir, run_id).renders_dir(attempt, iteration)
         text = json.dumps(detail.model_dump(mode="json", exclude={"renders", "references"}))
-        images = [Image(path=p).to_image_content() for p in sorted(renders.glob("*.png"))]
+        images = [Image(path=p).to_image_content() for p in sorted(renders.glob("*.png")) if "." not in p.stem]
         return ToolResult(content=[mcp_types.TextContent(type="text", text=text), *images],
                           structured_content=detail.model_dump(mode="json"))

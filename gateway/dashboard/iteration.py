@@ -45,6 +45,8 @@ class IterationDetail(BaseModel):
     sentinel: list[dict[str, Any]] = Field(default_factory=list, description="the sentinel's findings")
     directions: list[str] = Field(default_factory=list, description="which way each view differs from its reference")
     residuals: dict[str, dict[str, float]] = Field(default_factory=dict, description="view → named signed residuals")
+    subject_masks: dict[str, str] = Field(default_factory=dict, description="view → the subjects measured (PNG data URL: "
+                                                                            "render green, reference red, both yellow)")
     critique: dict[str, Any] | None = Field(None, description="the VLM verifier's critique, when one was asked")
     feedback: str = ""
     evaluator_errors: list[str] = Field(default_factory=list)
@@ -67,7 +69,8 @@ def data_url(_folder: RunFolder, path: Path) -> str | None:
 def _images(folder: RunFolder, directory: Path, link: Link) -> dict[str, str | None]:
     if not directory.is_dir():
         return {}
-    return {p.stem: link(folder, p) for p in sorted(directory.iterdir()) if p.suffix.lower() in IMAGE_TYPES}
+    return {p.stem: link(folder, p) for p in sorted(directory.iterdir())
+            if p.suffix.lower() in IMAGE_TYPES and "." not in p.stem}  # front.mask.png sits beside front.png
 
 
 def _looks(folder: RunFolder, directory: Path, link: Link) -> dict[str, str | None]:
@@ -119,7 +122,8 @@ def iteration_detail(runs_dir: Path, run_id: str, attempt: int, iteration: int, 
         references=_images(folder, folder.root / "ref", link),
         view_scores={view: m["score"] for view, m in views.items() if isinstance(m.get("score"), (int, float))},
         sentinel=_json(where / "sentinel.json", {}).get("issues", []), directions=compare.get("directions") or [],
-        residuals=residuals, critique=verdict.get("critique"), feedback=verdict.get("feedback") or "",
+        residuals=residuals, subject_masks={view: m["subject_masks"] for view, m in views.items() if m.get("subject_masks")},
+        critique=verdict.get("critique"), feedback=verdict.get("feedback") or "",
         evaluator_errors=verdict.get("evaluator_errors") or [], execution=_execution(_json(where / "execution.json", {})),
         models=calls, spend=spend_of(calls), tool_calls=_json(where / "tools.json", []),
         looks=_looks(folder, where / "looks", link))

@@ -38,6 +38,8 @@ MaxCost = Annotated[float | None, Field(gt=0, description="stop the run (status 
 MaxTokens = Annotated[int | None, Field(gt=0, description="stop the run once its model tokens reach this")]
 ToolCalls = Annotated[int | None, Field(ge=0, le=50, description="tool calls per iteration of a builder model that can "
                                                                "call functions; 0: whole programs")]
+Models = Annotated[dict[str, list[str]] | None, Field(description="role (builder, verifier, summarizer, planner) → "
+                                                                  "model chain for this run; checked before it starts")]
 
 
 def _dump(value: Any) -> Any:
@@ -83,17 +85,25 @@ def register(app: FastMCP, services: GatewayServices) -> None:
         attempts: Attempts = None,
         iterations: Iterations = None,
         references: Annotated[dict[str, str] | None, Field(description="view → reference image path or base64")] = None,
+        blueprint: Annotated[dict[str, Any] | None, Field(description="orthographic plans: {span_m, stations?, "
+                                                                      "front/side/top: image path or base64, or "
+                                                                      "{image, origin_px}} (DESIGN.md Blueprints)")] = None,
         max_cost_usd: MaxCost = None,
         max_tokens: MaxTokens = None,
         tool_calls: ToolCalls = None,
+        models: Models = None,
+        recall: Annotated[bool | None, Field(description="false: start cold, not from the most similar past run")] = None,
         ctx: Context | None = None,
     ) -> ToolResult:
         """Start the build → render → verify → fix loop in the background (N attempts, best kept); returns run_id at
         once (as a task: get_run's result at the end)."""
         overrides = {k: v for k, v in {"attempts": attempts, "iterations": iterations, "max_cost_usd": max_cost_usd,
-                                       "max_tokens": max_tokens, "tool_calls": tool_calls}.items() if v is not None}
+                                       "max_tokens": max_tokens, "tool_calls": tool_calls, "models": models,
+                                       "recall": recall}.items()
+                     if v is not None}
         is_file = task.endswith(".toml") and Path(task).is_file()
-        spec: Any = task if is_file else {"description": task, **({"references": references} if references else {})}
+        spec: Any = task if is_file else {"description": task, **({"references": references} if references else {}),
+                                          **({"blueprint": blueprint} if blueprint else {})}
         return await handle(await services.runs().start(spec, **overrides), ctx)
 
     @app.tool(tags={CORE}, annotations={"readOnlyHint": True}, app=RUN_APP)
@@ -134,12 +144,13 @@ def register(app: FastMCP, services: GatewayServices) -> None:
         max_cost_usd: MaxCost = None,
         max_tokens: MaxTokens = None,
         tool_calls: ToolCalls = None,
+        models: Models = None,
         ctx: Context | None = None,
     ) -> ToolResult:
         """Start a new run from one iteration of an existing run (its program and the builder's memory up to it);
         options default to the source run's. Returns the new run_id at once."""
         overrides = {"builder": builder, "verifier": verifier, "attempts": attempts, "iterations": iterations,
-                     "max_cost_usd": max_cost_usd, "max_tokens": max_tokens, "tool_calls": tool_calls}
+                     "max_cost_usd": max_cost_usd, "max_tokens": max_tokens, "tool_calls": tool_calls, "models": models}
         return await handle(await services.runs().fork(run_id, attempt, iteration, **overrides), ctx)
 
     @app.resource("runs://{run_id}", mime_type="application/json")

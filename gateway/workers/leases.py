@@ -50,6 +50,8 @@ class WorkerStatus(BaseModel):
     pid: int | None = None
     node: str | None = Field(None, description="the Ray node the worker's actor runs on (backend 'ray')")
     rss_mb: float | None = None
+    memory_guard: str | None = Field(None, description="what holds the memory limit inside the worker (RLIMIT_AS, "
+                                                       "a resident-memory watchdog), as the worker reports it")
     generation: int = 0
     error: str | None = None
 

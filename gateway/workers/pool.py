@@ -31,6 +31,7 @@ from gateway.errors import (
     WorkerToolError,
     WorkerUnavailable,
 )
+from gateway.workers.folder_owners import adopt, fresh_temp_folder
 from gateway.workers.leases import EMPTY, Lease, PoolStatus, WorkerStatus, checkpoint_id
 from gateway.workers.ports import free_ports
 from gateway.relay_client import error_text
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 
 RESTORE_WAIT_S = 30.0
 CALL_BUDGET_S = 48.0  # a host call must end before ~50 s, recovery included
+MEMORY_MARGIN = 1.10  # a worker holds its memory limit itself (memory_guard); past this the health check replaces it
 
 
 class Pool:
@@ -86,11 +88,12 @@ class Pool:
             from gateway.workers.ray_worker import RayCluster  # noqa: PLC0415 - Ray is an optional extra
 
             self._ray = RayCluster.join(self.config)
-        if self.workdir is None:
-            self._owned_dir = tempfile.TemporaryDirectory(prefix="colossus-pool-")
+        if self.workdir is None:  # folders of gateways that were killed are removed first (folder_owners)
+            self._owned_dir = fresh_temp_folder("colossus-pool-")
             self.workdir = Path(self._owned_dir.name)
         self.workdir = self.workdir.resolve()
         self.baselines_dir.mkdir(parents=True, exist_ok=True)
+        adopt(self.workdir, "*/tmp")
         ports = free_ports(self.config.base_port, self.config.workers, self.config.host) if self.config.transport == "http" else []
         specs = [
             WorkerSpec(label=f"w{i}", workdir=self.workdir / f"w{i}", baselines_dir=self.baselines_dir,
@@ -380,7 +383,7 @@ class Pool:
             if self._state.get(worker) in ("starting", "down") or not worker.spec.local:
                 continue
             rss = worker.rss_mb()
-            if worker.alive() and (rss is None or rss <= self.config.memory_limit_mb):
+            if worker.alive() and (rss is None or rss <= self.config.memory_limit_mb * MEMORY_MARGIN):
                 continue
             reason = (f"worker {worker.label} used {rss:.0f} MiB, above the {self.config.memory_limit_mb} MiB limit"
                       if worker.alive() else f"worker {worker.label} exited")
@@ -417,7 +420,7 @@ class Pool:
             if state == "free" and w in self._warm:
                 state = "warm"
             workers.append(WorkerStatus(label=w.label, state=state, scene_id=by_worker.get(w), pid=w.pid, node=w.node,
-                                        rss_mb=w.rss_mb(), generation=w.generation, error=self._errors.get(w)))
+                                        rss_mb=w.rss_mb(), memory_guard=w.memory_guard, generation=w.generation, error=self._errors.get(w)))
         return PoolStatus(size=self.size, free=len(self._free), leased=len(self._leases),
                           waiting=self._waiting, workers=workers)
 

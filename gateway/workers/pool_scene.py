@@ -26,6 +26,8 @@ from gateway.workers.blend_baselines import import_blend
 from gateway.errors import WorkerError, WorkerToolError
 from gateway.workers.pool import EMPTY, Pool
 from gateway.relay_client import error_text
+from harness.measure_files import write_side_files
+from harness.measure_types import MeasuredRun
 from harness.report import ExecutionReport
 from harness.scene_types import SNIPPET_TOOLS, ExecutedRender, RenderPackResult, RenderSettings, SceneInfo
 from orchestrator.errors import SceneFault
@@ -112,6 +114,11 @@ class PoolScene:
                 raise SceneFault(f"the renders could not be written under {dest_dir}: {e}") from e
         return done
 
+    async def execute_and_measure(self, code: str, settings: RenderSettings, timeout_s: float = 60.0) -> MeasuredRun:
+        result = await self.call("execute_and_measure", {"code": code, "timeout_s": timeout_s,
+                                                         **settings.model_dump(mode="json")})
+        return MeasuredRun.model_validate(structured(result))
+
     def tool_specs(self) -> list[dict[str, Any]]:
         """The worker's snippet tools as its MCP listing describes them (the schemas a model is given)."""
         return [{"name": t.name, "description": t.description or "", "parameters": t.input_schema}
@@ -136,6 +143,7 @@ async def _save_images(pack: RenderPackResult, content: list[mcp_types.ContentBl
             raise WorkerToolError(f"[RENDER_ERROR] the worker returned {len(images)} images for {len(pack.views)} views")
         files = {targets[view]: image.data for view, image in zip(pack.views, images)}
     await asyncio.to_thread(_write_images, dest_dir, files)
+    await asyncio.to_thread(write_side_files, pack.measure, dest_dir)
     return pack.model_copy(update={"views": {view: v.model_copy(update={"path": str(targets[view])})
                                              for view, v in pack.views.items()}})
 

@@ -2,7 +2,7 @@
 
 Connecting costs about a second, so a client lives as long as its process and every call reuses
 it. A call that outlives its timeout or loses the connection ends with the process killed (its
-whole process group) and a WorkerError; the pool decides about respawning. Remote workers
+whole tree: harness.platform_calls.kill_tree) and a WorkerError; the pool decides about respawning. Remote workers
 (streamable-HTTP URLs) have no local process: they are reconnected, never killed.
 """
 
@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import shutil
-import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -27,10 +25,18 @@ from fastmcp.client.transports import ClientTransport, StreamableHttpTransport
 from mcp import MCPError
 
 from gateway.config import PoolConfig
-from gateway.errors import WorkerCrashed, WorkerError, WorkerTimedOut, WorkerToolError, WorkerUnavailable
+from gateway.errors import (
+    WorkerCrashed,
+    WorkerError,
+    WorkerOverMemory,
+    WorkerTimedOut,
+    WorkerToolError,
+    WorkerUnavailable,
+)
 from gateway.errors import describe as _describe
 from gateway.relay_client import RelayClient
-from harness.launcher import WorkerLaunch
+from harness.launcher import MEMORY_EXIT_NOTE, WorkerLaunch
+from harness.platform_calls import kill_tree
 
 __all__ = ["WorkerSpec", "Worker"]
 
@@ -62,6 +68,7 @@ class Worker:
         self.node: str | None = None  # a local worker runs on this machine; a Ray worker names its node
         self.generation = 0
         self.tools: list[mcp_types.Tool] = []
+        self.memory_guard: str | None = None  # what holds the memory limit inside the worker, as its ping says
         self._client: Client | None = None
         self._popen: subprocess.Popen[bytes] | None = None
         self._lock = asyncio.Lock()
@@ -94,6 +101,8 @@ class Worker:
             await asyncio.wait_for(client.__aenter__(), self.config.startup_timeout_s)
             self._client = client
             self.tools = await asyncio.wait_for(client.list_tools(), self.config.call_timeout_s)
+            pong = await asyncio.wait_for(client.session.call_tool("ping", {}), self.config.call_timeout_s)
+            self.memory_guard = (pong.structured_content or {}).get("memory_guard")
             self.pid = self._find_pid()
         except BaseException as e:
             self._client = self._client or client  # so stop() closes a half-open client too
@@ -104,7 +113,7 @@ class Worker:
         log.info("worker %s ready (pid %s, generation %d)", self.label, self.pid, self.generation)
 
     async def stop(self) -> None:
-        """Kill the process group (if local) and drop the client. Safe to call twice."""
+        """Kill the process tree (if local) and drop the client. Safe to call twice."""
         self.kill_now()
         client, self._client = self._client, None
         if client is not None:
@@ -119,14 +128,10 @@ class Worker:
             await asyncio.to_thread(shutil.rmtree, self._tmp_dir, True)
 
     def kill_now(self) -> None:
-        """SIGKILL the worker's process group at once; synchronous so exit handlers can use it."""
+        """Kill the worker's process tree at once; synchronous so exit handlers can use it."""
         pid = self.pid or (self._popen.pid if self._popen else None)
-        if pid is None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+        if pid is not None:
+            kill_tree(pid)
 
     async def _transport(self) -> ClientTransport:
         if self.spec.url is not None:
@@ -240,10 +245,25 @@ class Worker:
             await asyncio.sleep(0.02)                                 # before the kernel has it gone
             if not (was_alive := self.alive()):
                 break
+        note = self._memory_exit_note()
         await self.stop()
         if self.kill_reason is not None:
             raise self.kill_reason from error
+        if note is not None:
+            raise WorkerOverMemory(f"worker {self.label} during {name}: {note}") from error
         how = "lost its connection" if was_alive else "died"
         raise WorkerCrashed(
             f"worker {self.label} {how} during {name} after {time.monotonic() - started:.1f} s ({_describe(error)})"
         ) from error
+
+    def _memory_exit_note(self) -> str | None:
+        """Why the worker ended itself, if its memory guard did (servers/blender_primary/memory_guard.py)."""
+        if self.spec.workdir is None:
+            return None
+        note = self.spec.workdir / MEMORY_EXIT_NOTE
+        try:
+            text = note.read_text()
+        except OSError:
+            return None
+        note.unlink(missing_ok=True)
+        return text

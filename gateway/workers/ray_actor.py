@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from gateway.workers.carried_files import CarriedFile, collect, land
 from gateway.config import PoolConfig
 from gateway.errors import GatewayError
+from gateway.workers.folder_owners import claim, reap_orphans
 from gateway.workers.process_worker import Worker, WorkerSpec
 
 __all__ = ["BlenderActor", "ActorInfo", "ActorHealth", "CallOutcome", "HEALTH_GROUP"]
@@ -46,6 +47,7 @@ class ActorInfo(BaseModel):
     pid: int | None
     roots: dict[str, str]
     tools: list[dict[str, Any]]
+    memory_guard: str | None = None
 
 
 class ActorHealth(BaseModel):
@@ -69,9 +71,9 @@ class BlenderActor:
     def __init__(self, config: PoolConfig, label: str, session: str) -> None:
         self.incarnation = secrets.token_hex(6)
         self.label = label
-        for earlier in Path(tempfile.gettempdir()).glob(f"colossus-{session}-{label}-*"):  # a killed predecessor's
-            shutil.rmtree(earlier, ignore_errors=True)
+        reap_orphans(Path(tempfile.gettempdir()), "colossus-*")  # of actors (and gateways) on this node that died
         self.folder = Path(tempfile.mkdtemp(prefix=f"colossus-{session}-{label}-"))
+        claim(self.folder)
         self.roots = {"work": self.folder / "work", "baselines": self.folder / "baselines"}
         for root in self.roots.values():
             root.mkdir()
@@ -83,7 +85,8 @@ class BlenderActor:
         return ActorInfo(incarnation=self.incarnation, node_id=ray.get_runtime_context().get_node_id(),
                          hostname=socket.gethostname(), pid=self.worker.pid,
                          roots={name: str(root) for name, root in self.roots.items()},
-                         tools=[t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in self.worker.tools])
+                         tools=[t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in self.worker.tools],
+                         memory_guard=self.worker.memory_guard)
 
     async def call(self, incarnation: str, tool: str, arguments: dict[str, Any], timeout_s: float,
                    baselines: list[CarriedFile], dropped: list[str]) -> CallOutcome:

@@ -135,7 +135,7 @@ class RayWorker(Worker):
                    else describe(e))
             raise WorkerUnavailable(f"worker {self.label} could not start on Ray within "
                                     f"{self.config.startup_timeout_s:g} s: {why}") from e
-        self._info, self.node, self.pid = info, info.node_id, info.pid
+        self._info, self.node, self.pid, self.memory_guard = info, info.node_id, info.pid, info.memory_guard
         self.tools = [mcp_types.Tool.model_validate(t) for t in info.tools]
         self._health = ActorHealth(alive=True, pid=info.pid)
         log.info("worker %s ready on Ray node %s (generation %d)", self.label, info.node_id[:12], self.generation)

@@ -7,9 +7,8 @@ best program has no parameters to tune); in between the search tunes the best pr
 from __future__ import annotations
 
 from harness.report import ExecutionReport
-from orchestrator.builders.interface import BuildContext, Proposal
-from orchestrator.builders.llm import LLMBuilder
-from orchestrator.builders.parametric import propose_params
+from orchestrator.builders.interface import BuildContext, Builder, Proposal
+from orchestrator.builders.parametric import propose_measured
 from orchestrator.params import ParamError, find_params
 
 __all__ = ["HybridBuilder"]
@@ -18,7 +17,7 @@ __all__ = ["HybridBuilder"]
 class HybridBuilder:
     name = "hybrid"
 
-    def __init__(self, llm: LLMBuilder) -> None:
+    def __init__(self, llm: Builder) -> None:
         self.llm = llm
 
     def _tunable(self, code: str) -> bool:
@@ -37,7 +36,7 @@ class HybridBuilder:
             since_llm += 1
         if best is None or not self._tunable(best.code) or since_llm >= ctx.config.hybrid_refine:
             return await self.llm.propose(ctx)
-        return propose_params(best.code, ctx.shared_steps(), ctx.config.seed, pending=ctx.in_flight())
+        return await propose_measured(best.code, ctx)
 
     async def fix(self, ctx: BuildContext, code: str, report: ExecutionReport, number: int = 1) -> Proposal | None:
         return await self.llm.fix(ctx, code, report, number)

@@ -7,6 +7,7 @@ through the context's `Workbench` first, which records what it does as that code
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from harness.report import ExecutionReport
 from harness.vision_types import CallLog
 from orchestrator.degradation import Degradation
-from orchestrator.memory import AttemptMemory, IterationStep, ToolCallRecord
+from orchestrator.memory import AttemptMemory, IterationStep, Probe, ToolCallRecord
+from orchestrator.prompts import render
 from orchestrator.state import AttemptState, RunConfig, Strategy
 from orchestrator.task import Task
 from orchestrator.workbench import Workbench
@@ -40,8 +42,16 @@ class BuildContext(BaseModel):
     memory: AttemptMemory
     iteration: int
     examples: list[str] = Field(default_factory=list, description="programs that scored well on similar past tasks")
+    example_renders: dict[str, Path] = Field(default_factory=dict, description="view → a render of the recalled example")
     siblings: Siblings | None = Field(None, description="the run's other attempts; None when the attempt runs alone")
     workbench: Workbench | None = Field(None, description="the leased scene, for a builder that acts through tools")
+    jacobian: list[list[float]] | None = Field(None, description="a recalled run's residual Jacobian for the parametric "
+                                                                "search's first step (orchestrator.warm_start)")
+    plan: str = Field("", description="the planner role's plan for this iteration (builders.planned), when one is set")
+
+    def plan_messages(self) -> list[dict[str, str]]:
+        """The planner's plan as the prompt's last message; none without a plan."""
+        return [{"role": "user", "content": render("builder_plan", plan=self.plan)}] if self.plan else []
 
     def shared_steps(self) -> list[IterationStep]:
         """This attempt's steps, then every sibling's."""
@@ -66,6 +76,7 @@ class Proposal(BaseModel):
     model_s: float = 0.0
     degradations: list[Degradation] = Field(default_factory=list, description="an offline backend answered instead")
     tool_calls: list[ToolCallRecord] = Field(default_factory=list, description="a tool-using builder's calls")
+    probes: list[Probe] = Field(default_factory=list, description="geometry measured without a render on the way")
 
 
 class Builder(Protocol):

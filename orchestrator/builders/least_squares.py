@@ -18,52 +18,79 @@ uninterrupted run would have.
   elsewhere (`pending`) are answered as failures (NaN: the trust region shrinks and asks a
   shorter step), or for the Jacobian, the other side's difference is asked instead, so two
   attempts never render the same point and their renders together advance one search.
+- Measured differences (`next_request(measured=…)`): a parameter that moves geometry has its
+  column from the worker's measurements of the point and of the probe (program executed,
+  geometry projected: ms, no render): the geometric rows differenced, the rows only pixels know
+  left to Broyden. At every new anchor those rows are measured afresh, so the geometry's
+  Jacobian is exact wherever the search goes, not only along the steps it took. A
+  parameter whose probe moves no geometry (a colour, a light) is rendered as before. Measurements
+  are recorded like evaluations, so the search stays a pure function of what was recorded.
+- A Jacobian recalled from a similar past run (orchestrator.warm_start) replaces the differences at
+  the first start: the search steps from its first render on. That first run of the optimizer is
+  short (`PRIOR_NFEV`): when the borrowed Jacobian misleads, the search restarts from the best
+  point with differences of its own, as it would have begun.
 - A failed program answers NaN (trf shrinks its step). When the optimizer stops, it restarts
   from the best point with fresh differences there; from a seeded perturbation of it when
   the best point has had its differences taken already.
+- `jump` (the colour solve, orchestrator.builders.colour_solve): once the differences at a run's
+  start are known, it may move the start to a point it computes from the evaluations the replay
+  has answered so far (a pure function of them, so replays agree); the run then begins there with
+  those differences as its Jacobian, so the jump costs one render, not a new set of differences.
+  The jump is asked again with that render among the evaluations (up to MAX_JUMPS), and the run
+  keeps the dimensions the jumps moved within JUMP_HOLD of where they put them.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.optimize import least_squares
 
-__all__ = ["Point", "next_point", "random_point", "FD_STEP"]
+__all__ = ["Point", "next_point", "next_request", "random_point", "FD_STEP"]
 
 Point = tuple[float, ...]
 Canon = Callable[[Sequence[float]], Point]  # a unit-cube point as the program will hold it (rounded)
+Jump = Callable[[Sequence[Point], Point], Point | None]  # (points answered so far, start) → a better start
 
 FD_STEP = 0.06  # of the unit range: moves a silhouette edge a few pixels at 128², above quantisation
 MIN_SECANT = FD_STEP / 2
 MAX_NFEV = 40  # function calls (answered or not) per optimizer run before a restart
+PRIOR_NFEV = 5  # the same with a recalled Jacobian
 MAX_RESTARTS = 40
 RESTART_SPREAD = 0.12
+JUMP_HOLD = 0.03  # how far the run after a jump may move the dimensions the jump set
+MAX_JUMPS = 3  # jumps in a row at a run's start, each refitted with the one before's render
 
 
 class _Ask(Exception):
-    """The optimizer wants a point nobody has evaluated: that is the proposal."""
+    """The optimizer wants a point nobody has evaluated: that is the proposal (`measure`: its geometry suffices)."""
 
-    def __init__(self, point: Point) -> None:
-        self.point = point
+    def __init__(self, point: Point, measure: bool = False) -> None:
+        self.point, self.measure = point, measure
 
 
 class _Replay:
     """The optimizer's function and Jacobian, answered from recorded evaluations."""
 
     def __init__(self, canon: Canon, evaluated: Mapping[Point, Sequence[float] | None], pending: Collection[Point],
-                 size: int, seed: int) -> None:
+                 size: int, seed: int, measured: Mapping[Point, Sequence[float] | None] | None = None,
+                 prior: np.ndarray | None = None) -> None:
         self.canon, self.evaluated, self.pending = canon, evaluated, set(pending)
+        self.measured = measured
         self.size, self.seed = size, seed
+        self.prior = prior  # a recalled Jacobian, used once: at the first start
         self.jacobian: np.ndarray | None = None
         self.anchor: tuple[np.ndarray, np.ndarray] | None = None
         self.differenced: set[Point] = set()  # points whose differences this replay has taken
+        self.seen: list[Point] = []  # evaluated points answered to the optimizer, in order
 
     def value(self, p: Point) -> np.ndarray:
         """The residuals of `p`: recorded, NaN for a failure or a point in flight; raise _Ask otherwise."""
         if p in self.evaluated:
+            self.seen.append(p)
             r = self.evaluated[p]
             return np.full(self.size, np.nan) if r is None else np.asarray(r, float)
         if p in self.pending:
@@ -82,11 +109,30 @@ class _Replay:
     def jac(self, x: np.ndarray) -> np.ndarray:
         p = self.canon(x)
         f = self.value(p)  # trf asks the Jacobian only where the residuals are known and finite
-        if self.jacobian is None:
+        if self.jacobian is None and self.prior is not None:
+            self.jacobian, self.prior = self.prior.copy(), None
+        elif self.jacobian is None:
             self.jacobian = self.differences(p, f)
             self.differenced.add(p)
+        elif self.measured is not None:
+            self.remeasure(p)
         self.anchor = (np.asarray(p), np.asarray(f, float))
         return self.jacobian.copy()
+
+    def remeasure(self, p: Point) -> None:
+        """At a new anchor, the geometric rows of the geometric columns measured afresh (a few ms each, no render):
+        exact where Broyden's updates only know the directions stepped along; the other rows keep Broyden's."""
+        assert self.jacobian is not None and self.measured is not None
+        for i, pair in enumerate(self.probes(p)):
+            if pair[0] == p:
+                continue
+            for q in (p, pair[0]):
+                if q not in self.measured:
+                    raise _Ask(q, measure=True)
+            at, probe = self.measured[p], self.measured[pair[0]]
+            if (column := _geometric_column(at, probe, pair[0][i] - p[i])) is not None:
+                known = np.isfinite(np.asarray(at, float)) & np.isfinite(np.asarray(probe, float))
+                self.jacobian[known, i] = column[known]
 
     def probes(self, p: Point) -> list[tuple[Point, Point]]:
         """Per dimension, the forward-difference point and its mirror (a probe rounded back onto p is skipped).
@@ -108,9 +154,17 @@ class _Replay:
         wanted: tuple[list[Point], list[Point]] = ([], [])  # first sides, then mirrors (central differences)
         for i, pair in enumerate(self.probes(p)):
             usable = [(q, self.evaluated[q]) for q in pair if q != p and self.evaluated.get(q) is not None]
+            self.seen += [q for q, _ in usable]
             if usable:
                 columns.append(sum((np.asarray(r, float) - f) / (q[i] - p[i]) for q, r in usable) / len(usable))
                 continue
+            if self.measured is not None and pair[0] != p:  # the geometry's column, measured without a render
+                for q in (p, pair[0]):  # both ends measured alike (a render sees less than the scene holds)
+                    if q not in self.measured:
+                        raise _Ask(q, measure=True)
+                if (column := _geometric_column(self.measured[p], self.measured[pair[0]], pair[0][i] - p[i])) is not None:
+                    columns.append(column)
+                    continue
             columns.append(None)
             for side, q in zip(wanted, pair):
                 if q != p and q not in self.evaluated and q not in self.pending:
@@ -120,14 +174,40 @@ class _Replay:
         return np.stack([np.zeros(self.size) if c is None else c for c in columns], axis=1)
 
 
+def _geometric_column(at: Sequence[float] | None, probe: Sequence[float] | None, step: float) -> np.ndarray | None:
+    """The Jacobian column of a parameter from two measurements (at the point and at its probe): the rows both
+    know differenced, the rows only a render knows left at 0 (Broyden's updates fill them in). None when
+    either failed, or the parameter moves no geometry (a colour, a light): that column needs a render."""
+    if at is None or probe is None:
+        return None
+    a, b = np.asarray(at, float), np.asarray(probe, float)
+    known = np.isfinite(a) & np.isfinite(b)
+    column = np.zeros_like(a)
+    column[known] = (b[known] - a[known]) / step
+    return column if np.abs(column[known]).max(initial=0.0) * abs(step) > 1e-9 else None
+
+
 def next_point(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequence[float] | None], canon: Canon,
-               pending: Collection[Point] = ()) -> Point:
-    """The next point to evaluate, given every evaluation so far (point → residual vector, None = failed).
+               pending: Collection[Point] = (), jump: Jump | None = None,
+               jacobian: Sequence[Sequence[float]] | None = None) -> Point:
+    """The next point to render, given every evaluation so far (point → residual vector, None = failed).
 
     Residual vectors must all have one length (use a shorter, common vector when they do not).
+    `jacobian` (residuals × unit-cube dimensions), recalled from a similar run, saves the first differences.
     """
+    return next_request(x0, seed, evaluated, canon, pending, jump=jump, jacobian=jacobian)[0]
+
+
+def next_request(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequence[float] | None], canon: Canon,
+                 pending: Collection[Point] = (), measured: Mapping[Point, Sequence[float] | None] | None = None,
+                 jump: Jump | None = None, jacobian: Sequence[Sequence[float]] | None = None) -> tuple[Point, bool]:
+    """(next point, whether measuring its geometry suffices). With `measured` (point → residual vector whose
+    rows only a render can know are NaN; None = the measurement failed), the Jacobian's columns of the
+    parameters that move geometry are taken from measurements, not renders; without it, every point is rendered."""
     size = len(next((r for r in evaluated.values() if r is not None), [0.0]))
-    replay = _Replay(canon, evaluated, pending, size, seed)
+    prior = np.asarray(jacobian, float) if jacobian else None
+    replay = _Replay(canon, evaluated, pending, size, seed, measured,
+                     prior if prior is not None and prior.shape == (size, len(x0)) else None)
     start = canon(x0)
     restarts = random.Random(seed * 7919 + 1)
     try:
@@ -138,18 +218,39 @@ def next_point(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequenc
                 start = _perturb(canon, start, restarts)
                 continue
             replay.value(start)  # asks for the start itself first
-            least_squares(replay.fun, np.asarray(start, float), jac=replay.jac, bounds=(0.0, 1.0), method="trf",
-                          max_nfev=MAX_NFEV, xtol=1e-3, ftol=1e-4, gtol=1e-8, x_scale=1.0)
+            bounds: tuple[Any, Any] = (0.0, 1.0)
+            nfev = PRIOR_NFEV if replay.prior is not None else MAX_NFEV  # a borrowed Jacobian gets a short run
+            if jump is not None:
+                replay.jac(np.asarray(start, float))  # the differences at the start (asks the missing probes)
+                origin = start
+                for _ in range(MAX_JUMPS):  # each jump's render refits the next (a far point pins its model down)
+                    to = jump(replay.seen, start)
+                    if to is None or to == start or to in pending or evaluated.get(to, ()) is None:
+                        break
+                    bounds, start = _held(origin, to), to  # the run begins there with the origin's Jacobian
+                    replay.value(start)
+            least_squares(replay.fun, np.asarray(start, float), jac=replay.jac, bounds=bounds, method="trf",
+                          max_nfev=nfev, xtol=1e-3, ftol=1e-4, gtol=1e-8, x_scale=1.0)
             replay.anchor, replay.jacobian = None, None
             best = _best(evaluated, start)
             start = best if best not in replay.differenced else _perturb(canon, best, restarts)
     except _Ask as ask:
-        return ask.point
+        return ask.point, ask.measure
     rng = random.Random(seed + len(evaluated))  # every restart ended on known points: anywhere new
     for _ in range(1000):
         if (p := canon([rng.random() for _ in x0])) not in evaluated and p not in pending:
-            return p
-    return p
+            return p, False
+    return p, False
+
+
+def _held(start: Point, to: Point) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds that keep the dimensions a jump moved within JUMP_HOLD of where it put them: its model
+    (colour: linear in RGB) is better there than the Jacobian's, linear in the residuals; the next
+    restart's jump refines them."""
+    moved = np.asarray(start) != np.asarray(to)
+    lo = np.where(moved, np.clip(np.asarray(to) - JUMP_HOLD, 0.0, 1.0), 0.0)
+    hi = np.where(moved, np.clip(np.asarray(to) + JUMP_HOLD, 0.0, 1.0), 1.0)
+    return lo, np.maximum(hi, lo + 1e-6)
 
 
 def _best(evaluated: Mapping[Point, Sequence[float] | None], fallback: Point) -> Point:

@@ -15,7 +15,9 @@ from typing import Any, Protocol
 
 from harness.report import ExecutionReport
 from harness.vision_types import CallLog
+from orchestrator.blueprint_loop import plans_note
 from orchestrator.builders.interface import BuildContext, Proposal
+from orchestrator.context_fit import fit_prompt
 from orchestrator.errors import BuilderUnavailable
 from orchestrator.memory import image_part
 from orchestrator.params import ParamError, find_params
@@ -53,14 +55,22 @@ def task_messages(ctx: BuildContext) -> list[dict[str, Any]]:
     """System prompt with the attempt's strategy, then the task with its reference images."""
     task, r = ctx.task, ctx.task.render
     refs = f"Reference renders follow for views: {', '.join(sorted(task.references))}." if task.references else "No reference images."
+    if task.blueprint is not None:
+        refs += " " + plans_note(task.blueprint)
     start = f"A starting program:\n```python\n{task.start_code}\n```" if task.start_code else ""
     examples = "".join(f"\nA program that scored well on a similar past task:\n```python\n{code}\n```" for code in ctx.examples)
+    if ctx.example_renders:
+        examples += f"\nRenders of that program follow for views: {', '.join(sorted(ctx.example_renders))}."
     text = render("builder_task", name=task.name, description=task.description, views=", ".join(r.views),
                   framing=r.framing, target=list(r.target), distance=r.distance, references=refs,
                   start_program=start, examples=examples)
     content: list[dict[str, Any]] = [{"type": "text", "text": text}]
     for view, path in sorted(task.references.items()):
         content += [{"type": "text", "text": f"Reference, {view} view:"}, image_part(Path(path))]
+    for view, path in sorted(ctx.example_renders.items()):
+        content += [{"type": "text", "text": f"The similar past task's program, rendered, {view} view:"}, image_part(path)]
+    for view, bv in sorted(task.blueprint.views.items() if task.blueprint else ()):
+        content += [{"type": "text", "text": f"Plan, {view} view:"}, image_part(bv.image)]
     return [{"role": "system", "content": render("builder_system", strategy=ctx.strategy.prompt_text or "default")},
             {"role": "user", "content": content}]
 
@@ -94,9 +104,9 @@ class LLMBuilder:
 
     async def propose(self, ctx: BuildContext) -> Proposal:
         best = ctx.memory.best()
-        messages = task_messages(ctx) + ctx.memory.to_messages()
-        messages.append({"role": "user", "content": render(
-            "builder_next", iteration=ctx.iteration, best_score=f"{best.score:.3f}" if best else "none")})
+        tail = [{"role": "user", "content": render(
+            "builder_next", iteration=ctx.iteration, best_score=f"{best.score:.3f}" if best else "none")}]
+        messages = fit_prompt(self.models, self.role, task_messages(ctx), ctx.memory, tail + ctx.plan_messages())
         message, log, seconds = await self._ask(messages)
         return self._proposal(message["content"], log, seconds)
 

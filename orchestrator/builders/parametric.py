@@ -3,12 +3,17 @@
 The program is the task's start program (or, inside hybrid, the best program so far). Each
 evaluated member of its family (same skeleton) contributes one residual vector: every view's
 `ViewResiduals.vector()` (box edges, centroid, size, colour: harness.residuals) and its
-pixel loss on a 3×3 grid (`PIXEL_WEIGHT`), plus the score's
+pixel loss on a 3×3 grid (`PIXEL_WEIGHT`), the blueprint residuals in metres ÷ span when the task
+has plans (`BLUEPRINT_WEIGHT`, orchestrator.blueprint_loop), plus the score's
 shortfall `SCORE_WEIGHT·√(1 − score)`, which carries what the residuals cannot see (SSIM, edges,
 sentinel penalties, a VLM's judgement; for a task without references it is the only entry).
 `orchestrator.builders.least_squares` turns those into the next parameter vector, a pure
-function of the search seed and the evaluations, so resume and replays pick up exactly where
-they were.
+function of the search seed, the evaluations and the recorded probes, so resume and replays pick
+up exactly where they were. A probe is a parameter set the worker executed and measured without
+rendering (`Workbench.measure`): the Jacobian columns of parameters that move geometry come from
+probes (ms), only the others (colours, lights) from renders; the step records them (`probes`).
+Colour triples are solved rather than searched (`jump`: orchestrator.builders.colour_solve,
+fitted to the subjects' measured ΔLab of the evaluations the search has seen).
 
 Attempts of one run share evaluations: the run's siblings (BuildContext.siblings) add their
 evaluated steps of the same family, and their in-flight proposals are not proposed again, so
@@ -22,15 +27,25 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from harness.report import ExecutionReport
 from harness.vision_types import ViewMetrics
+from orchestrator.blueprint_loop import BLUEPRINT_WEIGHT
+from orchestrator.builders import colour_solve
 from orchestrator.builders.interface import BuildContext, Proposal
-from orchestrator.builders.least_squares import Point, next_point
+from harness.measure_types import SceneMeasure
+from harness.residuals import VECTOR_NAMES, geometry_residuals, geometry_vector
+from orchestrator.builders.least_squares import Point, next_request
 from orchestrator.errors import TaskError
-from orchestrator.memory import IterationStep
+from orchestrator.memory import IterationStep, Probe
 from orchestrator.params import Param, apply_values, find_params, skeleton
 
-__all__ = ["ParametricBuilder", "propose_params", "from_unit", "residual_vector", "SCORE_WEIGHT"]
+__all__ = ["ParametricBuilder", "propose_params", "propose_measured", "measured_vector", "from_unit", "residual_vector",
+           "SCORE_WEIGHT"]
+
+MAX_PROBES = 64
+"""Measurements per proposal at most (each a few ms; a search asks one per parameter that moves geometry)."""
 
 SCORE_WEIGHT = 0.05
 """√(1 − score) is 0.3 at a 0.9 score: weighted to about a 2 % edge shift, a tie-breaker beside the residuals."""
@@ -72,11 +87,12 @@ def residual_vector(step: IterationStep, with_residuals: bool) -> list[float] | 
         return None
     shortfall = [SCORE_WEIGHT * math.sqrt(max(0.0, 1.0 - step.score)) if with_residuals
                  else math.sqrt(max(0.0, 1.0 - step.score))]
-    if not with_residuals or step.compare is None:
+    plans = [BLUEPRINT_WEIGHT * x for x in step.blueprint.vector] if step.blueprint is not None else []
+    if not with_residuals or (step.compare is None and not plans):
         return shortfall
-    views = sorted(step.compare.views.items())
+    views = sorted(step.compare.views.items()) if step.compare is not None else []
     return [x for _, m in views
-            for x in [*(m.residuals.vector() if m.residuals else []), *_pixel_terms(m)]] + shortfall
+            for x in [*(m.residuals.vector() if m.residuals else []), *_pixel_terms(m)]] + plans + shortfall
 
 
 def _pixel_terms(m: ViewMetrics) -> list[float]:
@@ -85,10 +101,11 @@ def _pixel_terms(m: ViewMetrics) -> list[float]:
     return [PIXEL_WEIGHT / 3 * math.sqrt(g) for g in cells]
 
 
-def propose_params(base_code: str, steps: list[IterationStep], seed: int, builder: str = "parametric",
-                   pending: Sequence[dict[str, list[float]]] = ()) -> Proposal:
-    """The next member of `base_code`'s family, given every evaluated step (this attempt's and its
-    siblings') and the parameter sets in flight elsewhere."""
+def _search(base_code: str, steps: list[IterationStep], seed: int, pending: Sequence[dict[str, list[float]]],
+            probes: Sequence[Probe] | None, jacobian: Sequence[Sequence[float]] | None = None,
+            ) -> tuple[dict[str, list[float]], bool]:
+    """(the next parameter values, whether measuring their geometry suffices); `probes` None: render every point;
+    `jacobian`: recalled from a similar run (orchestrator.warm_start), ignored when its shape differs."""
     params = find_params(base_code)
     family = skeleton(base_code)
     mine = [s for s in steps if s.params is not None and s.code and s.execution is not None and skeleton(s.code) == family]
@@ -97,15 +114,113 @@ def propose_params(base_code: str, steps: list[IterationStep], seed: int, builde
         return _key(params, from_unit(params, x))
 
     vectors = {id(s): residual_vector(s, with_residuals=True) for s in mine}
+    measured: dict[Point, list[float] | None] | None = None
     if len({len(v) for v in vectors.values() if v is not None}) > 1:  # views came and went: the score alone
         vectors = {id(s): residual_vector(s, with_residuals=False) for s in mine}
+    elif probes is not None and _measurable(mine):
+        start = {p.name: p.value for p in params}
+        measured = {_key(params, pr.params): None if pr.vector is None else [math.nan if v is None else v for v in pr.vector]
+                    for pr in probes if _same_shape(pr.params, start)}
     evaluated = {_key(params, s.params): vectors[id(s)] for s in mine if s.params is not None}  # (for the type checker)
     start = {p.name: p.value for p in params}
-    point = next_point(_key(params, start), seed, evaluated, canon, [_key(params, v) for v in pending if _same_shape(v, start)])
-    code = apply_values(base_code, from_unit(params, point))
-    values = {p.name: p.value for p in find_params(code)}  # as rounded into the program
-    plan = "Set " + ", ".join(f"{k}={[round(x, 4) for x in v] if len(v) > 1 else round(v[0], 4)}" for k, v in values.items())
-    return Proposal(builder=builder, code=code, plan=plan, raw=plan, params=values)
+    colours = colour_solve.colour_dims(params)
+    observed = {_key(params, s.params): _colour_observation(s) for s in mine if s.params is not None and s.ran}
+    in_flight = [_key(params, v) for v in pending if _same_shape(v, start)]
+
+    def jump(seen: Sequence[Point], at: Point) -> Point | None:  # the colour solve, from what the search has seen
+        return colour_solve.solve(colours, {p: observed[p] for p in set(seen) if observed.get(p)}, at, canon,
+                                  [*observed, *in_flight])  # near one of these: that one (no near-duplicate render)
+
+    point, measure = next_request(_key(params, start), seed, evaluated, canon, in_flight, measured,
+                                  jump=jump if colours else None, jacobian=jacobian)
+    return from_unit(params, point), measure
+
+
+def _colour_observation(step: IterationStep) -> colour_solve.ColourObservation:
+    views = step.compare.views.items() if step.compare is not None else ()
+    return {v: (r.dL, r.da, r.db) for v, m in views if (r := m.residuals) is not None and r.status == "ok"
+            and r.dL is not None and r.da is not None and r.db is not None}
+
+
+def _measurable(steps: list[IterationStep]) -> bool:
+    """Some evaluation measured its render from the scene: probes can be differenced against it."""
+    return any(m.residuals is not None and m.residuals.measured_by == "scene"
+               for s in steps if s.compare is not None for m in s.compare.views.values())
+
+
+def measured_vector(measure: SceneMeasure, steps: list[IterationStep]) -> list[float | None]:
+    """A probe's residual vector in residual_vector's layout: the geometric entries of every view measured from the
+    scene (against the reference outline the vision server reported), None for what only a render knows."""
+    template = next(s.compare for s in reversed(steps) if s.compare is not None and s.ran)
+    out: list[float | None] = []
+    for view, m in sorted(template.views.items()):
+        r, got = m.residuals, measure.views.get(view)
+        known = (r is not None and r.measured_by == "scene" and r.reference_box is not None
+                 and got is not None and got.subject is not None and got.subject.width > 0 and got.subject.height > 0)
+        head: list[float | None] = (geometry_vector(geometry_residuals(got.subject, r.reference_box))  # type: ignore[arg-type,union-attr]
+                                    if known else [None] * 8)
+        out += head + [None] * (len(VECTOR_NAMES) - 8) + [None] * 9
+    return out + [None]
+
+
+def _proposal(base_code: str, values: dict[str, list[float]], builder: str, probes: list[Probe]) -> Proposal:
+    code = apply_values(base_code, values)
+    rounded = {p.name: p.value for p in find_params(code)}  # as rounded into the program
+    plan = "Set " + ", ".join(f"{k}={[round(x, 4) for x in v] if len(v) > 1 else round(v[0], 4)}" for k, v in rounded.items())
+    if probes:
+        plan += f" (after measuring {len(probes)} parameter set(s) without rendering)"
+    return Proposal(builder=builder, code=code, plan=plan, raw=plan, params=rounded, probes=probes)
+
+
+def propose_params(base_code: str, steps: list[IterationStep], seed: int, builder: str = "parametric",
+                   pending: Sequence[dict[str, list[float]]] = (),
+                   jacobian: Sequence[Sequence[float]] | None = None) -> Proposal:
+    """The next member of `base_code`'s family to render, given every evaluated step (this attempt's and its
+    siblings') and the parameter sets in flight elsewhere; every Jacobian column is rendered."""
+    values, _ = _search(base_code, steps, seed, pending, None, jacobian)
+    return _proposal(base_code, values, builder, [])
+
+
+async def propose_measured(base_code: str, ctx: BuildContext, builder: str = "parametric") -> Proposal:
+    """As propose_params, but the columns of parameters that move geometry are measured on the leased scene
+    (program executed, geometry projected: no render) and recorded as the step's probes."""
+    if ctx.workbench is None:
+        return propose_params(base_code, ctx.shared_steps(), ctx.config.seed, builder, ctx.in_flight(), ctx.jacobian)
+    family = skeleton(base_code)
+    mine: list[Probe] = []
+    for _ in range(MAX_PROBES):
+        steps = ctx.shared_steps()  # afresh after every await: a sibling may have finished a step meanwhile
+        probes = [p for s in steps if s.code and skeleton(s.code) == family for p in s.probes]
+        values, measure = _search(base_code, steps, ctx.config.seed, ctx.in_flight(), probes + mine, ctx.jacobian)
+        if not measure:
+            break
+        code = apply_values(base_code, values)
+        run = await ctx.workbench.measure(code)
+        vector = measured_vector(run.measure, steps) if run.measure is not None else None
+        mine.append(Probe(params={p.name: p.value for p in find_params(code)}, vector=vector))
+    return _proposal(base_code, values, builder, mine)
+
+
+def fitted_jacobian(base_code: str, steps: list[IterationStep]) -> list[list[float]] | None:
+    """The residuals' Jacobian over the unit cube of `base_code`'s params, fitted (affine least squares) to a
+    run's evaluations of that program family; None when they do not determine it. A similar task's search
+    may start from it instead of taking differences (orchestrator.warm_start)."""
+    params = find_params(base_code)
+    family = skeleton(base_code)
+    rows = [(_key(params, s.params), v) for s in steps if s.params is not None and s.code and skeleton(s.code) == family
+            and _same_shape(s.params, {p.name: p.value for p in params})
+            and (v := residual_vector(s, with_residuals=True)) is not None]
+    sizes = {len(v) for _, v in rows}
+    dims = sum(p.dims for p in params)
+    if len(sizes) != 1 or len(rows) < dims + 1:
+        return None
+    x = np.asarray([p for p, _ in rows], float)
+    r = np.asarray([v for _, v in rows], float)
+    xc, rc = x - x.mean(axis=0), r - r.mean(axis=0)
+    if np.linalg.matrix_rank(xc) < dims:
+        return None
+    solution, *_ = np.linalg.lstsq(xc, rc, rcond=None)  # xc @ J.T ≈ rc
+    return [[round(float(v), 6) for v in row] for row in solution.T]
 
 
 def _same_shape(a: dict[str, list[float]], b: dict[str, list[float]]) -> bool:
@@ -121,7 +236,7 @@ class ParametricBuilder:
         code = ctx.task.start_code
         if not code or not find_params(code):
             raise TaskError(f"task {ctx.task.name!r}: the parametric builder needs [start].program with `# param` literals")
-        return propose_params(code, ctx.shared_steps(), ctx.config.seed, pending=ctx.in_flight())
+        return await propose_measured(code, ctx)
 
     async def fix(self, ctx: BuildContext, code: str, report: ExecutionReport, number: int = 1) -> Proposal | None:
         return None  # a parameter vector that breaks the program simply scores 0

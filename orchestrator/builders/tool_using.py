@@ -19,6 +19,7 @@ from harness.scene_types import VIEW_NAMES
 from harness.vision_types import CallLog
 from orchestrator.builders.interface import BuildContext, Proposal
 from orchestrator.builders.llm import LLMBuilder, extract_code, task_messages
+from orchestrator.context_fit import fit_prompt
 from orchestrator.memory import ToolCallRecord, image_part
 from orchestrator.prompts import render
 from orchestrator.workbench import Workbench
@@ -62,12 +63,12 @@ class ToolUsingBuilder(LLMBuilder):
             holds = f"the empty baseline: the program it should hold failed to run again ({started.feedback()[:300]})"
         worker_tools = bench.tool_specs()
         tools = [{"type": "function", "function": f} for f in (*SCENE_TOOLS, *worker_tools)]
-        messages = task_messages(ctx) + ctx.memory.to_messages()
-        messages.append({"role": "user", "content": render(
+        tail = [{"role": "user", "content": render(
             "builder_tools", iteration=ctx.iteration, best_score=f"{best.score:.3f}" if best else "none",
             holds=holds,
             worker_tools=", ".join(t["name"] for t in worker_tools) or "none on this worker",
-            suggestions=_suggestions(ctx), budget=ctx.config.tool_calls)})
+            suggestions=_suggestions(ctx), budget=ctx.config.tool_calls)}]
+        messages = fit_prompt(self.models, self.role, task_messages(ctx), ctx.memory, tail + ctx.plan_messages())
         turn = _Turn(bench, ctx.config.tool_calls, {t["name"] for t in worker_tools})
         while True:
             message, log, seconds = await self._ask(messages, tools=tools)

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from servers.blender_primary.blend_files import BLEND_SUFFIX, write_blend
 from servers.blender_primary.errors import BaselineError, UnknownBaselineError
+from servers.blender_primary.measure import note_baseline
 from servers.blender_primary.paths import resolve_inside
 from servers.blender_primary.state import WorkerState, worker_state
 
@@ -55,6 +56,7 @@ def load(path: Path) -> None:
         bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False, use_scripts=False)
     except RuntimeError as exc:
         raise BaselineError(f"could not load baseline {path.stem!r}: {exc}") from exc
+    note_baseline()  # what the baseline holds is background to every measurement
 
 
 def register(mcp: FastMCP) -> None:

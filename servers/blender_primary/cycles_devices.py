@@ -13,16 +13,16 @@ import subprocess
 
 import bpy
 
-from harness.gpu_presets import BACKENDS, CyclesDevice, GpuDevice, choose, parse_nvidia_smi
+from harness.gpu_presets import BACKENDS, CyclesDevice, GpuDevice, Tier, choose, parse_nvidia_smi
 
 __all__ = ["cycles_device"]
 
 SMI_TIMEOUT_S = 5.0
 
 
-def cycles_device(cpu_samples: int) -> CyclesDevice:
-    """The device to render `final` on; when a GPU, its backend and devices are enabled in the preferences."""
-    choice = choose(list(_found()), cpu_samples)
+def cycles_device(cpu_samples: int, tier: Tier = "final") -> CyclesDevice:
+    """The device to render on at `tier`; when a GPU, its backend and devices are enabled in the preferences."""
+    choice = choose(list(_found()), cpu_samples, tier)
     if choice.device == "GPU":  # preferences, not scene data: set on every render, a factory reset clears them
         prefs = bpy.context.preferences.addons["cycles"].preferences
         prefs.compute_device_type = choice.backend

@@ -1,15 +1,17 @@
 """Runs one bpy snippet and reports what happened as an ExecutionReport; the `execute_code` tool.
 
 Order: validate (size, syntax, policy) before Blender is touched → exec in a fresh namespace with
-stdout/stderr captured and a main-thread alarm armed → classify any failure → diff the scene.
+stdout/stderr captured, a timeout and the memory guard armed → classify any failure → diff the scene.
 A snippet can fail in every way short of killing the process (SystemExit, sys.exit, quit
 operators: see exit_guard) and the worker keeps serving.
 
-The alarm (signal.setitimer, main thread only) interrupts pure-Python hangs such as
-`while True: pass`, and `time.sleep`. It cannot interrupt a long call into C code (a render, a
-heavy operator, a big numpy product): Python handles the signal only when that call returns, so
-the report comes late but still says TIMEOUT. A call that never returns is the gateway
-watchdog's job: it kills and respawns the worker.
+The timeout (harness.platform_calls.interrupt_main_after: an alarm signal on POSIX, a watchdog
+thread elsewhere) interrupts pure-Python hangs such as `while True: pass`, and on POSIX
+`time.sleep`. It cannot interrupt a long call into C code (a render, a heavy operator, a big numpy
+product): the exception lands only when that call returns, so the report comes late but still
+says TIMEOUT. A call that never returns is the gateway watchdog's job: it kills and respawns the
+worker. A MemoryError (the worker's memory guard, servers/blender_primary/memory_guard.py) is
+reported with the limit, and the scene is kept.
 """
 
 from __future__ import annotations
@@ -20,12 +22,9 @@ import json
 import linecache
 import math
 import random
-import signal
-import threading
 import time
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from contextlib import nullcontext, redirect_stderr, redirect_stdout
 from typing import Annotated
 
 import bmesh
@@ -36,9 +35,11 @@ from pydantic import Field
 
 from harness.classifier import classify_exception
 from harness.errors import CodeRejected
+from harness.platform_calls import interrupt_main_after
 from harness.report import ErrorClass, ExceptionInfo, ExecutionReport, SceneDelta
 from harness.validator import RANDOM_SEED, SNIPPET_FILENAME, Policy, validate
 from servers.blender_primary.exit_guard import QuitRefused
+from servers.blender_primary.memory_guard import MemoryGuard
 from servers.blender_primary.state import worker_state
 
 __all__ = ["SnippetTimeout", "run_snippet", "register", "Code", "TimeoutS"]
@@ -47,11 +48,13 @@ TAIL_CHARS = 8000
 
 
 class SnippetTimeout(BaseException):
-    """Raised in the main thread by the alarm; a BaseException so `except Exception` in a snippet cannot swallow it."""
+    """Raised in the main thread at the timeout; a BaseException so `except Exception` in a snippet cannot swallow it."""
 
 
-def run_snippet(code: str, timeout_s: float = 30.0, policy: Policy = Policy.LOG, tools: object | None = None) -> ExecutionReport:
-    """`tools`: the worker's SnippetTools, offered to the code as `tools` (None: the name is not defined)."""
+def run_snippet(code: str, timeout_s: float = 30.0, policy: Policy = Policy.LOG, tools: object | None = None,
+                memory: MemoryGuard | None = None) -> ExecutionReport:
+    """`tools`: the worker's SnippetTools, offered to the code as `tools` (None: the name is not defined).
+    `memory`: the worker's memory guard, watching while the code runs."""
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     report = ExecutionReport(success=False, blender_version=bpy.app.version_string)
@@ -70,12 +73,18 @@ def run_snippet(code: str, timeout_s: float = 30.0, policy: Policy = Policy.LOG,
     out, err = _Tail(TAIL_CHARS), _Tail(TAIL_CHARS)
     t1 = time.perf_counter()
     try:
-        with redirect_stdout(out), redirect_stderr(err), _alarm(timeout_s):
+        with (redirect_stdout(out), redirect_stderr(err), memory.watching() if memory else nullcontext(),
+              interrupt_main_after(timeout_s, SnippetTimeout)):
             exec(compiled, _namespace(tools))
         report.success = True
     except SnippetTimeout as exc:
         report.error_class = ErrorClass.TIMEOUT
         report.exception = _exception_info(exc, f"snippet still running after {timeout_s:g} s; interrupted")
+    except MemoryError as exc:
+        report.error_class = ErrorClass.RESOURCE
+        limit = f"this worker's {memory.limit_mb} MiB limit" if memory and memory.limit_mb else "the memory available"
+        report.exception = _exception_info(exc, f"out of memory: the snippet asked for more than {limit} "
+                                                f"({type(exc).__name__}); the scene was kept")
     except BaseException as exc:  # whatever the snippet raised (KeyboardInterrupt too) becomes the report
         report.error_class = classify_exception(exc)
         report.exception = _exception_info(exc)
@@ -143,28 +152,6 @@ def _namespace(tools: object | None) -> dict[str, object]:
     }
 
 
-@contextmanager
-def _alarm(timeout_s: float) -> Iterator[None]:
-    """Raise SnippetTimeout in the main thread after `timeout_s`; restores any timer armed before (e.g. pytest-timeout)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_alarm(_signum: int, _frame: object) -> None:
-        raise SnippetTimeout()
-
-    previous_handler = signal.signal(signal.SIGALRM, on_alarm)
-    previous_delay, _ = signal.setitimer(signal.ITIMER_REAL, timeout_s)
-    started = time.monotonic()
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous_handler)
-        if previous_delay > 0:
-            signal.setitimer(signal.ITIMER_REAL, max(previous_delay - (time.monotonic() - started), 0.001))
-
-
 def _exception_info(exc: BaseException, message: str | None = None) -> ExceptionInfo:
     line = None
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
@@ -219,4 +206,4 @@ def register(mcp: FastMCP) -> None:
         """Run a bpy snippet in the scene; a failing snippet comes back as a report with success=false (error line
         and class, stdout, scene changes), never as an error."""
         state = worker_state(ctx)
-        return run_snippet(code, timeout_s, state.code_policy, state.tools)
+        return run_snippet(code, timeout_s, state.code_policy, state.tools, state.memory_guard)

@@ -25,6 +25,8 @@ from harness.scene_types import ExecutedRender, RenderedView, RenderPackResult, 
 from servers.blender_primary.camera_pack import auto_frame, camera_matrix
 from servers.blender_primary.errors import RenderError
 from servers.blender_primary.execution import Code, TimeoutS, run_snippet
+from servers.blender_primary.measure import measure_pack, measure_view
+from servers.blender_primary.plan_views import render_plans
 from servers.blender_primary.png_text import strip_text_chunks
 from servers.blender_primary.render_state import RenderSession
 from servers.blender_primary.scene_facts import scene_info, world_bounds
@@ -39,13 +41,17 @@ def render_views(settings: RenderSettings, out_dir: Path) -> RenderPackResult:
     started = time.perf_counter()
     scene = bpy.context.scene
     views: dict[str, RenderedView] = {}
+    geometry, measured = measure_pack(scene, settings.subject)
     with RenderSession(scene, settings) as session:
+        if settings.hide_subject:  # the scene's own background, for segmenting a reference against it
+            session.hide(measured.subject)
         target, distance = Vector(settings.target), settings.distance
         if settings.framing == "auto":
             target, distance = _auto_target(scene, session.added, settings) or (target, distance)
         for view in dict.fromkeys(settings.views):  # each view once, in the order asked
             path = out_dir / f"{view}.png"
-            location, rotation, _ = camera_matrix(view, target, distance, settings.orbit).decompose()
+            matrix = camera_matrix(view, target, distance, settings.orbit)
+            location, rotation, _ = matrix.decompose()
             # loc/rot (not matrix_world) so the depsgraph sees the move before this render
             session.camera.location, session.camera.rotation_euler = location, rotation.to_euler()
             session.camera.data.clip_end = max(1000.0, distance * 4)
@@ -60,9 +66,13 @@ def render_views(settings: RenderSettings, out_dir: Path) -> RenderPackResult:
                 view=view, path=str(path), width=settings.resolution, height=settings.resolution,
                 render_ms=(time.perf_counter() - t) * 1000,
             )
-        added = list(session.added)
+            measured.views[view] = measure_view(geometry, view, matrix, settings.lens, settings.resolution)
+            measured.views[view].shadows = settings.preset == "final"
+        views.update(render_plans(session, settings.plans, out_dir))
+        added, device = list(session.added), session.device
     effective = settings.model_copy(update={"target": tuple(target), "distance": distance})
-    return RenderPackResult(settings=effective, views=views, total_ms=(time.perf_counter() - started) * 1000, added_for_render=added)
+    return RenderPackResult(settings=effective, views=views, total_ms=(time.perf_counter() - started) * 1000,
+                            added_for_render=added, measure=measured, cycles=device)
 
 
 def _auto_target(scene: bpy.types.Scene, exclude: list[str], settings: RenderSettings) -> tuple[Vector, float] | None:
@@ -99,8 +109,8 @@ def register(mcp: FastMCP) -> None:
         """Render the camera pack (one square image per view) and return the images and their paths; the scene is
         unchanged.
 
-        preset `preview` is Workbench, `final` Cycles; framing `fixed` uses target/distance/lens (comparable
-        with references), `auto` frames the geometry."""
+        preset `preview` is Workbench, `final` Cycles (on a GPU when there is one; `cycles` in the result says
+        which); framing `fixed` uses target/distance/lens (comparable with references), `auto` frames the geometry."""
         result, content = _pack(ctx, render, with_scene_info, images)
         return ToolResult(content=content, structured_content=result.model_dump(mode="json"))
 
@@ -112,7 +122,7 @@ def register(mcp: FastMCP) -> None:
     ) -> ToolResult:
         """execute_code, then render_pack only if the code succeeded: one round trip per act-and-look step."""
         state = worker_state(ctx)
-        result = ExecutedRender(report=run_snippet(code, timeout_s, state.code_policy, state.tools))
+        result = ExecutedRender(report=run_snippet(code, timeout_s, state.code_policy, state.tools, state.memory_guard))
         content: list[ImageContent] = []
         if result.report.success:
             try:

@@ -14,6 +14,7 @@ from typing import Any
 import bpy
 from mathutils import Euler
 
+from harness.gpu_presets import CyclesDevice
 from harness.scene_types import RenderSettings
 from servers.blender_primary.camera_pack import SENSOR_MM
 from servers.blender_primary.cycles_devices import cycles_device
@@ -34,6 +35,7 @@ class RenderSession:
         self._created: list[bpy.types.Object] = []
         self.added: list[str] = []
         self.camera: bpy.types.Object
+        self.device: CyclesDevice | None = None  # what Cycles renders with; None for Workbench
 
     def __enter__(self) -> RenderSession:
         scene, settings, render = self.scene, self.settings, self.scene.render
@@ -92,6 +94,11 @@ class RenderSession:
                 if obj.name not in focus and obj.type != "LIGHT":
                     self._set(obj, "hide_render", True)
 
+    def hide(self, names: list[str]) -> None:
+        """Leave these objects out of the session's renders (restored on exit)."""
+        for name in names:
+            self._set(self.scene.objects[name], "hide_render", True)
+
     def _set(self, owner: Any, attr: str, value: Any) -> None:
         old = getattr(owner, attr)
         if hasattr(old, "__len__") and not isinstance(old, str):  # bpy arrays are live views: copy
@@ -112,9 +119,15 @@ class RenderSession:
     def _apply_cycles(self) -> None:
         self._set(self.scene.render, "engine", "CYCLES")
         cycles = self.scene.cycles
-        device = cycles_device(PRESET_DEFAULT_SAMPLES)  # a GPU where the node has one, else the CPU
+        device = cycles_device(PRESET_DEFAULT_SAMPLES, self.settings.tier or "final")  # a GPU where the node has one
+        if self.settings.samples:
+            device = device.model_copy(update={"samples": self.settings.samples})
+        self.device = device
         self._set(cycles, "device", device.device)
-        self._set(cycles, "samples", self.settings.samples or device.samples)
+        self._set(cycles, "samples", device.samples)
+        if device.tile_size is not None:  # the tier's tile on a GPU; the CPU keeps Cycles' own
+            self._set(cycles, "use_auto_tile", True)
+            self._set(cycles, "tile_size", device.tile_size)
         self._set(cycles, "seed", CYCLES_SEED)
         self._set(cycles, "use_animated_seed", False)
         self._set(cycles, "use_denoising", False)

@@ -49,17 +49,19 @@ from servers.blender_primary import (
     execution,
     export,
     geonodes,
+    measure,
     render,
     safety,
     scene_facts,
 )
 from servers.blender_primary.exit_guard import install_exit_guard
+from servers.blender_primary.memory_guard import MemoryGuard
 from servers.blender_primary.snippet_tools import SnippetTools
 from servers.blender_primary.state import WorkerState
 
 __all__ = ["TOOL_MODULES", "create_server"]
 
-TOOL_MODULES = (execution, scene_facts, baselines, render, blend_files, safety, geonodes, export,
+TOOL_MODULES = (execution, scene_facts, baselines, render, measure, blend_files, safety, geonodes, export,
                 asset_import, asset_cleanup, asset_uv, asset_bake, asset_lods, asset_export, asset_inspect)
 
 INSTRUCTIONS = (
@@ -78,17 +80,20 @@ def create_server(
     @asynccontextmanager
     async def lifespan(server: FastMCP) -> AsyncIterator[dict[str, WorkerState]]:
         tools = await SnippetTools.from_server(server)
-        state = WorkerState.prepare(workdir, baselines_dir, output_dir, code_policy, tools)
+        state = WorkerState.prepare(workdir, baselines_dir, output_dir, code_policy, tools, guard)
         install_exit_guard()
         baselines.load(baselines.ensure_empty(state))
+        guard.install()  # after bpy has mapped what it maps at start (see memory_guard)
         yield {"state": state}
+
+    guard = MemoryGuard.from_env(Path(workdir))
 
     mcp = FastMCP("colossus-blender", instructions=INSTRUCTIONS, lifespan=lifespan, mask_error_details=True)
 
     @mcp.tool(annotations={"readOnlyHint": True})
     async def ping() -> dict[str, str]:
-        """Check the worker is alive; returns the Blender version."""
-        return {"status": "ok", "blender_version": bpy.app.version_string}
+        """Check the worker is alive; returns the Blender version and what holds its memory limit."""
+        return {"status": "ok", "blender_version": bpy.app.version_string, "memory_guard": guard.mechanism}
 
     for module in TOOL_MODULES:
         module.register(mcp)

@@ -24,6 +24,7 @@ class WorkerState:
     renders_dir: Path     # render_pack PNGs
     code_policy: Policy = Policy.LOG
     tools: Any = None     # servers.blender_primary.snippet_tools.SnippetTools: `tools` in every snippet
+    memory_guard: Any = None  # servers.blender_primary.memory_guard.MemoryGuard: watches every snippet
 
     @classmethod
     def prepare(
@@ -33,6 +34,7 @@ class WorkerState:
         output_dir: Path | None = None,
         code_policy: Policy = Policy.LOG,
         tools: Any = None,
+        memory_guard: Any = None,
     ) -> WorkerState:
         workdir = Path(workdir).resolve()
         state = cls(
@@ -42,6 +44,7 @@ class WorkerState:
             renders_dir=workdir / "renders",
             code_policy=Policy(code_policy),
             tools=tools,
+            memory_guard=memory_guard,
         )
         for folder in (state.workdir, state.baselines_dir, state.output_dir, state.renders_dir):
             folder.mkdir(parents=True, exist_ok=True)

@@ -74,6 +74,7 @@ class LoadedImage:
         self._data = data
         self.mime = mime
         self.origin = origin
+        self.source: Path | None = None  # the file it came from, when a path: side files sit beside it
         self._memo: dict[object, object] = {}
         self._memo_bytes = 0
 
@@ -163,7 +164,11 @@ class ImageLoader:
             return hit
         if stat.st_size > self.limits.max_bytes:
             raise ImageTooLargeError(f"{label}: file is {stat.st_size} bytes, over the {self.limits.max_bytes}-byte limit")
-        return self._store(key, self._decode(resolved.read_bytes(), f"{label} ({text})"))
+        image = self._decode(resolved.read_bytes(), f"{label} ({text})")
+        if image.source is not None and image.source != resolved:  # the same bytes at another path: its own side files
+            image = LoadedImage(image.rgb, image.alpha, image._data, image.mime, image.origin)
+        image.source = resolved
+        return self._store(key, image)
 
     def _cached(self, key: tuple[object, ...]) -> LoadedImage | None:
         with self._lock:
@@ -191,6 +196,10 @@ class ImageLoader:
     def _held(self) -> int:
         """Bytes the cached images hold now (one image may sit under two keys); the caller holds the lock."""
         return sum({id(img): img.nbytes for img in self._cache.values()}.values())
+
+    def resolve(self, text: str, label: str) -> Path:
+        """An existing file under the allowed roots, for readers that decode the file themselves (drawings)."""
+        return self._resolve(text, label)
 
     def _resolve(self, text: str, label: str) -> Path:
         path = Path(text).expanduser()

@@ -3,8 +3,9 @@
 Metrics (one render against one reference, same size):
 - pixel_loss: mean squared error over RGB in [0,1] (BlenderGym's definition).
 - ssim: mean SSIM of the grey images (Gaussian window 11, σ 1.5, the usual constants).
-- silhouette_iou: IoU of the foreground masks (servers.viewport_vision.silhouette); two empty
-  masks count as identical (1.0).
+- silhouette_iou: IoU of the subject masks (servers.viewport_vision.subject_masks: the scene's
+  own for a render the worker measured, the reference's against its background render; else
+  colour silhouettes); two empty masks count as identical (1.0).
 - edge_distance: symmetric chamfer distance between Canny edge maps (3×3 blur, thresholds 20/60) — the mean distance from each
   edge pixel of one image to the nearest edge pixel of the other, averaged both ways — divided by
   the image diagonal; 0 when neither has edges, 1 when only one has.
@@ -33,7 +34,8 @@ from servers.viewport_vision.errors import CompareInputError
 from servers.viewport_vision.images import LoadedImage, MapViews
 from servers.viewport_vision.phash import hamming, phash_bits
 from servers.viewport_vision.residuals import view_residuals
-from servers.viewport_vision.silhouette import grey, subject
+from servers.viewport_vision.silhouette import grey
+from servers.viewport_vision.subject_masks import mask_overlay, subject_masks
 
 __all__ = ["combined_score", "view_metrics", "compare_views", "ssim", "edge_distance"]
 
@@ -119,13 +121,13 @@ def view_metrics(render: LoadedImage, reference: LoadedImage, tolerance: float =
     squared = [cv2.norm(a, b, cv2.NORM_L2SQR) for a, b in cells]  # one pass: the grid and the whole image
     pixel_loss = sum(squared) / (render.rgb.size * 255.0 * 255.0)
     grid = [sq / (a.size * 255.0 * 255.0) for sq, (a, _) in zip(squared, cells)]
-    mask, ref_mask = subject(render, tolerance).mask, subject(ref, tolerance).mask
+    mask, ref_mask, scene, note = subject_masks(render, reference, ref, tolerance)
     union = int(np.count_nonzero(mask | ref_mask))
     iou = 1.0 if union == 0 else int(np.count_nonzero(mask & ref_mask)) / union
     ssim_value = ssim(render, ref)
     edge = edge_distance(render, ref)
     phash_d = hamming(*(image.memo("phash", lambda image=image: phash_bits(grey(image))) for image in (render, ref)))
-    residuals = view_residuals(render, ref, mask, ref_mask, ref_key=tolerance)
+    residuals = view_residuals(render, ref, mask, ref_mask, ref_key=(tolerance, scene is not None), scene=scene, note=note)
     return ViewMetrics(
         pixel_loss=pixel_loss,
         ssim=ssim_value,
@@ -137,6 +139,7 @@ def view_metrics(render: LoadedImage, reference: LoadedImage, tolerance: float =
         score=combined_score(pixel_loss, ssim_value, iou, edge, phash_d, residuals.dE2000),
         resized_reference=resized,
         residuals=residuals,
+        subject_masks=mask_overlay(mask, ref_mask),
     )
 
 

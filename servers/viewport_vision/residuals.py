@@ -13,8 +13,12 @@ y UP, so `top = +0.05` reads "the render's top edge sits 5 % of the frame height
   instead of its own: a grey block on a grey floor is found only in part, and the mean of
   whichever part was found jumps as the block changes, while the colour in place moves smoothly.
   The search fits both (with in place alone, a thin subject misplaced reads as background).
-- Parts: the subject's largest connected components, matched to the reference's in order of
-  area, each with its own box and colour (a table's top and legs, a snowman's balls).
+- Parts: the subject's largest connected components, matched to the reference's by position
+  and area (the assignment of least total centroid distance and log-area difference), each with
+  its own box and colour (a table's top and legs, a lamp's pole and shade).
+- With the worker's measurement of the render (`scene`), the render's subject is the scene's
+  exact mask and its box is not clipped by the frame (a subject wider than the frame keeps a
+  size and a gradient; one entirely outside the frame still says which way back).
 
 The numbers are a pure function of the two images: the same images give the same residuals.
 """
@@ -26,10 +30,15 @@ import math
 import cv2
 import numpy as np
 
-from harness.residuals import PartResiduals, ViewResiduals
+from scipy.optimize import linear_sum_assignment
+
+from harness.measure_types import Box, ViewMeasure
+from harness.residuals import PartResiduals, ViewResiduals, geometry_residuals
 from servers.viewport_vision.images import LoadedImage
 
-__all__ = ["view_residuals", "ciede2000", "subject_lab"]
+__all__ = ["view_residuals", "ciede2000", "subject_lab", "mask_box"]
+
+_Lab = tuple[float, float, float] | None
 
 _ERODE = np.ones((3, 3), np.uint8)
 _MIN_COLOUR_PIXELS = 12
@@ -83,28 +92,12 @@ def subject_lab(rgb: np.ndarray, mask: np.ndarray) -> tuple[float, float, float]
     return float(lab[0]), float(lab[1]), float(lab[2])
 
 
-class _Shape:
-    """Box, centroid and area of a mask in image fractions, y up."""
-
-    def __init__(self, mask: np.ndarray) -> None:
-        h, w = mask.shape
-        ys, xs = np.nonzero(mask)
-        self.area = len(xs) / (h * w)
-        self.left, self.right = xs.min() / w, (xs.max() + 1) / w
-        self.top, self.bottom = 1 - ys.min() / h, 1 - (ys.max() + 1) / h
-        self.cx, self.cy = (xs.mean() + 0.5) / w, 1 - (ys.mean() + 0.5) / h
-        self.width, self.height = self.right - self.left, self.top - self.bottom
-
-
-def _geometry(render: _Shape, ref: _Shape) -> dict[str, float]:
-    return {
-        "left": render.left - ref.left, "right": render.right - ref.right,
-        "top": render.top - ref.top, "bottom": render.bottom - ref.bottom,
-        "centroid_dx": render.cx - ref.cx, "centroid_dy": render.cy - ref.cy,
-        "width_ratio": render.width / ref.width, "height_ratio": render.height / ref.height,
-        "area_ratio": render.area / ref.area,
-        "aspect_ratio": (render.width / render.height) / (ref.width / ref.height),
-    }
+def mask_box(mask: np.ndarray) -> Box:
+    """Box, centroid and area of a (non-empty) mask in image fractions, y up."""
+    h, w = mask.shape
+    ys, xs = np.nonzero(mask)
+    return Box(left=xs.min() / w, right=(xs.max() + 1) / w, top=1 - ys.min() / h, bottom=1 - (ys.max() + 1) / h,
+               cx=(xs.mean() + 0.5) / w, cy=1 - (ys.mean() + 0.5) / h, area=len(xs) / (h * w))
 
 
 def _colour(render_lab: tuple[float, float, float] | None,
@@ -123,31 +116,54 @@ def _parts(mask: np.ndarray) -> list[np.ndarray]:
     return [labels == i for i in order[:MAX_PARTS] if stats[i, cv2.CC_STAT_AREA] / total >= _MIN_PART_SHARE]
 
 
+def _matched(got: list[tuple[Box, _Lab]], ref: list[tuple[Box, _Lab]]) -> list[tuple[int, int]]:
+    """Pairs (render part, reference part) matched by position and area (fewest total cost), in reference order."""
+    if not got or not ref:
+        return []
+    cost = np.array([[math.hypot(a.cx - b.cx, a.cy - b.cy) + 0.25 * abs(math.log(max(a.area, 1e-6) / max(b.area, 1e-6)))
+                      for b, _ in ref] for a, _ in got])
+    rows, cols = linear_sum_assignment(cost)
+    return sorted(zip(rows.tolist(), cols.tolist()), key=lambda p: p[1])
+
+
 class _Measured:
     """One image's subject: its shape and colour, and those of its parts (largest first)."""
 
-    def __init__(self, rgb: np.ndarray, mask: np.ndarray) -> None:
-        self.shape = _Shape(mask)
+    def __init__(self, rgb: np.ndarray, mask: np.ndarray, outline: Box | None = None) -> None:
+        self.shape = outline or mask_box(mask)
         self.lab = subject_lab(rgb, mask)
-        self.parts = [(_Shape(part), subject_lab(rgb, part)) for part in _parts(mask)]
+        self.parts = [(mask_box(part), subject_lab(rgb, part)) for part in _parts(mask)]
 
 
 def view_residuals(render: LoadedImage, reference: LoadedImage, mask: np.ndarray, ref_mask: np.ndarray,
-                   ref_key: object = None) -> ViewResiduals:
+                   ref_key: object = None, scene: ViewMeasure | None = None, note: str | None = None) -> ViewResiduals:
     """Residuals of one view; `reference` already has the render's size, masks are their subjects.
     With `ref_key` (what the reference mask was made with), the reference's measurements are kept
-    with it: a reference is compared every iteration."""
+    with it: a reference is compared every iteration. With `scene` (the worker's measurement of the
+    render), the render's outline is the scene's, not clipped by the frame."""
+    how = {"measured_by": "scene" if scene is not None else "pixels", "note": note,
+           "frame_width_m": scene.frame_width_m if scene is not None else None}
     if not ref_mask.any():
-        return ViewResiduals(status="no_subject_in_reference" if mask.any() else "no_subject")
+        return ViewResiduals(status="no_subject_in_reference" if mask.any() else "no_subject", **how)
     ref = reference.memo(("measured", ref_key), lambda: _Measured(reference.rgb, ref_mask)) if ref_key is not None \
         else _Measured(reference.rgb, ref_mask)
+    how["reference_box"] = ref.shape
     colour = _colour(subject_lab(render.rgb, ref_mask), ref.lab)
     in_place = {"dL_in_place": colour["dL"], "da_in_place": colour["da"], "db_in_place": colour["db"]}
+    outline = scene.subject if scene is not None else None
     if not mask.any():
-        return ViewResiduals(status="no_subject_in_render", reference_area=ref.shape.area, **in_place)
-    got = _Measured(render.rgb, mask)
+        if outline is not None:  # outside the frame: the scene still knows where, and which way back
+            why = ("the subject lies entirely outside the frame" if not outline.in_frame
+                   else "the subject does not differ from the background behind it")
+            how["note"] = "; ".join(filter(None, [note, why]))
+            return ViewResiduals(status="ok", reference_area=ref.shape.area, reference_width=ref.shape.width,
+                                 **geometry_residuals(outline, ref.shape), **in_place, **how)
+        return ViewResiduals(status="no_subject_in_render", reference_area=ref.shape.area, **in_place, **how)
+    got = _Measured(render.rgb, mask, outline)
     parts = [] if max(len(got.parts), len(ref.parts)) < 2 else [
-        PartResiduals(index=i, **_geometry(a, b), **_colour(a_lab, b_lab))
-        for i, ((a, a_lab), (b, b_lab)) in enumerate(zip(got.parts, ref.parts))]
+        PartResiduals(index=j, **geometry_residuals(got.parts[i][0], ref.parts[j][0]),
+                      **_colour(got.parts[i][1], ref.parts[j][1]))
+        for i, j in _matched(got.parts, ref.parts)]
     return ViewResiduals(status="ok", reference_area=ref.shape.area, reference_width=ref.shape.width,
-                         **_geometry(got.shape, ref.shape), **_colour(got.lab, ref.lab), parts=parts, **in_place)
+                         **geometry_residuals(got.shape, ref.shape), **_colour(got.lab, ref.lab), parts=parts,
+                         **in_place, **how)

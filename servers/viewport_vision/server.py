@@ -18,10 +18,13 @@ from typing import Annotated
 from fastmcp import FastMCP
 from pydantic import BaseModel, Field, WithJsonSchema
 
+from harness.model_choice import with_models
+from harness.blueprint_types import Blueprint, BlueprintReport
 from harness.model_config import ModelsConfig
 from harness.model_roles import ModelRoles
 from harness.scene_types import SceneInfo
 from harness.vision_types import CheckResult, CompareResult, CritiqueTurn, Look, SentinelReport, VerifierOutput
+from servers.viewport_vision.blueprint import measure_blueprint
 from servers.viewport_vision.critique import critique as run_critique
 from servers.viewport_vision.critique import investigate as run_investigate
 from servers.viewport_vision.errors import BadImageError
@@ -67,6 +70,7 @@ class VisionCore:
     def __init__(self, loader: ImageLoader | None = None, roles: ModelRoles | None = None) -> None:
         self.loader = loader or ImageLoader()
         self.roles = roles
+        self._chains: dict[tuple[str, ...], ModelRoles] = {}  # a run's own verifier chain → its roles
         self._map = _VIEW_POOL.map
 
     def sentinel(
@@ -95,12 +99,27 @@ class VisionCore:
 
     async def investigate(
         self, images: dict[str, ImageInput], task: str, reference: dict[str, ImageInput] | None = None,
-        looks: list[Look] | None = None, max_looks: int = 0,
+        looks: list[Look] | None = None, max_looks: int = 0, models: list[str] | None = None,
     ) -> CritiqueTurn:
         refs = self._views(reference, "reference") if reference else None
         loaded = [(look, self.loader.load(look.image, f"looks[{i}]") if look.image else None)
                   for i, look in enumerate(looks or [])]
-        return await run_investigate(self.roles, self._views(images, "images"), task, refs, None, loaded, max_looks)
+        return await run_investigate(self._roles_for(models), self._views(images, "images"), task, refs, None, loaded,
+                                     max_looks)
+
+    def _roles_for(self, models: list[str] | None) -> ModelRoles | None:
+        """The server's roles, or (a run naming its verifier chain) the same config with that chain, kept per chain."""
+        if not models or self.roles is None:
+            return self.roles
+        key = tuple(models)
+        if key not in self._chains:
+            self._chains[key] = ModelRoles(with_models(self.roles.config, {"verifier": list(models)}))
+        return self._chains[key]
+
+    def blueprint(self, renders: dict[str, ImageInput], blueprint: Blueprint) -> BlueprintReport:
+        for name, view in blueprint.views.items():
+            self.loader.resolve(str(view.image), f"blueprint.{name}")
+        return measure_blueprint(blueprint, self._views(renders, "renders"))
 
     def phash(self, image: ImageInput) -> PhashResult:
         loaded = self.loader.load(image, "image")
@@ -163,10 +182,21 @@ def create_server(
         reference: Annotated[dict[str, str] | None, Field(description="view → reference image")] = None,
         looks: Annotated[list[Look] | None, Field(max_length=MAX_VIEWS, description="extra looks taken so far, in order")] = None,
         max_looks: Annotated[int, Field(ge=0, le=8, description="extra looks the verifier may still ask for")] = 2,
+        models: Annotated[list[str] | None, Field(max_length=8, description="a run's own verifier chain (models "
+                                                                           "configured here); default: [models] verifier")] = None,
     ) -> CritiqueTurn:
         """critique in turns: the verifier may first ask for extra looks; render them and call again with them
         in `looks` until the turn carries a verdict."""
-        return await core.investigate(images, task, reference, looks, max_looks)
+        return await core.investigate(images, task, reference, looks, max_looks, models)
+
+    @mcp.tool(annotations={"readOnlyHint": True}, timeout=60, output_schema=None)
+    def blueprint(
+        renders: Images,
+        blueprint: Annotated[Blueprint, Field(description="the task's blueprint: span_m, stations, drawings by view")],
+    ) -> BlueprintReport:
+        """Orthographic plan renders against their drawings, in metres: sizes, profiles at stations, IoU, a
+        colour-free score and directions."""
+        return core.blueprint(renders, blueprint)
 
     @mcp.tool(annotations={"readOnlyHint": True}, timeout=30)
     def phash(image: Annotated[str, Field(description="path, base64 or data URL")]) -> PhashResult:

@@ -39,6 +39,7 @@ class Reply:
     usage: dict[str, int] | None = None
     tool_calls: list[dict[str, Any]] | None = None
     headers: dict[str, str] = field(default_factory=dict)  # e.g. {"Retry-After": "1"} on a 429
+    reasoning: str | None = None  # a thinking model's reasoning, sent apart as message.reasoning_content (GLM, DeepSeek)
 
 
 @dataclass
@@ -224,6 +225,8 @@ def _completion(record: RecordedRequest, reply: Reply, request_bytes: int) -> di
     message: dict[str, Any] = {"role": "assistant", "content": reply.text}
     if reply.tool_calls:
         message["tool_calls"] = reply.tool_calls
+    if reply.reasoning is not None:
+        message["reasoning_content"] = reply.reasoning
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
         "object": "chat.completion",

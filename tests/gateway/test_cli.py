@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,23 @@ def test_an_unknown_run_is_named_on_stderr_with_exit_code_2(tmp_path: Path, comm
     assert main([command, "no_such_run", "--runs-dir", str(tmp_path / "runs")]) == 2
     captured = capsys.readouterr()
     assert captured.err.startswith(f"colossus {command}: ") and "no_such_run" in captured.err and captured.out == ""
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["run", "no/such/task.toml"], "no/such/task.toml"),
+    (["run", str(RED_BLOCK), "--attempts", "0"], "run options"),
+    (["run", str(RED_BLOCK), "--builder", "parametric", "--threshold", "7"], "run options"),
+    (["fork", "{run}", "--attempt", "5", "--iteration", "0"], "attempt"),
+    (["fork", "no_such_run", "--attempt", "0", "--iteration", "0"], "no_such_run"),
+    (["resume", "no_such_run"], "no_such_run"),
+], ids=["missing-task", "zero-attempts", "bad-threshold", "fork-unknown-attempt", "fork-unknown-run", "resume-unknown-run"])
+def test_a_bad_run_request_exits_2_before_any_worker_starts(tmp_path: Path, run_id: str, args: list[str], says: str,
+                                                            capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))  # where a started pool would make its folder
+    command = [a.replace("{run}", run_id) for a in args]
+    assert main([*command, "--runs-dir", str(tmp_path / "runs"), "--no-check", "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("colossus: ") and says in err, err
+    assert not list(temp.glob("colossus-pool-*")), "the pool was started before the request was checked"

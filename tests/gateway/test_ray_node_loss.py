@@ -92,6 +92,9 @@ async def test_a_scene_whose_node_is_lost_comes_back_on_a_live_node_and_no_blend
     scene = PoolScene(pool, (await pool.lease()).scene_id)
     assert (await scene.execute(ADD_CUBE.format(name="kept"))).success
     assert (await scene.execute(ADD_CUBE.format(name="also_kept"))).success
+    held = pool.get(scene.scene_id).worker
+    assert held._info is not None
+    lost_folder = Path(held._info.roots["work"]).parent
     started = time.monotonic()
     lost = await lose_node_of(scene, ray_cluster)
     print(f"Blender of the lost node ended after {time.monotonic() - started:.2f} s")
@@ -102,6 +105,9 @@ async def test_a_scene_whose_node_is_lost_comes_back_on_a_live_node_and_no_blend
     assert await names(scene) == ["also_kept", "kept"]
     moved = pool.get(scene.scene_id).worker
     assert moved.node != lost and moved.node in {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+    ray_cluster.add_node(num_cpus=1, resources={"blender": 1}, object_store_memory=RAY_OBJECT_STORE)
+    assert await pool.wait_ready(120) == 1, "the lost worker's actor restarts on the new node"
+    assert not lost_folder.exists(), "the restarted actor reaped its dead predecessor's folder on this machine"
     left = marker(pool)
     await pool.stop()
     assert not await gone(left, 15), "Blender outlived the gateway's stop()"

@@ -83,3 +83,43 @@ def test_a_killed_gateway_leaves_no_orphaned_worker(tmp_path: Path, reaped: list
     os.kill(gateway.pid, signal.SIGKILL)
     gateway.wait(10)
     assert all_gone(workers), "the worker's parent watch should end it"
+
+
+def _serve(tmp_path: Path, config: str, *extra: str, stdin: int | None = subprocess.DEVNULL) -> tuple[int, str, float]:
+    """Run `colossus serve` with this config to its end: exit code, stderr, seconds taken."""
+    path = tmp_path / "colossus.toml"
+    path.write_text(config)
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(path), *extra], cwd=PROJECT,
+                            stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _, err = proc.communicate(timeout=120)  # stdin stays open when it is a pipe: a hang fails here
+    finally:
+        proc.kill()
+    return proc.returncode, err, time.monotonic() - started
+
+
+NO_BLENDER = '[pool]\nworkers = 1\nmode = "binary"\nblender_binary = "/no/such/blender"\n[vision]\nenabled = false\n'
+
+
+@pytest.mark.parametrize("transport", [[], ["--http", "--port", "0"]], ids=["stdio", "http"])
+@pytest.mark.parametrize("stdin", [subprocess.DEVNULL, subprocess.PIPE], ids=["devnull", "open-pipe"])
+def test_serve_without_blender_exits_2_with_one_line(tmp_path: Path, transport: list[str], stdin: int) -> None:
+    code, err, _ = _serve(tmp_path, NO_BLENDER, *transport, stdin=stdin)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("colossus serve: ") and "/no/such/blender" in err
+
+
+def test_serve_with_a_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
+    code, err, _ = _serve(tmp_path, '[pool]\nworkers = "many"\n', stdin=subprocess.PIPE)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "pool.workers: Input should be a valid integer" in err
+
+
+def test_serve_whose_pool_cannot_start_exits_1_with_one_line_while_stdin_stays_open(tmp_path: Path) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    config = f'[pool]\nworkers = 1\nworkdir = "{blocker / "pool"}"\n[vision]\nenabled = false\n'
+    code, err, _ = _serve(tmp_path, config, stdin=subprocess.PIPE)
+    lines = [line for line in err.strip().splitlines() if line]
+    assert code == 1 and len(lines) == 1 and lines[0].startswith("colossus serve: could not start: "), err

@@ -200,6 +200,13 @@ async def test_run_tools_answer_from_the_coordinator(client: Client) -> None:
         await client.call_tool("start_run", {"task": "a teapot"})
 
 
+async def test_start_run_takes_a_blueprint_inline_and_names_the_bad_key(client: Client) -> None:
+    with pytest.raises(ToolError, match=r"inline task: blueprint\.span_m: must be > 0"):
+        await client.call_tool("start_run", {"task": "a hull", "blueprint": {"span_m": 0, "side": "plans/side.png"}})
+    with pytest.raises(ToolError, match=r"inline task: blueprint\.iso: unknown view"):
+        await client.call_tool("start_run", {"task": "a hull", "blueprint": {"span_m": 30, "iso": "plans/side.png"}})
+
+
 async def test_long_calls_send_progress_notifications(client: Client) -> None:
     scene_id = await new_scene(client)
     seen: list[tuple[float, str | None]] = []

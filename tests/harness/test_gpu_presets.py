@@ -10,7 +10,8 @@ CPU_SAMPLES = 32
 
 
 def test_no_gpu_falls_back_to_the_cpu_with_the_presets_own_samples() -> None:
-    assert choose([], CPU_SAMPLES).model_dump() == {"device": "CPU", "backend": "NONE", "devices": [], "samples": 32}
+    assert choose([], CPU_SAMPLES).model_dump() == {"device": "CPU", "backend": "NONE", "devices": [], "samples": 32,
+                                                    "tier": "final", "tile_size": None, "vram_mb": None}
 
 
 def test_optix_is_preferred_to_cuda_for_the_same_nvidia_card() -> None:
@@ -25,10 +26,18 @@ def test_an_amd_card_renders_with_hip() -> None:
     assert (choice.device, choice.backend, choice.samples) == ("GPU", "HIP", 128)
 
 
-@pytest.mark.parametrize("vram_mb, samples", [(32 * 1024, 512), (24 * 1024, 256), (24 * 1024 - 1, 128), (8192, 128),
+@pytest.mark.parametrize("vram_mb, samples", [(32607, 512), (24564, 256), (23 * 1024 - 1, 128), (8192, 128),
                                               (None, 128)])
 def test_final_samples_grow_with_vram_as_in_the_a3_presets(vram_mb: int | None, samples: int) -> None:
     assert choose([GpuDevice(backend="CUDA", name="card", vram_mb=vram_mb)], CPU_SAMPLES).samples == samples
+
+
+@pytest.mark.parametrize("tier, samples", [("preview", (128, 64, 32)), ("production", (256, 128, 64)),
+                                           ("final", (512, 256, 128))])
+def test_each_tier_has_the_samples_of_a3s_table_and_the_cpu_keeps_its_own(tier, samples) -> None:
+    got = [choose([GpuDevice(backend="CUDA", name="card", vram_mb=v)], CPU_SAMPLES, tier) for v in (32607, 24576, 8192)]
+    assert tuple(c.samples for c in got) == samples and [c.tile_size for c in got] == [512, 256, 256]
+    assert choose([], CPU_SAMPLES, tier).samples == CPU_SAMPLES and choose([], CPU_SAMPLES, tier).tile_size is None
 
 
 def test_with_several_cards_the_smallest_or_an_unknown_one_decides() -> None:

@@ -59,7 +59,9 @@ def test_environment_is_explicit_and_carries_project_and_memory_limit(tmp_path: 
     env = WorkerLaunch(workdir=tmp_path, memory_mb=3000).env()
     assert env["PYTHONPATH"].split(os.pathsep)[0] == str(PROJECT_ROOT)
     assert env["COLOSSUS_WORKER_MEMORY_MB"] == "3000"
-    assert set(env) <= set(os.environ) | {"PYTHONPATH", "PYTHONUNBUFFERED", "COLOSSUS_WORKDIR", "COLOSSUS_WORKER_MEMORY_MB"}
+    assert env["COLOSSUS_PARENT_PID"] == str(os.getpid()), "the worker must know which parent to die with"
+    assert set(env) <= set(os.environ) | {"PYTHONPATH", "PYTHONUNBUFFERED", "COLOSSUS_WORKDIR", "COLOSSUS_WORKER_MEMORY_MB",
+                                          "COLOSSUS_PARENT_PID"}
 
 
 def test_binary_mode_environment_lends_blender_our_site_packages(tmp_path: Path) -> None:

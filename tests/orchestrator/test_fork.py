@@ -116,7 +116,8 @@ async def test_a_model_builder_in_a_fork_goes_on_from_the_source_attempts_histor
     assert "This attempt was forked" in prompt
     assert all(f"Result of iteration {i}:" in prompt for i in (0, 1, 2))  # the source attempt's steps, in the window
     assert json.dumps(forked)[1:-1] in prompt  # the forked program, as the start program and as iteration 2's
-    renders = sorted((Path(source.run_dir) / "attempts/attempt-000/iterations/iter-002/renders").glob("*.png"))
+    renders = sorted(p for p in (Path(source.run_dir) / "attempts/attempt-000/iterations/iter-002/renders").glob("*.png")
+                     if "." not in p.stem)  # not the measured masks beside them (front.mask.png)
     shown = [image_part(r)["image_url"]["url"] for r in renders]  # its four renders, copied into the fork
     assert len(renders) == 4 and first.image_urls()[-4:] == shown and len(first.image_urls()) == 8  # + 4 references
 

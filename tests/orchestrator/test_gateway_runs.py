@@ -14,6 +14,7 @@ from gateway.server import create_gateway
 from tests.gateway.conftest import PollingClient
 
 CUBE = Path(__file__).parent / "data" / "cube" / "task.toml"
+COLD = {"recall": False}  # the cube runs again and again here: recall would start each run at the answer
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clie
 
 
 async def test_a_host_starts_a_run_and_polls_it_to_the_end_with_renders(client: Client):
-    started = await client.call_tool("start_run", {"task": str(CUBE), "attempts": 1, "iterations": 3, "max_tokens": 1000})
+    started = await client.call_tool("start_run", {"task": str(CUBE), "attempts": 1, "iterations": 3, "max_tokens": 1000, **COLD})
     run_id = started.structured_content["run_id"]
     status = (await client.call_tool("get_run", {"run_id": run_id, "wait_s": 20})).structured_content
     while status["active"]:
@@ -42,7 +43,7 @@ async def test_a_host_starts_a_run_and_polls_it_to_the_end_with_renders(client: 
 
 
 async def test_a_host_cancels_and_resumes_a_run(client: Client):
-    run_id = (await client.call_tool("start_run", {"task": str(CUBE), "attempts": 1, "iterations": 50})).structured_content["run_id"]
+    run_id = (await client.call_tool("start_run", {"task": str(CUBE), "attempts": 1, "iterations": 50, **COLD})).structured_content["run_id"]
     status = (await client.call_tool("get_run", {"run_id": run_id, "wait_s": 20})).structured_content
     cancelled = (await client.call_tool("cancel_run", {"run_id": run_id})).structured_content["status"]
     assert cancelled["status"] == "cancelled" and not cancelled["active"]
@@ -58,10 +59,14 @@ async def test_unknown_runs_and_bad_tasks_are_clear_tool_errors(client: Client):
         await client.call_tool("get_run", {"run_id": "2020-01-01T00-00-00Z_nothing"})
     with pytest.raises(ToolError, match="needs the `builder` model role"):
         await client.call_tool("start_run", {"task": "a red mug with a handle"})
+    with pytest.raises(ToolError, match="models: unknown role 'critic'; a run may name builder, verifier, summarizer"):
+        await client.call_tool("start_run", {"task": str(CUBE), "models": {"critic": ["openai/gpt-4o"]}})
+    with pytest.raises(ToolError, match="models.builder: 'no-provider-model' .* litellm knows no provider"):
+        await client.call_tool("start_run", {"task": str(CUBE), "models": {"builder": ["no-provider-model"]}})
 
 
 async def test_a_host_forks_a_run_from_one_of_its_iterations(client: Client):
-    run_id = (await client.call_tool("start_run", {"task": str(CUBE), "attempts": 1, "iterations": 2})).structured_content["run_id"]
+    run_id = (await client.call_tool("start_run", {"task": str(CUBE), "attempts": 1, "iterations": 2, **COLD})).structured_content["run_id"]
     status = (await client.call_tool("get_run", {"run_id": run_id, "wait_s": 20})).structured_content
     while status["active"]:
         status = (await client.call_tool("get_run", {"run_id": run_id, "wait_s": 20})).structured_content

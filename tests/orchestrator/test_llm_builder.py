@@ -1,5 +1,8 @@
 """The llm builder through the real model-role router against a real OpenAI-compatible server on 127.0.0.1."""
 
+import json
+from pathlib import Path
+
 import pytest
 
 from harness.model_config import ModelsConfig
@@ -82,3 +85,15 @@ async def test_a_fixer_may_answer_with_a_unified_diff(fake, tmp_path):
     assert fixed.code == "import bpy\nbpy.ops.mesh.primitive_cube_add()\n" and fixed.raw == reply and fixed.plan == "One letter."
     stale = await builder.fix(context(tmp_path), broken, report, 2)
     assert stale.code.startswith("raise RuntimeError(") and "expected line 1" in stale.code
+
+
+async def test_a_builder_model_is_shown_the_plans_and_told_their_scale(fake, tmp_path):
+    hull = Path(__file__).resolve().parents[2] / "examples" / "tasks" / "hull"
+    task = inline_task("a hull", None, staging_dir=tmp_path, allowed_roots=[hull],
+                       blueprint={"span_m": 30.0, "side": str(hull / "plans" / "side.png")})
+    fake.script("gen-a", REPLY)
+    await LLMBuilder(roles(fake, "gen-a")).propose(BuildContext(
+        task=task, config=RunConfig(builder="llm"), strategy=make_strategy(1, 0), memory=AttemptMemory(), iteration=0))
+    sent = fake.requests_for("gen-a")[0]
+    text = json.dumps(sent.body["messages"])
+    assert len(sent.image_urls()) == 1 and "Plan, side view:" in text and "width covers 30 m" in text

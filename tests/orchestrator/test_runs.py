@@ -155,13 +155,15 @@ async def test_hybrid_lets_the_model_write_the_program_and_the_search_tune_it(ru
 
 
 async def test_programs_that_scored_well_come_back_as_examples_for_similar_tasks(runs: RunService, fake: FakeOpenAIServer):
-    remembered = runs.recall.similar("cube A grey cube resting on the ground")
-    assert remembered and remembered[0][1].score >= 0.5 and remembered[0][1].render_hash
+    hit = runs.recall.lookup("cube A grey cube resting on the ground", {"front": CUBE.parent / "ref" / "front.png"})
+    assert hit is not None and hit.entry.score >= 0.5 and hit.visual > 0.9 and hit.entry.render_signatures
     fake.script("gen-ok", f"```python\n{GOOD}```")
     run_id = await runs.start(CUBE, builder="llm", attempts=1, iterations=1)
-    await runs.wait(run_id)
-    first_prompt = json.dumps(fake.requests_for("gen-ok")[-1].body["messages"][1])
-    assert "scored well on a similar past task" in first_prompt
+    status = await runs.wait(run_id)
+    first = fake.requests_for("gen-ok")[-1].body["messages"][1]
+    assert "scored well on a similar past task" in json.dumps(first)
+    assert "The similar past task's program, rendered, front view:" in json.dumps(first), "its renders come along"
+    assert status.recalled["used"] == ["its best program and renders as an example"] and status.recalled["similarity"] > 0.9
 
 
 async def test_iterations_that_leave_the_window_are_summarised_by_the_summarizer_role(services, fake: FakeOpenAIServer):

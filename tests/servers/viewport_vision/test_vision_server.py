@@ -38,8 +38,8 @@ async def test_the_tool_list_is_lean_and_still_validates_what_it_does_not_spell_
         tools = {t.name: t for t in await client.list_tools()}
         bad = await client.call_tool("sentinel", {"images": {"front": str(_render_like(tmp_path / "f.png"))},
                                                   "thresholds": {"min_coverage": 7}}, raise_on_error=False)
-    assert set(tools) == {"sentinel", "compare", "check", "critique", "investigate", "phash"}
-    reports = {"sentinel", "compare", "check", "critique", "investigate"}
+    assert set(tools) == {"sentinel", "compare", "check", "critique", "investigate", "phash", "blueprint"}
+    reports = {"sentinel", "compare", "check", "critique", "investigate", "blueprint"}
     assert all(tools[name].output_schema is None for name in reports), "nested report schemas cost a host thousands of tokens"
     assert len(json.dumps([t.model_dump(mode="json", exclude_none=True) for t in tools.values()])) < 9_000
     assert tools["check"].input_schema["properties"]["scene_info"]["type"] == ["object", "null"]

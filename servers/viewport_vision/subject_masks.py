@@ -1,0 +1,84 @@
+"""Which pixels are the subject, per side, measured where each side is known best.
+
+- Reference: a shipped `ref/<view>.mask.png`, else what differs from the scene's own background
+  render beside it (`<ref>.background.png`, servers.viewport_vision.reference_subject).
+- Render: the worker's label mask and measurement beside the PNG (`<view>.mask.png`,
+  `<view>.measure.json`): exact, from the scene. Against a background-segmented reference, the
+  render's subject is what differs from that same background in the render, in connected parts
+  that overlap the scene's mask: both sides are then cut the same way (a face in deep shadow
+  against a black sky is missing from both, the anti-aliased rim and the light the subject
+  bounces onto the ground are in both), so the truth measures as a perfect match, while the
+  scene still says which differences are the subject (not a shadow, not noise elsewhere). An edge of that visible mask
+  that touches the frame is replaced by the scene's unclipped edge: a subject wider than the frame
+  keeps its size and its gradient.
+Scene-based measurement needs both sides; when either is missing, or the reference's background
+does not match, both sides fall back to the colour silhouettes (servers.viewport_vision.silhouette),
+so the two masks are always made alike, and the note says why.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import cv2
+import numpy as np
+
+from harness.measure_types import Box, ViewMeasure
+from servers.viewport_vision.images import LoadedImage
+from servers.viewport_vision.reference_subject import background_difference, reference_subject
+from servers.viewport_vision.residuals import mask_box
+from servers.viewport_vision.side_files import side_mask, side_measure
+from servers.viewport_vision.silhouette import subject
+
+__all__ = ["subject_masks", "mask_overlay"]
+
+
+def subject_masks(render: LoadedImage, reference: LoadedImage, fitted: LoadedImage, tolerance: float
+                  ) -> tuple[np.ndarray, np.ndarray, ViewMeasure | None, str | None]:
+    """(render mask, reference mask at the render's size, the render's scene measurement when used, note).
+    `reference` is the reference as given (its side files), `fitted` the same at the render's size."""
+    labels, measured = side_mask(render), side_measure(render)
+    shadows = measured.shadows if measured is not None else True
+    ref_subject = reference_subject(reference, (render.height, render.width), shadows)
+    if labels is not None and measured is not None and ref_subject is not None and ref_subject.mask is not None:
+        mask = labels > 0
+        if ref_subject.background is not None:
+            mask = _touching(background_difference(render.rgb, ref_subject.background, shadows)[0], mask)
+        if measured.subject is not None:
+            measured = measured.model_copy(update={"subject": _outline(mask, measured.subject)})
+        return mask, ref_subject.mask, measured, None
+    note = None
+    if labels is not None and measured is not None:
+        note = "scene-based residuals unavailable: " + (
+            ref_subject.problem if ref_subject is not None and ref_subject.problem
+            else "the reference has no mask and no background render beside it")
+    return subject(render, tolerance).mask, subject(fitted, tolerance).mask, None, note
+
+
+def _touching(visible: np.ndarray, scene: np.ndarray) -> np.ndarray:
+    """The connected parts of `visible` that overlap the scene's subject (its rim, the light it casts on the ground)."""
+    count, parts = cv2.connectedComponents(visible.astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[np.unique(parts[scene])] = True
+    keep[0] = False
+    return keep[parts]
+
+
+def _outline(mask: np.ndarray, scene: Box) -> Box:
+    """The visible mask's box, each edge that touches the frame replaced by the scene's unclipped one."""
+    if not mask.any():
+        return scene
+    seen = mask_box(mask)
+    return seen.model_copy(update={
+        "left": scene.left if mask[:, 0].any() else seen.left, "right": scene.right if mask[:, -1].any() else seen.right,
+        "top": scene.top if mask[0].any() else seen.top, "bottom": scene.bottom if mask[-1].any() else seen.bottom})
+
+
+def mask_overlay(render: np.ndarray, reference: np.ndarray) -> str:
+    """Both subjects in one small PNG data URL (render green, reference red, both yellow): where the numbers
+    come from, for report.html and the dashboard."""
+    image = np.zeros((*render.shape, 3), np.uint8)  # BGR
+    image[render, 1] = 255
+    image[reference, 2] = 255
+    ok, data = cv2.imencode(".png", image)
+    return "data:image/png;base64," + base64.b64encode(data.tobytes()).decode("ascii") if ok else ""

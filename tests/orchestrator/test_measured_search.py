@@ -1,0 +1,75 @@
+"""The search with measured Jacobian columns: parameters that move geometry are differenced from
+measurements (no render), the others rendered; fewer renders to the answer, still a pure function
+of what was recorded."""
+
+import math
+
+import numpy as np
+
+from orchestrator.builders.least_squares import next_point, next_request
+
+
+def canon(x):
+    return tuple(round(min(1.0, max(0.0, float(v))), 4) for v in x)
+
+
+TARGET = (0.7, 0.3, 0.55)  # two geometric parameters, then a colour
+
+
+def full(p):
+    """What a render gives: geometry rows (moved by the first two parameters), then pixel-like rows of all three."""
+    d = np.asarray(p) - np.asarray(TARGET)
+    geometry = [d[0], d[1], d[0] + 0.5 * d[1], 0.3 * d[0] ** 2]
+    pixels = [0.5 * d[2], 0.2 * (d[0] + d[2]), math.tanh(d.sum())]
+    return geometry + pixels
+
+
+def measured(p):
+    """What a measurement of the scene gives: the geometry rows, NaN where only a render knows."""
+    return full(p)[:4] + [math.nan] * 3
+
+
+def search(use_measure, budget=40):
+    evaluated, probes, renders = {}, {}, 0
+    for _ in range(400):
+        p, measure = next_request([0.5] * 3, 0, evaluated, canon, (), probes if use_measure else None)
+        if measure:
+            assert use_measure and p not in probes
+            probes[p] = measured(p)
+            continue
+        assert p not in evaluated
+        evaluated[p] = full(p)
+        renders += 1
+        if max(abs(a - b) for a, b in zip(p, TARGET)) <= 0.02 or renders >= budget:
+            return renders, evaluated, probes
+    raise AssertionError("the search never settled")
+
+
+def test_geometric_columns_come_from_measurements_and_colour_ones_from_renders() -> None:
+    _, evaluated, probes = search(True, budget=3)
+    start = canon([0.5] * 3)
+    rendered = list(evaluated)
+    assert rendered[0] == start
+    assert rendered[1][:2] == start[:2] and rendered[1][2] != start[2]  # the colour's probe is rendered
+    geometric = [p for p in probes if p != start and p[2] == start[2]]
+    assert len(geometric) == 2 and not set(geometric) & set(evaluated)  # the geometry's probes never are
+
+
+def test_measuring_reaches_the_answer_in_fewer_renders() -> None:
+    with_measure, _, _ = search(True)
+    without, _, _ = search(False)
+    assert with_measure < without, (with_measure, without)
+
+
+def test_without_measurements_the_search_is_what_it_was() -> None:
+    evaluated = {}
+    for _ in range(5):
+        p = next_point([0.5] * 3, 0, evaluated, canon)
+        assert next_request([0.5] * 3, 0, evaluated, canon) == (p, False)
+        evaluated[p] = full(p)
+
+
+def test_the_proposal_is_a_pure_function_of_the_recorded_evaluations_and_probes() -> None:
+    _, evaluated, probes = search(True, budget=5)
+    again = next_request([0.5] * 3, 0, dict(reversed(list(evaluated.items()))), canon, (), dict(reversed(list(probes.items()))))
+    assert again == next_request([0.5] * 3, 0, evaluated, canon, (), probes)
