@@ -3,7 +3,8 @@
 `start` validates and returns at once; `get` answers immediately or after a bounded wait for the
 next completed iteration; `resume` continues a run folder from its checkpoint, also one left by a
 killed process; `fork` starts a new run from one iteration of a run folder (orchestrator.fork).
-Runs that are not active in this process are read back from their folders.
+Runs that are not active in this process are read back from their folders; what a caller is told
+about a run (RunStatus) is orchestrator.run_status.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from pydantic import BaseModel, Field
 
 from harness.model_choice import check_models
 from harness.model_config import ModelConfigError, ModelsConfig
@@ -35,10 +34,10 @@ from orchestrator.owner import runs_elsewhere
 from orchestrator.params import find_params
 from orchestrator.recall import RecallStore
 from orchestrator.run_record import RunRecord
+from orchestrator.run_status import GOING_ON, AttemptView, RunStatus, attempt_view, live, progress
 from orchestrator.run_models import models_used
 from orchestrator.report import write_report
 from orchestrator.scene import SceneProvider, Vision
-from orchestrator.spend import Spend
 from orchestrator.state import AttemptState, RunConfig, Strategy, degradations, run_spend
 from orchestrator.task import Task, inline_task, load_task
 from orchestrator.waits import MAX_WAIT_S
@@ -46,50 +45,8 @@ from orchestrator.warm_start import warm_start
 
 __all__ = ["AttemptView", "RunStatus", "RunService", "live"]
 
-GOING_ON = ("running", "starting")  # run.json statuses of a run some process is running
 ELSEWHERE_POLL_S = 0.25  # how often a run going on in another process is re-read while a caller waits
 Listener = Callable[[str, AttemptState, IterationStep], None]
-
-
-class AttemptView(BaseModel):
-    attempt: int
-    status: str
-    strategy: str
-    iterations: int
-    best_score: float
-    latest_score: float | None = None
-    scores: list[float] = Field(default_factory=list)
-    latest_renders: dict[str, str] = Field(default_factory=dict, description="view → absolute PNG path")
-    error: str | None = None
-
-
-class RunStatus(BaseModel):
-    run_id: str
-    run_dir: str
-    task: str
-    status: str = Field(description="running (here when `active`, else in another process), completed, cancelled, "
-                                    "timeout, budget (a spend cap was reached, best kept), failed, or interrupted "
-                                    "(its process is gone; resumable)")
-    active: bool
-    builder: str
-    verifier: str
-    iterations_budget: int
-    attempts: list[AttemptView]
-    best: dict[str, Any] | None = Field(None, description="attempt, iteration, score, renders (relative paths)")
-    best_score: float | None = None
-    error: str | None = None
-    degraded: list[dict[str, Any]] = Field(default_factory=list, description="where an offline backend took over a "
-                                           "role whose remote models all failed: attempt, iteration, role, backend, reason")
-    spend: Spend = Field(default_factory=Spend, description="model tokens and cost so far (cost unknown, never "
-                                                            "zero, when a model has no price)")
-    max_cost_usd: float | None = None
-    max_tokens: int | None = None
-    forked_from: dict[str, Any] | None = Field(None, description="the run, attempt, iteration and score this run was "
-                                                                "forked from (fork_run)")
-    models: dict[str, list[str]] = Field(default_factory=dict, description="role → the model chain this run was given")
-    models_used: dict[str, list[str]] = Field(default_factory=dict, description="role → the models that actually answered")
-    recalled: dict[str, Any] | None = Field(None, description="the past run this one started warm from: run_id, "
-                                                             "similarity, why, what was used")
 
 
 @dataclass
@@ -311,8 +268,8 @@ class RunService:
                                            timeout=min(wait_s, MAX_WAIT_S))
         status = self._status(run_id)
         if active is None and wait_s > 0 and live(status):
-            deadline, seen = time.monotonic() + min(wait_s, MAX_WAIT_S), _progress(status)
-            while _progress(status) == seen and time.monotonic() < deadline:
+            deadline, seen = time.monotonic() + min(wait_s, MAX_WAIT_S), progress(status)
+            while progress(status) == seen and time.monotonic() < deadline:
                 await asyncio.sleep(min(ELSEWHERE_POLL_S, max(0.0, deadline - time.monotonic())))
                 status = self._status(run_id)
         return status
@@ -381,28 +338,9 @@ class RunService:
         return RunStatus(
             run_id=run_id, run_dir=str(folder.root), task=record.task, status=status, active=running,
             builder=config.builder if config else "?", verifier=config.verifier if config else "?",
-            iterations_budget=config.iterations if config else 0, attempts=[_view(s) for s in states.values()],
+            iterations_budget=config.iterations if config else 0, attempts=[attempt_view(s) for s in states.values()],
             best=best, best_score=best["score"] if best else None, error=error, degraded=degradations(states),
             spend=run_spend(states), max_cost_usd=config.max_cost_usd if config else None,
             max_tokens=config.max_tokens if config else None, forked_from=record.forked_from, models=record.models,
             models_used=models_used(states),
             recalled={k: v for k, v in record.recalled.items() if k != "jacobian"} if record.recalled else None)
-
-
-def live(status: RunStatus) -> bool:
-    """The run is going on, in this process (`active`) or in another one."""
-    return status.active or status.status in GOING_ON
-
-
-def _progress(status: RunStatus) -> tuple[Any, ...]:
-    """What changes when a run moves on: its status and each attempt's iterations and state."""
-    return status.status, tuple((a.status, a.iterations) for a in status.attempts)
-
-
-def _view(state: AttemptState) -> AttemptView:
-    latest = state.memory.steps[-1] if state.memory.steps else None
-    return AttemptView(attempt=state.index, status=state.status, strategy=state.strategy.prompt_variant,
-                       iterations=state.done_iterations, best_score=state.best_score,
-                       latest_score=latest.score if latest else None, scores=[s.score for s in state.memory.steps],
-                       latest_renders=dict(latest.renders) if latest else {}, error=state.error)
-

@@ -5,7 +5,8 @@ on a scene goes through `Pool.call`, the one place that keeps the scene's restor
 baseline it was reset to, or the checkpoint saved after each successful execute_code) and, when
 a worker crashes, hangs or outgrows its memory limit, moves the scene to a fresh worker restored
 from that point before the error reaches the caller. Released workers are reset to `empty` in the
-background, so the next lease usually needs no reset at all (the warm spare).
+background, so the next lease usually needs no reset at all (the warm spare). The idle workers and
+the bounded wait for one are gateway.workers.free_list; what a restore point is, gateway.workers.restore_points.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import mcp_types
 
 from gateway.config import PoolConfig
 from gateway.errors import (
-    PoolExhausted,
     UnknownScene,
     WorkerCrashed,
     WorkerError,
@@ -31,7 +31,9 @@ from gateway.errors import (
     WorkerToolError,
     WorkerUnavailable,
 )
+from gateway.workers import restore_points
 from gateway.workers.folder_owners import adopt, fresh_temp_folder
+from gateway.workers.free_list import FreeList
 from gateway.workers.leases import EMPTY, Lease, PoolStatus, WorkerStatus, checkpoint_id
 from gateway.workers.ports import free_ports
 from gateway.relay_client import error_text
@@ -57,13 +59,10 @@ class Pool:
         self._owned_dir: tempfile.TemporaryDirectory[str] | None = None
         self.workdir = Path(config.workdir) if config.workdir else None
         self.workers: list[Worker] = []
-        self._free: list[Worker] = []
-        self._warm: set[Worker] = set()
+        self._idle = FreeList(config)
         self._state: dict[Worker, str] = {}
         self._errors: dict[Worker, str] = {}
         self._leases: dict[str, Lease] = {}
-        self._changed = asyncio.Condition()
-        self._waiting = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._health: asyncio.Task[None] | None = None
         self._stopping = False
@@ -109,12 +108,7 @@ class Pool:
 
     async def wait_ready(self, timeout_s: float, count: int = 1) -> int:
         """Wait until `count` workers are free (or the timeout); returns how many are free."""
-        deadline = time.monotonic() + timeout_s
-        async with self._changed:
-            while len(self._free) < count and time.monotonic() < deadline:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
-        return len(self._free)
+        return await self._idle.wait_ready(timeout_s, count)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -127,7 +121,7 @@ class Pool:
                     await task
         await asyncio.gather(*(w.stop() for w in self.workers), return_exceptions=True)
         self._leases.clear()
-        self._free.clear()
+        self._idle.clear()
         if self._ray is not None:
             self._ray.leave()
             self._ray = None
@@ -150,8 +144,8 @@ class Pool:
         lease = Lease(scene_id=scene_id, worker=worker, restore_point=baseline_id, checkpoint_executes=checkpoint_executes)
         self._state[worker] = "leased"
         self._leases[scene_id] = lease
-        warm = worker in self._warm
-        self._warm.discard(worker)
+        warm = self._idle.is_warm(worker)
+        self._idle.cool(worker)
         if warm and baseline_id == EMPTY:
             return lease
         try:  # through the scene: a spare that died idle is replaced before the reset
@@ -185,45 +179,12 @@ class Pool:
     async def _acquire(self, prefer_warm: bool) -> Worker:
         if not self.workers:
             raise WorkerUnavailable("the pool has no workers: set [pool] workers or remote in colossus.toml")
-        async with self._changed:
-            if not self._free and self._waiting >= self.config.queue_limit:
-                raise PoolExhausted(
-                    f"all {self.size} workers are leased and {self._waiting} requests already wait; "
-                    "release a scene (release_scene) or retry later"
-                )
-            self._waiting += 1
-            try:
-                deadline = time.monotonic() + self.config.queue_wait_s
-                while not self._free:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise PoolExhausted(
-                            f"no worker became free within {self.config.queue_wait_s:g} s "
-                            f"({len(self._leases)} scenes leased on {self.size} workers); "
-                            "release a scene (release_scene) or retry later"
-                        )
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._changed.wait(), remaining)
-            finally:
-                self._waiting -= 1
-            return self._take_free(prefer_warm)
-
-    def _take_free(self, prefer_warm: bool) -> Worker:
-        """Take a worker off the free list (not empty): a warm spare, needing no reset, first when asked."""
-        warm = [w for w in self._free if w in self._warm] if prefer_warm else []
-        worker = (warm or self._free)[0]
-        self._free.remove(worker)
-        return worker
+        return await self._idle.acquire(prefer_warm, self.size, lambda: len(self._leases))
 
     async def _put_free(self, worker: Worker, warm: bool) -> None:
-        async with self._changed:
-            self._state[worker] = "free"
-            self._errors.pop(worker, None)
-            if warm:
-                self._warm.add(worker)
-            if worker not in self._free:
-                self._free.append(worker)
-            self._changed.notify_all()
+        self._state[worker] = "free"
+        self._errors.pop(worker, None)
+        await self._idle.put(worker, warm)
 
     def _give_back(self, worker: Worker) -> None:
         """A released worker: reset to `empty` in the background (or restarted, if it is down),
@@ -284,39 +245,27 @@ class Pool:
             finally:
                 lease.last_used = time.monotonic()
             if not result.is_error:
-                await self._track_restore_point(lease, tool, arguments, result)
+                await restore_points.track(lease, tool, arguments, result, self.config.call_timeout_s)
             return result
-
-    async def _track_restore_point(self, lease: Lease, tool: str, arguments: dict[str, Any],
-                                   result: mcp_types.CallToolResult) -> None:
-        if tool == "reset_to_baseline":
-            lease.restore_point = str(arguments.get("baseline_id", EMPTY))
-        elif tool == "save_baseline":
-            lease.restore_point = str(arguments.get("name"))
-        elif tool in ("execute_code", "execute_and_render") and lease.checkpoint_executes and _succeeded(tool, result):
-            ckpt = checkpoint_id(lease.scene_id)
-            saved = await lease.worker.call("save_baseline", {"name": ckpt}, self.config.call_timeout_s)
-            if not saved.is_error:
-                lease.restore_point = ckpt
 
     async def _recover(self, lease: Lease, budget_s: float = RESTORE_WAIT_S) -> str:
         """Move the scene to a fresh worker restored from its restore point; returns what was done."""
         dead = lease.worker
         self._state[dead] = "down"
         try:
-            worker = self._take_free(prefer_warm=True) if self._free else None
+            worker = self._idle.take(prefer_warm=True) if self._idle else None
             if worker is None:
                 await asyncio.wait_for(self._respawn(dead, offer=False), budget_s)
                 worker = dead
             else:
                 self._spawn(self._respawn(dead))
             self._state[worker] = "leased"
-            self._warm.discard(worker)
+            self._idle.cool(worker)
             lease.worker = worker
             await self._reset(worker, lease.restore_point)
         except TimeoutError:
             note = (f"No worker could be restarted within {budget_s:.0f} s; scene {lease.scene_id} will be "
-                    f"restored to {_describe_point(lease)} by the next call on it")
+                    f"restored to {restore_points.describe(lease)} by the next call on it")
             lease.incidents.append(note)
             return note
         except Exception as e:  # noqa: BLE001 - reported to the caller, the scene stays addressable
@@ -325,7 +274,7 @@ class Pool:
             lease.incidents.append(note)
             return note
         note = (f"The worker was restarted; scene {lease.scene_id} now runs on worker {worker.label}, restored to "
-                f"{_describe_point(lease)}. The call was not completed: retry it if needed")
+                f"{restore_points.describe(lease)}. The call was not completed: retry it if needed")
         lease.incidents.append(note)
         return note
 
@@ -371,8 +320,8 @@ class Pool:
                 log.info("scene %s expired after %.0f s idle", lease.scene_id, now - lease.last_used)
                 with contextlib.suppress(Exception):
                     await self.release(lease.scene_id)
-        for worker in list(self._free):
-            if worker.busy or worker not in self._free:
+        for worker in self._idle.workers():
+            if worker.busy or worker not in self._idle:
                 continue
             try:
                 await worker.ping(self.config.call_timeout_s)
@@ -403,9 +352,7 @@ class Pool:
                 lease.incidents[-1] = str((WorkerOverMemory if over_memory else WorkerCrashed)(f"{reason}. {note}"))
 
     def _drop_free(self, worker: Worker, reason: str) -> None:
-        if worker in self._free:
-            self._free.remove(worker)
-        self._warm.discard(worker)
+        self._idle.drop(worker)
         self._errors[worker] = reason
         self._state[worker] = "down"
         self._spawn(self._respawn(worker))
@@ -417,28 +364,15 @@ class Pool:
         workers = []
         for w in self.workers:
             state = self._state.get(w, "starting")
-            if state == "free" and w in self._warm:
+            if state == "free" and self._idle.is_warm(w):
                 state = "warm"
             workers.append(WorkerStatus(label=w.label, state=state, scene_id=by_worker.get(w), pid=w.pid, node=w.node,
                                         rss_mb=w.rss_mb(), memory_guard=w.memory_guard, generation=w.generation, error=self._errors.get(w)))
-        return PoolStatus(size=self.size, free=len(self._free), leased=len(self._leases),
-                          waiting=self._waiting, workers=workers)
+        return PoolStatus(size=self.size, free=len(self._idle), leased=len(self._leases),
+                          waiting=self._idle.waiting, workers=workers)
 
 
 def _refused(result: mcp_types.CallToolResult) -> None:
     """A worker's refusal of a call ([UNKNOWN_BASELINE] ...) raised as WorkerToolError, its tag kept."""
     if result.is_error:
         raise WorkerToolError(error_text(result))
-
-
-def _succeeded(tool: str, result: mcp_types.CallToolResult) -> bool:
-    """Whether the code of an execute_code / execute_and_render result ran cleanly."""
-    data = result.structured_content or {}
-    report = (data.get("report") or {}) if tool == "execute_and_render" else data
-    return bool(report.get("success"))
-
-
-def _describe_point(lease: Lease) -> str:
-    if lease.restore_point == checkpoint_id(lease.scene_id):
-        return "its state after the last successful execute_code"
-    return f"baseline {lease.restore_point!r}"
