@@ -223,6 +223,8 @@ async def examples(service: RunService, random_search: RunService, random_render
             continue
         task_path = folder / "task.toml"
         task = load_task(task_path)
+        if not task.references:  # plans only (hull): bench/blueprint.py measures those
+            continue
         start = {p.name: p.value for p in find_params(task.start_code or "")}
         started = time.perf_counter()
         run_dir = Path((await service.wait(await service.start(task_path, recall=False, builder="parametric", verifier="metrics"))).run_dir)
