@@ -44,6 +44,13 @@ async def limited_pool(request: pytest.FixtureRequest, tmp_path_factory: pytest.
             os.environ[PORTABLE_ENV] = saved
 
 
+@pytest.fixture(autouse=True)
+async def released(limited_pool: Pool) -> AsyncIterator[None]:
+    """Every scene a test leased is given back, also when it fails: one failure must not starve the next tests."""
+    yield
+    await release_all(limited_pool)
+
+
 async def test_the_worker_reports_which_mechanism_holds_its_memory_limit(limited_pool: Pool) -> None:
     guard = limited_pool.status().workers[0].memory_guard or ""
     assert f"limit {LIMIT_MB} MiB" in guard and "watchdog" in guard
@@ -63,8 +70,9 @@ async def test_a_memory_bomb_fails_with_memory_error_within_the_limit_and_the_sc
     assert not report.success and report.error_class == ErrorClass.RESOURCE
     assert report.exception is not None and "out of memory" in report.exception.message
     assert f"{LIMIT_MB} MiB" in report.exception.message
-    # RLIMIT_AS refuses the block that would pass the limit; the watchdog alone lets the block in flight finish
-    bound = LIMIT_MB * 1.10 + (BLOCK / 2**20 if PORTABLE_ENV in os.environ else 0)
+    # RLIMIT_AS refuses the block that would pass the limit (the issue's 10 %); the watchdog alone samples every
+    # 10 ms, so the block in flight finishes, and on a loaded machine the next one may start before it looks again
+    bound = LIMIT_MB * 1.10 + (2 * BLOCK / 2**20 if PORTABLE_ENV in os.environ else 0)
     assert sampler.samples > 10 and sampler.peak / 2**20 <= bound, sampler.peak / 2**20
     assert answered - sampler.peak_at < 5
     assert limited_pool.get(scene.scene_id).worker.pid == sampler.pid, "no restart was needed"
