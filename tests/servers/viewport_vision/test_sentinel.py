@@ -166,3 +166,14 @@ async def test_sentinel_tool_reads_paths_and_scene_facts(tmp_path: Path) -> None
     data = result.structured_content
     assert {i["category"] for i in data["issues"]} == {"clipped", "floating"}
     assert data["passed"] is False
+
+
+def test_a_gap_the_pixels_show_is_not_floating_when_the_scene_says_the_subject_stands_on_the_ground() -> None:
+    """A dark pole against a dark sky is lost to the silhouette and the shade seems to hang in the air; Blender
+    knows the lamp's base rests on the ground, and what the scene knows exactly overrules the pixel guess."""
+    image = _floor_band_frame(centre_y=90)
+    assert "floating" in categories(sentinel_check({"front": image})), "the pixels alone show a gap"
+    scene = _scene(_obj("Ground", (-4, -4, 0), (4, 4, 0)), _obj("Lamp", (-0.2, -0.2, 0), (0.2, 0.2, 1.6)))
+    assert "floating" not in categories(sentinel_check({"front": image}, scene))
+    lifted = _scene(_obj("Ground", (-4, -4, 0), (4, 4, 0)), _obj("Lamp", (-0.2, -0.2, 0.5), (0.2, 0.2, 2.1)))
+    assert categories(sentinel_check({"front": image}, lifted), "front") == {"floating"}, "a real float keeps its views"
