@@ -195,8 +195,11 @@ async def propose_measured(base_code: str, ctx: BuildContext, builder: str = "pa
         if not measure:
             break
         code = apply_values(base_code, values)
-        run = await ctx.workbench.measure(code)
-        vector = measured_vector(run.measure, steps) if run.measure is not None else None
+        try:
+            run = await ctx.workbench.measure(code)
+        except Exception:  # noqa: BLE001 - the worker died or hung under the probe (the pool restores the scene)
+            run = None  # a failed measurement: the search renders that column instead
+        vector = measured_vector(run.measure, steps) if run is not None and run.measure is not None else None
         mine.append(Probe(params={p.name: p.value for p in find_params(code)}, vector=vector))
     return _proposal(base_code, values, builder, mine)
 
