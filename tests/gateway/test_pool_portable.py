@@ -77,7 +77,6 @@ async def test_a_memory_bomb_fails_with_memory_error_within_the_limit_and_the_sc
     assert answered - sampler.peak_at < 5
     assert limited_pool.get(scene.scene_id).worker.pid == sampler.pid, "no restart was needed"
     assert await names(scene) == ["survivor"]
-    await release_all(limited_pool)
 
 
 async def test_a_busy_loop_times_out_and_the_worker_keeps_serving(limited_pool: Pool) -> None:
@@ -89,7 +88,6 @@ async def test_a_busy_loop_times_out_and_the_worker_keeps_serving(limited_pool: 
     assert time.monotonic() - started < 6
     assert (await scene.execute(ADD_CUBE.format(name="after"))).success
     assert limited_pool.get(scene.scene_id).worker.pid == pid
-    await release_all(limited_pool)
 
 
 async def test_a_hang_that_swallows_its_timeout_is_killed_with_its_tree(limited_pool: Pool) -> None:
@@ -101,7 +99,6 @@ async def test_a_hang_that_swallows_its_timeout_is_killed_with_its_tree(limited_
     hung.wait(10)
     assert not hung.is_running()
     assert await names(scene) == ["kept"], "restored from its checkpoint on a fresh worker"
-    await release_all(limited_pool)
 
 
 async def test_a_killed_worker_is_replaced_and_the_scene_recovers(limited_pool: Pool) -> None:
@@ -117,7 +114,6 @@ async def test_a_killed_worker_is_replaced_and_the_scene_recovers(limited_pool: 
     assert await names(scene) == ["kept"]
     await asyncio.sleep(0.5)
     assert not zombies()
-    await release_all(limited_pool)
 
 
 # Keeps the memory after the MemoryError and swallows every interrupt: only ending the worker helps.
@@ -133,4 +129,3 @@ async def test_code_that_hoards_memory_past_its_error_ends_the_worker_which_says
     with pytest.raises(WorkerOverMemory, match=rf"above its {LIMIT_MB} MiB limit.*ended itself"):
         await scene.execute(HOARD, timeout_s=40)
     assert await names(scene) == ["kept"]
-    await release_all(limited_pool)
