@@ -7,40 +7,38 @@ those references. A new run looks up the past run that resembles it most: by its
 against theirs and their best renders (view by view), and by its description's words. No network
 model is involved, so recall works offline and costs milliseconds.
 
-The index is one JSON file in the memory folder, a cache of what the run folders hold: a missing
-or unreadable index is rebuilt from the run folders, and a run folder that cannot be read is left
-out. Neither is ever fatal to a run.
+The index is one JSON file in the memory folder, a cache of what the run folders hold, with a side
+file of the signatures as arrays (orchestrator.recall_matrix) that a look-up reads in one call. A
+missing or unreadable index is rebuilt from the run folders; a missing, damaged or outdated side
+file is made again from the index; run folders added or removed behind the index's back are
+indexed or dropped at the next look-up; a run folder that cannot be read is left out. None of
+these is ever fatal to a run.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
+import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
-from harness.image_signature import HUE_BINS, ImageSignature, signature
+from harness.image_signature import ImageSignature, signature
 from orchestrator.artifacts import read_json, write_atomic
 from orchestrator.params import ParamError, find_params
+from orchestrator.recall_matrix import SignatureMatrix, encode_index, index_token, words
 
-__all__ = ["RecallEntry", "RecallHit", "RecallStore", "entry_from_folder", "INDEX_FILE"]
+__all__ = ["RecallEntry", "RecallHit", "RecallStore", "entry_from_folder", "INDEX_FILE", "SIDE_FILE"]
 
 INDEX_FILE = "recall-index.json"
+SIDE_FILE = "recall-index.npz"  # the look-up's arrays (orchestrator.recall_matrix)
 INDEX_VERSION = 1
 VISUAL_WEIGHT = 0.75  # with references, how a run looks decides more than how it is worded
-_WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset("a an the of with and or on in to is it its at by for from as that this".split())
-_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 log = logging.getLogger(__name__)
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1)
 
 
 class RecallEntry(BaseModel):
@@ -119,94 +117,27 @@ def _residuals(root: Path, best: dict[str, Any]) -> dict[str, list[float]]:
         return {}
 
 
-class _Matrix:
-    """The index's signatures as arrays, one row per entry, for one query in a few vectorised steps.
-
-    Built from the index file's raw JSON: an entry is validated into a RecallEntry only when it is
-    asked for (the hit), so loading 1,000 entries costs a JSON parse, not 1,000 model validations."""
-
-    def __init__(self, raw: list[dict[str, Any]], min_score: float) -> None:
-        self.raw = raw
-        self._entries: list[RecallEntry] | None = None
-        self.run_ids = [str(r["run_id"]) for r in raw]
-        words = [_words(str(r["task_text"])) for r in raw]
-        self.vocabulary = {w: i for i, w in enumerate(sorted(set().union(*words)))}
-        self.word_matrix = np.zeros((len(raw), len(self.vocabulary)), dtype=np.float32)
-        for row, ws in enumerate(words):
-            self.word_matrix[row, [self.vocabulary[w] for w in ws]] = 1.0
-        self.word_counts = self.word_matrix.sum(axis=1)
-        self.scores = np.array([r.get("score") or 0.0 for r in raw], dtype=np.float32)
-        self.eligible = np.array([bool(r.get("code")) and r.get("score") is not None for r in raw], bool) & (
-            self.scores >= min_score)
-        self.views: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        names = {v for r in raw for kind in ("reference_signatures", "render_signatures") for v in r.get(kind) or {}}
-        for view in names:
-            for kind in ("reference_signatures", "render_signatures"):
-                sigs = [(r.get(kind) or {}).get(view) for r in raw]
-                present = np.array([s is not None for s in sigs], bool)
-                hashes = np.array([int(s["phash"], 16) if s else 0 for s in sigs], dtype=np.uint64)
-                colours = np.array([s["colour"] if s else [0.0] * (HUE_BINS + 1) for s in sigs], dtype=np.float32)
-                if colours.shape != (len(raw), HUE_BINS + 1):
-                    raise ValueError(f"{kind}.{view}: colour histograms of another length")
-                self.views[f"{kind}:{view}"] = (present, hashes.view(np.uint8).reshape(-1, 8), colours)
-
-    def __len__(self) -> int:
-        return len(self.raw)
-
-    def entry(self, i: int) -> RecallEntry:
-        return RecallEntry.model_validate(self.raw[i])
-
-    @property
-    def entries(self) -> list[RecallEntry]:
-        if self._entries is None:
-            self._entries = [self.entry(i) for i in range(len(self.raw))]
-        return self._entries
-
-    def visual(self, query: dict[str, ImageSignature]) -> tuple[np.ndarray, np.ndarray]:
-        """Per entry: the mean over shared views of the best match (its references or its best renders),
-        and how many views were shared."""
-        total = np.zeros(len(self), dtype=np.float32)
-        count = np.zeros(len(self), dtype=np.int32)
-        for view, sig in query.items():
-            best = np.full(len(self), -1.0, dtype=np.float32)
-            q_hash = np.array([int(sig.phash, 16)], dtype=np.uint64).view(np.uint8)
-            q_colour = np.array(sig.colour, dtype=np.float32)
-            for kind in ("reference_signatures", "render_signatures"):
-                if f"{kind}:{view}" not in self.views:
-                    continue
-                present, hashes, colours = self.views[f"{kind}:{view}"]
-                bits = _POPCOUNT[hashes ^ q_hash].sum(axis=1)
-                shape = np.clip(1.0 - bits / 32.0, 0.0, 1.0)
-                colour = np.minimum(colours, q_colour).sum(axis=1)
-                best = np.where(present, np.maximum(best, 0.5 * shape + 0.5 * colour), best)
-            seen = best >= 0
-            total += np.where(seen, best, 0.0)
-            count += seen
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan), count
-
-    def text(self, words: frozenset[str]) -> np.ndarray:
-        """Per entry, the Jaccard overlap of its task text's words with `words`."""
-        known = [self.vocabulary[w] for w in words if w in self.vocabulary]
-        shared = self.word_matrix[:, known].sum(axis=1)
-        union = self.word_counts + len(words) - shared
-        return np.where(union > 0, shared / np.maximum(union, 1), 0.0)
-
-
 class RecallStore:
-    """The index of one runs folder, kept in `root` (its .memory folder); rebuilt from `runs_dir` when needed."""
+    """The index of one runs folder, kept in `root` (its .memory folder) beside its signature side file
+    (orchestrator.recall_matrix); kept in step with the run folders of `runs_dir`, rebuilt from them when damaged."""
 
     def __init__(self, root: Path, runs_dir: Path | None = None, min_score: float = 0.5,
                  min_similarity: float = 0.75) -> None:
         self.root, self.runs_dir = root, runs_dir
         self.min_score, self.min_similarity = min_score, min_similarity
-        self._cache: tuple[tuple[int, int], _Matrix] | None = None
+        self._cache: _Loaded | None = None
 
     @property
     def path(self) -> Path:
         return self.root / INDEX_FILE
 
+    @property
+    def side_path(self) -> Path:
+        return self.root / SIDE_FILE
+
     def entries(self) -> list[RecallEntry]:
-        return self._matrix().entries
+        self._matrix()
+        return self._all()
 
     def add(self, entry: RecallEntry) -> None:
         """Index one finished run (replacing an older entry of the same run)."""
@@ -215,61 +146,135 @@ class RecallStore:
 
     def rebuild(self) -> list[RecallEntry]:
         """The index made again from every run folder that can be read."""
-        folders = sorted(p.parent for p in self.runs_dir.glob("*/run.json")) if self.runs_dir and self.runs_dir.is_dir() else []
-        entries = [e for f in folders if (e := entry_from_folder(f)) is not None]
+        entries = [e for name in sorted(self._run_folders()) if (e := entry_from_folder(self.runs_dir / name)) is not None]  # type: ignore[operator]
         self._write(entries)
         return entries
 
     def lookup(self, task_text: str, references: dict[str, Path], exclude: str | None = None) -> RecallHit | None:
         """The finished, well-scored past run most like this task, when alike enough (`min_similarity`)."""
-        matrix = self._matrix()
-        if not len(matrix):
-            return None
         query = {v: s for v, p in references.items() if (s := signature(Path(p))) is not None}
-        text = matrix.text(_words(task_text))
-        if query:
-            visual, count = matrix.visual(query)
-            seen = count > 0
-            similarity = np.where(seen, VISUAL_WEIGHT * np.nan_to_num(visual) + (1 - VISUAL_WEIGHT) * text, text)
-        else:
-            visual, seen, similarity = np.full(len(text), np.nan), np.zeros(len(text), bool), text
-        usable = matrix.eligible & (similarity >= self.min_similarity)
-        if exclude is not None:
-            usable &= np.array([r != exclude for r in matrix.run_ids], bool)
-        if not usable.any():
-            return None
-        i = int(np.lexsort((np.where(usable, matrix.scores, -1.0), np.where(usable, similarity, -1.0)))[-1])
-        try:
-            entry = matrix.entry(i)
-        except ValidationError as e:  # a damaged entry: the index is rebuilt, and asked again
-            log.warning("recall index %s has a damaged entry (%s): rebuilt from the run folders", self.path, e)
-            self.rebuild()
-            return self.lookup(task_text, references, exclude)
-        return RecallHit(entry=entry, similarity=round(float(similarity[i]), 4), text=round(float(text[i]), 4),
-                         visual=round(float(visual[i]), 4) if seen[i] else None,
-                         views=[v for v in query if v in entry.reference_signatures or v in entry.render_signatures])
+        for tries in range(3):
+            matrix = self._matrix()
+            if not len(matrix):
+                return None
+            text = matrix.text(words(task_text))
+            if query:
+                visual, count = matrix.visual(query)
+                seen = count > 0
+                similarity = np.where(seen, VISUAL_WEIGHT * np.nan_to_num(visual) + (1 - VISUAL_WEIGHT) * text, text)
+            else:
+                visual, seen, similarity = np.full(len(text), np.nan), np.zeros(len(text), bool), text
+            usable = matrix.eligible(self.min_score) & (similarity >= self.min_similarity)
+            if exclude is not None:
+                usable &= np.array([r != exclude for r in matrix.run_ids], bool)
+            if not usable.any():
+                return None
+            i = int(np.lexsort((np.where(usable, matrix.scores, -1.0), np.where(usable, similarity, -1.0)))[-1])
+            try:
+                entry = self._entry_at(i)
+            except (OSError, ValueError) as e:  # ValidationError is a ValueError
+                self._repair(e, tries)
+                continue
+            return RecallHit(entry=entry, similarity=round(float(similarity[i]), 4), text=round(float(text[i]), 4),
+                             visual=round(float(visual[i]), 4) if seen[i] else None,
+                             views=[v for v in query if v in entry.reference_signatures or v in entry.render_signatures])
+        return None
 
     def entry(self, run_id: str) -> RecallEntry | None:
-        matrix = self._matrix()
-        return matrix.entry(matrix.run_ids.index(run_id)) if run_id in matrix.run_ids else None
+        for tries in range(3):
+            matrix = self._matrix()
+            if run_id not in matrix.run_ids:
+                return None
+            try:
+                return self._entry_at(matrix.run_ids.index(run_id))
+            except (OSError, ValueError) as e:
+                self._repair(e, tries)
+        return None
 
-    def _matrix(self) -> _Matrix:
-        """The index as loaded (cached while the file is unchanged); rebuilt when missing or unreadable."""
+    def _repair(self, error: Exception, tries: int) -> None:
+        """An entry could not be read: first the index is read again (another process may have just
+        rewritten it), then it is rebuilt from the run folders."""
+        self._cache = None
+        if tries:
+            log.warning("recall index %s has a damaged entry (%s): rebuilt from the run folders", self.path, error)
+            self.rebuild()
+
+    def _entry_at(self, i: int) -> RecallEntry:
+        """Row i's whole entry: from memory when the index was just parsed, else its byte range of the index file."""
+        loaded = self._cache
+        assert loaded is not None  # _matrix() ran
+        if loaded.raw is not None:
+            return RecallEntry.model_validate(loaded.raw[i])
+        if index_token(self.path) != loaded.token:
+            raise ValueError("the index was rewritten since it was read")
+        start, end = (int(x) for x in loaded.matrix.offsets[i])
+        with self.path.open("rb") as f:
+            f.seek(start)
+            entry = RecallEntry.model_validate_json(f.read(end - start))
+        if entry.run_id != loaded.matrix.run_ids[i]:
+            raise ValueError(f"row {i} of the side file is not {entry.run_id} in the index")
+        return entry
+
+    def _all(self) -> list[RecallEntry]:
+        """Every entry, validated; the index is rebuilt when one is damaged."""
+        loaded = self._cache
         try:
-            stat = self.path.stat()
-            key = (stat.st_mtime_ns, stat.st_size)
-            if self._cache is not None and self._cache[0] == key:
-                return self._cache[1]
-            matrix = _Matrix(json.loads(self.path.read_bytes())["entries"], self.min_score)
+            raw = loaded.raw if loaded is not None and loaded.raw is not None else self._read_raw()
+            return [RecallEntry.model_validate(r) for r in raw]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            log.warning("recall index %s unreadable (%s): rebuilt from the run folders", self.path, e)
+            return self.rebuild()
+
+    def _matrix(self) -> SignatureMatrix:
+        """The signatures of the index as it is on disk, in step with the run folders."""
+        key = self._key()
+        if self._cache is None or self._cache.key != key:
+            self._load(key)
+        return self._synced()
+
+    def _load(self, key: tuple[int, int]) -> None:
+        """From the side file when it was made from this index; else from the index, whose entries are written
+        again with a new side file; else (missing or unreadable) from the run folders."""
+        token = index_token(self.path)
+        matrix = SignatureMatrix.load_side(self.side_path, token, key[1])
+        if matrix is not None:
+            self._cache = _Loaded(key, token, matrix, None)
+            return
+        try:
+            raw = self._read_raw()
+            self._write([RecallEntry.model_validate(r) for r in raw])
         except FileNotFoundError:
             self.rebuild() if self.runs_dir is not None else self._write([])
-            return self._cache[1]  # type: ignore[index]  # _write set it
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
             log.warning("recall index %s unreadable (%s): rebuilt from the run folders", self.path, e)
             self.rebuild()
-            return self._cache[1]  # type: ignore[index]
-        self._cache = (key, matrix)
-        return matrix
+
+    def _synced(self) -> SignatureMatrix:
+        """The loaded matrix, after indexing run folders that appeared behind the index's back and dropping
+        the entries of folders that are gone (a folder that is not a finished run is looked at again next time)."""
+        assert self._cache is not None
+        matrix = self._cache.matrix
+        if self.runs_dir is None:
+            return matrix
+        listed, known = self._run_folders(), set(matrix.run_ids)
+        gone = known - listed
+        new = [e for name in sorted(listed - known) if (e := entry_from_folder(self.runs_dir / name)) is not None]
+        if gone or new:
+            log.info("recall index %s: %d run folders indexed, %d gone", self.path, len(new), len(gone))
+            self._write([e for e in self._all() if e.run_id not in gone] + new)
+        return self._cache.matrix
+
+    def _run_folders(self) -> set[str]:
+        if self.runs_dir is None or not self.runs_dir.is_dir():
+            return set()
+        with os.scandir(self.runs_dir) as found:
+            return {d.name for d in found if not d.name.startswith(".") and d.is_dir()}
+
+    def _read_raw(self) -> list[dict[str, Any]]:
+        raw = json.loads(self.path.read_bytes())["entries"]
+        if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
+            raise ValueError("entries is not a list of objects")
+        return raw
 
     def _key(self) -> tuple[int, int]:
         try:
@@ -280,8 +285,18 @@ class RecallStore:
 
     def _write(self, entries: list[RecallEntry]) -> None:
         raw = [e.model_dump(mode="json") for e in entries]
+        blob, token, offsets = encode_index(INDEX_VERSION, raw)
+        matrix = SignatureMatrix.from_entries(raw, offsets)
         try:
-            write_atomic(self.path, json.dumps({"version": INDEX_VERSION, "entries": raw}))
+            write_atomic(self.path, blob)
+            write_atomic(self.side_path, matrix.side_bytes(token, len(blob)))
         except OSError as e:  # a read-only memory folder: recall goes on from memory, the runs are unharmed
             log.warning("recall index %s not written: %s", self.path, e)
-        self._cache = (self._key(), _Matrix(raw, self.min_score))
+        self._cache = _Loaded(self._key(), token, matrix, raw)
+
+
+class _Loaded(NamedTuple):
+    key: tuple[int, int]  # the index file's mtime and size when loaded
+    token: str | None
+    matrix: SignatureMatrix
+    raw: list[dict[str, Any]] | None  # the entries as JSON values when the index was parsed whole
