@@ -1,7 +1,7 @@
 """One iteration of a run as the dashboard shows it, read from the run folder (orchestrator.artifacts).
 
 The files an iteration leaves (code.py, plan.txt, sentinel.json, verifier.json, models.json,
-execution.json, tools.json, renders/, looks/) are the record: they exist for finished, interrupted and live runs
+execution.json, tools.json, renders/, looks/), with the run's ref/ and plans/, are the record: they exist for finished, interrupted and live runs
 alike, so one reader serves every case. Images are named by a link function: the HTTP side links
 to its own /files/ route, the MCP App bridge gets data URLs (a sandboxed iframe may fetch nothing).
 """
@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from gateway.errors import BadRequest
+from harness.blueprint_types import plan_name
 from harness.vision_types import CallLog
 from orchestrator.artifacts import RunFolder, read_json
 from orchestrator.spend import Spend, spend_of
@@ -40,7 +41,10 @@ class IterationDetail(BaseModel):
     plan: str = ""
     code: str = ""
     renders: dict[str, str | None] = Field(default_factory=dict, description="view → image link (URL or data URL)")
-    references: dict[str, str | None] = Field(default_factory=dict, description="view → reference image link")
+    references: dict[str, str | None] = Field(default_factory=dict, description="view → reference image link; a blueprint "
+                                                                                "drawing under its orthographic render's name")
+    plans: dict[str, dict[str, float]] = Field(default_factory=dict, description="orthographic render name → its IoU and "
+                                                                                "profile agreement against the drawing")
     view_scores: dict[str, float] = Field(default_factory=dict)
     sentinel: list[dict[str, Any]] = Field(default_factory=list, description="the sentinel's findings")
     directions: list[str] = Field(default_factory=list, description="which way each view differs from its reference")
@@ -71,6 +75,11 @@ def _images(folder: RunFolder, directory: Path, link: Link) -> dict[str, str | N
         return {}
     return {p.stem: link(folder, p) for p in sorted(directory.iterdir())
             if p.suffix.lower() in IMAGE_TYPES and "." not in p.stem}  # front.mask.png sits beside front.png
+
+
+def _drawings(folder: RunFolder, link: Link) -> dict[str, str | None]:
+    """The task's blueprint drawings (the run folder's plans/), each named as the orthographic render it is compared with."""
+    return {plan_name(view): url for view, url in _images(folder, folder.root / "plans", link).items()}
 
 
 def _looks(folder: RunFolder, directory: Path, link: Link) -> dict[str, str | None]:
@@ -112,6 +121,7 @@ def iteration_detail(runs_dir: Path, run_id: str, attempt: int, iteration: int, 
     compare = verdict.get("compare") or {}
     views = compare.get("views") or {}
     calls = [CallLog.model_validate(c) for c in _json(where / "models.json", [])]
+    plans = verdict.get("blueprint") or {}
     residuals = {view: {k: float(v) for k, v in (m.get("residuals") or {}).items()
                         if isinstance(v, (int, float)) and not isinstance(v, bool)}
                  for view, m in views.items() if m.get("residuals")}
@@ -119,9 +129,13 @@ def iteration_detail(runs_dir: Path, run_id: str, attempt: int, iteration: int, 
         run_id=run_id, attempt=attempt, iteration=iteration, score=verdict.get("score"),
         sentinel_penalty=verdict.get("sentinel_penalty") or 0.0, plan=_text(where / "plan.txt"),
         code=_text(where / "code.py"), renders=_images(folder, where / "renders", link),
-        references=_images(folder, folder.root / "ref", link),
-        view_scores={view: m["score"] for view, m in views.items() if isinstance(m.get("score"), (int, float))},
-        sentinel=_json(where / "sentinel.json", {}).get("issues", []), directions=compare.get("directions") or [],
+        references=_images(folder, folder.root / "ref", link) | _drawings(folder, link),
+        plans={plan_name(v): {"iou": m["iou"], "profile_agreement": m["profile_agreement"]}
+               for v, m in (plans.get("views") or {}).items()},
+        view_scores={view: m["score"] for view, m in views.items() if isinstance(m.get("score"), (int, float))}
+        | {plan_name(v): m["score"] for v, m in (plans.get("views") or {}).items()},
+        sentinel=_json(where / "sentinel.json", {}).get("issues", []),
+        directions=(compare.get("directions") or []) + (plans.get("directions") or []),
         residuals=residuals, subject_masks={view: m["subject_masks"] for view, m in views.items() if m.get("subject_masks")},
         critique=verdict.get("critique"), feedback=verdict.get("feedback") or "",
         evaluator_errors=verdict.get("evaluator_errors") or [], execution=_execution(_json(where / "execution.json", {})),

@@ -10,6 +10,7 @@ where .ci/run installs it and a missing browser is a failure.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -34,6 +35,7 @@ from tests.gateway.conftest import PollingClient
 
 PROJECT = Path(__file__).resolve().parents[2]
 RED_BLOCK = PROJECT / "examples" / "tasks" / "red_block" / "task.toml"
+HULL = PROJECT / "examples" / "tasks" / "hull" / "task.toml"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("COLOSSUS_TEST_ARTIFACTS", PROJECT / "tests" / "artifacts"))
 TRUTH = (RED_BLOCK.parent / "truth.py").read_text()
@@ -137,9 +139,9 @@ async def watched_page(browser: Browser, name: str, origin: str | None, height: 
     assert not leaving, leaving
 
 
-async def start_run(mcp: Client, attempts: int, iterations: int) -> str:
+async def start_run(mcp: Client, attempts: int, iterations: int, task: Path = RED_BLOCK) -> str:
     """A cold run (the same task runs again and again here: recall would start it at the answer)."""
-    started = await mcp.call_tool("start_run", {"task": str(RED_BLOCK), "attempts": attempts, "iterations": iterations,
+    started = await mcp.call_tool("start_run", {"task": str(task), "attempts": attempts, "iterations": iterations,
                                                 "recall": False})
     return started.structured_content["run_id"]
 
@@ -177,6 +179,27 @@ async def test_the_page_shows_each_iteration_within_a_second_of_its_checkpoint(g
     print(f"dashboard delays after verifier.json (s): {sorted(round(d, 3) for d in delays)}")
     assert len(delays) >= 3, seen
     assert statistics.median(delays) <= 1.0 and max(delays) < 3.0, delays
+
+
+async def test_each_blueprint_drawing_is_shown_beside_its_orthographic_render(gateway: Gateway, mcp: Client,
+                                                                               browser: Browser) -> None:
+    run_id = await start_run(mcp, attempts=1, iterations=2, task=HULL)  # the hull's side and top plans
+    async with watched_page(browser, "blueprint_run", gateway.url) as page:
+        await page.goto(f"{gateway.url}/runs/{run_id}#token={TOKEN}")
+        await expect(page.locator("#status")).to_have_text(re.compile("completed|budget"), timeout=180_000)
+        await page.click('#attempts button[data-a="0"][data-k="0"]')  # the start: 6 m short of the plans
+        await expect(page.locator("#dtitle")).to_contain_text("iteration 0")
+        for view in ("side", "top"):
+            figure = page.locator("#views figure", has=page.locator(f'img[alt="render plan_{view}"]'))
+            drawing = figure.locator(f'img[alt="reference plan_{view}"]')
+            await expect(drawing).to_have_attribute("src", re.compile(f"/files/plans/{view}\\.png$"))
+            assert await drawing.evaluate("img => img.complete && img.naturalWidth") > 0, "the drawing loads"
+            assert await figure.locator(f'img[alt="render plan_{view}"]').evaluate("img => img.naturalWidth") > 0
+            caption = await figure.locator("figcaption").inner_text()
+            assert f"plan_{view} · drawing | orthographic render" in caption and re.search(r"IoU \d\.\d{3}", caption), caption
+        await page.select_option("#wipeview", "plan_side")  # the wipe compares the drawing with the render too
+        await expect(page.locator("#wipe-ref")).to_have_attribute("src", re.compile("/files/plans/side\\.png$"))
+        assert "the overall length is" in await page.locator("#verifier").inner_text()  # the plans' directions, in metres
 
 
 async def test_the_cancel_button_stops_the_run(gateway: Gateway, mcp: Client, browser: Browser) -> None:
