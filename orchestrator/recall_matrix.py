@@ -147,9 +147,10 @@ class SignatureMatrix:
         arrays = {"header": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8),
                   "scores": self.scores, "has_code": self.has_code, "offsets": self.offsets,
                   "words": self.word_matrix.astype(bool)}
-        for i, key in enumerate(sorted(self.views)):
-            arrays.update({f"present_{i}": self.views[key][0], f"hashes_{i}": self.views[key][1],
-                           f"colours_{i}": self.views[key][2]})
+        keys, n = sorted(self.views), len(self)  # one array per part, every view stacked: few members to read
+        for part, (name, shape, dtype) in enumerate((("present", (n,), bool), ("hashes", (n, 8), np.uint8),
+                                                     ("colours", (n, HUE_BINS + 1), np.float32))):
+            arrays[name] = np.stack([self.views[k][part] for k in keys]) if keys else np.zeros((0, *shape), dtype)
         out = io.BytesIO()
         np.savez(out, **arrays)
         return out.getvalue()
@@ -163,8 +164,10 @@ class SignatureMatrix:
                 if (header.get("version") != SIDE_VERSION or token is None or header.get("token") != token
                         or header.get("index_size") != index_size):
                     return None
-                views = {key: (side[f"present_{i}"], side[f"hashes_{i}"], side[f"colours_{i}"])
-                         for i, key in enumerate(header["views"])}
+                present, hashes, colours = side["present"], side["hashes"], side["colours"]
+                if not len(present) == len(hashes) == len(colours) == len(header["views"]):
+                    return None
+                views = {key: (present[i], hashes[i], colours[i]) for i, key in enumerate(header["views"])}
                 return cls(list(header["run_ids"]), side["scores"], side["has_code"], list(header["vocabulary"]),
                            side["words"], views, side["offsets"])
         except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError, zipfile.BadZipFile):

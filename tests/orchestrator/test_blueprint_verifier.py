@@ -5,7 +5,7 @@ while the blueprint measurement still lands in the step for the builder."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from gateway.services import GatewayServices
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.service import RunService
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.orchestrator.conftest import running_services
+from tests.orchestrator.conftest import verifier_services
 
 HULL = Path(__file__).resolve().parents[2] / "examples" / "tasks" / "hull"
 VERDICT = json.dumps({"overall_score": 0.4, "is_complete": False, "issues": ["the hull is too short for the plan"],
@@ -23,18 +23,8 @@ VERDICT = json.dumps({"overall_score": 0.4, "is_complete": False, "issues": ["th
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 async def services(tmp_path_factory: pytest.TempPathFactory, fake: FakeOpenAIServer) -> AsyncIterator[GatewayServices]:
-    root = tmp_path_factory.mktemp("plans-vlm")
-    toml = root / "colossus.toml"
-    toml.write_text(f'[models]\nverifier = ["openai/vlm-plans"]\n[models.router]\nnum_retries = 0\n'
-                    f'[models.settings."openai/vlm-plans"]\napi_base = "{fake.base_url}"\napi_key = "k"\n')
-    async with running_services(root, workers=1, config_file=toml) as services:
+    async with verifier_services(tmp_path_factory.mktemp("plans-vlm"), fake, "openai/vlm-plans") as services:
         yield services
 
 

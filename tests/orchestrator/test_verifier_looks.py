@@ -5,7 +5,7 @@ program, shown to it, and saved with the iteration."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import cv2
@@ -17,7 +17,7 @@ from gateway.services import GatewayServices
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.service import RunService
 from tests.fakes.openai_server import FakeOpenAIServer, Reply
-from tests.orchestrator.conftest import running_services
+from tests.orchestrator.conftest import verifier_services
 
 CUBE = Path(__file__).parent / "data" / "cube" / "task.toml"
 VERDICT = json.dumps({"overall_score": 0.7, "is_complete": False, "issues": ["the cube is too small"],
@@ -30,19 +30,8 @@ def look(n: int, **arguments: object) -> dict:
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 async def services(tmp_path_factory: pytest.TempPathFactory, fake: FakeOpenAIServer) -> AsyncIterator[GatewayServices]:
-    root = tmp_path_factory.mktemp("looks")
-    toml = root / "colossus.toml"  # the vision server's verifier chain
-    toml.write_text(f'[models]\nverifier = ["openai/vlm-looks"]\n[models.router]\nnum_retries = 0\n'
-                    f'[models.settings."openai/vlm-looks"]\napi_base = "{fake.base_url}"\napi_key = "k"\n'
-                    'function_calling = true\n')
-    async with running_services(root, workers=1, config_file=toml) as services:
+    async with verifier_services(tmp_path_factory.mktemp("looks"), fake, "openai/vlm-looks", function_calling=True) as services:
         yield services
 
 
