@@ -71,10 +71,11 @@ class RecallHit(BaseModel):
 
 
 def entry_from_folder(root: Path) -> RecallEntry | None:
-    """A run folder as an index entry; None when it is not a finished run that can be read."""
+    """A run folder as an index entry; None when it is not a finished run that can be read (a cancelled run
+    may be resumed: it is indexed when it ends)."""
     try:
         meta, task = read_json(root / "run.json"), _task_text(root / "task.toml")
-        if meta.get("status") in ("running", "starting", None):
+        if meta.get("status") in ("running", "starting", "cancelled", None):
             return None
         best = read_json(root / "best_attempt.json") if (root / "best_attempt.json").is_file() else None
     except (OSError, ValueError):
