@@ -5,11 +5,13 @@ run's best attempt or a mesh file. It runs on two leased scenes: one for the sta
 one for the round-trip re-import (the same scene, reset by the import, when the pool has one
 worker, or no second one is free). Calls return at once or after a bounded wait, sending progress notifications with the
 current stage meanwhile. For a client that declares the protocol's tasks extension, finalize_asset
-is a task that ends with the job, its result get_finalize's at the end (gateway.tasks).
+is a task that ends with the job, its result get_finalize's at the end (gateway.tasks); cancelling the
+task cancels the job (AssetJobs.cancel).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from pathlib import Path
@@ -44,7 +46,8 @@ async def _watch(jobs: AssetJobs, job_id: str, wait_s: float, ctx: Context | Non
     while status.status == "running" and (left := deadline - time.monotonic()) > 0:
         if ctx is not None:
             with contextlib.suppress(Exception):
-                await ctx.report_progress(progress=status.progress, total=1.0, message=f"finalizing: {status.stage}")
+                await ctx.report_progress(progress=status.progress, total=1.0,
+                                          message=f"finalizing: {status.stage} (job {job_id})")
         status = await jobs.get(job_id, wait_s=min(left, 1.0))
     return status
 
@@ -88,9 +91,14 @@ def register(app: FastMCP, services: GatewayServices) -> None:
         jobs = services.assets()
         chosen = jobs.profile(profile)
         job_id = jobs.start((await source_of(scene_id, run_id, path)).model_copy(update={"objects": objects}), chosen)
-        status = await _watch(jobs, job_id, wait_s, ctx)
-        while as_task(ctx) and status.status == "running":
-            status = await _watch(jobs, job_id, MAX_WAIT_S, ctx)
+        try:
+            status = await _watch(jobs, job_id, wait_s, ctx)
+            while as_task(ctx) and status.status == "running":
+                status = await _watch(jobs, job_id, MAX_WAIT_S, ctx)
+        except asyncio.CancelledError:  # a cancelled task cancels its job; a handle's caller may stop waiting
+            if as_task(ctx):
+                await asyncio.shield(jobs.cancel(job_id))
+            raise
         return _result(status)
 
     @app.tool(tags={ASSETS}, annotations={"readOnlyHint": True})

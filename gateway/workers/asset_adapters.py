@@ -36,7 +36,12 @@ class SceneWorker:
         self.scene = scene
 
     async def call(self, tool: str, arguments: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-        return structured(await self.scene.call(tool, arguments, timeout_s))
+        try:
+            return structured(await self.scene.call(tool, arguments, timeout_s))
+        except asyncio.CancelledError:  # a cancelled job: Blender would go on with the call (a bake takes minutes),
+            with contextlib.suppress(Exception):  # so its worker is stopped; the pool restarts it at release
+                await asyncio.shield(self.scene.pool.get(self.scene.scene_id).worker.stop())
+            raise
 
 
 @contextlib.asynccontextmanager

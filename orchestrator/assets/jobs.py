@@ -31,7 +31,7 @@ WorkerPair = Callable[[], AsyncContextManager[tuple[AssetWorker, AssetWorker]]] 
 
 class AssetJobStatus(BaseModel):
     job_id: str
-    status: str = Field(description="running, done or failed")
+    status: str = Field(description="running, done, failed or cancelled")
     profile: str
     source: str
     out_dir: str
@@ -92,6 +92,10 @@ class AssetJobs:
             async with self.workers() as (worker, checker):
                 result = await finalize(source.path, profile, out, worker, checker, name=source.name, progress=progress,
                                         objects=source.objects)
+        except asyncio.CancelledError:
+            await self._update(job, status="cancelled", stage=None, error=f"cancelled during {job.status.stage or 'start'}: "
+                               "nothing was published")
+            raise
         except Exception as e:  # noqa: BLE001 - reported through get(); the gateway keeps serving
             await self._update(job, status="failed", stage=None, error=str(e) if isinstance(e, AssetError)
                                else f"{type(e).__name__}: {e}")
@@ -103,6 +107,16 @@ class AssetJobs:
         async with job.changed:
             job.status = job.status.model_copy(update=changes)
             job.changed.notify_all()
+
+    async def cancel(self, job_id: str) -> AssetJobStatus:
+        """Stop a running job and wait for it to end: the worker call under way is abandoned (the worker is
+        stopped and restarted, gateway.workers.asset_adapters) and nothing is published; a job that ended
+        already, or was publishing (orchestrator.assets.pipeline), keeps its outcome."""
+        job = self._jobs.get(job_id)
+        if job is not None and job.task is not None and not job.task.done():
+            job.task.cancel()
+            await asyncio.wait({job.task})
+        return self.get_now(job_id)
 
     def get_now(self, job_id: str) -> AssetJobStatus:
         job = self._jobs.get(job_id)

@@ -9,7 +9,9 @@ stage, except the stages marked optional (LOD renders), whose failure is recorde
 A failing round trip is not fatal either: it is a failed check, and the verdict says so.
 
 Nothing is half-written: every file goes to a staging folder beside the output folder and is
-renamed into place only after the verdict is written; a failure removes the staging folder.
+renamed into place only after the verdict is written; a failure or a cancel removes the staging
+folder. A cancel that lands while the files are being renamed into place is too late: publishing
+finishes and the job ends done, so an output folder is never left half-published.
 The workers are reached through `AssetWorker`, so the CLI (its own stdio workers) and the gateway
 (leased pool scenes) drive the same code.
 """
@@ -244,7 +246,15 @@ async def _publish(job: _Job, staging: Path, out_dir: Path, exported: ExportedFi
     files |= {f"textures/{p.name}": p for p in job.worker_files if p.parent.name == "textures"}
     if renders is not None:
         files |= {f"renders/{name}.png": Path(p) for name, p in renders.images.items()}
-    return await asyncio.to_thread(_stage_and_rename, staging, out_dir, files, verdict.model_dump_json(indent=2))
+    work = asyncio.ensure_future(asyncio.to_thread(_stage_and_rename, staging, out_dir, files,
+                                                   verdict.model_dump_json(indent=2)))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:  # the renames cannot be taken back: finish them, and the job is done
+        published = await work
+        if (task := asyncio.current_task()) is not None:
+            task.uncancel()
+        return published
 
 
 def _stage_and_rename(staging: Path, out_dir: Path, files: dict[str, Path], validation: str) -> list[Path]:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import shutil
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import psutil
 import pytest
 from fastmcp import Client
 from fastmcp.exceptions import ToolError
@@ -93,6 +97,41 @@ async def test_for_a_client_that_declares_tasks_finalize_asset_is_a_task_ending_
     assert final["status"] == "failed" and "broken.glb could not be read" in final["error"]
     polled = (await client.call_tool("get_finalize", {"job_id": final["job_id"]})).structured_content
     assert {**polled, "elapsed_s": 0} == {**final, "elapsed_s": 0}, "the task's result is get_finalize's at the end"
+
+
+async def test_cancelling_the_finalize_task_stops_the_job_and_its_worker_and_publishes_nothing(client: Client):
+    fastmcp_tasks = pytest.importorskip("fastmcp_tasks")
+    scene_id = (await client.call_tool("reset_to_baseline", {})).structured_content["scene_id"]
+    await client.call_tool("execute_code", {"scene_id": scene_id, "code": BUMPY})
+    hosts = {w["pid"] for w in (await client.call_tool("mesh_status", {})).structured_content["pool"]["workers"]
+             if w["state"] == "leased"}
+    async with Client(client.transport, timeout=60) as declaring:
+        task = await fastmcp_tasks.call_tool_task(declaring, "finalize_asset", {"profile": "unity", "scene_id": scene_id})
+        deadline = time.monotonic() + 120
+        while "bake" not in ((status := await task.status()).status_message or ""):  # a long stage, under way
+            assert status.status == "working" and time.monotonic() < deadline, status
+            await asyncio.sleep(0.1)
+        job_id = re.search(r"\(job (asset-[0-9a-f]{12})\)", status.status_message).group(1)
+        baker = next(w for w in (await client.call_tool("mesh_status", {})).structured_content["pool"]["workers"]
+                     if w["state"] == "leased" and w["pid"] not in hosts)
+        await task.cancel()
+        assert (await task.wait(timeout=30)).status == "cancelled"
+        cancelled = time.monotonic()
+    job = (await client.call_tool("get_finalize", {"job_id": job_id, "wait_s": 15})).structured_content
+    assert job["status"] == "cancelled" and job["result"] is None, job
+    assert time.monotonic() - cancelled < 10, "the job stops at once, not at the end of its bake"
+    assert re.match(r"cancelled during bake_(materials|normals): nothing was published", job["error"]), job["error"]
+    out = Path(job["out_dir"])
+    assert not out.exists() and not list(out.parent.glob(f".{out.name}.*")), "no output, no staging folder"
+    assert not psutil.pid_exists(baker["pid"]) or psutil.Process(baker["pid"]).status() == psutil.STATUS_ZOMBIE, \
+        "the bake stopped with its worker"
+    info = (await client.call_tool("blender_get_scene_info", {"scene_id": scene_id})).structured_content
+    assert [o["name"] for o in info["objects"]] == ["Icosphere"], "the host's scene is untouched"
+    await client.call_tool("release_scene", {"scene_id": scene_id})
+    deadline = time.monotonic() + 120  # the stopped worker is started again and serves the next lease
+    while not all(w["state"] in ("free", "warm") for w in (await client.call_tool("mesh_status", {})).structured_content["pool"]["workers"]):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.5)
 
 
 async def test_an_unknown_job_is_a_clear_error(client: Client):
