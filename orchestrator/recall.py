@@ -147,7 +147,8 @@ class RecallStore:
 
     def rebuild(self) -> list[RecallEntry]:
         """The index made again from every run folder that can be read."""
-        entries = [e for name in sorted(self._run_folders()) if (e := entry_from_folder(self.runs_dir / name)) is not None]  # type: ignore[operator]
+        folders = [self.runs_dir / name for name in sorted(self._run_folders())] if self.runs_dir is not None else []
+        entries = [e for f in folders if (e := entry_from_folder(f)) is not None]
         self._write(entries)
         return entries
 

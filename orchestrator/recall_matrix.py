@@ -70,10 +70,12 @@ class SignatureMatrix:
                  word_matrix: np.ndarray, views: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
                  offsets: np.ndarray) -> None:
         n = len(run_ids)
-        if scores.shape != (n,) or has_code.shape != (n,) or word_matrix.shape != (n, len(vocabulary)) or offsets.shape != (n, 2):
+        if (scores.shape != (n,) or has_code.shape != (n,) or word_matrix.shape != (n, len(vocabulary))
+                or offsets.shape != (n, 2)):
             raise ValueError("signature arrays of unequal lengths")
         for key, (present, hashes, colours) in views.items():
-            if present.shape != (n,) or hashes.shape != (n, 8) or hashes.dtype != np.uint8 or colours.shape != (n, HUE_BINS + 1):
+            if (present.shape != (n,) or hashes.shape != (n, 8) or hashes.dtype != np.uint8
+                    or colours.shape != (n, HUE_BINS + 1)):
                 raise ValueError(f"{key}: signature arrays of another shape")
         self.run_ids, self.scores, self.has_code, self.offsets = run_ids, scores, has_code, offsets
         self.vocabulary = {w: i for i, w in enumerate(vocabulary)}

@@ -1,9 +1,10 @@
 """One iteration of a run as the dashboard shows it, read from the run folder (orchestrator.artifacts).
 
 The files an iteration leaves (code.py, plan.txt, sentinel.json, verifier.json, models.json,
-execution.json, tools.json, renders/, looks/), with the run's ref/ and plans/, are the record: they exist for finished, interrupted and live runs
-alike, so one reader serves every case. Images are named by a link function: the HTTP side links
-to its own /files/ route, the MCP App bridge gets data URLs (a sandboxed iframe may fetch nothing).
+execution.json, tools.json, renders/, looks/), with the run's ref/ and plans/, are the record: they
+exist for finished, interrupted and live runs alike, so one reader serves every case. Images are
+named by a link function: the HTTP side links to its own /files/ route, the MCP App bridge gets
+data URLs (a sandboxed iframe may fetch nothing).
 """
 
 from __future__ import annotations

@@ -99,12 +99,15 @@ async def test_for_a_client_that_declares_tasks_finalize_asset_is_a_task_ending_
     assert {**polled, "elapsed_s": 0} == {**final, "elapsed_s": 0}, "the task's result is get_finalize's at the end"
 
 
+async def workers(client: Client) -> list[dict]:
+    return (await client.call_tool("mesh_status", {})).structured_content["pool"]["workers"]
+
+
 async def test_cancelling_the_finalize_task_stops_the_job_and_its_worker_and_publishes_nothing(client: Client):
     fastmcp_tasks = pytest.importorskip("fastmcp_tasks")
     scene_id = (await client.call_tool("reset_to_baseline", {})).structured_content["scene_id"]
     await client.call_tool("execute_code", {"scene_id": scene_id, "code": BUMPY})
-    hosts = {w["pid"] for w in (await client.call_tool("mesh_status", {})).structured_content["pool"]["workers"]
-             if w["state"] == "leased"}
+    hosts = {w["pid"] for w in await workers(client) if w["state"] == "leased"}
     async with Client(client.transport, timeout=60) as declaring:
         task = await fastmcp_tasks.call_tool_task(declaring, "finalize_asset", {"profile": "unity", "scene_id": scene_id})
         deadline = time.monotonic() + 120
@@ -112,8 +115,7 @@ async def test_cancelling_the_finalize_task_stops_the_job_and_its_worker_and_pub
             assert status.status == "working" and time.monotonic() < deadline, status
             await asyncio.sleep(0.1)
         job_id = re.search(r"\(job (asset-[0-9a-f]{12})\)", status.status_message).group(1)
-        baker = next(w for w in (await client.call_tool("mesh_status", {})).structured_content["pool"]["workers"]
-                     if w["state"] == "leased" and w["pid"] not in hosts)
+        baker = next(w for w in await workers(client) if w["state"] == "leased" and w["pid"] not in hosts)
         await task.cancel()
         assert (await task.wait(timeout=30)).status == "cancelled"
         cancelled = time.monotonic()
@@ -129,7 +131,7 @@ async def test_cancelling_the_finalize_task_stops_the_job_and_its_worker_and_pub
     assert [o["name"] for o in info["objects"]] == ["Icosphere"], "the host's scene is untouched"
     await client.call_tool("release_scene", {"scene_id": scene_id})
     deadline = time.monotonic() + 120  # the stopped worker is started again and serves the next lease
-    while not all(w["state"] in ("free", "warm") for w in (await client.call_tool("mesh_status", {})).structured_content["pool"]["workers"]):
+    while not all(w["state"] in ("free", "warm") for w in await workers(client)):
         assert time.monotonic() < deadline
         await asyncio.sleep(0.5)
 
