@@ -1,6 +1,7 @@
 """Benchmark of cross-run recall (MEM-05), measured side by side in one run on real Blender.
 
     python bench/recall.py --json
+    python bench/recall.py --lookup-only   # the look-up figure alone, in seconds, without Blender
 
 A sequence of related tasks: the red_block object (one block on a ground plane) with other
 proportions, placements and colours, reds and blues interleaved. Each task's references are
@@ -45,9 +46,10 @@ sys.path.insert(0, str(PROJECT))
 from loop import pool  # noqa: E402  (bench/loop.py, beside this file)
 from gateway.commands.demo import EXAMPLES  # noqa: E402
 from harness import serving  # noqa: E402
+from harness.image_signature import signature  # noqa: E402
 from orchestrator.checkpoint import Checkpoint  # noqa: E402
 from orchestrator.params import apply_values  # noqa: E402
-from orchestrator.recall import RecallStore  # noqa: E402
+from orchestrator.recall import RecallEntry, RecallStore  # noqa: E402
 from orchestrator.service import RunService  # noqa: E402
 from orchestrator.task import load_task  # noqa: E402
 
@@ -181,12 +183,30 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def lookup_only() -> dict[str, Any]:
+    """The look-up figure alone, without Blender: the index's runs are red_block itself (its references as
+    both references and best renders, its truth as the program), repeated with perturbed signatures."""
+    workdir = Path(tempfile.mkdtemp(prefix="colossus-bench-recall-"))
+    try:
+        refs = {p.stem: s for p in sorted((BASE / "ref").glob("*.png")) if (s := signature(p)) is not None}
+        task = load_task(BASE / "task.toml")
+        store = RecallStore(workdir / "base", None)
+        store._write([RecallEntry(run_id=f"base_{i}", task_name=task.name, task_text=f"{task.name} {task.description}",  # noqa: SLF001
+                                  outcome="completed", score=0.93, code=(BASE / "truth.py").read_text(),
+                                  reference_signatures=refs, render_signatures=refs) for i in range(len(VARIANTS))])
+        return {"lookup": lookup_ms(store, BASE / "task.toml", workdir)}
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=len(VARIANTS))
     parser.add_argument("--budget", type=int, default=16, help="iterations per run")
     parser.add_argument("--threshold", type=float, default=0.9)
+    parser.add_argument("--lookup-only", action="store_true", help="only the look-up figure, from red_block's own "
+                                                                   "references (no Blender)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = serving.run(main(args))
+    result = lookup_only() if args.lookup_only else serving.run(main(args))
     print(json.dumps(result, indent=None if args.json else 2))
