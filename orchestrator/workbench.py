@@ -25,10 +25,13 @@ __all__ = ["Workbench"]
 
 class Workbench:
     def __init__(self, scene: Scene, reset: Callable[[], Awaitable[None]], render: RenderSettings,
-                 looks_dir: Path, timeout_s: float) -> None:
-        """`reset` brings the scene back to the attempt's baseline (the loop's, which may already be under way)."""
+                 looks_dir: Path, timeout_s: float, baseline: str = "empty",
+                 settle: Callable[[], Awaitable[None]] | None = None) -> None:
+        """`reset` brings the scene back to `baseline`, the attempt's (the loop's reset, which may already be
+        under way); `settle` waits for such a reset under way without starting one."""
         self.scene, self._reset, self.render = scene, reset, render
         self.looks_dir, self.timeout_s = looks_dir, timeout_s
+        self.baseline, self._settle = baseline, settle
         self.program: list[str] = []
         self.looks: list[Path] = []
 
@@ -62,9 +65,11 @@ class Workbench:
 
     async def measure(self, code: str) -> MeasuredRun:
         """`code` run from the baseline and its subject measured through the task's cameras, no render
-        (the live scene is left as `code` built it: call begin or start_over before using it again)."""
-        await self._reset()
-        return await self.scene.execute_and_measure(code, self.render, timeout_s=self.timeout_s)
+        (the live scene is left as `code` built it: call begin or start_over before using it again).
+        The reset rides in the same worker call: one round trip per probe."""
+        if self._settle is not None:  # a reset still running on the scene would race the call
+            await self._settle()
+        return await self.scene.execute_and_measure(code, self.render, timeout_s=self.timeout_s, baseline_id=self.baseline)
 
     async def info(self) -> SceneInfo:
         return await self.scene.info()

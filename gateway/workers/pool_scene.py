@@ -114,8 +114,10 @@ class PoolScene:
                 raise SceneFault(f"the renders could not be written under {dest_dir}: {e}") from e
         return done
 
-    async def execute_and_measure(self, code: str, settings: RenderSettings, timeout_s: float = 60.0) -> MeasuredRun:
-        result = await self.call("execute_and_measure", {"code": code, "timeout_s": timeout_s,
+    async def execute_and_measure(self, code: str, settings: RenderSettings, timeout_s: float = 60.0,
+                                  baseline_id: str | None = None) -> MeasuredRun:
+        """Run the code (after a reset to `baseline_id` in the same call, when given) and measure its subject."""
+        result = await self.call("execute_and_measure", {"code": code, "timeout_s": timeout_s, "baseline_id": baseline_id,
                                                          **settings.model_dump(mode="json")})
         return MeasuredRun.model_validate(structured(result))
 
