@@ -57,6 +57,13 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb.astype(np.float32) * (1 / 255.0), cv2.COLOR_RGB2Lab)
 
 
+def _squared_norm(diff: np.ndarray) -> np.ndarray:
+    """Per pixel, the sum of the squared channels: the same numbers as `(diff * diff).sum(axis=2)`, added in
+    the same order, but channel by channel (numpy's reduction over a length-3 axis is ten times slower)."""
+    sq = diff * diff
+    return sq[..., 0] + sq[..., 1] + sq[..., 2]
+
+
 @dataclass(frozen=True)
 class Background:
     """A background render as every comparison against it needs it (computed once per reference)."""
@@ -71,7 +78,7 @@ class Background:
         lab = _lab(rgb)
         c = max(1, min(4, rgb.shape[0] // 16))
         sky = lab[:c, :c].reshape(-1, 3).mean(axis=0)
-        ground = ((lab - sky) ** 2).sum(axis=2) > _SKY_TOLERANCE**2
+        ground = _squared_norm(lab - sky) > _SKY_TOLERANCE**2
         return cls(rgb, lab, rgb.astype(np.float32) + 4.0, ground)
 
 
@@ -79,7 +86,7 @@ def background_difference(image: np.ndarray, background: Background, shadows: bo
     """(subject mask, share of the frame border that differs) of an image against its background render;
     `shadows`: the scene's light casts shadows (Cycles), so shadow-like darkening is not subject."""
     diff = _lab(image) - background.lab
-    changed = (diff * diff).sum(axis=2) > _DELTA_E**2
+    changed = _squared_norm(diff) > _DELTA_E**2
     subject = changed
     if shadows:
         ratio = (image.astype(np.float32) + 4.0) / background.lifted
