@@ -36,9 +36,10 @@ class Scene(Protocol):
     # SceneFault when the pack rendered but could not be delivered there
     async def execute_and_render(self, code: str, settings: RenderSettings, dest_dir: Path,
                                  timeout_s: float = 60.0) -> ExecutedRender: ...
-    # run the code and, only when it succeeded, measure the subject through every view's camera (no render)
-    async def execute_and_measure(self, code: str, settings: RenderSettings, timeout_s: float = 60.0,
-                                  baseline_id: str | None = None) -> MeasuredRun: ...
+    # each program run from baseline_id and, only when it succeeded, its subject measured through every view's
+    # camera (no render), in one call; the scene is left as the last program built it
+    async def measure_programs(self, codes: list[str], settings: RenderSettings, baseline_id: str,
+                               timeout_s: float = 60.0) -> list[MeasuredRun]: ...
     # the worker tools code may call as `tools.<name>(...)` (harness.scene_types.SNIPPET_TOOLS), each as
     # {name, description, parameters (JSON schema)}: what a tool-using builder offers its model
     def tool_specs(self) -> list[dict[str, Any]]: ...

@@ -63,13 +63,13 @@ class Workbench:
         await self._reset()
         self.program = []
 
-    async def measure(self, code: str) -> MeasuredRun:
-        """`code` run from the baseline and its subject measured through the task's cameras, no render
-        (the live scene is left as `code` built it: call begin or start_over before using it again).
-        The reset rides in the same worker call: one round trip per probe."""
+    async def measure(self, codes: list[str]) -> list[MeasuredRun]:
+        """Each program run from the baseline and its subject measured through the task's cameras, no render, all in
+        one worker call (the live scene is left as the last one built it: call begin or start_over before using it
+        again)."""
         if self._settle is not None:  # a reset still running on the scene would race the call
             await self._settle()
-        return await self.scene.execute_and_measure(code, self.render, timeout_s=self.timeout_s, baseline_id=self.baseline)
+        return await self.scene.measure_programs(codes, self.render, self.baseline, timeout_s=self.timeout_s)
 
     async def info(self) -> SceneInfo:
         return await self.scene.info()
