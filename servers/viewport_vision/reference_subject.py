@@ -28,6 +28,7 @@ onto the ground is subject (it moves with it); a shadow cast on the sky colour d
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -70,8 +71,12 @@ class Background:
 
     rgb: np.ndarray  # H×W×3 uint8
     lab: np.ndarray
-    lifted: np.ndarray  # RGB + 4 as float32: ratios without dividing by 0
     ground: np.ndarray  # H×W bool: not the sky colour of the top-left corner, so a shadow may fall there
+
+    @cached_property
+    def lifted(self) -> np.ndarray:
+        """RGB + 4 as float32: shadow ratios without dividing by 0 (only a scene that casts shadows needs them)."""
+        return self.rgb.astype(np.float32) + 4.0
 
     @classmethod
     def of(cls, rgb: np.ndarray) -> Background:
@@ -79,7 +84,7 @@ class Background:
         c = max(1, min(4, rgb.shape[0] // 16))
         sky = lab[:c, :c].reshape(-1, 3).mean(axis=0)
         ground = _squared_norm(lab - sky) > _SKY_TOLERANCE**2
-        return cls(rgb, lab, rgb.astype(np.float32) + 4.0, ground)
+        return cls(rgb, lab, ground)
 
 
 def background_difference(image: np.ndarray, background: Background, shadows: bool = True) -> tuple[np.ndarray, float]:
@@ -104,6 +109,8 @@ def _without_specks(mask: np.ndarray) -> np.ndarray:
     pixel wide but long, stays."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     keep = stats[:, cv2.CC_STAT_AREA] >= _MIN_PIECE
+    if keep[1:].all():  # no speck: the mask as it is (the usual case, and a full-frame lookup less)
+        return mask
     keep[0] = False
     return keep[labels]
 
