@@ -23,8 +23,10 @@ uninterrupted run would have.
   geometry projected: ms, no render): the geometric rows differenced, the rows only pixels know
   left to Broyden. At every new anchor those rows are measured afresh, so the geometry's
   Jacobian is exact wherever the search goes, not only along the steps it took. A
-  parameter whose probe moves no geometry (a colour, a light) is rendered as before. Measurements
-  are recorded like evaluations, so the search stays a pure function of what was recorded.
+  parameter whose probe moves no geometry (a colour, a light) is rendered as before, and once a
+  measurement has shown that, it is not measured again at later anchors. The measurements an anchor
+  needs are asked together (`next_requests`), for one worker call. Measurements are recorded like
+  evaluations, so the search stays a pure function of what was recorded.
 - A Jacobian recalled from a similar past run (orchestrator.warm_start) replaces the differences at
   the first start: the search steps from its first render on. That first run of the optimizer is
   short (`PRIOR_NFEV`): when the borrowed Jacobian misleads, the search restarts from the best
@@ -88,6 +90,7 @@ class _Replay:
         self.anchor: tuple[np.ndarray, np.ndarray] | None = None
         self.differenced: set[Point] = set()  # points whose differences this replay has taken
         self.seen: list[Point] = []  # evaluated points answered to the optimizer, in order
+        self.still = _still_dims(measured) if measured is not None else set()
 
     def value(self, p: Point) -> np.ndarray:
         """The residuals of `p`: recorded, NaN for a failure or a point in flight; raise _Ask otherwise."""
@@ -127,7 +130,7 @@ class _Replay:
         assert self.jacobian is not None and self.measured is not None
         pairs = self.probes(p)
         for i, pair in enumerate(pairs):
-            if pair[0] == p:
+            if pair[0] == p or i in self.still:
                 continue
             if (need := self._unmeasured(p, pairs, range(len(pairs)))):
                 raise _Ask(need[0], measure=True, batch=need)
@@ -156,7 +159,7 @@ class _Replay:
         assert self.measured is not None
         need: list[Point] = []
         for i in dims:
-            if pairs[i][0] != p:
+            if pairs[i][0] != p and i not in self.still:
                 need += [q for q in (p, pairs[i][0]) if q not in self.measured and q not in need]
         return need
 
@@ -172,7 +175,7 @@ class _Replay:
             if usable:
                 columns.append(sum((np.asarray(r, float) - f) / (q[i] - p[i]) for q, r in usable) / len(usable))
                 continue
-            if self.measured is not None and pair[0] != p:  # the geometry's column, measured without a render
+            if self.measured is not None and pair[0] != p and i not in self.still:  # the geometry's column, measured
                 # both ends measured alike (a render sees less than the scene holds)
                 if (need := self._unmeasured(p, pairs, [j for j in range(len(pairs)) if not rendered[j]])):
                     raise _Ask(need[0], measure=True, batch=need)
@@ -186,6 +189,22 @@ class _Replay:
         if any(c is None for c in columns) and (asks := wanted[0] + wanted[1]):
             raise _Ask(asks[0])
         return np.stack([np.zeros(self.size) if c is None else c for c in columns], axis=1)
+
+
+def _still_dims(measured: Mapping[Point, Sequence[float] | None]) -> set[int]:
+    """Dimensions that two measurements differing in them alone found to move no geometry (a colour, a light).
+    Measuring them again at another anchor would find the same and render their column anyway, so they
+    are not measured again: an anchor then costs a probe per parameter that moves geometry."""
+    still: set[int] = set()
+    points = [p for p, v in measured.items() if v is not None]
+    for i in range(len(points[0]) if points else 0):
+        rest: dict[Point, list[Point]] = {}
+        for p in points:
+            rest.setdefault(p[:i] + p[i + 1:], []).append(p)
+        if any(_geometric_column(measured[a], measured[b], b[i] - a[i]) is None
+               for group in rest.values() for a, b in zip(group, group[1:])):
+            still.add(i)
+    return still
 
 
 def _geometric_column(at: Sequence[float] | None, probe: Sequence[float] | None, step: float) -> np.ndarray | None:
