@@ -12,6 +12,9 @@ pack_ms         check (sentinel with scene facts + compare) of the 4-view pack a
                 every analysis (silhouettes, edges, hashes) is included; median of --runs (target ≤ 40).
                 The renders carry the worker's measurement (mask, measure.json), the references their
                 background render, as in a run: scene-based residuals.
+pack_iteration_ms  the same check as one iteration of a run pays it: the references analysed once and kept
+                (the vision server's loader keeps them for the run), each iteration's renders new files
+                (copies with their side files, so nothing of theirs is cached)
 pack_pixels_ms  the same pack without side files: both subjects segmented from colours (the old path)
 pack_cached_ms  the same with one loader kept across runs (decoded images and analyses reused,
                 as for the references of a run, which never change)
@@ -104,6 +107,19 @@ def synthetic_pack(workdir: Path) -> tuple[dict[str, Path], dict[str, Path], Non
     return ({v: draw(v, 0, 50) for v in views}, {v: draw(v, 20, 70) for v in views}, None)
 
 
+def render_copies(workdir: Path, pack: dict[str, Path], count: int) -> list[dict[str, Path]]:
+    """`count` copies of the pack, each PNG with its side files in a folder of its own: renders no loader has seen."""
+    copies = []
+    for k in range(count):
+        folder = workdir / f"iteration-{k}"
+        folder.mkdir()
+        for path in pack.values():
+            for side in path.parent.glob(f"{path.stem}.*"):
+                shutil.copyfile(side, folder / side.name)
+        copies.append({v: folder / p.name for v, p in pack.items()})
+    return copies
+
+
 def median_ms(fn, runs: int) -> float:
     fn()  # warm caches
     times = []
@@ -151,6 +167,9 @@ async def main() -> int:
             "sentinel_ms": median_ms(lambda: cold().sentinel(renders, info), args.runs),
             "compare_ms": median_ms(lambda: cold().compare(renders, references), args.runs),
         }
+        copies = iter(render_copies(workdir, renders, args.runs + 1))
+        warm = cold()
+        result["pack_iteration_ms"] = median_ms(lambda: warm.check(next(copies), references, info), args.runs)
         if info is not None:  # the same pack measured from pixels alone (no side files): the old path, side by side
             plain, plain_refs = pixel_only(workdir, renders, "plain"), pixel_only(workdir, references, "plain_refs")
             result["pack_pixels_ms"] = median_ms(lambda: cold().check(plain, plain_refs, info), args.runs)

@@ -83,3 +83,9 @@ class MeasuredRun(BaseModel):
 
     report: ExecutionReport
     measure: SceneMeasure | None = None
+
+
+class MeasuredRuns(BaseModel):
+    """Several programs, each run from the same baseline and measured (the worker's measure_programs)."""
+
+    runs: list[MeasuredRun]

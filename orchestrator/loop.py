@@ -141,7 +141,7 @@ def _phase(step: IterationStep, name: str) -> Iterator[None]:
 
 def _context(ctx: AttemptContext, state: AttemptState, iteration: int) -> BuildContext:
     bench = Workbench(ctx.scene, lambda: _reset(ctx), ctx.task.render, ctx.folder.iter_dir(state.index, iteration) / "looks",
-                      ctx.config.execute_timeout_s)
+                      ctx.config.execute_timeout_s, ctx.task.start.baseline, lambda: _settle(ctx))
     return BuildContext(task=ctx.task, config=ctx.config, strategy=state.strategy, memory=state.memory,
                         iteration=iteration, examples=ctx.examples, example_renders=ctx.example_renders,
                         jacobian=ctx.jacobian,
@@ -209,6 +209,13 @@ async def _reset(ctx: AttemptContext) -> None:
         await ctx.scene.reset(ctx.task.start.baseline)
     except Exception as e:
         raise SceneFault(f"reset to baseline {ctx.task.start.baseline!r} failed: {e}") from e
+
+
+async def _settle(ctx: AttemptContext) -> None:
+    """The reset started ahead, finished (its failure is left to the next call that needs the baseline)."""
+    ahead, ctx.reset_ahead = ctx.reset_ahead, None
+    if ahead is not None:
+        await _succeeded(ahead)
 
 
 async def _fast_fix(ctx: AttemptContext, state: AttemptState, step: IterationStep) -> None:

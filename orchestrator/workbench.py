@@ -25,10 +25,13 @@ __all__ = ["Workbench"]
 
 class Workbench:
     def __init__(self, scene: Scene, reset: Callable[[], Awaitable[None]], render: RenderSettings,
-                 looks_dir: Path, timeout_s: float) -> None:
-        """`reset` brings the scene back to the attempt's baseline (the loop's, which may already be under way)."""
+                 looks_dir: Path, timeout_s: float, baseline: str = "empty",
+                 settle: Callable[[], Awaitable[None]] | None = None) -> None:
+        """`reset` brings the scene back to `baseline`, the attempt's (the loop's reset, which may already be
+        under way); `settle` waits for such a reset under way without starting one."""
         self.scene, self._reset, self.render = scene, reset, render
         self.looks_dir, self.timeout_s = looks_dir, timeout_s
+        self.baseline, self._settle = baseline, settle
         self.program: list[str] = []
         self.looks: list[Path] = []
 
@@ -60,11 +63,13 @@ class Workbench:
         await self._reset()
         self.program = []
 
-    async def measure(self, code: str) -> MeasuredRun:
-        """`code` run from the baseline and its subject measured through the task's cameras, no render
-        (the live scene is left as `code` built it: call begin or start_over before using it again)."""
-        await self._reset()
-        return await self.scene.execute_and_measure(code, self.render, timeout_s=self.timeout_s)
+    async def measure(self, codes: list[str]) -> list[MeasuredRun]:
+        """Each program run from the baseline and its subject measured through the task's cameras, no render, all in
+        one worker call (the live scene is left as the last one built it: call begin or start_over before using it
+        again)."""
+        if self._settle is not None:  # a reset still running on the scene would race the call
+            await self._settle()
+        return await self.scene.measure_programs(codes, self.render, self.baseline, timeout_s=self.timeout_s)
 
     async def info(self) -> SceneInfo:
         return await self.scene.info()

@@ -210,8 +210,10 @@ class Pool:
     # -- calls -------------------------------------------------------------------------------
 
     def call_timeout(self, tool: str, arguments: dict[str, Any]) -> float:
-        if tool == "execute_code":
+        if tool in ("execute_code", "execute_and_measure"):
             return float(arguments.get("timeout_s", 30.0)) + self.config.exec_grace_s
+        if tool == "measure_programs":  # each program in turn, each with its own timeout
+            return len(arguments.get("codes") or [None]) * (float(arguments.get("timeout_s", 30.0)) + self.config.exec_grace_s)
         if tool == "execute_and_render":
             return float(arguments.get("timeout_s", 30.0)) + self.config.exec_grace_s + self.config.render_timeout_s
         if tool == "render_pack" or tool.startswith("export") or tool.startswith("gn_"):

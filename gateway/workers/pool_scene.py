@@ -27,7 +27,7 @@ from gateway.errors import WorkerError, WorkerToolError
 from gateway.workers.pool import EMPTY, Pool
 from gateway.relay_client import error_text
 from harness.measure_files import write_side_files
-from harness.measure_types import MeasuredRun
+from harness.measure_types import MeasuredRun, MeasuredRuns
 from harness.report import ExecutionReport
 from harness.scene_types import SNIPPET_TOOLS, ExecutedRender, RenderPackResult, RenderSettings, SceneInfo
 from orchestrator.errors import SceneFault
@@ -114,10 +114,11 @@ class PoolScene:
                 raise SceneFault(f"the renders could not be written under {dest_dir}: {e}") from e
         return done
 
-    async def execute_and_measure(self, code: str, settings: RenderSettings, timeout_s: float = 60.0) -> MeasuredRun:
-        result = await self.call("execute_and_measure", {"code": code, "timeout_s": timeout_s,
-                                                         **settings.model_dump(mode="json")})
-        return MeasuredRun.model_validate(structured(result))
+    async def measure_programs(self, codes: list[str], settings: RenderSettings, baseline_id: str,
+                               timeout_s: float = 60.0) -> list[MeasuredRun]:
+        result = await self.call("measure_programs", {"codes": codes, "baseline_id": baseline_id, "timeout_s": timeout_s,
+                                                      **settings.model_dump(mode="json")})
+        return MeasuredRuns.model_validate(structured(result)).runs
 
     def tool_specs(self) -> list[dict[str, Any]]:
         """The worker's snippet tools as its MCP listing describes them (the schemas a model is given)."""

@@ -1,6 +1,6 @@
 """A scene's restore point: the state a fresh worker is brought back to when the scene's worker is lost.
 
-It is the baseline the scene was last reset to or saved as, or, after each successful execute_code
+It is the baseline the scene was last reset to (also by execute_and_measure's or measure_programs' `baseline_id`) or saved as, or, after each successful execute_code
 of a lease that checkpoints, a .blend saved under the scene's checkpoint id. Pool.call moves it
 (`track`) and tells the caller where a recovered scene now stands (`describe`).
 """
@@ -19,7 +19,8 @@ __all__ = ["track", "describe"]
 async def track(lease: Lease, tool: str, arguments: dict[str, Any], result: mcp_types.CallToolResult,
                 timeout_s: float) -> None:
     """Move the lease's restore point after a successful call that changed what the scene should come back to."""
-    if tool == "reset_to_baseline":
+    if tool == "reset_to_baseline" or (tool in ("execute_and_measure", "measure_programs")
+                                       and arguments.get("baseline_id") is not None):
         lease.restore_point = str(arguments.get("baseline_id", EMPTY))
     elif tool == "save_baseline":
         lease.restore_point = str(arguments.get("name"))

@@ -32,6 +32,7 @@ pole, base and shadow, the shade gets from ΔE 17 to 5–8, not to 3.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from functools import lru_cache
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -82,7 +83,19 @@ def colour_dims(params: Sequence[Param]) -> list[tuple[int, int, int]]:
 def _fit_view(colours: np.ndarray, deltas: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Gains (triples × 3), offset (3) and the reference's Lab (3) of one view, or None when it cannot be
     fitted or the fit leaves an RMS misfit above MAX_MISFIT.
-    colours: (n, triples, 3) base colours; deltas: (n, 3) measured ΔLab."""
+    colours: (n, triples, 3) base colours; deltas: (n, 3) measured ΔLab.
+
+    Kept by value: the search replays itself for every probe and restart of an iteration and asks the
+    same fits again (a fit is tens of milliseconds; before this cache they were most of an iteration)."""
+    colours, deltas = np.asarray(colours, np.float64), np.asarray(deltas, np.float64)
+    return _fit_view_of(colours.shape, colours.tobytes(), deltas.tobytes())
+
+
+@lru_cache(maxsize=512)
+def _fit_view_of(shape: tuple[int, ...], colour_bytes: bytes, delta_bytes: bytes
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    colours = np.frombuffer(colour_bytes, np.float64).reshape(shape)
+    deltas = np.frombuffer(delta_bytes, np.float64).reshape(shape[0], 3)
     n, t, _ = colours.shape
     if n < 2:
         return None
@@ -107,6 +120,7 @@ def _fit_view(colours: np.ndarray, deltas: np.ndarray) -> tuple[np.ndarray, np.n
     misfit = float(np.sqrt(np.mean(fit.fun[: 3 * n] ** 2)))
     if misfit > MAX_MISFIT or not 0.5 < fit.x[3 * t + 3] < 99.5:  # a mixture, a shadow, a clipped level:
         return None  # not a view this model explains
+    fit.x.setflags(write=False)  # shared by every caller of the cache
     return unpack(fit.x)
 
 

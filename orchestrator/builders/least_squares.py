@@ -23,8 +23,10 @@ uninterrupted run would have.
   geometry projected: ms, no render): the geometric rows differenced, the rows only pixels know
   left to Broyden. At every new anchor those rows are measured afresh, so the geometry's
   Jacobian is exact wherever the search goes, not only along the steps it took. A
-  parameter whose probe moves no geometry (a colour, a light) is rendered as before. Measurements
-  are recorded like evaluations, so the search stays a pure function of what was recorded.
+  parameter whose probe moves no geometry (a colour, a light) is rendered as before, and once a
+  measurement has shown that, it is not measured again at later anchors. The measurements an anchor
+  needs are asked together (`next_requests`), for one worker call. Measurements are recorded like
+  evaluations, so the search stays a pure function of what was recorded.
 - A Jacobian recalled from a similar past run (orchestrator.warm_start) replaces the differences at
   the first start: the search steps from its first render on. That first run of the optimizer is
   short (`PRIOR_NFEV`): when the borrowed Jacobian misleads, the search restarts from the best
@@ -49,7 +51,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
-__all__ = ["Point", "next_point", "next_request", "random_point", "FD_STEP"]
+__all__ = ["Point", "next_point", "next_request", "next_requests", "random_point", "FD_STEP"]
 
 Point = tuple[float, ...]
 Canon = Callable[[Sequence[float]], Point]  # a unit-cube point as the program will hold it (rounded)
@@ -66,10 +68,12 @@ MAX_JUMPS = 3  # jumps in a row at a run's start, each refitted with the one bef
 
 
 class _Ask(Exception):
-    """The optimizer wants a point nobody has evaluated: that is the proposal (`measure`: its geometry suffices)."""
+    """The optimizer wants a point nobody has evaluated: that is the proposal (`measure`: its geometry suffices).
+    A measurement comes with every other one its anchor still needs (`batch`, `point` first), asked in one go."""
 
-    def __init__(self, point: Point, measure: bool = False) -> None:
+    def __init__(self, point: Point, measure: bool = False, batch: Sequence[Point] = ()) -> None:
         self.point, self.measure = point, measure
+        self.batch = list(batch) or [point]
 
 
 class _Replay:
@@ -86,6 +90,7 @@ class _Replay:
         self.anchor: tuple[np.ndarray, np.ndarray] | None = None
         self.differenced: set[Point] = set()  # points whose differences this replay has taken
         self.seen: list[Point] = []  # evaluated points answered to the optimizer, in order
+        self.still = _still_dims(measured) if measured is not None else set()
 
     def value(self, p: Point) -> np.ndarray:
         """The residuals of `p`: recorded, NaN for a failure or a point in flight; raise _Ask otherwise."""
@@ -123,12 +128,12 @@ class _Replay:
         """At a new anchor, the geometric rows of the geometric columns measured afresh (a few ms each, no render):
         exact where Broyden's updates only know the directions stepped along; the other rows keep Broyden's."""
         assert self.jacobian is not None and self.measured is not None
-        for i, pair in enumerate(self.probes(p)):
-            if pair[0] == p:
+        pairs = self.probes(p)
+        for i, pair in enumerate(pairs):
+            if pair[0] == p or i in self.still:
                 continue
-            for q in (p, pair[0]):
-                if q not in self.measured:
-                    raise _Ask(q, measure=True)
+            if (need := self._unmeasured(p, pairs, range(len(pairs)))):
+                raise _Ask(need[0], measure=True, batch=need)
             at, probe = self.measured[p], self.measured[pair[0]]
             if (column := _geometric_column(at, probe, pair[0][i] - p[i])) is not None:
                 known = np.isfinite(np.asarray(at, float)) & np.isfinite(np.asarray(probe, float))
@@ -148,20 +153,32 @@ class _Replay:
             out.append((self.canon(first), self.canon(np.clip(second, 0.0, 1.0))))
         return out
 
+    def _unmeasured(self, p: Point, pairs: list[tuple[Point, Point]], dims: Sequence[int]) -> list[Point]:
+        """The measurements the columns `dims` at p still need (p itself, each dimension's first side), in the
+        order the loops over them would ask them one by one."""
+        assert self.measured is not None
+        need: list[Point] = []
+        for i in dims:
+            if pairs[i][0] != p and i not in self.still:
+                need += [q for q in (p, pairs[i][0]) if q not in self.measured and q not in need]
+        return need
+
     def differences(self, p: Point, f: np.ndarray) -> np.ndarray:
         """Forward (or central, when both sides were evaluated) differences at p, asking what is missing."""
         columns: list[np.ndarray | None] = []
         wanted: tuple[list[Point], list[Point]] = ([], [])  # first sides, then mirrors (central differences)
-        for i, pair in enumerate(self.probes(p)):
+        pairs = self.probes(p)
+        rendered = [any(q != p and self.evaluated.get(q) is not None for q in pair) for pair in pairs]
+        for i, pair in enumerate(pairs):
             usable = [(q, self.evaluated[q]) for q in pair if q != p and self.evaluated.get(q) is not None]
             self.seen += [q for q, _ in usable]
             if usable:
                 columns.append(sum((np.asarray(r, float) - f) / (q[i] - p[i]) for q, r in usable) / len(usable))
                 continue
-            if self.measured is not None and pair[0] != p:  # the geometry's column, measured without a render
-                for q in (p, pair[0]):  # both ends measured alike (a render sees less than the scene holds)
-                    if q not in self.measured:
-                        raise _Ask(q, measure=True)
+            if self.measured is not None and pair[0] != p and i not in self.still:  # the geometry's column, measured
+                # both ends measured alike (a render sees less than the scene holds)
+                if (need := self._unmeasured(p, pairs, [j for j in range(len(pairs)) if not rendered[j]])):
+                    raise _Ask(need[0], measure=True, batch=need)
                 if (column := _geometric_column(self.measured[p], self.measured[pair[0]], pair[0][i] - p[i])) is not None:
                     columns.append(column)
                     continue
@@ -172,6 +189,22 @@ class _Replay:
         if any(c is None for c in columns) and (asks := wanted[0] + wanted[1]):
             raise _Ask(asks[0])
         return np.stack([np.zeros(self.size) if c is None else c for c in columns], axis=1)
+
+
+def _still_dims(measured: Mapping[Point, Sequence[float] | None]) -> set[int]:
+    """Dimensions that two measurements differing in them alone found to move no geometry (a colour, a light).
+    Measuring them again at another anchor would find the same and render their column anyway, so they
+    are not measured again: an anchor then costs a probe per parameter that moves geometry."""
+    still: set[int] = set()
+    points = [p for p, v in measured.items() if v is not None]
+    for i in range(len(points[0]) if points else 0):
+        rest: dict[Point, list[Point]] = {}
+        for p in points:
+            rest.setdefault(p[:i] + p[i + 1:], []).append(p)
+        if any(_geometric_column(measured[a], measured[b], b[i] - a[i]) is None
+               for group in rest.values() for a, b in zip(group, group[1:])):
+            still.add(i)
+    return still
 
 
 def _geometric_column(at: Sequence[float] | None, probe: Sequence[float] | None, step: float) -> np.ndarray | None:
@@ -204,6 +237,16 @@ def next_request(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Seque
     """(next point, whether measuring its geometry suffices). With `measured` (point → residual vector whose
     rows only a render can know are NaN; None = the measurement failed), the Jacobian's columns of the
     parameters that move geometry are taken from measurements, not renders; without it, every point is rendered."""
+    points, measure = next_requests(x0, seed, evaluated, canon, pending, measured, jump, jacobian)
+    return points[0], measure
+
+
+def next_requests(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequence[float] | None], canon: Canon,
+                  pending: Collection[Point] = (), measured: Mapping[Point, Sequence[float] | None] | None = None,
+                  jump: Jump | None = None, jacobian: Sequence[Sequence[float]] | None = None
+                  ) -> tuple[list[Point], bool]:
+    """As next_request, but a measurement is asked with every other one its anchor still needs, in the order
+    they would be asked one by one: the caller measures them in one worker call. A render is one point."""
     size = len(next((r for r in evaluated.values() if r is not None), [0.0]))
     prior = np.asarray(jacobian, float) if jacobian else None
     replay = _Replay(canon, evaluated, pending, size, seed, measured,
@@ -235,12 +278,12 @@ def next_request(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Seque
             best = _best(evaluated, start)
             start = best if best not in replay.differenced else _perturb(canon, best, restarts)
     except _Ask as ask:
-        return ask.point, ask.measure
+        return ask.batch, ask.measure
     rng = random.Random(seed + len(evaluated))  # every restart ended on known points: anywhere new
     for _ in range(1000):
         if (p := canon([rng.random() for _ in x0])) not in evaluated and p not in pending:
-            return p, False
-    return p, False
+            return [p], False
+    return [p], False
 
 
 def _held(start: Point, to: Point) -> tuple[np.ndarray, np.ndarray]:

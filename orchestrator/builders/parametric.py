@@ -34,9 +34,9 @@ from harness.vision_types import ViewMetrics
 from orchestrator.blueprint_loop import BLUEPRINT_WEIGHT
 from orchestrator.builders import colour_solve
 from orchestrator.builders.interface import BuildContext, Proposal
-from harness.measure_types import SceneMeasure
+from harness.measure_types import MeasuredRun, SceneMeasure
 from harness.residuals import VECTOR_NAMES, geometry_residuals, geometry_vector
-from orchestrator.builders.least_squares import Point, next_request
+from orchestrator.builders.least_squares import Point, next_requests
 from orchestrator.errors import TaskError
 from orchestrator.memory import IterationStep, Probe
 from orchestrator.params import Param, apply_values, find_params, skeleton
@@ -103,8 +103,9 @@ def _pixel_terms(m: ViewMetrics) -> list[float]:
 
 def _search(base_code: str, steps: list[IterationStep], seed: int, pending: Sequence[dict[str, list[float]]],
             probes: Sequence[Probe] | None, jacobian: Sequence[Sequence[float]] | None = None,
-            ) -> tuple[dict[str, list[float]], bool]:
-    """(the next parameter values, whether measuring their geometry suffices); `probes` None: render every point;
+            ) -> tuple[list[dict[str, list[float]]], bool]:
+    """(the next parameter values, whether measuring their geometry suffices: then every set the search's anchor
+    still needs measured, the next first); `probes` None: render every point;
     `jacobian`: recalled from a similar run (orchestrator.warm_start), ignored when its shape differs."""
     params = find_params(base_code)
     family = skeleton(base_code)
@@ -131,9 +132,9 @@ def _search(base_code: str, steps: list[IterationStep], seed: int, pending: Sequ
         return colour_solve.solve(colours, {p: observed[p] for p in set(seen) if observed.get(p)}, at, canon,
                                   [*observed, *in_flight])  # near one of these: that one (no near-duplicate render)
 
-    point, measure = next_request(_key(params, start), seed, evaluated, canon, in_flight, measured,
-                                  jump=jump if colours else None, jacobian=jacobian)
-    return from_unit(params, point), measure
+    points, measure = next_requests(_key(params, start), seed, evaluated, canon, in_flight, measured,
+                                    jump=jump if colours else None, jacobian=jacobian)
+    return [from_unit(params, point) for point in points], measure
 
 
 def _colour_observation(step: IterationStep) -> colour_solve.ColourObservation:
@@ -177,30 +178,33 @@ def propose_params(base_code: str, steps: list[IterationStep], seed: int, builde
                    jacobian: Sequence[Sequence[float]] | None = None) -> Proposal:
     """The next member of `base_code`'s family to render, given every evaluated step (this attempt's and its
     siblings') and the parameter sets in flight elsewhere; every Jacobian column is rendered."""
-    values, _ = _search(base_code, steps, seed, pending, None, jacobian)
-    return _proposal(base_code, values, builder, [])
+    asked, _ = _search(base_code, steps, seed, pending, None, jacobian)
+    return _proposal(base_code, asked[0], builder, [])
 
 
 async def propose_measured(base_code: str, ctx: BuildContext, builder: str = "parametric") -> Proposal:
     """As propose_params, but the columns of parameters that move geometry are measured on the leased scene
-    (program executed, geometry projected: no render) and recorded as the step's probes."""
+    (program executed, geometry projected: no render) and recorded as the step's probes. The measurements an
+    anchor of the search needs go to the worker together, in one call."""
     if ctx.workbench is None:
         return propose_params(base_code, ctx.shared_steps(), ctx.config.seed, builder, ctx.in_flight(), ctx.jacobian)
     family = skeleton(base_code)
     mine: list[Probe] = []
-    for _ in range(MAX_PROBES):
+    while True:
         steps = ctx.shared_steps()  # afresh after every await: a sibling may have finished a step meanwhile
         probes = [p for s in steps if s.code and skeleton(s.code) == family for p in s.probes]
-        values, measure = _search(base_code, steps, ctx.config.seed, ctx.in_flight(), probes + mine, ctx.jacobian)
-        if not measure:
+        asked, measure = _search(base_code, steps, ctx.config.seed, ctx.in_flight(), probes + mine, ctx.jacobian)
+        values = asked[0]
+        if not measure or len(mine) >= MAX_PROBES:
             break
-        code = apply_values(base_code, values)
+        codes = [apply_values(base_code, v) for v in asked[:MAX_PROBES - len(mine)]]
         try:
-            run = await ctx.workbench.measure(code)
-        except Exception:  # noqa: BLE001 - the worker died or hung under the probe (the pool restores the scene)
-            run = None  # a failed measurement: the search renders that column instead
-        vector = measured_vector(run.measure, steps) if run is not None and run.measure is not None else None
-        mine.append(Probe(params={p.name: p.value for p in find_params(code)}, vector=vector))
+            runs: list[MeasuredRun | None] = list(await ctx.workbench.measure(codes))
+        except Exception:  # noqa: BLE001 - the worker died or hung under a probe (the pool restores the scene)
+            runs = [None] * len(codes)  # failed measurements: the search renders those columns instead
+        for code, run in zip(codes, runs):
+            vector = measured_vector(run.measure, steps) if run is not None and run.measure is not None else None
+            mine.append(Probe(params={p.name: p.value for p in find_params(code)}, vector=vector))
     return _proposal(base_code, values, builder, mine)
 
 

@@ -21,7 +21,7 @@ from servers.blender_primary.measure import note_baseline
 from servers.blender_primary.paths import resolve_inside
 from servers.blender_primary.state import WorkerState, worker_state
 
-__all__ = ["BUILTIN_EMPTY", "BaselineInfo", "ensure_empty", "save", "load", "register"]
+__all__ = ["BUILTIN_EMPTY", "BaselineInfo", "ensure_empty", "save", "load", "reset", "register"]
 
 BUILTIN_EMPTY = "empty"
 
@@ -59,6 +59,16 @@ def load(path: Path) -> None:
     note_baseline()  # what the baseline holds is background to every measurement
 
 
+def reset(state: WorkerState, baseline_id: str) -> Path:
+    """The scene replaced by baseline `baseline_id` (an error listing the saved ones when there is none)."""
+    path = ensure_empty(state) if baseline_id == BUILTIN_EMPTY else baseline_path(state, baseline_id)
+    if not path.exists():
+        known = ", ".join(list_ids(state)) or "none"
+        raise UnknownBaselineError(f"no baseline {baseline_id!r}; saved baselines: {known}")
+    load(path)
+    return path
+
+
 def register(mcp: FastMCP) -> None:
     @mcp.tool
     async def save_baseline(name: str, ctx: Context) -> BaselineInfo:
@@ -75,12 +85,7 @@ def register(mcp: FastMCP) -> None:
     async def reset_to_baseline(baseline_id: str, ctx: Context) -> BaselineInfo:
         """Replace the whole scene with a saved baseline (`empty` = no objects). Takes milliseconds."""
         started = time.perf_counter()
-        state = worker_state(ctx)
-        path = ensure_empty(state) if baseline_id == BUILTIN_EMPTY else baseline_path(state, baseline_id)
-        if not path.exists():
-            known = ", ".join(list_ids(state)) or "none"
-            raise UnknownBaselineError(f"no baseline {baseline_id!r}; saved baselines: {known}")
-        load(path)
+        path = reset(worker_state(ctx), baseline_id)
         return BaselineInfo(baseline_id=baseline_id, path=str(path), elapsed_ms=(time.perf_counter() - started) * 1000)
 
     @mcp.tool(annotations={"readOnlyHint": True})

@@ -30,18 +30,12 @@ import cv2
 import numpy as np
 from mathutils import Matrix, Vector
 
-from fastmcp import Context, FastMCP
-from fastmcp.tools.base import ToolResult
-
-from harness.measure_types import Box, MeasuredRun, ObjectMeasure, SceneMeasure, ViewMeasure
-from harness.render_options import render_options
+from harness.measure_types import Box, ObjectMeasure, SceneMeasure, ViewMeasure
 from harness.scene_types import RenderSettings
 from servers.blender_primary.camera_pack import SENSOR_MM, camera_matrix
 from servers.blender_primary.errors import RenderError
-from servers.blender_primary.execution import Code, TimeoutS, run_snippet
-from servers.blender_primary.state import worker_state
 
-__all__ = ["subject_objects", "measure_view", "measure_pack", "measure_only", "register", "Geometry", "note_baseline"]
+__all__ = ["subject_objects", "measure_view", "measure_pack", "measure_only", "Geometry", "note_baseline"]
 
 _MESHLIKE = {"MESH", "CURVE", "SURFACE", "META", "FONT", "CURVES", "POINTCLOUD"}
 _FLAT = 0.01
@@ -142,7 +136,6 @@ def measure_view(geometry: Geometry, view: str, camera: Matrix, lens: float, res
     """The subject through one camera (world matrix `camera`, looking down its −Z), with its label mask as PNG."""
     world_to_cam = np.asarray(camera.inverted(), np.float64)
     scale = lens / SENSOR_MM  # square frame: the sensor width spans it
-    fine = np.zeros((resolution * _SUPER, resolution * _SUPER), np.uint8)
     depth_of: list[float] = []
     layers: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per object: depths, labels, triangles (fill coordinates)
     objects: list[ObjectMeasure] = []
@@ -172,11 +165,16 @@ def measure_view(geometry: Geometry, view: str, camera: Matrix, lens: float, res
         visible = inside & ((area < 0) if closed else (area != 0))  # not off-frame, not edge-on, not a hidden back face
         layers.append((tri_depth[visible], np.full(int(visible.sum()), label, np.uint8), fixed[visible]))
         objects[-1].box = _box(xy.reshape(-1, 2), None)
+    mask = np.zeros((resolution, resolution), np.uint8)
     if layers:  # far to near, each triangle on its own (fillPoly of many is even-odd where they overlap)
         depths, labels, triangles = (np.concatenate(part) for part in zip(*layers))
-        for i in np.argsort(-depths, kind="stable"):
-            cv2.fillConvexPoly(fine, triangles[i], int(labels[i]), cv2.LINE_8, _SHIFT)
-    mask = _coverage_labels(fine, resolution, len(objects))
+        if len(triangles):
+            x0, y0, x1, y1 = _block_window(triangles, resolution)
+            fine = np.zeros(((y1 - y0) * _SUPER, (x1 - x0) * _SUPER), np.uint8)
+            triangles = triangles - np.array([x0, y0], np.int32) * (_SUPER << _SHIFT)
+            for i in np.argsort(-depths, kind="stable"):
+                cv2.fillConvexPoly(fine, triangles[i], int(labels[i]), cv2.LINE_8, _SHIFT)
+            mask[y0:y1, x0:x1] = _coverage_labels(fine, len(objects))
     for item in objects:
         if item.box is not None:
             item.box = _box(None, mask == item.label, item.box)
@@ -188,13 +186,26 @@ def measure_view(geometry: Geometry, view: str, camera: Matrix, lens: float, res
     return ViewMeasure(view=view, subject=subject, objects=objects, frame_width_m=depth / scale, mask_png=encoded)
 
 
-def _coverage_labels(fine: np.ndarray, resolution: int, objects: int) -> np.ndarray:
+def _block_window(triangles: np.ndarray, resolution: int) -> tuple[int, int, int, int]:
+    """The output pixels (x0, y0, x1, y1) the triangles can cover, within the frame: only these are filled
+    and sampled (the subject covers a small part of the frame; everything outside stays 0). Offsets are
+    whole pixels, so the fill is the same as on the whole frame."""
+    pixel = _SUPER << _SHIFT
+    lo = triangles.reshape(-1, 2).min(axis=0) // pixel - 1  # a pixel of margin: the fill rounds to samples
+    hi = triangles.reshape(-1, 2).max(axis=0) // pixel + 2
+    x0, y0 = (int(min(resolution - 1, max(0, v))) for v in lo)
+    x1, y1 = (int(max(1, min(resolution, v))) for v in hi)
+    return x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)
+
+
+def _coverage_labels(fine: np.ndarray, objects: int) -> np.ndarray:
     """A pixel is subject when at least half of it is covered (as an anti-aliased render shows it), labelled
     by the highest label among its samples."""
-    covered = cv2.resize((fine > 0).astype(np.uint8) * 255, (resolution, resolution), interpolation=cv2.INTER_AREA) >= 128
+    h, w = fine.shape[0] // _SUPER, fine.shape[1] // _SUPER
+    covered = cv2.resize(cv2.threshold(fine, 0, 255, cv2.THRESH_BINARY)[1], (w, h), interpolation=cv2.INTER_AREA) >= 128
     if objects <= 1:
         return covered.astype(np.uint8)
-    top = fine.reshape(resolution, _SUPER, resolution, _SUPER).max(axis=(1, 3))
+    top = fine.reshape(h, _SUPER, w, _SUPER).max(axis=(1, 3))
     return np.where(covered, top, 0).astype(np.uint8)
 
 
@@ -236,18 +247,3 @@ def measure_only(settings: RenderSettings, named: list[str] | None = None) -> Sc
         measured.views[view] = measure_view(geometry, view, camera, settings.lens, settings.resolution, with_mask=False)
     measured.elapsed_ms = (time.perf_counter() - started) * 1000
     return measured
-
-
-def register(mcp: FastMCP) -> None:
-    @mcp.tool(output_schema=SceneMeasure.model_json_schema())
-    @render_options()
-    async def execute_and_measure(code: Code, ctx: Context, render: RenderSettings, timeout_s: TimeoutS = 30.0) -> ToolResult:
-        """execute_code, then measure the subject through every view's camera from the scene itself (no render):
-        unclipped projected boxes, visible centroid and area, base colours. Milliseconds, where a render
-        takes far longer: what a finite difference of the geometry needs. `measure` is null when the code failed.
-        """
-        state = worker_state(ctx)
-        report = run_snippet(code, timeout_s, state.code_policy, state.tools)
-        result = MeasuredRun(report=report, measure=measure_only(render) if report.success else None)
-        return ToolResult(structured_content=result.model_dump(mode="json"))
-

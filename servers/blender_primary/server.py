@@ -49,7 +49,7 @@ from servers.blender_primary import (
     execution,
     export,
     geonodes,
-    measure,
+    probe,
     render,
     safety,
     scene_facts,
@@ -61,7 +61,7 @@ from servers.blender_primary.state import WorkerState
 
 __all__ = ["TOOL_MODULES", "create_server"]
 
-TOOL_MODULES = (execution, scene_facts, baselines, render, measure, blend_files, safety, geonodes, export,
+TOOL_MODULES = (execution, scene_facts, baselines, render, probe, blend_files, safety, geonodes, export,
                 asset_import, asset_cleanup, asset_uv, asset_bake, asset_lods, asset_export, asset_inspect)
 
 INSTRUCTIONS = (

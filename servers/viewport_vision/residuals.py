@@ -81,8 +81,19 @@ def ciede2000(lab1: tuple[float, float, float], lab2: tuple[float, float, float]
     return math.sqrt(max(0.0, tl * tl + tc * tc + th * th + r_t * tc * th))
 
 
+def _window(mask: np.ndarray, margin: int = 0) -> tuple[slice, slice]:
+    """The rows and columns of the mask's bounding box, `margin` pixels wider within the frame: the work of
+    subject_lab and mask_box happens there (a subject covers a small part of the frame), on the same pixels
+    in the same order as over the whole frame."""
+    x, y, w, h = cv2.boundingRect(mask.view(np.uint8) if mask.dtype == bool else mask)
+    return (slice(max(0, y - margin), min(mask.shape[0], y + h + margin)),
+            slice(max(0, x - margin), min(mask.shape[1], x + w + margin)))
+
+
 def subject_lab(rgb: np.ndarray, mask: np.ndarray) -> tuple[float, float, float] | None:
     """Mean CIELAB of the masked pixels, rim eroded away when enough is left; None for an empty mask."""
+    rows, cols = _window(mask, margin=1)  # a pixel of background around it: the erosion sees what it would
+    rgb, mask = rgb[rows, cols], mask[rows, cols]
     inner = cv2.erode(mask.astype(np.uint8), _ERODE) > 0
     region = inner if np.count_nonzero(inner) >= _MIN_COLOUR_PIXELS else mask
     if not region.any():
@@ -95,7 +106,9 @@ def subject_lab(rgb: np.ndarray, mask: np.ndarray) -> tuple[float, float, float]
 def mask_box(mask: np.ndarray) -> Box:
     """Box, centroid and area of a (non-empty) mask in image fractions, y up."""
     h, w = mask.shape
-    ys, xs = np.nonzero(mask)
+    rows, cols = _window(mask)
+    ys, xs = np.nonzero(mask[rows, cols])
+    ys, xs = ys + rows.start, xs + cols.start
     return Box(left=xs.min() / w, right=(xs.max() + 1) / w, top=1 - ys.min() / h, bottom=1 - (ys.max() + 1) / h,
                cx=(xs.mean() + 0.5) / w, cy=1 - (ys.mean() + 0.5) / h, area=len(xs) / (h * w))
 

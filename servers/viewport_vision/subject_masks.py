@@ -77,8 +77,7 @@ def _outline(mask: np.ndarray, scene: Box) -> Box:
 def mask_overlay(render: np.ndarray, reference: np.ndarray) -> str:
     """Both subjects in one small PNG data URL (render green, reference red, both yellow): where the numbers
     come from, for report.html and the dashboard."""
-    image = np.zeros((*render.shape, 3), np.uint8)  # BGR
-    image[render, 1] = 255
-    image[reference, 2] = 255
+    image = cv2.merge([np.zeros(render.shape, np.uint8), render.astype(np.uint8) * 255,
+                       reference.astype(np.uint8) * 255])  # BGR
     ok, data = cv2.imencode(".png", image)
     return "data:image/png;base64," + base64.b64encode(data.tobytes()).decode("ascii") if ok else ""

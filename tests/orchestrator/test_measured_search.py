@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from orchestrator.builders.least_squares import next_point, next_request
+from orchestrator.builders.least_squares import next_point, next_request, next_requests
 
 
 def canon(x):
@@ -73,3 +73,34 @@ def test_the_proposal_is_a_pure_function_of_the_recorded_evaluations_and_probes(
     _, evaluated, probes = search(True, budget=5)
     again = next_request([0.5] * 3, 0, dict(reversed(list(evaluated.items()))), canon, (), dict(reversed(list(probes.items()))))
     assert again == next_request([0.5] * 3, 0, evaluated, canon, (), probes)
+
+
+def test_an_anchors_measurements_are_asked_together_in_the_order_one_at_a_time_asks_them() -> None:
+    """What the builder sends to the worker in one call is what the search would have asked probe by probe,
+    so batching changes the cost of an iteration, not the search."""
+    _, evaluated_one, probes_one = search(True, budget=8)
+    evaluated, probes, batches = {}, {}, []
+    while len(evaluated) < len(evaluated_one):
+        points, measure = next_requests([0.5] * 3, 0, evaluated, canon, (), probes)
+        if measure:
+            assert not set(points) & set(probes) and len(set(points)) == len(points)
+            batches.append(points)
+            probes.update({q: measured(q) for q in points})
+            continue
+        assert len(points) == 1
+        evaluated[points[0]] = full(points[0])
+    assert list(evaluated) == list(evaluated_one) and list(probes) == list(probes_one)
+    assert len(batches) < len(probes) and max(len(b) for b in batches) > 1  # fewer calls than probes
+
+
+def test_a_parameter_measured_to_move_no_geometry_is_not_measured_again() -> None:
+    """The colour's probe finds no geometry at the first anchor; at later anchors only the two geometric
+    parameters are measured (and the point itself), while the renders stay what they were."""
+    _, evaluated, probes = search(True, budget=8)
+    start = canon([0.5] * 3)
+    assert any(q[:2] == start[:2] and q[2] != start[2] for q in probes)  # measured once, at the first anchor
+    anchors = [a for a in probes if a in evaluated and a != start  # later points whose geometry was measured afresh
+               and any(q[0] != a[0] and q[1:] == a[1:] for q in probes)]
+    assert anchors
+    for a in anchors:
+        assert not any(q[:2] == a[:2] and q[2] != a[2] for q in probes)  # the colour: not again

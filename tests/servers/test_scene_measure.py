@@ -237,3 +237,21 @@ async def test_a_shipped_mask_is_used_and_one_of_the_wrong_size_is_refused(serve
     (ref_dir / "front.png").touch()  # a new mtime: the reference is read afresh
     with pytest.raises(ToolError, match=r"front.mask.png is 64×64, its image front.png is 128×128"):
         await vision.call_tool("compare", {"renders": truth, "references": ref})
+
+
+async def test_measure_programs_runs_each_program_from_the_baseline_as_one_call_at_a_time_would(servers) -> None:
+    """The parametric search's probes of one anchor go to the worker in one call; each still starts from the
+    baseline (the second block's measurement does not see the first), and each measures as execute_and_measure."""
+    worker, _ = servers
+    codes = [block(x=-0.8), block(x=0.8, sx=0.6), "raise ValueError('a probe that fails')"]
+    batch = (await worker.call_tool("measure_programs", {"codes": codes, "baseline_id": "empty", **RENDER})).structured_content
+    alone = []
+    for code in codes:
+        await worker.call_tool("reset_to_baseline", {"baseline_id": "empty"})
+        alone.append((await worker.call_tool("execute_and_measure", {"code": code, **RENDER})).structured_content)
+    runs = batch["runs"]
+    assert [r["measure"]["subject"] if r["measure"] else None for r in runs] == [["Block"], ["Block"], None]
+    assert not runs[2]["report"]["success"]
+    for got, want in zip(runs, alone):
+        assert (got["measure"] or {}).get("views") == (want["measure"] or {}).get("views")
+    assert runs[0]["measure"]["views"]["front"]["subject"]["cx"] < 0.5 < runs[1]["measure"]["views"]["front"]["subject"]["cx"]
