@@ -263,7 +263,7 @@ def measure_only(settings: RenderSettings, named: list[str] | None = None) -> Sc
 
 
 def register(mcp: FastMCP) -> None:
-    @mcp.tool(output_schema=SceneMeasure.model_json_schema())
+    @mcp.tool(output_schema=MeasuredRun.model_json_schema())  # what it returns (a client validates it)
     @render_options()
     async def execute_and_measure(code: Code, ctx: Context, render: RenderSettings, timeout_s: TimeoutS = 30.0) -> ToolResult:
         """execute_code, then measure the subject through every view's camera from the scene itself (no render):
