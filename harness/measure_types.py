@@ -63,6 +63,8 @@ class ViewMeasure(BaseModel):
     view: str
     subject: Box | None = Field(None, description="all subject objects together; None when nothing projects")
     objects: list[ObjectMeasure] = Field(default_factory=list)
+    profile: list[float] | None = Field(None, description="the subject mask's profile (harness.profiles.image_profile); "
+                                        "None when nothing is in the frame")
     frame_width_m: float | None = Field(None, description="the frame's width in metres at the subject's depth: "
                                                           "image fractions × this = metres")
     shadows: bool = Field(False, description="rendered with cast shadows (Cycles): shadow-like darkening is not subject")

@@ -17,13 +17,16 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from harness.measure_types import Box
+from harness.profiles import PROFILE_BANDS, PROFILE_NAMES
 
-__all__ = ["PartResiduals", "ViewResiduals", "VECTOR_NAMES", "COLOUR_SCALE", "MISSING_SUBJECT", "describe_views",
+__all__ = ["PartResiduals", "ViewResiduals", "NAMED", "VECTOR_NAMES", "profile_residuals", "COLOUR_SCALE", "MISSING_SUBJECT", "describe_views",
            "geometry_residuals", "geometry_vector"]
 
-VECTOR_NAMES = ("left", "right", "top", "bottom", "centroid_dx", "centroid_dy", "log_width", "log_height",
-                "L", "a", "b", "L_in_place", "a_in_place", "b_in_place")
-"""What `ViewResiduals.vector()` holds, in order (stable: a program may regress on it)."""
+NAMED = ("left", "right", "top", "bottom", "centroid_dx", "centroid_dy", "log_width", "log_height",
+         "L", "a", "b", "L_in_place", "a_in_place", "b_in_place")
+VECTOR_NAMES = NAMED + tuple(f"profile_{name}_{k}" for name in PROFILE_NAMES for k in range(PROFILE_BANDS))
+"""What `ViewResiduals.vector()` holds, in order (stable: a program may regress on it): the named residuals,
+then the silhouette profile's differences (harness.profiles: per height band the left, then the right edges)."""
 
 COLOUR_SCALE = 1 / 200
 """Lab units → vector units: ΔE 2 (a just visible difference) weighs as much as a 1 % shift of an
@@ -103,6 +106,13 @@ def geometry_residuals(render: Box, ref: Box) -> dict[str, float]:
     }
 
 
+def profile_residuals(render: list[float] | None, reference: list[float] | None) -> list[float] | None:
+    """Render − reference, entry by entry, of two image profiles (harness.profiles.image_profile)."""
+    if render is None or reference is None:
+        return None
+    return [a - b for a, b in zip(render, reference)]
+
+
 def geometry_vector(values: dict[str, float]) -> list[float]:
     """The geometric head of `ViewResiduals.vector()` (VECTOR_NAMES[:8]) from geometry_residuals."""
     return [values["left"], values["right"], values["top"], values["bottom"], values["centroid_dx"],
@@ -135,18 +145,24 @@ class ViewResiduals(_Residuals):
     reference_width: float | None = Field(None, description="the reference subject's box width, fraction of the image")
     parts: list[PartResiduals] = Field(default_factory=list,
                                        description="per matched part (largest first), when a subject has several")
+    profile: list[float] | None = Field(None, description="the silhouette's profile, render − reference (harness.profiles: "
+                                        "per height band the left, then the right edges), "
+                                        "image fractions: which part of a connected subject is too wide")
+    reference_profile: list[float] | None = Field(None, description="the reference subject's profile (for differencing "
+                                                  "a measured scene)")
 
     def vector(self) -> list[float]:
         """VECTOR_NAMES in order: 0 everywhere for a perfect match; the parametric builder's residuals."""
         in_place = [(d or 0.0) * COLOUR_SCALE for d in (self.dL_in_place, self.da_in_place, self.db_in_place)]
+        profile = [0.0] * (len(VECTOR_NAMES) - len(NAMED))
         if self.status == "no_subject_in_render":  # in place still says what is where the subject should be
-            return [MISSING_SUBJECT] * (len(VECTOR_NAMES) - 3) + in_place
+            return [MISSING_SUBJECT] * (len(NAMED) - 3) + in_place + [MISSING_SUBJECT] * len(profile)
         if self.status != "ok":  # nothing to match against in this view
             return [0.0] * len(VECTOR_NAMES)
         geometry = [self.left, self.right, self.top, self.bottom, self.centroid_dx, self.centroid_dy,
                     math.log(self.width_ratio or 1.0), math.log(self.height_ratio or 1.0)]
         colour = [(d or 0.0) * COLOUR_SCALE for d in (self.dL, self.da, self.db)]
-        return [float(v or 0.0) for v in geometry] + colour + in_place
+        return [float(v or 0.0) for v in geometry] + colour + in_place + (self.profile or profile)
 
     def describe(self, view: str) -> str:
         """One sentence a builder can act on."""

@@ -35,7 +35,7 @@ from orchestrator.blueprint_loop import BLUEPRINT_WEIGHT
 from orchestrator.builders import colour_solve
 from orchestrator.builders.interface import BuildContext, Proposal
 from harness.measure_types import MeasuredRun, SceneMeasure
-from harness.residuals import VECTOR_NAMES, geometry_residuals, geometry_vector
+from harness.residuals import NAMED, VECTOR_NAMES, geometry_residuals, geometry_vector, profile_residuals
 from orchestrator.builders.least_squares import Point, next_requests
 from orchestrator.errors import TaskError
 from orchestrator.memory import IterationStep, Probe
@@ -160,7 +160,8 @@ def measured_vector(measure: SceneMeasure, steps: list[IterationStep]) -> list[f
                  and got is not None and got.subject is not None and got.subject.width > 0 and got.subject.height > 0)
         head: list[float | None] = (geometry_vector(geometry_residuals(got.subject, r.reference_box))  # type: ignore[arg-type,union-attr]
                                     if known else [None] * 8)
-        out += head + [None] * (len(VECTOR_NAMES) - 8) + [None] * 9
+        profile = profile_residuals(got.profile, r.reference_profile) if known else None  # type: ignore[union-attr]
+        out += head + [None] * (len(NAMED) - 8) + (profile or [None] * (len(VECTOR_NAMES) - len(NAMED))) + [None] * 9
     return out + [None]
 
 

@@ -31,6 +31,7 @@ import numpy as np
 from mathutils import Matrix, Vector
 
 from harness.measure_types import Box, ObjectMeasure, SceneMeasure, ViewMeasure
+from harness.profiles import image_profile
 from harness.scene_types import RenderSettings
 from servers.blender_primary.camera_pack import SENSOR_MM, camera_matrix
 from servers.blender_primary.errors import RenderError
@@ -42,6 +43,7 @@ _FLAT = 0.01
 _SHIFT = 4  # fillPoly sub-pixel bits
 _SUPER = 4  # samples per pixel side: a pixel is subject when half its samples are
 _NEAR = 1e-3
+_BEYOND = 1.0  # the profile's raster reaches this many frame widths beyond each side of the frame
 
 _baseline_objects: frozenset[str] = frozenset()
 
@@ -140,6 +142,7 @@ def measure_view(geometry: Geometry, view: str, camera: Matrix, lens: float, res
     layers: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per object: depths, labels, triangles (fill coordinates)
     objects: list[ObjectMeasure] = []
     every: list[np.ndarray] = []
+    shapes: list[np.ndarray] = []  # per object: its faces seen from the camera (T×3×2 image fractions), frame or not
     for label, (name, tris, colour, closed) in enumerate(zip(geometry.names, geometry.triangles, geometry.colours,
                                                              geometry.closed), start=1):
         cam = tris.reshape(-1, 3) @ world_to_cam[:3, :3].T + world_to_cam[:3, 3]
@@ -164,6 +167,7 @@ def measure_view(geometry: Geometry, view: str, camera: Matrix, lens: float, res
         area = edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0]  # < 0: counter-clockwise seen (y up)
         visible = inside & ((area < 0) if closed else (area != 0))  # not off-frame, not edge-on, not a hidden back face
         layers.append((tri_depth[visible], np.full(int(visible.sum()), label, np.uint8), fixed[visible]))
+        shapes.append(xy[(area < 0) if closed else (area != 0)])
         objects[-1].box = _box(xy.reshape(-1, 2), None)
     mask = np.zeros((resolution, resolution), np.uint8)
     if layers:  # far to near, each triangle on its own (fillPoly of many is even-odd where they overlap)
@@ -183,7 +187,27 @@ def measure_view(geometry: Geometry, view: str, camera: Matrix, lens: float, res
         return ViewMeasure(view=view, objects=objects, mask_png=encoded)
     subject = _box(None, mask > 0, _box(np.concatenate(every), None))
     depth = float(np.mean(depth_of))
-    return ViewMeasure(view=view, subject=subject, objects=objects, frame_width_m=depth / scale, mask_png=encoded)
+    return ViewMeasure(view=view, subject=subject, objects=objects, profile=_profile(shapes, resolution),
+                       frame_width_m=depth / scale, mask_png=encoded)
+
+
+def _profile(shapes: list[np.ndarray], resolution: int) -> list[float] | None:
+    """The subject's silhouette profile (harness.profiles) rasterised over the frame and as far beyond it as the
+    subject reaches (up to a frame's width each side): a subject wider than the frame keeps its whole profile,
+    and the profile moves continuously as a part leaves the frame."""
+    xy = np.concatenate(shapes)  # T×3×2 image fractions, y up
+    if not len(xy):
+        return None
+    left, bottom = np.maximum(np.minimum(xy.min(axis=(0, 1)), 0.0), -_BEYOND)
+    right, top = np.minimum(np.maximum(xy.max(axis=(0, 1)), 1.0), 1.0 + _BEYOND)
+    cols, rows = (int(np.ceil((hi - lo) * resolution)) for lo, hi in ((left, right), (bottom, top)))
+    right, top = left + cols / resolution, bottom + rows / resolution
+    fine = np.zeros((rows * _SUPER, cols * _SUPER), np.uint8)
+    pixels = np.stack([(xy[..., 0] - left) * resolution * _SUPER - 0.5, (top - xy[..., 1]) * resolution * _SUPER - 0.5], -1)
+    for triangle in np.round(pixels * (1 << _SHIFT)).astype(np.int32):
+        cv2.fillConvexPoly(fine, triangle, 255, cv2.LINE_8, _SHIFT)
+    covered = cv2.resize(fine, (cols, rows), interpolation=cv2.INTER_AREA) >= 128
+    return image_profile(covered, window=(float(left), float(right), float(bottom), float(top)))
 
 
 def _block_window(triangles: np.ndarray, resolution: int) -> tuple[int, int, int, int]:

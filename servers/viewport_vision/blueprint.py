@@ -25,6 +25,7 @@ import numpy as np
 
 from harness.blueprint_drawing import Drawing, DrawingError, read_drawing_file
 from harness.blueprint_types import VIEW_AXES, Blueprint, BlueprintReport, BlueprintView, PlanViewReport, plan_name
+from harness.profiles import band_spans
 from servers.viewport_vision.errors import BadImageError
 from servers.viewport_vision.images import LoadedImage
 
@@ -83,20 +84,7 @@ class _Frame:
         profile continuously: the least squares gets a slope, not steps."""
         mask = self.mask if along == 0 else self.mask.T
         coords, other = (self.right, self.up) if along == 0 else (self.up, self.right)
-        filled = mask.any(axis=0)
-        first, last = mask.argmax(axis=0), mask.shape[0] - 1 - mask[::-1].argmax(axis=0)
-        a, b = other[first], other[last]
-        low = np.where(filled, np.minimum(a, b) - self.s / 2, 0.0)
-        high = np.where(filled, np.maximum(a, b) + self.s / 2, 0.0)
-        lo, hi = self.box[2 * along], self.box[2 * along + 1]
-        if hi <= lo:
-            return [(0.0, 0.0)] * n
-        band = np.floor((coords - lo) / (hi - lo) * n).astype(int)
-        inside = (band >= 0) & (band < n)
-        count = np.maximum(np.bincount(band[inside], minlength=n), 1)
-        lows = np.bincount(band[inside], weights=low[inside], minlength=n) / count
-        highs = np.bincount(band[inside], weights=high[inside], minlength=n) / count
-        return [(float(x), float(y)) for x, y in zip(lows, highs)]
+        return band_spans(mask, coords, other, (self.box[2 * along], self.box[2 * along + 1]), n, self.s / 2)
 
 
 def _length_axis(blueprint: Blueprint, drawn: dict[str, _Frame]) -> str:

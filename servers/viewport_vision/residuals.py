@@ -16,6 +16,11 @@ y UP, so `top = +0.05` reads "the render's top edge sits 5 % of the frame height
 - Parts: the subject's largest connected components, matched to the reference's by position
   and area (the assignment of least total centroid distance and log-area difference), each with
   its own box and colour (a table's top and legs, a lamp's pole and shade).
+- Profile: the subject's left and right edges per height band (harness.profiles), render −
+  reference: the parts of one connected silhouette (three touching balls, a lamp's shade on its
+  pole) each get residuals of their own. With the
+  scene, the render's profile is the scene's, rasterised beyond the frame where the subject
+  reaches past it (the same numbers a probe measures without rendering).
 - With the worker's measurement of the render (`scene`), the render's subject is the scene's
   exact mask and its box is not clipped by the frame (a subject wider than the frame keeps a
   size and a gradient; one entirely outside the frame still says which way back).
@@ -33,7 +38,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from harness.measure_types import Box, ViewMeasure
-from harness.residuals import PartResiduals, ViewResiduals, geometry_residuals
+from harness.profiles import image_profile
+from harness.residuals import PartResiduals, ViewResiduals, geometry_residuals, profile_residuals
 from servers.viewport_vision.images import LoadedImage
 
 __all__ = ["view_residuals", "ciede2000", "subject_lab", "mask_box"]
@@ -142,10 +148,11 @@ def _matched(got: list[tuple[Box, _Lab]], ref: list[tuple[Box, _Lab]]) -> list[t
 class _Measured:
     """One image's subject: its shape and colour, and those of its parts (largest first)."""
 
-    def __init__(self, rgb: np.ndarray, mask: np.ndarray, outline: Box | None = None) -> None:
-        self.shape = outline or mask_box(mask)
+    def __init__(self, rgb: np.ndarray, mask: np.ndarray, scene: ViewMeasure | None = None) -> None:
+        self.shape = scene.subject if scene is not None and scene.subject is not None else mask_box(mask)
         self.lab = subject_lab(rgb, mask)
         self.parts = [(mask_box(part), subject_lab(rgb, part)) for part in _parts(mask)]
+        self.profile = scene.profile if scene is not None and scene.profile is not None else image_profile(mask)
 
 
 def view_residuals(render: LoadedImage, reference: LoadedImage, mask: np.ndarray, ref_mask: np.ndarray,
@@ -160,7 +167,7 @@ def view_residuals(render: LoadedImage, reference: LoadedImage, mask: np.ndarray
         return ViewResiduals(status="no_subject_in_reference" if mask.any() else "no_subject", **how)
     ref = reference.memo(("measured", ref_key), lambda: _Measured(reference.rgb, ref_mask)) if ref_key is not None \
         else _Measured(reference.rgb, ref_mask)
-    how["reference_box"] = ref.shape
+    how["reference_box"], how["reference_profile"] = ref.shape, ref.profile
     colour = _colour(subject_lab(render.rgb, ref_mask), ref.lab)
     in_place = {"dL_in_place": colour["dL"], "da_in_place": colour["da"], "db_in_place": colour["db"]}
     outline = scene.subject if scene is not None else None
@@ -172,11 +179,11 @@ def view_residuals(render: LoadedImage, reference: LoadedImage, mask: np.ndarray
             return ViewResiduals(status="ok", reference_area=ref.shape.area, reference_width=ref.shape.width,
                                  **geometry_residuals(outline, ref.shape), **in_place, **how)
         return ViewResiduals(status="no_subject_in_render", reference_area=ref.shape.area, **in_place, **how)
-    got = _Measured(render.rgb, mask, outline)
+    got = _Measured(render.rgb, mask, scene)
     parts = [] if max(len(got.parts), len(ref.parts)) < 2 else [
         PartResiduals(index=j, **geometry_residuals(got.parts[i][0], ref.parts[j][0]),
                       **_colour(got.parts[i][1], ref.parts[j][1]))
         for i, j in _matched(got.parts, ref.parts)]
     return ViewResiduals(status="ok", reference_area=ref.shape.area, reference_width=ref.shape.width,
                          **geometry_residuals(got.shape, ref.shape), **_colour(got.lab, ref.lab), parts=parts,
-                         **in_place, **how)
+                         profile=profile_residuals(got.profile, ref.profile), **in_place, **how)

@@ -1,6 +1,7 @@
 """Gross failures found without a model (§3.4.0.1), each mapped to a corrective tool (VIS-06).
 
-From the pixels of each view: blank or near-uniform frame, subject clipped by the border, too
+From the pixels of each view: blank or near-uniform frame, subject clipped by the border (from the
+worker's measurement of the render when it lies beside it: the scene knows what the subject is), too
 small or far off-centre, too dark or overexposed. From the scene facts (SceneInfo): objects below
 the ground or floating, far from the origin, absurd scale, non-manifold edges, missing materials. Evaluators only
 report; the builder decides what to do (`suggested_tool` names what would fix it).
@@ -19,6 +20,7 @@ from pydantic import BaseModel, Field
 from harness.scene_types import ObjectSummary, SceneInfo
 from harness.vision_types import SentinelIssue, SentinelReport, Severity, ViewStats
 from servers.viewport_vision.images import LoadedImage, MapViews
+from servers.viewport_vision.side_files import side_measure
 from servers.viewport_vision.silhouette import grey, subject
 
 __all__ = ["SentinelThresholds", "CORRECTIVE_TOOLS", "sentinel_check", "view_stats", "scene_issues"]
@@ -115,7 +117,8 @@ def view_stats(image: LoadedImage, t: SentinelThresholds, floor_bands: bool = Tr
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         stats.centre_offset = math.hypot(cx - w / 2, cy - h / 2) / (math.hypot(w, h) / 2)
         edges = {"top": mask[0], "bottom": mask[-1], "left": mask[:, 0], "right": mask[:, -1]}
-        stats.touches_border = [e for e, line in edges.items() if int(np.count_nonzero(line)) >= t.clip_min_pixels]
+        stats.touches_border = _cut_edges(image) if side_measure(image) is not None else \
+            [e for e, line in edges.items() if int(np.count_nonzero(line)) >= t.clip_min_pixels]
         pixels = luma[mask]
         stats.subject_luma = float(pixels.mean()) / 255
         stats.subject_bright_fraction = float(np.count_nonzero(pixels > 250)) / pixels.size
@@ -180,6 +183,18 @@ def _view_issues(view: str, s: ViewStats, t: SentinelThresholds) -> list[Sentine
         add("overexposed", "warning", f"{view}: overexposed ({bright:.0%} of the subject is clipped white)",
             bright, t.overexposed_fraction)
     return out
+
+
+def _cut_edges(image: LoadedImage) -> list[str]:
+    """The frame edges the scene's subject reaches past by a pixel or more (the worker's measurement beside the
+    render): a lit ground reaching the frame's edge is not the subject cut by it."""
+    measured = side_measure(image)
+    box = measured.subject if measured is not None else None
+    if box is None:
+        return []
+    dx, dy = 1 / image.width, 1 / image.height
+    beyond = {"top": box.top > 1 + dy, "bottom": box.bottom < -dy, "left": box.left < -dx, "right": box.right > 1 + dx}
+    return [edge for edge, cut in beyond.items() if cut]
 
 
 def scene_issues(info: SceneInfo, t: SentinelThresholds) -> list[SentinelIssue]:

@@ -8,9 +8,9 @@
   that overlap the scene's mask: both sides are then cut the same way (a face in deep shadow
   against a black sky is missing from both, the anti-aliased rim and the light the subject
   bounces onto the ground are in both), so the truth measures as a perfect match, while the
-  scene still says which differences are the subject (not a shadow, not noise elsewhere). An edge of that visible mask
-  that touches the frame is replaced by the scene's unclipped edge: a subject wider than the frame
-  keeps its size and its gradient.
+  scene still says which differences are the subject (not a shadow, not noise elsewhere). When
+  the frame cuts the subject, the box is the scene's unclipped one: a subject wider than the
+  frame keeps its size and its gradient.
 Scene-based measurement needs both sides; when either is missing, or the reference's background
 does not match, both sides fall back to the colour silhouettes (servers.viewport_vision.silhouette),
 so the two masks are always made alike, and the note says why.
@@ -65,13 +65,14 @@ def _touching(visible: np.ndarray, scene: np.ndarray) -> np.ndarray:
 
 
 def _outline(mask: np.ndarray, scene: Box) -> Box:
-    """The visible mask's box, each edge that touches the frame replaced by the scene's unclipped one."""
+    """The visible mask's box; when the frame cuts the subject, the scene's unclipped edges, all four (posts
+    outside the frame take the bottom edge with them, though the beam left inside touches only the sides)."""
     if not mask.any():
         return scene
     seen = mask_box(mask)
-    return seen.model_copy(update={
-        "left": scene.left if mask[:, 0].any() else seen.left, "right": scene.right if mask[:, -1].any() else seen.right,
-        "top": scene.top if mask[0].any() else seen.top, "bottom": scene.bottom if mask[-1].any() else seen.bottom})
+    if scene.left < 0 or scene.right > 1 or scene.bottom < 0 or scene.top > 1:
+        return seen.model_copy(update={"left": scene.left, "right": scene.right, "top": scene.top, "bottom": scene.bottom})
+    return seen
 
 
 def mask_overlay(render: np.ndarray, reference: np.ndarray) -> str:
