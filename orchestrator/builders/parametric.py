@@ -212,23 +212,41 @@ async def propose_measured(base_code: str, ctx: BuildContext, builder: str = "pa
 def fitted_jacobian(base_code: str, steps: list[IterationStep]) -> list[list[float]] | None:
     """The residuals' Jacobian over the unit cube of `base_code`'s params, fitted (affine least squares) to a
     run's evaluations of that program family; None when they do not determine it. A similar task's search
-    may start from it instead of taking differences (orchestrator.warm_start)."""
+    may start from it instead of taking differences (orchestrator.warm_start).
+
+    Renders know every row, probes (geometry measured without a render) the geometric rows: each row is fitted
+    to the points that know it. A measured search renders too few points to span the geometry (its geometric
+    columns are probes), so renders alone left every such run without a Jacobian to lend; a row that its
+    points do not span is fitted with the least norm (0 where nothing was seen)."""
     params = find_params(base_code)
     family = skeleton(base_code)
-    rows = [(_key(params, s.params), v) for s in steps if s.params is not None and s.code and skeleton(s.code) == family
-            and _same_shape(s.params, {p.name: p.value for p in params})
-            and (v := residual_vector(s, with_residuals=True)) is not None]
-    sizes = {len(v) for _, v in rows}
+    shape = {p.name: p.value for p in params}
+    points: list[tuple[Point, list[float | None]]] = []
+    for s in steps:
+        if s.params is None or not s.code or skeleton(s.code) != family or not _same_shape(s.params, shape):
+            continue
+        if (v := residual_vector(s, with_residuals=True)) is not None:
+            points.append((_key(params, s.params), list(v)))
+        points += [(_key(params, p.params), p.vector) for p in s.probes
+                   if p.vector is not None and _same_shape(p.params, shape)]
+    sizes = {len(v) for _, v in points}
     dims = sum(p.dims for p in params)
-    if len(sizes) != 1 or len(rows) < dims + 1:
+    if len(sizes) != 1 or len(points) < dims + 1:
         return None
-    x = np.asarray([p for p, _ in rows], float)
-    r = np.asarray([v for _, v in rows], float)
-    xc, rc = x - x.mean(axis=0), r - r.mean(axis=0)
-    if np.linalg.matrix_rank(xc) < dims:
+    x = np.asarray([p for p, _ in points], float)
+    r = np.asarray([[np.nan if e is None else e for e in v] for _, v in points], float)
+    if np.linalg.matrix_rank(x - x.mean(axis=0)) < dims:
         return None
-    solution, *_ = np.linalg.lstsq(xc, rc, rcond=None)  # xc @ J.T ≈ rc
-    return [[round(float(v), 6) for v in row] for row in solution.T]
+    jacobian = np.zeros((r.shape[1], dims))
+    known = np.isfinite(r)
+    for pattern in {tuple(col) for col in known.T}:  # rows known at the same points are fitted together
+        at, rows = np.asarray(pattern), np.all(known == np.asarray(pattern)[:, None], axis=0)
+        if at.sum() < 2:
+            continue
+        xc, rc = x[at] - x[at].mean(axis=0), r[np.ix_(at, rows)] - r[np.ix_(at, rows)].mean(axis=0)
+        solution, *_ = np.linalg.lstsq(xc, rc, rcond=None)  # xc @ J.T ≈ rc, least norm where unspanned
+        jacobian[rows] = solution.T
+    return [[round(float(v), 6) for v in row] for row in jacobian]
 
 
 def _same_shape(a: dict[str, list[float]], b: dict[str, list[float]]) -> bool:

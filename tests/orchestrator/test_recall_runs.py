@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.residuals import VECTOR_NAMES
+from orchestrator.builders.parametric import fitted_jacobian
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.recall import INDEX_FILE
 from orchestrator.service import RunService
@@ -42,3 +44,16 @@ async def test_a_second_run_of_a_task_starts_warm_from_the_first_even_with_a_dam
     assert f"started warm from {first.run_id}" in (Path(second.run_dir) / "report.html").read_text()
     _, third = await renders_to(runs, 0.9, recall=False)
     assert third.recalled is None
+
+
+async def test_a_measured_runs_jacobian_is_fitted_from_its_probes_too(runs: RunService):
+    """The measured search renders too few points to span the geometry (its geometric columns are probes): the
+    first two renders span one direction, their probes both. A warm start borrows this Jacobian."""
+    _, status = await renders_to(runs, 0.9, recall=False)
+    steps = Checkpoint.read(Path(status.run_dir))[0].memory.steps[:2]
+    assert sum(len(s.probes) for s in steps) >= 2, "the search measured its columns"
+    jacobian = fitted_jacobian(CUBE.with_name("start.py").read_text(), steps)
+    assert jacobian is not None
+    right = VECTOR_NAMES.index("right")  # the front view's right edge (views in name order: front first)
+    grows_with_size, moves_with_offset = jacobian[right]
+    assert moves_with_offset > 0.1 and grows_with_size > 0.1, jacobian[right]
