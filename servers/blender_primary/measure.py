@@ -187,14 +187,17 @@ def measure_view(geometry: Geometry, view: str, camera: Matrix, lens: float, res
         return ViewMeasure(view=view, objects=objects, mask_png=encoded)
     subject = _box(None, mask > 0, _box(np.concatenate(every), None))
     depth = float(np.mean(depth_of))
-    return ViewMeasure(view=view, subject=subject, objects=objects, profile=_profile(shapes, resolution),
+    framed = min(subject.left, subject.bottom) >= 0 and max(subject.right, subject.top) <= 1
+    profile = image_profile(mask > 0) if framed else _profile(shapes, resolution)  # in the frame, the mask is its raster
+    return ViewMeasure(view=view, subject=subject, objects=objects, profile=profile,
                        frame_width_m=depth / scale, mask_png=encoded)
 
 
 def _profile(shapes: list[np.ndarray], resolution: int) -> list[float] | None:
     """The subject's silhouette profile (harness.profiles) rasterised over the frame and as far beyond it as the
     subject reaches (up to a frame's width each side): a subject wider than the frame keeps its whole profile,
-    and the profile moves continuously as a part leaves the frame."""
+    and the profile moves continuously as a part leaves the frame. Over the frame alone this raster is the
+    label mask's coverage, bit for bit (same samples, same half-covered rule)."""
     xy = np.concatenate(shapes)  # T×3×2 image fractions, y up
     if not len(xy):
         return None
