@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, Field
 
+from harness.measure_types import Box
 from harness.scene_types import ObjectSummary, SceneInfo
 from harness.vision_types import SentinelIssue, SentinelReport, Severity, ViewStats
 from servers.viewport_vision.images import LoadedImage, MapViews
@@ -117,7 +118,8 @@ def view_stats(image: LoadedImage, t: SentinelThresholds, floor_bands: bool = Tr
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         stats.centre_offset = math.hypot(cx - w / 2, cy - h / 2) / (math.hypot(w, h) / 2)
         edges = {"top": mask[0], "bottom": mask[-1], "left": mask[:, 0], "right": mask[:, -1]}
-        stats.touches_border = _cut_edges(image) if side_measure(image) is not None else \
+        measured = side_measure(image)
+        stats.touches_border = _cut_edges(measured.subject, w, h) if measured is not None else \
             [e for e, line in edges.items() if int(np.count_nonzero(line)) >= t.clip_min_pixels]
         pixels = luma[mask]
         stats.subject_luma = float(pixels.mean()) / 255
@@ -185,14 +187,12 @@ def _view_issues(view: str, s: ViewStats, t: SentinelThresholds) -> list[Sentine
     return out
 
 
-def _cut_edges(image: LoadedImage) -> list[str]:
-    """The frame edges the scene's subject reaches past by a pixel or more (the worker's measurement beside the
-    render): a lit ground reaching the frame's edge is not the subject cut by it."""
-    measured = side_measure(image)
-    box = measured.subject if measured is not None else None
+def _cut_edges(box: Box | None, w: int, h: int) -> list[str]:
+    """The frame edges the scene's subject (`box`, the worker's measurement beside the render) reaches past by a
+    pixel or more: a lit ground reaching the frame's edge is not the subject cut by it."""
     if box is None:
         return []
-    dx, dy = 1 / image.width, 1 / image.height
+    dx, dy = 1 / w, 1 / h
     beyond = {"top": box.top > 1 + dy, "bottom": box.bottom < -dy, "left": box.left < -dx, "right": box.right > 1 + dx}
     return [edge for edge, cut in beyond.items() if cut]
 
