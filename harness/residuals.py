@@ -106,15 +106,11 @@ def geometry_residuals(render: Box, ref: Box) -> dict[str, float]:
     }
 
 
-def profile_residuals(render: list[float] | None, reference: list[float] | None,
-                      tolerance: float = 0.0) -> list[float] | None:
-    """Render − reference, entry by entry, of two image profiles (harness.profiles.image_profile), each shrunk
-    towards 0 by `tolerance`: the reference's edges are known to a pixel only (its segmentation takes a rim
-    pixel a few percent covered, the scene's mask one half covered). The table's true side view differed by
-    that pixel on every edge, and twelve such residuals per view fitted its legs nearly twice too thick."""
+def profile_residuals(render: list[float] | None, reference: list[float] | None) -> list[float] | None:
+    """Render − reference, entry by entry, of two image profiles (harness.profiles.image_profile)."""
     if render is None or reference is None:
         return None
-    return [math.copysign(max(abs(a - b) - tolerance, 0.0), a - b) for a, b in zip(render, reference)]
+    return [a - b for a, b in zip(render, reference)]
 
 
 def geometry_vector(values: dict[str, float]) -> list[float]:
@@ -154,7 +150,6 @@ class ViewResiduals(_Residuals):
                                         "image fractions: which part of a connected subject is too wide")
     reference_profile: list[float] | None = Field(None, description="the reference subject's profile (for differencing "
                                                   "a measured scene)")
-    profile_tolerance: float = Field(0.0, description="profile differences within this (a pixel, image fractions) count 0")
 
     def vector(self) -> list[float]:
         """VECTOR_NAMES in order: 0 everywhere for a perfect match; the parametric builder's residuals."""

@@ -160,7 +160,7 @@ def measured_vector(measure: SceneMeasure, steps: list[IterationStep]) -> list[f
                  and got is not None and got.subject is not None and got.subject.width > 0 and got.subject.height > 0)
         head: list[float | None] = (geometry_vector(geometry_residuals(got.subject, r.reference_box))  # type: ignore[arg-type,union-attr]
                                     if known else [None] * 8)
-        profile = profile_residuals(got.profile, r.reference_profile, r.profile_tolerance) if known else None  # type: ignore[union-attr]
+        profile = profile_residuals(got.profile, r.reference_profile) if known else None  # type: ignore[union-attr]
         out += head + [None] * (len(NAMED) - 8) + (profile or [None] * (len(VECTOR_NAMES) - len(NAMED))) + [None] * 9
     return out + [None]
 

@@ -20,9 +20,7 @@ y UP, so `top = +0.05` reads "the render's top edge sits 5 % of the frame height
   reference: the parts of one connected silhouette (three touching balls, a lamp's shade on its
   pole) each get residuals of their own. With the
   scene, the render's profile is the scene's, rasterised beyond the frame where the subject
-  reaches past it (the same numbers a probe measures without rendering). A difference within a
-  pixel counts 0: the reference's rim pixels are segmented by colour difference, a few percent
-  covered, where the scene counts half covered.
+  reaches past it (the same numbers a probe measures without rendering).
 - With the worker's measurement of the render (`scene`), the render's subject is the scene's
   exact mask and its box is not clipped by the frame (a subject wider than the frame keeps a
   size and a gradient; one entirely outside the frame still says which way back).
@@ -170,7 +168,6 @@ def view_residuals(render: LoadedImage, reference: LoadedImage, mask: np.ndarray
     ref = reference.memo(("measured", ref_key), lambda: _Measured(reference.rgb, ref_mask)) if ref_key is not None \
         else _Measured(reference.rgb, ref_mask)
     how["reference_box"], how["reference_profile"] = ref.shape, ref.profile
-    how["profile_tolerance"] = 1.0 / render.rgb.shape[1]  # a pixel: how well the reference's edges are known
     colour = _colour(subject_lab(render.rgb, ref_mask), ref.lab)
     in_place = {"dL_in_place": colour["dL"], "da_in_place": colour["da"], "db_in_place": colour["db"]}
     outline = scene.subject if scene is not None else None
@@ -189,4 +186,4 @@ def view_residuals(render: LoadedImage, reference: LoadedImage, mask: np.ndarray
         for i, j in _matched(got.parts, ref.parts)]
     return ViewResiduals(status="ok", reference_area=ref.shape.area, reference_width=ref.shape.width,
                          **geometry_residuals(got.shape, ref.shape), **_colour(got.lab, ref.lab), parts=parts,
-                         profile=profile_residuals(got.profile, ref.profile, how["profile_tolerance"]), **in_place, **how)
+                         profile=profile_residuals(got.profile, ref.profile), **in_place, **how)

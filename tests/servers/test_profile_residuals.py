@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from harness.profiles import PROFILE_BANDS
-from harness.residuals import profile_residuals
 from tests.servers.test_scene_measure import RENDER, block, reference, render, servers  # noqa: F401 (fixture)
 
 SNOWMAN = """
@@ -52,7 +51,7 @@ async def test_stacked_spheres_give_each_ball_its_own_width_residual(servers, tm
     for head, sign in ((0.5, 1), (0.2, -1)):  # the head too big, then too small; base and body right
         paths, _ = await render(worker, snowman(0.7, 0.5, head), tmp_path / f"head{head}", **STACK)
         left, right = halves(await front_profile(vision, paths, ref))
-        assert sign * right[-1] > 0.003 and sign * left[-1] < -0.003, (left, right)  # the top band: wider / narrower
+        assert sign * right[-1] > 0.01 and sign * left[-1] < -0.01, (left, right)  # the top band: wider / narrower
         assert abs(right[0]) < 0.5 * abs(right[-1]) and abs(left[0]) < 0.5 * abs(left[-1])  # the base band: less so
 
 
@@ -67,8 +66,7 @@ async def test_a_probe_measures_the_profile_a_render_is_compared_with(servers, t
     probe = (await worker.call_tool("execute_and_measure", {"code": code, **RENDER, **STACK})).structured_content
     measured = probe["measure"]["views"]["front"]["profile"]
     assert measured == pytest.approx(rendered.views["front"].profile, abs=1e-9)
-    expected = profile_residuals(measured, front["reference_profile"], front["profile_tolerance"])
-    assert expected == pytest.approx(front["profile"], abs=1e-9)
+    assert [m - r for m, r in zip(measured, front["reference_profile"])] == pytest.approx(front["profile"], abs=1e-9)
 
 
 async def test_a_subject_wider_than_the_frame_keeps_its_whole_profile(servers, tmp_path: Path) -> None:
