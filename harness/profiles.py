@@ -24,8 +24,7 @@ PROFILE_BANDS = 6
 """Bands per axis of a perspective view's profile: enough for three stacked parts to have a band each. (4 and 8
 were tried on the snowman, cold, seed 0: 0.875 and 0.748 against 0.899 with 6. Weighting the profile's
 entries 3× in the search made the snowman reach its 0.88 on every seed 0–3 (0.88–0.93, against 0.75–0.90
-unweighted) but cost the table its threshold (0.67–0.79 against 0.84–0.93): they enter unweighted. All
-these before the one-pixel tolerance of harness.residuals.profile_residuals, with which the snowman ends at 0.807.)"""
+unweighted) but cost the table its threshold (0.67–0.79 against 0.84–0.93): they enter unweighted.)"""
 
 PROFILE_NAMES = ("left", "right")
 """`image_profile`'s blocks in order, PROFILE_BANDS values each: per height band (bottom to top) the left
