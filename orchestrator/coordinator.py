@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.artifacts import RunFolder, write_json
-from orchestrator.builders.interface import Builder, Siblings
+from orchestrator.builders.interface import Builder
+from orchestrator.builders.siblings import Siblings
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.live_report import LiveReport
 from orchestrator.loop import AttemptContext, run_attempt
@@ -94,7 +95,7 @@ class Coordinator:
         saved = checkpoint.load()
         self.states = {i: saved.get(i) or AttemptState(index=i, strategy=make_strategy(i, self.config.seed))
                        for i in range(self.config.attempts)}
-        self.siblings = Siblings(self.states)
+        self.siblings = Siblings(self.states, self.config.threshold)
         started = time.time()
         deadline = started + self.config.timeout_s
         examples, example_renders = self._examples()

@@ -6,6 +6,7 @@
     ├── ModelFault                    the MODEL caused it: fed back to the builder as feedback, never raised out of an attempt
     │   ├── NoCodeError               the builder's reply held no python code
     │   └── PatchError                a fixer's unified diff does not apply (orchestrator.patch)
+    ├── SearchConverged               the run's shared search reached the threshold: the attempt stops, converged
     ├── AttemptStopped                WE caused it: the attempt stops, its completed iterations are kept
     │   ├── SceneFault                the scene (pool worker) failed outside the model's code: reset, render, info
     │   ├── VerifierFault             the vision server failed to score renders
@@ -27,6 +28,7 @@ __all__ = [
     "ParamError",
     "ModelFault",
     "NoCodeError",
+    "SearchConverged",
     "AttemptStopped",
     "SceneFault",
     "VerifierFault",
@@ -53,6 +55,10 @@ class ParamError(OrchestratorError):
 
 class ModelFault(OrchestratorError):
     """The model's output caused this; it goes back to the model as feedback."""
+
+
+class SearchConverged(OrchestratorError):
+    """The evaluations this attempt's next proposal sees reached the threshold (orchestrator.builders.siblings)."""
 
 
 class NoCodeError(ModelFault):

@@ -21,11 +21,12 @@ from harness.report import ErrorClass, ExceptionInfo, ExecutionReport
 from harness.vision_types import CallLog, Look, SentinelReport, VerifierOutput
 from orchestrator.artifacts import RunFolder
 from orchestrator.blueprint_loop import drawing_refs, pack_settings, split_renders
-from orchestrator.builders.interface import BuildContext, Builder, Proposal, Siblings
+from orchestrator.builders.interface import BuildContext, Builder, Proposal
+from orchestrator.builders.siblings import Siblings
 from orchestrator.builders.llm import Completer
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.degradation import VERIFIER_UNAVAILABLE_TAG, Degradation
-from orchestrator.errors import AttemptStopped, BuilderUnavailable, SceneFault, VerifierFault
+from orchestrator.errors import AttemptStopped, BuilderUnavailable, SceneFault, SearchConverged, VerifierFault
 from orchestrator.looks import take_looks
 from orchestrator.memory import ExecutionRecord, IterationStep
 from orchestrator.prompts import render
@@ -91,6 +92,8 @@ async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
                 with _phase(step, "remember"):
                     await _remember(ctx, state, step)
                 completed = True
+            except SearchConverged:
+                state.status = "converged"
             except AttemptStopped as e:
                 step.error = f"{type(e).__name__}: {e}"
                 if isinstance(e, BuilderUnavailable) and e.log is not None:
@@ -98,11 +101,11 @@ async def run_attempt(ctx: AttemptContext, state: AttemptState) -> AttemptState:
                 state.status, state.error = "failed", step.error
             finally:
                 if ctx.siblings is not None:
-                    ctx.siblings.in_flight.pop(state.index, None)
+                    await ctx.siblings.release(state.index)
                 step.elapsed_s = time.perf_counter() - started
                 if completed or step.error:
                     _checkpoint(ctx, writer, state, step, completed)
-            if state.status == "failed":
+            if state.status in ("failed", "converged"):
                 break
             if state.best_score >= ctx.config.threshold:
                 state.status = "converged"
@@ -163,8 +166,8 @@ async def _build(ctx: AttemptContext, state: AttemptState, step: IterationStep) 
     """The builder proposes the next complete program (it never sees the scorer, only feedback)."""
     proposal = await ctx.builder.propose(_context(ctx, state, step.index))
     _take(step, proposal)
-    if ctx.siblings is not None and proposal.params is not None:
-        ctx.siblings.in_flight[state.index] = proposal.params
+    if ctx.siblings is not None:
+        step.ticket = ctx.siblings.ticket(state.index)
     return proposal
 
 

@@ -85,6 +85,8 @@ class IterationStep(BaseModel):
     cycles: CyclesDevice | None = Field(None, description="device, samples and tile Cycles rendered with (None: Workbench)")
     phase_ms: dict[str, float] = Field(default_factory=dict, description="wall time per phase: build, execute (with the render), evaluate, remember")
     probes: list[Probe] = Field(default_factory=list, description="geometry measured without a render while building")
+    ticket: int | None = Field(None, description="its place in the run's shared search: which evaluations its "
+                                                 "proposal saw (orchestrator.builders.siblings)")
 
     def degraded(self, role: str) -> bool:
         """An offline backend took over `role` in this step."""

@@ -15,23 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from harness.report import ExecutionReport
 from harness.vision_types import CallLog
 from orchestrator.degradation import Degradation
-from orchestrator.memory import AttemptMemory, IterationStep, Probe, ToolCallRecord
+from orchestrator.builders.siblings import SharedView, Siblings
+from orchestrator.memory import AttemptMemory, Probe, ToolCallRecord
 from orchestrator.prompts import render
-from orchestrator.state import AttemptState, RunConfig, Strategy
+from orchestrator.state import RunConfig, Strategy
 from orchestrator.task import Task
 from orchestrator.workbench import Workbench
 
 __all__ = ["BuildContext", "Proposal", "Builder", "Siblings"]
-
-
-class Siblings:
-    """The attempts of one run as each builder may see them: what they evaluated, what they are
-    evaluating now (parameter sets per attempt index). Lets a search share evaluations across
-    attempts; the coordinator owns it, the loop keeps `in_flight` current. A live view, never copied."""
-
-    def __init__(self, states: dict[int, AttemptState]) -> None:
-        self.states = states
-        self.in_flight: dict[int, dict[str, list[float]]] = {}
 
 
 class BuildContext(BaseModel):
@@ -53,17 +44,17 @@ class BuildContext(BaseModel):
         """The planner's plan as the prompt's last message; none without a plan."""
         return [{"role": "user", "content": render("builder_plan", plan=self.plan)}] if self.plan else []
 
-    def shared_steps(self) -> list[IterationStep]:
-        """This attempt's steps, then every sibling's."""
-        others = [] if self.siblings is None else [
-            s for i, state in sorted(self.siblings.states.items()) if i != self.strategy.index for s in state.memory.steps]
-        return list(self.memory.steps) + others
-
-    def in_flight(self) -> list[dict[str, list[float]]]:
-        """Parameter sets siblings are evaluating right now."""
+    async def shared(self) -> SharedView | None:
+        """This proposal's ticket in the run's shared search (orchestrator.builders.siblings); alone, the attempt's
+        own steps to form it from. None: the evaluations reached the threshold, the search is done."""
         if self.siblings is None:
-            return []
-        return [v for i, v in sorted(self.siblings.in_flight.items()) if i != self.strategy.index]
+            return SharedView(-1, list(self.memory.steps))
+        return await self.siblings.take(self.strategy.index)
+
+    async def offer(self, rest: list[Proposal]) -> None:
+        """The rest of the batch this proposal formed, for the run's other attempts (or this one's next iterations)."""
+        if self.siblings is not None:  # alone, the next proposal forms the same batch without the point evaluated
+            await self.siblings.offer(self.strategy.index, rest)
 
 
 class Proposal(BaseModel):

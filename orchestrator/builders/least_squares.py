@@ -14,18 +14,17 @@ uninterrupted run would have.
   change by quantisation noise, and a secant through noise wrecks the Jacobian (the next steps
   shrink to nothing).
 - Evaluations are looked up by value, not by order: an evaluation made by another attempt of
-  the run (same program family) answers the optimizer just as well. Points in flight
-  elsewhere (`pending`) are answered as failures (NaN: the trust region shrinks and asks a
-  shorter step), or for the Jacobian, the other side's difference is asked instead, so two
-  attempts never render the same point and their renders together advance one search.
-- Measured differences (`next_request(measured=…)`): a parameter that moves geometry has its
-  column from the worker's measurements of the point and of the probe (program executed,
-  geometry projected: ms, no render): the geometric rows differenced, the rows only pixels know
+  the run (same program family) answers the optimizer just as well. What the optimizer needs
+  whatever the answers, the rendered columns of a difference Jacobian, is asked as one batch
+  (`next_requests`), so the run's attempts render them at once (orchestrator.builders.siblings).
+- Measured differences (`next_requests(measured=…)`): a parameter that moves geometry has its
+  column from the worker's measurements of its probes on both sides of the point (program
+  executed, geometry projected: ms, no render): the geometric rows differenced, the rows only pixels know
   left to Broyden. At every new anchor those rows are measured afresh, so the geometry's
   Jacobian is exact wherever the search goes, not only along the steps it took. A
   parameter whose probe moves no geometry (a colour, a light) is rendered as before, and once a
   measurement has shown that, it is not measured again at later anchors. The measurements an anchor
-  needs are asked together (`next_requests`), for one worker call. Measurements are recorded like
+  needs are asked together, for one worker call. Measurements are recorded like
   evaluations, so the search stays a pure function of what was recorded.
 - A Jacobian recalled from a similar past run (orchestrator.warm_start) replaces the differences at
   the first start: the search steps from its first render on. That first run of the optimizer is
@@ -45,13 +44,13 @@ uninterrupted run would have.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from scipy.optimize import least_squares
 
-__all__ = ["Point", "next_point", "next_request", "next_requests", "random_point", "FD_STEP"]
+__all__ = ["Point", "next_point", "next_requests", "random_point", "FD_STEP"]
 
 Point = tuple[float, ...]
 Canon = Callable[[Sequence[float]], Point]  # a unit-cube point as the program will hold it (rounded)
@@ -69,7 +68,8 @@ MAX_JUMPS = 3  # jumps in a row at a run's start, each refitted with the one bef
 
 class _Ask(Exception):
     """The optimizer wants a point nobody has evaluated: that is the proposal (`measure`: its geometry suffices).
-    A measurement comes with every other one its anchor still needs (`batch`, `point` first), asked in one go."""
+    It comes with every other point its anchor still needs (`batch`, `point` first): measurements for one
+    worker call, or the rendered columns of a Jacobian for the run's attempts to render at once."""
 
     def __init__(self, point: Point, measure: bool = False, batch: Sequence[Point] = ()) -> None:
         self.point, self.measure = point, measure
@@ -79,10 +79,9 @@ class _Ask(Exception):
 class _Replay:
     """The optimizer's function and Jacobian, answered from recorded evaluations."""
 
-    def __init__(self, canon: Canon, evaluated: Mapping[Point, Sequence[float] | None], pending: Collection[Point],
-                 size: int, seed: int, measured: Mapping[Point, Sequence[float] | None] | None = None,
-                 prior: np.ndarray | None = None) -> None:
-        self.canon, self.evaluated, self.pending = canon, evaluated, set(pending)
+    def __init__(self, canon: Canon, evaluated: Mapping[Point, Sequence[float] | None], size: int, seed: int,
+                 measured: Mapping[Point, Sequence[float] | None] | None = None, prior: np.ndarray | None = None) -> None:
+        self.canon, self.evaluated = canon, evaluated
         self.measured = measured
         self.size, self.seed = size, seed
         self.prior = prior  # a recalled Jacobian, used once: at the first start
@@ -93,13 +92,11 @@ class _Replay:
         self.still = _still_dims(measured) if measured is not None else set()
 
     def value(self, p: Point) -> np.ndarray:
-        """The residuals of `p`: recorded, NaN for a failure or a point in flight; raise _Ask otherwise."""
+        """The residuals of `p`: recorded, NaN for a failure; raise _Ask otherwise."""
         if p in self.evaluated:
             self.seen.append(p)
             r = self.evaluated[p]
             return np.full(self.size, np.nan) if r is None else np.asarray(r, float)
-        if p in self.pending:
-            return np.full(self.size, np.nan)
         raise _Ask(p)
 
     def fun(self, x: np.ndarray) -> np.ndarray:
@@ -134,9 +131,8 @@ class _Replay:
                 continue
             if (need := self._unmeasured(p, pairs, range(len(pairs)))):
                 raise _Ask(need[0], measure=True, batch=need)
-            at, probe = self.measured[p], self.measured[pair[0]]
-            if (column := _geometric_column(at, probe, pair[0][i] - p[i])) is not None:
-                known = np.isfinite(np.asarray(at, float)) & np.isfinite(np.asarray(probe, float))
+            if (column := self.measured_column(p, pair, i)) is not None:
+                known = np.isfinite(column)
                 self.jacobian[known, i] = column[known]
 
     def probes(self, p: Point) -> list[tuple[Point, Point]]:
@@ -154,14 +150,31 @@ class _Replay:
         return out
 
     def _unmeasured(self, p: Point, pairs: list[tuple[Point, Point]], dims: Sequence[int]) -> list[Point]:
-        """The measurements the columns `dims` at p still need (p itself, each dimension's first side), in the
+        """The measurements the columns `dims` at p still need (p itself, each dimension's two sides), in the
         order the loops over them would ask them one by one."""
         assert self.measured is not None
         need: list[Point] = []
         for i in dims:
             if pairs[i][0] != p and i not in self.still:
-                need += [q for q in (p, pairs[i][0]) if q not in self.measured and q not in need]
+                need += [q for q in (p, *pairs[i]) if q not in self.measured and q not in need]
         return need
+
+    def measured_column(self, p: Point, pair: tuple[Point, Point], i: int) -> np.ndarray | None:
+        """Dimension i's geometric column at p from measurements: central (both sides measured, p between them),
+        else forward; NaN for the rows only a render knows. At a kink a forward difference depends on the side
+        the seed tried: three equal balls are all the widest, so shrinking one leaves the width alone while
+        growing it widens the subject, and on the snowman the search grew whichever ball its seed had probed on
+        the growing side (the middle one: it ended at 0.63 against 0.78 with central columns)."""
+        assert self.measured is not None
+        first, mirror = pair
+        if mirror != p and self.measured[first] is not None and self.measured[mirror] is not None:
+            column = _geometric_column(self.measured[mirror], self.measured[first], first[i] - mirror[i])
+        else:
+            column = _geometric_column(self.measured[p], self.measured[first], first[i] - p[i])
+        if column is None:
+            return None
+        ends = [self.measured[q] for q in (p, first, mirror) if self.measured[q] is not None]
+        return np.where(np.all([np.isfinite(np.asarray(e, float)) for e in ends], axis=0), column, np.nan)
 
     def differences(self, p: Point, f: np.ndarray) -> np.ndarray:
         """Forward (or central, when both sides were evaluated) differences at p, asking what is missing."""
@@ -179,15 +192,15 @@ class _Replay:
                 # both ends measured alike (a render sees less than the scene holds)
                 if (need := self._unmeasured(p, pairs, [j for j in range(len(pairs)) if not rendered[j]])):
                     raise _Ask(need[0], measure=True, batch=need)
-                if (column := _geometric_column(self.measured[p], self.measured[pair[0]], pair[0][i] - p[i])) is not None:
-                    columns.append(column)
+                if (column := self.measured_column(p, pair, i)) is not None:
+                    columns.append(np.nan_to_num(column))  # the rows only a render knows: 0, Broyden fills them
                     continue
             columns.append(None)
             for side, q in zip(wanted, pair):
-                if q != p and q not in self.evaluated and q not in self.pending:
+                if q != p and q not in self.evaluated:
                     side.append(q)
-        if any(c is None for c in columns) and (asks := wanted[0] + wanted[1]):
-            raise _Ask(asks[0])
+        if any(c is None for c in columns) and (asks := wanted[0] or wanted[1]):
+            raise _Ask(asks[0], batch=asks)  # every missing column at once (a mirror: its first side failed)
         return np.stack([np.zeros(self.size) if c is None else c for c in columns], axis=1)
 
 
@@ -221,43 +234,31 @@ def _geometric_column(at: Sequence[float] | None, probe: Sequence[float] | None,
 
 
 def next_point(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequence[float] | None], canon: Canon,
-               pending: Collection[Point] = (), jump: Jump | None = None,
-               jacobian: Sequence[Sequence[float]] | None = None) -> Point:
+               jump: Jump | None = None, jacobian: Sequence[Sequence[float]] | None = None) -> Point:
     """The next point to render, given every evaluation so far (point → residual vector, None = failed).
 
     Residual vectors must all have one length (use a shorter, common vector when they do not).
     `jacobian` (residuals × unit-cube dimensions), recalled from a similar run, saves the first differences.
     """
-    return next_request(x0, seed, evaluated, canon, pending, jump=jump, jacobian=jacobian)[0]
-
-
-def next_request(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequence[float] | None], canon: Canon,
-                 pending: Collection[Point] = (), measured: Mapping[Point, Sequence[float] | None] | None = None,
-                 jump: Jump | None = None, jacobian: Sequence[Sequence[float]] | None = None) -> tuple[Point, bool]:
-    """(next point, whether measuring its geometry suffices). With `measured` (point → residual vector whose
-    rows only a render can know are NaN; None = the measurement failed), the Jacobian's columns of the
-    parameters that move geometry are taken from measurements, not renders; without it, every point is rendered."""
-    points, measure = next_requests(x0, seed, evaluated, canon, pending, measured, jump, jacobian)
-    return points[0], measure
+    return next_requests(x0, seed, evaluated, canon, jump=jump, jacobian=jacobian)[0][0]
 
 
 def next_requests(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequence[float] | None], canon: Canon,
-                  pending: Collection[Point] = (), measured: Mapping[Point, Sequence[float] | None] | None = None,
-                  jump: Jump | None = None, jacobian: Sequence[Sequence[float]] | None = None
-                  ) -> tuple[list[Point], bool]:
-    """As next_request, but a measurement is asked with every other one its anchor still needs, in the order
-    they would be asked one by one: the caller measures them in one worker call. A render is one point."""
+                  measured: Mapping[Point, Sequence[float] | None] | None = None, jump: Jump | None = None,
+                  jacobian: Sequence[Sequence[float]] | None = None) -> tuple[list[Point], bool]:
+    """(the next points, whether measuring their geometry suffices): the first is the next to evaluate, the others
+    what its anchor needs besides, in the order they would be asked one by one. With `measured` (point → residual
+    vector whose rows only a render can know are NaN; None = the measurement failed), the Jacobian's columns of
+    the parameters that move geometry are taken from measurements, not renders; without it, all are rendered."""
     size = len(next((r for r in evaluated.values() if r is not None), [0.0]))
     prior = np.asarray(jacobian, float) if jacobian else None
-    replay = _Replay(canon, evaluated, pending, size, seed, measured,
+    replay = _Replay(canon, evaluated, size, seed, measured,
                      prior if prior is not None and prior.shape == (size, len(x0)) else None)
     start = canon(x0)
     restarts = random.Random(seed * 7919 + 1)
     try:
         for _ in range(MAX_RESTARTS):
-            if start in evaluated and evaluated[start] is None or start in pending:
-                if start in pending:  # in flight elsewhere: its difference probes are known already
-                    replay.differences(start, np.zeros(size))
+            if start in evaluated and evaluated[start] is None:
                 start = _perturb(canon, start, restarts)
                 continue
             replay.value(start)  # asks for the start itself first
@@ -268,7 +269,7 @@ def next_requests(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequ
                 origin = start
                 for _ in range(MAX_JUMPS):  # each jump's render refits the next (a far point pins its model down)
                     to = jump(replay.seen, start)
-                    if to is None or to == start or to in pending or evaluated.get(to, ()) is None:
+                    if to is None or to == start or evaluated.get(to, ()) is None:
                         break
                     bounds, start = _held(origin, to), to  # the run begins there with the origin's Jacobian
                     replay.value(start)
@@ -281,7 +282,7 @@ def next_requests(x0: Sequence[float], seed: int, evaluated: Mapping[Point, Sequ
         return ask.batch, ask.measure
     rng = random.Random(seed + len(evaluated))  # every restart ended on known points: anywhere new
     for _ in range(1000):
-        if (p := canon([rng.random() for _ in x0])) not in evaluated and p not in pending:
+        if (p := canon([rng.random() for _ in x0])) not in evaluated:
             return [p], False
     return [p], False
 

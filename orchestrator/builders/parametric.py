@@ -15,11 +15,11 @@ probes (ms), only the others (colours, lights) from renders; the step records th
 Colour triples are solved rather than searched (`jump`: orchestrator.builders.colour_solve,
 fitted to the subjects' measured ΔLab of the evaluations the search has seen).
 
-Attempts of one run share evaluations: the run's siblings (BuildContext.siblings) add their
-evaluated steps of the same family, and their in-flight proposals are not proposed again, so
-two attempts on two workers advance one search twice as fast instead of repeating each other.
-Which attempt evaluates which point then depends on timing; the search's next point given the
-evaluations does not.
+Attempts of one run share evaluations: each proposal takes a ticket of the run's shared search
+(orchestrator.builders.siblings) and sees the evaluations of the same family before it, in ticket
+order, with the points in flight not proposed again, so two attempts on two workers advance one
+search twice as fast instead of repeating each other. Which attempt evaluates which point depends
+on timing; which points the run evaluates does not.
 """
 
 from __future__ import annotations
@@ -37,11 +37,11 @@ from orchestrator.builders.interface import BuildContext, Proposal
 from harness.measure_types import MeasuredRun, SceneMeasure
 from harness.residuals import NAMED, VECTOR_NAMES, geometry_residuals, geometry_vector, profile_residuals
 from orchestrator.builders.least_squares import Point, next_requests
-from orchestrator.errors import TaskError
+from orchestrator.errors import SearchConverged, TaskError
 from orchestrator.memory import IterationStep, Probe
 from orchestrator.params import Param, apply_values, find_params, skeleton
 
-__all__ = ["ParametricBuilder", "propose_params", "propose_measured", "measured_vector", "from_unit", "residual_vector",
+__all__ = ["ParametricBuilder", "propose_measured", "measured_vector", "from_unit", "residual_vector",
            "SCORE_WEIGHT"]
 
 MAX_PROBES = 64
@@ -101,11 +101,10 @@ def _pixel_terms(m: ViewMetrics) -> list[float]:
     return [PIXEL_WEIGHT / 3 * math.sqrt(g) for g in cells]
 
 
-def _search(base_code: str, steps: list[IterationStep], seed: int, pending: Sequence[dict[str, list[float]]],
-            probes: Sequence[Probe] | None, jacobian: Sequence[Sequence[float]] | None = None,
-            ) -> tuple[list[dict[str, list[float]]], bool]:
-    """(the next parameter values, whether measuring their geometry suffices: then every set the search's anchor
-    still needs measured, the next first); `probes` None: render every point;
+def _search(base_code: str, steps: list[IterationStep], seed: int, probes: Sequence[Probe] | None,
+            jacobian: Sequence[Sequence[float]] | None = None) -> tuple[list[dict[str, list[float]]], bool]:
+    """(the next parameter values, whether measuring their geometry suffices), the next first, then what the
+    search's anchor needs besides (least_squares.next_requests); `probes` None: render every point;
     `jacobian`: recalled from a similar run (orchestrator.warm_start), ignored when its shape differs."""
     params = find_params(base_code)
     family = skeleton(base_code)
@@ -126,13 +125,12 @@ def _search(base_code: str, steps: list[IterationStep], seed: int, pending: Sequ
     start = {p.name: p.value for p in params}
     colours = colour_solve.colour_dims(params)
     observed = {_key(params, s.params): _colour_observation(s) for s in mine if s.params is not None and s.ran}
-    in_flight = [_key(params, v) for v in pending if _same_shape(v, start)]
 
     def jump(seen: Sequence[Point], at: Point) -> Point | None:  # the colour solve, from what the search has seen
         return colour_solve.solve(colours, {p: observed[p] for p in set(seen) if observed.get(p)}, at, canon,
-                                  [*observed, *in_flight])  # near one of these: that one (no near-duplicate render)
+                                  list(observed))  # near one of these: that one (no near-duplicate render)
 
-    points, measure = next_requests(_key(params, start), seed, evaluated, canon, in_flight, measured,
+    points, measure = next_requests(_key(params, start), seed, evaluated, canon, measured,
                                     jump=jump if colours else None, jacobian=jacobian)
     return [from_unit(params, point) for point in points], measure
 
@@ -174,29 +172,24 @@ def _proposal(base_code: str, values: dict[str, list[float]], builder: str, prob
     return Proposal(builder=builder, code=code, plan=plan, raw=plan, params=rounded, probes=probes)
 
 
-def propose_params(base_code: str, steps: list[IterationStep], seed: int, builder: str = "parametric",
-                   pending: Sequence[dict[str, list[float]]] = (),
-                   jacobian: Sequence[Sequence[float]] | None = None) -> Proposal:
-    """The next member of `base_code`'s family to render, given every evaluated step (this attempt's and its
-    siblings') and the parameter sets in flight elsewhere; every Jacobian column is rendered."""
-    asked, _ = _search(base_code, steps, seed, pending, None, jacobian)
-    return _proposal(base_code, asked[0], builder, [])
-
-
 async def propose_measured(base_code: str, ctx: BuildContext, builder: str = "parametric") -> Proposal:
-    """As propose_params, but the columns of parameters that move geometry are measured on the leased scene
-    (program executed, geometry projected: no render) and recorded as the step's probes. The measurements an
-    anchor of the search needs go to the worker together, in one call."""
-    if ctx.workbench is None:
-        return propose_params(base_code, ctx.shared_steps(), ctx.config.seed, builder, ctx.in_flight(), ctx.jacobian)
+    """The next member of `base_code`'s family to render, from every evaluation of the run's shared search: taken
+    from the batch the last proposal formed (orchestrator.builders.siblings), or formed here. The columns of
+    parameters that move geometry are measured on the leased scene (program executed, geometry projected: no
+    render) and recorded as the step's probes, the measurements an anchor needs in one worker call; without a
+    scene to measure on, every column is rendered."""
+    view = await ctx.shared()
+    if view is None:
+        raise SearchConverged(f"the run's search reached {ctx.config.threshold} before proposal {ctx.iteration}")
+    if view.queued is not None:
+        return view.queued
     family = skeleton(base_code)
+    probes = [p for s in view.steps if s.code and skeleton(s.code) == family for p in s.probes]
     mine: list[Probe] = []
     while True:
-        steps = ctx.shared_steps()  # afresh after every await: a sibling may have finished a step meanwhile
-        probes = [p for s in steps if s.code and skeleton(s.code) == family for p in s.probes]
-        asked, measure = _search(base_code, steps, ctx.config.seed, ctx.in_flight(), probes + mine, ctx.jacobian)
-        values = asked[0]
-        if not measure or len(mine) >= MAX_PROBES:
+        asked, measure = _search(base_code, view.steps, ctx.config.seed,
+                                 None if ctx.workbench is None else probes + mine, ctx.jacobian)
+        if not measure or len(mine) >= MAX_PROBES or ctx.workbench is None:
             break
         codes = [apply_values(base_code, v) for v in asked[:MAX_PROBES - len(mine)]]
         try:
@@ -204,9 +197,11 @@ async def propose_measured(base_code: str, ctx: BuildContext, builder: str = "pa
         except Exception:  # noqa: BLE001 - the worker died or hung under a probe (the pool restores the scene)
             runs = [None] * len(codes)  # failed measurements: the search renders those columns instead
         for code, run in zip(codes, runs):
-            vector = measured_vector(run.measure, steps) if run is not None and run.measure is not None else None
+            vector = measured_vector(run.measure, view.steps) if run is not None and run.measure is not None else None
             mine.append(Probe(params={p.name: p.value for p in find_params(code)}, vector=vector))
-    return _proposal(base_code, values, builder, mine)
+    batch = [_proposal(base_code, v, builder, [] if i else mine) for i, v in enumerate(asked[:1] if measure else asked)]
+    await ctx.offer(batch[1:])
+    return batch[0]
 
 
 def fitted_jacobian(base_code: str, steps: list[IterationStep]) -> list[list[float]] | None:

@@ -1,4 +1,4 @@
-"""The residual search: deterministic and order-free in its evaluations, shared without repeats, and fast."""
+"""The residual search: deterministic and order-free in its evaluations, batched where it can be, and fast."""
 
 import math
 import random
@@ -6,7 +6,7 @@ import random
 import numpy as np
 import pytest
 
-from orchestrator.builders.least_squares import FD_STEP, next_point, random_point
+from orchestrator.builders.least_squares import FD_STEP, next_point, next_requests, random_point
 
 
 def canon(x):
@@ -73,29 +73,30 @@ def test_it_needs_far_fewer_evaluations_than_random_search():
     assert sum(theirs) / sum(ours) >= 10, (ours, theirs)
 
 
-def test_a_point_in_flight_elsewhere_is_never_proposed_again():
+def test_the_columns_an_anchor_needs_are_asked_together_and_any_order_of_evaluating_them_gives_the_same_step():
     target = [0.3, 0.6, 0.8]
-    evaluated = {}
-    mine = next_point([0.5] * 3, 0, evaluated, canon)
-    theirs = next_point([0.5] * 3, 0, evaluated, canon, pending=[mine])
-    assert theirs != mine
-    evaluated[mine] = residuals(mine, target)
-    third = next_point([0.5] * 3, 0, evaluated, canon, pending=[theirs])
-    assert third not in (mine, theirs)
+    sequential, evaluated = run(0, target, 5, 0.0)  # the start, its three columns, the first step
+    start = {sequential[0]: evaluated[sequential[0]]}
+    batch, measure = next_requests([0.5] * 3, 0, start, canon)
+    assert batch == sequential[1:4] and not measure
+    for p in reversed(batch):
+        start[p] = residuals(p, target)
+    assert next_requests([0.5] * 3, 0, start, canon)[0] == [sequential[4]]  # a step is asked alone
 
 
-def test_two_searchers_sharing_evaluations_reach_the_answer_in_fewer_rounds():
+def test_two_workers_rendering_its_batches_reach_the_answer_in_fewer_rounds_with_the_same_points():
     target = [0.25, 0.7, 0.4, 0.8, 0.35, 0.6]
     x0 = [0.5] * 6
-    evaluated = {}
-    for rounds in range(1, 40):
-        a = next_point(x0, 0, evaluated, canon)
-        b = next_point(x0, 0, evaluated, canon, pending=[a])
-        assert a != b
-        evaluated[a], evaluated[b] = residuals(a, target), residuals(b, target)
-        if any(max(abs(u - v) for u, v in zip(p, target)) <= 0.01 for p in (a, b)):
-            break
     alone, _ = run(0, target, 60, 0.01, x0)
+    evaluated, order = {}, []
+    for rounds in range(1, 60):
+        batch, _ = next_requests(x0, 0, evaluated, canon)
+        for p in batch[:2]:  # one point per worker; the rest of the batch is asked again next round
+            evaluated[p] = residuals(p, target)
+            order.append(p)
+        if any(max(abs(u - v) for u, v in zip(p, target)) <= 0.01 for p in batch[:2]):
+            break
+    assert order[:len(alone)] == alone[:len(order)]
     assert rounds < len(alone), (rounds, len(alone))
 
 
