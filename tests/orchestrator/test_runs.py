@@ -57,10 +57,17 @@ async def test_parametric_builder_converges_on_the_cube_and_writes_every_artifac
     best = json.loads((root / "best_attempt.json").read_text())
     assert set(best) >= {"attempt", "iteration", "score", "renders"} and set(best["renders"]) == {"front", "top"}
     assert all((root / p).is_file() for p in best["renders"].values())
+    summary = json.loads((root / "summary.json").read_text())
+    assert [a["status"] for a in summary["attempts"]] == ["converged"] * 2  # one search: it converged for both
+    ran = [a["attempt"] for a in summary["attempts"] if a["iterations"]]
+    assert best["attempt"] in ran
     for attempt in (0, 1):
         a = root / "attempts" / f"attempt-{attempt:03d}"
-        for name in ("attempt.json", "strategy.txt", "final_score.json", "final_scene.blend"):
+        for name in ("attempt.json", "strategy.txt", "final_score.json"):
             assert (a / name).is_file(), (attempt, name)
+        if attempt not in ran:  # the search needed one point at a time, and the other attempt took them all
+            continue
+        assert (a / "final_scene.blend").is_file(), attempt
         it = a / "iterations" / "iter-000"
         for name in ("plan.txt", "code.py", "execution.json", "renders/front.png", "renders/top.png", "sentinel.json",
                      "verifier.json", "generator_raw.txt", "verifier_raw.txt", "models.json"):
