@@ -132,7 +132,7 @@ def solve(triples: Sequence[tuple[int, int, int]], observed: Mapping[Point, Colo
     (its geometry: under a fixed camera and light only the colour then moves the measurement). None
     when the renders cannot say (a channel never varied, no view fits), when `at`'s colour measures
     within CLOSE_ENOUGH already, or when the solved colours are within MIN_JUMP of `at`'s. A `known`
-    point (evaluated or in flight) within MIN_JUMP of the answer is returned instead: a solve refitted
+    point (evaluated) within MIN_JUMP of the answer is returned instead: a solve refitted
     with one more evaluation does not ask for a render of nearly the same colour."""
     if not triples or not observed:
         return None

@@ -15,11 +15,11 @@ probes (ms), only the others (colours, lights) from renders; the step records th
 Colour triples are solved rather than searched (`jump`: orchestrator.builders.colour_solve,
 fitted to the subjects' measured ΔLab of the evaluations the search has seen).
 
-Attempts of one run share evaluations: each proposal takes a ticket of the run's shared search
-(orchestrator.builders.siblings) and sees the evaluations of the same family before it, in ticket
-order, with the points in flight not proposed again, so two attempts on two workers advance one
-search twice as fast instead of repeating each other. Which attempt evaluates which point depends
-on timing; which points the run evaluates does not.
+Attempts of one run share one search: each proposal takes a ticket (orchestrator.builders.siblings),
+and is either formed from every evaluation so far, in ticket order, or taken from the batch the last
+one formed (the points the search needs whatever their results, such as a Jacobian's rendered
+columns, which two workers then render at once). Which attempt evaluates which point depends on
+timing; which points the run evaluates does not.
 """
 
 from __future__ import annotations

@@ -43,13 +43,13 @@ class Siblings:
 
     def __init__(self, states: dict[int, AttemptState], threshold: float) -> None:
         self.states, self.threshold = states, threshold
-        self._done: list[bool] = []  # per ticket: its evaluation is over (recorded, or abandoned)
         self._held: dict[int, int] = {}  # attempt → the ticket of the iteration it is in
         self._batch: list[Proposal] = []
         self._forming: int | None = None  # the attempt forming the next batch
         self._changed = asyncio.Condition()
         recorded = [s.ticket for st in states.values() for s in st.memory.steps if s.ticket is not None]
-        self._done = [True] * (max(recorded, default=-1) + 1)  # a resumed run: tickets lost in a crash were abandoned
+        # per ticket: its evaluation is over (recorded, or abandoned: a resumed run's tickets lost in a crash)
+        self._done: list[bool] = [True] * (max(recorded, default=-1) + 1)
 
     async def take(self, attempt: int) -> SharedView | None:
         """The attempt's next ticket: the batch's next point, else (every evaluation over) one to form from all of
