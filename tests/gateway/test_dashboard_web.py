@@ -165,7 +165,8 @@ async def test_the_page_shows_each_iteration_within_a_second_of_its_checkpoint(g
         await page.wait_for_selector("#views img")
         seen: dict[str, int] = await page.evaluate("window.colossusSeen")
         assert urlsplit(page.url).fragment == "", "the token must leave the address bar"
-        assert await page.locator("#attempts button[data-a]").count() == 10
+        ran = (await mcp.call_tool("get_run", {"run_id": run_id})).structured_content["attempts"]
+        assert await page.locator("#attempts button[data-a]").count() == sum(a["iterations"] for a in ran) >= 5
         assert await page.locator("#attempts .card").count() == 2
         assert "front: " in await page.locator("#verifier").inner_text()  # the measured directions of the shown iteration
         assert "bpy" in await page.locator("#code").inner_text()
