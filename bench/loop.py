@@ -232,7 +232,8 @@ async def examples(service: RunService, random_search: RunService, random_render
         started = time.perf_counter()
         run_dir = Path((await service.wait(await service.start(task_path, recall=False, builder="parametric", verifier="metrics"))).run_dir)
         wall = time.perf_counter() - started
-        steps = sorted(_steps(run_dir), key=lambda s: s.started_at)  # both attempts' renders, in the order made
+        # both attempts' renders in the order the search made them (an iteration may wait for its ticket)
+        steps = sorted(_steps(run_dir), key=lambda s: (-1 if s.ticket is None else s.ticket, s.started_at))
         chosen = json.loads((run_dir / "best_attempt.json").read_text())
         best = next(s for s in Checkpoint.read(run_dir)[chosen["attempt"]].memory.steps if s.index == chosen["iteration"])
         start_loss = next(s.compare.mean.pixel_loss for s in steps if s.params == start)
