@@ -13,10 +13,9 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.report import ExecutionReport
-from harness.vision_types import CallLog
-from orchestrator.degradation import Degradation
+from orchestrator.builders.proposal import Proposal
 from orchestrator.builders.siblings import SharedView, Siblings
-from orchestrator.memory import AttemptMemory, Probe, ToolCallRecord
+from orchestrator.memory import AttemptMemory
 from orchestrator.prompts import render
 from orchestrator.state import RunConfig, Strategy
 from orchestrator.task import Task
@@ -55,19 +54,6 @@ class BuildContext(BaseModel):
         """The rest of the batch this proposal formed, for the run's other attempts (or this one's next iterations)."""
         if self.siblings is not None:  # alone, the next proposal forms the same batch without the point evaluated
             await self.siblings.offer(self.strategy.index, rest)
-
-
-class Proposal(BaseModel):
-    builder: str
-    code: str
-    plan: str = ""
-    raw: str = ""
-    params: dict[str, list[float]] | None = None
-    calls: list[CallLog] = Field(default_factory=list)
-    model_s: float = 0.0
-    degradations: list[Degradation] = Field(default_factory=list, description="an offline backend answered instead")
-    tool_calls: list[ToolCallRecord] = Field(default_factory=list, description="a tool-using builder's calls")
-    probes: list[Probe] = Field(default_factory=list, description="geometry measured without a render on the way")
 
 
 class Builder(Protocol):

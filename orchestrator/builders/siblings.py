@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from orchestrator.builders.proposal import Proposal
 from orchestrator.memory import IterationStep
 from orchestrator.state import AttemptState
-
-if TYPE_CHECKING:
-    from orchestrator.builders.interface import Proposal
 
 __all__ = ["Siblings", "SharedView"]
 
