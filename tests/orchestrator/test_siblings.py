@@ -81,3 +81,29 @@ async def test_a_resumed_run_goes_on_from_the_tickets_it_recorded():
     view = await siblings.take(0)
     assert view is not None and view.ticket == 6 and view.queued is None
     assert [s.ticket for s in view.steps] == sorted(set(range(6)) - {lost.ticket})
+
+
+async def test_an_attempt_that_fails_mid_iteration_holds_nobody_up():
+    states = {i: AttemptState(index=i, strategy=make_strategy(i, 0)) for i in range(2)}
+    siblings = Siblings(states, 2.0)
+
+    async def failing() -> None:  # forms a batch of three, takes the first point, then its worker dies
+        view = await siblings.take(1)
+        assert view is not None and view.queued is None
+        await siblings.offer(1, [Proposal(builder="t", code="", params={"x": [float(k)]}) for k in (1, 2)])
+        await asyncio.sleep(0.01)
+        await siblings.release(1)  # the loop's `finally`: no step recorded
+
+    async def going_on() -> list[int]:
+        taken = []
+        for k in range(4):
+            await asyncio.sleep(0.002)
+            view = await siblings.take(0)
+            assert view is not None
+            taken.append(view.ticket)
+            states[0].memory.add(IterationStep(index=k, ticket=view.ticket, score=0.1))
+            await siblings.release(0)
+        return taken
+
+    _, taken = await asyncio.wait_for(asyncio.gather(failing(), going_on()), timeout=5)
+    assert taken == [1, 2, 3, 4]  # the batch's two points, then proposals formed without the lost one
