@@ -232,6 +232,9 @@ def _attempt_card(folder: RunFolder, task: Task, state: AttemptState, threshold:
     parts = [head, f'<div class=row>{chart}{best_fig}</div>', f"<div class=strip>{strip}</div>"]
     if state.error:
         parts.append(f'<p class=err>Attempt stopped: {_e(state.error)}</p>')
+    if state.status == "converged" and state.best_score < threshold:  # orchestrator.builders.siblings
+        parts.append("<p class=muted>The run's attempts share one search: it reached the threshold on the other "
+                     "attempts' renders" + (" before it needed this one." if not steps else ".") + "</p>")
     if failed:
         items = []
         for s in failed:

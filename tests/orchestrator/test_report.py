@@ -167,6 +167,17 @@ def test_the_best_attempt_is_marked_and_a_failed_iteration_shows_in_strip_curve_
     assert "Winning code" in "".join(page.text)
 
 
+def test_an_attempt_the_shared_search_converged_without_says_why(tmp_path: Path, task: Task, png: bytes):
+    folder, states, best = _run(tmp_path, task, png)
+    states[1].status = "converged"  # its own best is 0.4: the search reached the threshold on attempt 0's renders
+    states[2] = _attempt(2, [], "converged")
+    write_report(folder, task, states, best, 0.9)
+    page = _page(folder)
+    assert "reached the threshold on the other attempts' renders." in page.section("attempt-1")[1]
+    assert "before it needed this one" in page.section("attempt-2")[1]
+    assert "share one search" not in page.section("attempt-0")[1]  # converged on its own best
+
+
 def test_the_model_log_has_a_row_per_call_and_totals(tmp_path: Path, task: Task, png: bytes):
     folder, states, best = _run(tmp_path, task, png)
     write_report(folder, task, states, best, 0.9)
