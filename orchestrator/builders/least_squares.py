@@ -72,7 +72,7 @@ class _Ask(Exception):
     worker call, or the rendered columns of a Jacobian for the run's attempts to render at once."""
 
     def __init__(self, point: Point, measure: bool = False, batch: Sequence[Point] = ()) -> None:
-        self.point, self.measure = point, measure
+        self.measure = measure
         self.batch = list(batch) or [point]
 
 
@@ -171,10 +171,7 @@ class _Replay:
         first, mirror = pair
         both = mirror != p and self.measured[first] is not None and self.measured[mirror] is not None
         a, b = (mirror, first) if both else (p, first)
-        if (column := _geometric_column(self.measured[a], self.measured[b], b[i] - a[i])) is None:
-            return None
-        known = np.isfinite(np.asarray(self.measured[a], float)) & np.isfinite(np.asarray(self.measured[b], float))
-        return np.where(known, column, np.nan)
+        return _geometric_column(self.measured[a], self.measured[b], b[i] - a[i])
 
     def differences(self, p: Point, f: np.ndarray) -> np.ndarray:
         """Forward (or central, when both sides were evaluated) differences at p, asking what is missing."""
@@ -221,14 +218,14 @@ def _still_dims(measured: Mapping[Point, Sequence[float] | None]) -> set[int]:
 
 
 def _geometric_column(at: Sequence[float] | None, probe: Sequence[float] | None, step: float) -> np.ndarray | None:
-    """The Jacobian column of a parameter from two measurements (at the point and at its probe): the rows both
-    know differenced, the rows only a render knows left at 0 (Broyden's updates fill them in). None when
-    either failed, or the parameter moves no geometry (a colour, a light): that column needs a render."""
+    """The Jacobian column of a parameter from two measurements (`step` apart in it): the rows both know
+    differenced, NaN for the rows only a render knows (Broyden's updates fill them in). None when either
+    failed, or the parameter moves no geometry (a colour, a light): that column needs a render."""
     if at is None or probe is None:
         return None
     a, b = np.asarray(at, float), np.asarray(probe, float)
     known = np.isfinite(a) & np.isfinite(b)
-    column = np.zeros_like(a)
+    column = np.full_like(a, np.nan)
     column[known] = (b[known] - a[known]) / step
     return column if np.abs(column[known]).max(initial=0.0) * abs(step) > 1e-9 else None
 
