@@ -185,8 +185,11 @@ class ImageLoader:
         with self._lock:
             if image.nbytes <= self.limits.cache_bytes:
                 self._cache[key] = image
-            while self._cache and self._held() > self.limits.cache_bytes:
-                self._cache.popitem(last=False)
+            held = self._held()
+            while self._cache and held > self.limits.cache_bytes:
+                _, dropped = self._cache.popitem(last=False)
+                if all(kept is not dropped for kept in self._cache.values()):  # not also under another key
+                    held -= dropped.nbytes
         return image
 
     def cached_bytes(self) -> int:

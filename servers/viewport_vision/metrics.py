@@ -81,11 +81,22 @@ def ssim(render: LoadedImage, reference: LoadedImage) -> float:
     is compared every iteration); a render's is not (it would only fill the image cache)."""
     xa, mu_a, mu_aa, var_a = _ssim_terms(render)
     xb, mu_b, mu_bb, var_b = reference.memo("ssim", lambda: _ssim_terms(reference))
-    mu_ab = mu_a * mu_b
+    # (2 μa μb + C1)(2 cov + C2) / ((μa² + μb² + C1)(σa² + σb² + C2)), in place: 256² float32 temporaries cost more than the sums
+    numerator = mu_a * mu_b
     cov = _blur(xa * xb)
-    cov -= mu_ab
-    numerator = (2 * mu_ab + _C1) * (2 * cov + _C2)
-    return float((numerator / ((mu_aa + mu_bb + _C1) * (var_a + var_b + _C2))).mean())
+    cov -= numerator
+    numerator *= 2
+    numerator += _C1
+    cov *= 2
+    cov += _C2
+    numerator *= cov
+    denominator = mu_aa + mu_bb
+    denominator += _C1
+    variances = var_a + var_b
+    variances += _C2
+    denominator *= variances
+    numerator /= denominator
+    return float(numerator.mean())
 
 
 def _edges(image: LoadedImage) -> tuple[np.ndarray, np.ndarray]:

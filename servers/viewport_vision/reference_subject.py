@@ -55,6 +55,8 @@ class ReferenceSubject:
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
+    if rgb.size == 0:  # OpenCV refuses an empty image
+        return rgb.astype(np.float32)
     return cv2.cvtColor(rgb.astype(np.float32) * (1 / 255.0), cv2.COLOR_RGB2Lab)
 
 
@@ -90,15 +92,21 @@ class Background:
 def background_difference(image: np.ndarray, background: Background, shadows: bool = True) -> tuple[np.ndarray, float]:
     """(subject mask, share of the frame border that differs) of an image against its background render;
     `shadows`: the scene's light casts shadows (Cycles), so shadow-like darkening is not subject."""
-    diff = _lab(image) - background.lab
-    changed = _squared_norm(diff) > _DELTA_E**2
-    subject = changed
+    same = image == background.rgb
+    at = np.flatnonzero(~(same[..., 0] & same[..., 1] & same[..., 2]))  # only these can differ (Workbench: few)
+    pixels = image.reshape(-1, 3)[at]
+    diff = _lab(pixels[:, None]) - background.lab.reshape(-1, 1, 3)[at]
+    changed_at = _squared_norm(diff)[:, 0] > _DELTA_E**2
+    subject_at = changed_at
     if shadows:
-        ratio = (image.astype(np.float32) + 4.0) / background.lifted
-        r, g, b = ratio[..., 0], ratio[..., 1], ratio[..., 2]
+        ratio = (pixels.astype(np.float32) + 4.0) / background.lifted.reshape(-1, 3)[at]
+        r, g, b = ratio[:, 0], ratio[:, 1], ratio[:, 2]
         high, low = np.maximum(np.maximum(r, g), b), np.minimum(np.minimum(r, g), b)
         uniform = (high - low) <= _SHADOW_SPREAD * (r + g + b) / 3 + 0.02
-        subject = changed & ~((high < 0.97) & uniform & background.ground)
+        subject_at = changed_at & ~((high < 0.97) & uniform & background.ground.reshape(-1)[at])
+    changed, subject = np.zeros(image.shape[:2], bool), np.zeros(image.shape[:2], bool)
+    changed.reshape(-1)[at], subject.reshape(-1)[at] = changed_at, subject_at
+    if shadows:
         subject = cv2.morphologyEx(subject.astype(np.uint8), cv2.MORPH_OPEN, _OPEN) > 0  # path-traced noise
     border = np.concatenate([changed[0], changed[-1], changed[1:-1, 0], changed[1:-1, -1]])
     return _without_specks(subject), float(border.mean())

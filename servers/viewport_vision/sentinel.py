@@ -112,8 +112,8 @@ def view_stats(image: LoadedImage, t: SentinelThresholds, floor_bands: bool = Tr
         coverage=sil.coverage,
     )
     if stats.coverage > 0:
-        ys, xs = np.nonzero(mask)
-        x0, x1, y0, y1 = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
+        x0, y0, bw, bh = cv2.boundingRect(mask.view(np.uint8))
+        x1, y1 = x0 + bw, y0 + bh
         stats.bbox = (x0, y0, x1, y1)
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         stats.centre_offset = math.hypot(cx - w / 2, cy - h / 2) / (math.hypot(w, h) / 2)
