@@ -23,6 +23,7 @@ from orchestrator.blueprint_report import plans_html
 from orchestrator.measured_row import measured_row
 from orchestrator.memory import IterationStep
 from orchestrator.run_models import models_used
+from orchestrator.run_status import shared_convergence
 from orchestrator.score_chart import score_svg
 from orchestrator.spend import spend_of
 from orchestrator.state import AttemptState, degradations, run_spend
@@ -232,9 +233,8 @@ def _attempt_card(folder: RunFolder, task: Task, state: AttemptState, threshold:
     parts = [head, f'<div class=row>{chart}{best_fig}</div>', f"<div class=strip>{strip}</div>"]
     if state.error:
         parts.append(f'<p class=err>Attempt stopped: {_e(state.error)}</p>')
-    if state.status == "converged" and state.best_score < threshold:  # orchestrator.builders.siblings
-        parts.append("<p class=muted>The run's attempts share one search: it reached the threshold on the other "
-                     "attempts' renders" + (" before it needed this one." if not steps else ".") + "</p>")
+    if why := shared_convergence(state, threshold):
+        parts.append(f"<p class=muted>{_e(why)}</p>")
     if failed:
         items = []
         for s in failed:

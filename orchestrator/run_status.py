@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from orchestrator.spend import Spend
 from orchestrator.state import AttemptState
 
-__all__ = ["GOING_ON", "AttemptView", "RunStatus", "attempt_view", "live", "progress"]
+__all__ = ["GOING_ON", "AttemptView", "RunStatus", "attempt_view", "shared_convergence", "live", "progress"]
 
 GOING_ON = ("running", "starting")  # run.json statuses of a run some process is running
 
@@ -29,6 +29,7 @@ class AttemptView(BaseModel):
     scores: list[float] = Field(default_factory=list)
     latest_renders: dict[str, str] = Field(default_factory=dict, description="view → absolute PNG path")
     error: str | None = None
+    note: str | None = Field(None, description="why a converged attempt is below the threshold")
 
 
 class RunStatus(BaseModel):
@@ -70,10 +71,20 @@ def progress(status: RunStatus) -> tuple[Any, ...]:
     return status.status, tuple((a.status, a.iterations) for a in status.attempts)
 
 
-def attempt_view(state: AttemptState) -> AttemptView:
+def shared_convergence(state: AttemptState, threshold: float | None) -> str | None:
+    """Why an attempt ended converged below the threshold: the run's shared search (orchestrator.builders.siblings)
+    reached it on the other attempts' renders. None for any other attempt."""
+    if state.status != "converged" or threshold is None or state.best_score >= threshold:
+        return None
+    return ("The run's attempts share one search: it reached the threshold on the other attempts' renders"
+            + (" before it needed this one." if not state.memory.steps else "."))
+
+
+def attempt_view(state: AttemptState, threshold: float | None) -> AttemptView:
     latest = state.memory.steps[-1] if state.memory.steps else None
     return AttemptView(attempt=state.index, status=state.status, strategy=state.strategy.prompt_variant,
                        iterations=state.done_iterations, best_score=state.best_score,
                        latest_score=latest.score if latest else None, scores=[s.score for s in state.memory.steps],
-                       latest_renders=dict(latest.renders) if latest else {}, error=state.error)
+                       latest_renders=dict(latest.renders) if latest else {}, error=state.error,
+                       note=shared_convergence(state, threshold))
 

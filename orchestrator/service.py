@@ -338,7 +338,8 @@ class RunService:
         return RunStatus(
             run_id=run_id, run_dir=str(folder.root), task=record.task, status=status, active=running,
             builder=config.builder if config else "?", verifier=config.verifier if config else "?",
-            iterations_budget=config.iterations if config else 0, attempts=[attempt_view(s) for s in states.values()],
+            iterations_budget=config.iterations if config else 0,
+            attempts=[attempt_view(s, config.threshold if config else None) for s in states.values()],
             best=best, best_score=best["score"] if best else None, error=error, degraded=degradations(states),
             spend=run_spend(states), max_cost_usd=config.max_cost_usd if config else None,
             max_tokens=config.max_tokens if config else None, forked_from=record.forked_from, models=record.models,

@@ -15,6 +15,7 @@ from harness.vision_types import CallLog, VerifierOutput, VerifierScores
 from orchestrator.artifacts import RunFolder
 from orchestrator.memory import AttemptMemory, ExecutionRecord, IterationStep
 from orchestrator.report import score_svg, write_report
+from orchestrator.run_status import attempt_view
 from orchestrator.state import AttemptState, Strategy
 from orchestrator.task import Task, load_task
 
@@ -176,6 +177,8 @@ def test_an_attempt_the_shared_search_converged_without_says_why(tmp_path: Path,
     assert "reached the threshold on the other attempts' renders." in page.section("attempt-1")[1]
     assert "before it needed this one" in page.section("attempt-2")[1]
     assert "share one search" not in page.section("attempt-0")[1]  # converged on its own best
+    notes = [attempt_view(states[i], 0.9).note or "" for i in range(3)]  # what get_run and the dashboard's card say
+    assert notes[0] == "" and notes[1].endswith("other attempts' renders.") and "before it needed" in notes[2]
 
 
 def test_the_model_log_has_a_row_per_call_and_totals(tmp_path: Path, task: Task, png: bytes):
