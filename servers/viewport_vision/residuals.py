@@ -128,8 +128,11 @@ def _colour(render_lab: tuple[float, float, float] | None,
 
 
 def _parts(mask: np.ndarray) -> list[np.ndarray]:
-    """The mask's largest connected components (8-neighbourhood), biggest first."""
+    """The mask's largest connected components (8-neighbourhood), biggest first; a mask in one piece is its
+    own only part (the same array: its measurements are the whole's)."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count == 2:
+        return [mask]
     total = max(1, int(np.count_nonzero(mask)))
     order = sorted(range(1, count), key=lambda i: (-stats[i, cv2.CC_STAT_AREA], stats[i, cv2.CC_STAT_LEFT]))
     return [labels == i for i in order[:MAX_PARTS] if stats[i, cv2.CC_STAT_AREA] / total >= _MIN_PART_SHARE]
@@ -151,7 +154,7 @@ class _Measured:
     def __init__(self, rgb: np.ndarray, mask: np.ndarray, scene: ViewMeasure | None = None) -> None:
         self.shape = scene.subject if scene is not None and scene.subject is not None else mask_box(mask)
         self.lab = subject_lab(rgb, mask)
-        self.parts = [(mask_box(part), subject_lab(rgb, part)) for part in _parts(mask)]
+        self.parts = [(mask_box(part), self.lab if part is mask else subject_lab(rgb, part)) for part in _parts(mask)]
         self.profile = scene.profile if scene is not None and scene.profile is not None else image_profile(mask)
 
 

@@ -19,6 +19,8 @@ so the two masks are always made alike, and the note says why.
 from __future__ import annotations
 
 import base64
+import struct
+import zlib
 
 import cv2
 import numpy as np
@@ -75,10 +77,23 @@ def _outline(mask: np.ndarray, scene: Box) -> Box:
     return seen
 
 
+_OVERLAY_PALETTE = bytes([0, 0, 0, 0, 255, 0, 255, 0, 0, 255, 255, 0])  # neither, render, reference, both
+
+
 def mask_overlay(render: np.ndarray, reference: np.ndarray) -> str:
     """Both subjects in one small PNG data URL (render green, reference red, both yellow): where the numbers
-    come from, for report.html and the dashboard."""
-    image = cv2.merge([np.zeros(render.shape, np.uint8), render.astype(np.uint8) * 255,
-                       reference.astype(np.uint8) * 255])  # BGR
-    ok, data = cv2.imencode(".png", image)
-    return "data:image/png;base64," + base64.b64encode(data.tobytes()).decode("ascii") if ok else ""
+    come from, for report.html and the dashboard. Four colours, so a 2-bit palette PNG: a tenth of the bytes
+    of an RGB one, kept with every iteration, and a fraction of the time to encode."""
+    h, w = render.shape
+    index = np.zeros((h, -(-w // 4) * 4), np.uint8)
+    index[:, :w] = np.asarray(render, bool).view(np.uint8) | (np.asarray(reference, bool).view(np.uint8) << 1)
+    quads = index.reshape(h, -1, 4)
+    packed = (quads[..., 0] << 6) | (quads[..., 1] << 4) | (quads[..., 2] << 2) | quads[..., 3]
+    rows = np.hstack([np.zeros((h, 1), np.uint8), packed])  # each row: filter type 0, then its pixels
+    png = b"".join([b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 2, 3, 0, 0, 0)),
+                    _chunk(b"PLTE", _OVERLAY_PALETTE), _chunk(b"IDAT", zlib.compress(rows.tobytes())), _chunk(b"IEND", b"")])
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))

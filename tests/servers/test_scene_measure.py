@@ -24,6 +24,7 @@ from harness.measure_types import SceneMeasure
 from servers.blender_primary.server import create_server as create_worker
 from servers.viewport_vision.reference_subject import Background, background_difference
 from servers.viewport_vision.server import create_server as create_vision
+from servers.viewport_vision.subject_masks import mask_overlay
 
 BLOCK = """
 import bpy
@@ -255,3 +256,16 @@ async def test_measure_programs_runs_each_program_from_the_baseline_as_one_call_
     for got, want in zip(runs, alone):
         assert (got["measure"] or {}).get("views") == (want["measure"] or {}).get("views")
     assert runs[0]["measure"]["views"]["front"]["subject"]["cx"] < 0.5 < runs[1]["measure"]["views"]["front"]["subject"]["cx"]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (96, 130)])
+def test_the_mask_overlay_decodes_to_render_green_reference_red_both_yellow(shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(sum(shape))
+    render, reference = rng.random(shape) < 0.4, rng.random(shape) < 0.5
+    url = mask_overlay(render, reference)
+    assert url.startswith("data:image/png;base64,")
+    decoded = cv2.imdecode(np.frombuffer(base64.b64decode(url.split(",", 1)[1]), np.uint8), cv2.IMREAD_COLOR)
+    expected = np.zeros((*shape, 3), np.uint8)
+    expected[render, 1] = 255  # BGR
+    expected[reference, 2] = 255
+    assert decoded is not None and (decoded == expected).all()
