@@ -14,7 +14,7 @@ import pytest
 
 from gateway.services import GatewayServices
 from harness.model_config import ModelsConfig
-from orchestrator.builders.colour_solve import colour_dims, lab_to_linear, linear_to_lab, solve
+from orchestrator.builders.colour_solve import colour_dims, lab_jacobian, lab_to_linear, linear_to_lab, solve
 from orchestrator.builders.least_squares import next_point
 from orchestrator.checkpoint import Checkpoint
 from orchestrator.params import find_params
@@ -54,6 +54,13 @@ def probes(start, dims=(1, 2, 3), step=0.06):
 def test_lab_and_linear_rgb_round_trip():
     rgb = np.random.default_rng(0).random((50, 3))
     assert np.abs(lab_to_linear(linear_to_lab(rgb)) - rgb).max() < 1e-9
+
+
+def test_the_closed_form_lab_jacobian_matches_central_differences():
+    rgb = 0.02 + np.random.default_rng(1).random((50, 3))  # away from 0, where the clip bends it
+    step = 1e-6 * np.eye(3)
+    numeric = np.stack([(linear_to_lab(rgb + step[k]) - linear_to_lab(rgb - step[k])) / 2e-6 for k in range(3)], axis=-1)
+    assert np.abs(lab_jacobian(rgb) - numeric).max() < 1e-3  # entries up to ~400
 
 
 def test_one_solve_from_the_start_and_its_probes_lands_near_the_reference_and_a_second_on_it():
