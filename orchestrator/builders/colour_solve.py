@@ -55,20 +55,32 @@ _M = np.array([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [
 _WHITE = _M.sum(axis=1)  # D65 white of sRGB, as OpenCV's conversion (the vision server's) uses it
 
 
+_KNEE = 0.008856  # where CIELAB's f turns from linear to a cube root
+
+
+def _xyz(rgb: np.ndarray) -> np.ndarray:
+    return np.clip(rgb, 0.0, None) @ _M.T / _WHITE
+
+
+def _lab_of_f(f: np.ndarray, lightness_offset: float) -> np.ndarray:
+    """Lab from f(X), f(Y), f(Z) on the last axis: with offset 16 the colour, with 0 its derivative."""
+    return np.stack([116 * f[..., 1] - lightness_offset, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])],
+                    axis=-1)
+
+
 def linear_to_lab(rgb: np.ndarray) -> np.ndarray:
     """CIELAB of linear sRGB (…, 3)."""
-    xyz = np.clip(rgb, 0.0, None) @ _M.T / _WHITE
-    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
-    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
+    xyz = _xyz(rgb)
+    return _lab_of_f(np.where(xyz > _KNEE, np.cbrt(xyz), 7.787 * xyz + 16 / 116), 16)
 
 
 def lab_jacobian(rgb: np.ndarray) -> np.ndarray:
     """∂Lab/∂rgb of linear_to_lab at each of `rgb` (n, 3): (n, 3 Lab, 3 rgb); zero in a clipped channel."""
-    xyz = np.clip(rgb, 0.0, None) @ _M.T / _WHITE
-    df = np.where(xyz > 0.008856, 1 / (3 * np.cbrt(np.maximum(xyz, 0.008856)) ** 2), 7.787)  # f'(x), (n, 3)
+    xyz = _xyz(rgb)
+    df = np.where(xyz > _KNEE, 1 / (3 * np.cbrt(np.maximum(xyz, _KNEE)) ** 2), 7.787)  # f'(x), (n, 3)
     dxyz = (_M / _WHITE[:, None])[None] * (rgb > 0)[:, None, :]  # (n, 3 xyz, 3 rgb)
     dfx = df[:, :, None] * dxyz
-    return np.stack([116 * dfx[:, 1], 500 * (dfx[:, 0] - dfx[:, 1]), 200 * (dfx[:, 1] - dfx[:, 2])], axis=1)
+    return _lab_of_f(dfx.swapaxes(1, 2), 0).swapaxes(1, 2)
 
 
 def lab_to_linear(lab: np.ndarray) -> np.ndarray:

@@ -42,9 +42,9 @@ from servers.viewport_vision.errors import (
     PathOutsideRootsError,
 )
 
-__all__ = ["ImageLimits", "ImageLoader", "LoadedImage", "ImageInput", "MapViews", "default_roots"]
+__all__ = ["ImageLimits", "ImageLoader", "LoadedImage", "ImageInput", "MapViews", "PNG_SIGNATURE", "default_roots"]
 
-_PNG_SIG = b"\x89PNG\r\n\x1a\n"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PATH_MAX = 4096
 
 ImageInput = str | Path | bytes | np.ndarray
@@ -276,7 +276,7 @@ def _alpha_or_none(alpha: np.ndarray) -> np.ndarray | None:
 
 def _sniff(data: bytes, label: str) -> tuple[str, int, int]:
     """Format and size from the header alone."""
-    if data.startswith(_PNG_SIG):
+    if data.startswith(PNG_SIGNATURE):
         if len(data) < 24 or data[12:16] != b"IHDR":
             raise BadImageError(f"{label}: truncated PNG header")
         width, height = struct.unpack(">II", data[16:24])

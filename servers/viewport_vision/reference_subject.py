@@ -97,17 +97,17 @@ def background_difference(image: np.ndarray, background: Background, shadows: bo
     pixels = image.reshape(-1, 3)[at]
     diff = _lab(pixels[:, None]) - background.lab.reshape(-1, 1, 3)[at]
     changed_at = _squared_norm(diff)[:, 0] > _DELTA_E**2
-    subject_at = changed_at
+    changed = np.zeros(image.shape[:2], bool)
+    changed.reshape(-1)[at] = changed_at
+    subject = changed
     if shadows:
         ratio = (pixels.astype(np.float32) + 4.0) / background.lifted.reshape(-1, 3)[at]
         r, g, b = ratio[:, 0], ratio[:, 1], ratio[:, 2]
         high, low = np.maximum(np.maximum(r, g), b), np.minimum(np.minimum(r, g), b)
         uniform = (high - low) <= _SHADOW_SPREAD * (r + g + b) / 3 + 0.02
-        subject_at = changed_at & ~((high < 0.97) & uniform & background.ground.reshape(-1)[at])
-    changed, subject = np.zeros(image.shape[:2], bool), np.zeros(image.shape[:2], bool)
-    changed.reshape(-1)[at], subject.reshape(-1)[at] = changed_at, subject_at
-    if shadows:
-        subject = cv2.morphologyEx(subject.astype(np.uint8), cv2.MORPH_OPEN, _OPEN) > 0  # path-traced noise
+        subject = np.zeros(image.shape[:2], np.uint8)
+        subject.reshape(-1)[at] = changed_at & ~((high < 0.97) & uniform & background.ground.reshape(-1)[at])
+        subject = cv2.morphologyEx(subject, cv2.MORPH_OPEN, _OPEN) > 0  # path-traced noise
     border = np.concatenate([changed[0], changed[-1], changed[1:-1, 0], changed[1:-1, -1]])
     return _without_specks(subject), float(border.mean())
 

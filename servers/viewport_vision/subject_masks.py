@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from harness.measure_types import Box, ViewMeasure
-from servers.viewport_vision.images import LoadedImage
+from servers.viewport_vision.images import PNG_SIGNATURE, LoadedImage
 from servers.viewport_vision.reference_subject import background_difference, reference_subject
 from servers.viewport_vision.residuals import mask_box
 from servers.viewport_vision.side_files import side_mask, side_measure
@@ -90,7 +90,7 @@ def mask_overlay(render: np.ndarray, reference: np.ndarray) -> str:
     quads = index.reshape(h, -1, 4)
     packed = (quads[..., 0] << 6) | (quads[..., 1] << 4) | (quads[..., 2] << 2) | quads[..., 3]
     rows = np.hstack([np.zeros((h, 1), np.uint8), packed])  # each row: filter type 0, then its pixels
-    png = b"".join([b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 2, 3, 0, 0, 0)),
+    png = b"".join([PNG_SIGNATURE, _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 2, 3, 0, 0, 0)),
                     _chunk(b"PLTE", _OVERLAY_PALETTE), _chunk(b"IDAT", zlib.compress(rows.tobytes())), _chunk(b"IEND", b"")])
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
